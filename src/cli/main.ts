@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+/**
+ * The `xent` command line. Each command lives in its own file and exports
+ * `register(program)`; heavy modules are imported inside the command's action so
+ * that `xent --help` and the light commands start fast.
+ */
+import { Command } from 'commander';
+import { XentError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { register as registerDemo } from './demo.js';
+
+const program = new Command();
+program
+  .name('xent')
+  .description('Exact, fast and visible cross-entropy: losses, kernels, model evaluation, training and reports.')
+  .version(VERSION)
+  .showHelpAfterError();
+
+// Command registry: one line per command file.
+registerDemo(program);
+
+function fail(e: unknown): never {
+  if (e instanceof XentError) {
+    process.stderr.write(`xent: ${e.message}\n`);
+    if (process.env.XENT_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
+    process.exit(2);
+  }
+  const err = e as { code?: string; message?: string; stack?: string };
+  if (typeof err?.code === 'string' && err.code.startsWith('commander.')) process.exit(2);
+  process.stderr.write(`xent: internal error: ${err?.message ?? String(e)}\n${process.env.XENT_DEBUG ? (err?.stack ?? '') : 'Set XENT_DEBUG=1 for the stack trace.'}\n`);
+  process.exit(1);
+}
+
+program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,61 @@
+/**
+ * The one interface every scored model implements: GGUF models (node-llama-cpp),
+ * xent-trained LSTMs and n-grams, and models behind an HTTP server. Evaluation
+ * (chunking, statistics, checkpoints) is written once against it.
+ *
+ * Shapes: a sequence of T token ids; scoring position t means predicting token t+1
+ * from tokens 0..t. V is the vocabulary size.
+ */
+
+export type ModelKind = 'gguf' | 'lstm' | 'ngram' | 'server';
+
+/** What to compute for each scored position. */
+export interface ScoreOptions {
+  /**
+   * First position whose prediction is scored: positions t = from … T−2 predict
+   * tokens from+1 … T−1 (llama.cpp scores from = T/2).
+   */
+  from: number;
+  /** Also return the full log-softmax rows (needed for KL divergence). */
+  full?: boolean;
+}
+
+/** Scores of the positions from … T−2 (count = T − 1 − from), all in nats. */
+export interface PositionScores {
+  /** −log p(true next token), nats, one per scored position. */
+  nats: Float64Array;
+  /** Rank of the true token among all V (0 = the model's top choice). −1 where unknown. */
+  rank: Int32Array;
+  /** The model's most likely next token at each position. −1 where unknown. */
+  top1: Int32Array;
+  /** p(top1) at each position, for calibration. NaN where unknown. */
+  top1Prob: Float64Array;
+  /** With `full`: row-major [count, V] log-probabilities (nats). */
+  logProbs?: Float32Array;
+}
+
+export interface LanguageModel {
+  /** Display name: a file path, a directory, or a server URL and model name. */
+  readonly id: string;
+  readonly kind: ModelKind;
+  /** V. */
+  readonly vocabSize: number;
+  /** The context length the model was trained with (Infinity when unbounded). */
+  readonly trainContextLength: number;
+  /** Whether the model expects a BOS token at the start of a sequence. */
+  readonly addsBos: boolean;
+  /** The BOS token id, when there is one. */
+  readonly bosToken: number | undefined;
+
+  /** Tokenises text exactly as the model does, without adding BOS. */
+  tokenize(text: string): Promise<Int32Array>;
+  /** The text of one token, for per-token output (may be a byte fallback like "<0x0A>"). */
+  tokenText(token: number): string;
+  /**
+   * Evaluates one sequence from a fresh state (no state carried between calls)
+   * and scores the positions from `opts.from` on.
+   */
+  score(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores>;
+  /** Releases native or remote resources. */
+  close(): Promise<void>;
+}
