@@ -8,6 +8,10 @@ import { Command } from 'commander';
 import { XentError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerBench } from './bench.js';
+import { register as registerScore } from './score.js';
+import { register as registerEval } from './eval.js';
+import { register as registerReport } from './report.js';
 
 const program = new Command();
 program
@@ -18,6 +22,10 @@ program
 
 // Command registry: one line per command file.
 registerDemo(program);
+registerBench(program);
+registerScore(program);
+registerEval(program);
+registerReport(program);
 
 function fail(e: unknown): never {
   if (e instanceof XentError) {

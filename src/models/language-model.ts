@@ -56,6 +56,17 @@ export interface LanguageModel {
    * and scores the positions from `opts.from` on.
    */
   score(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores>;
+  /**
+   * Optional: true when `score` may be called again before the previous call resolves
+   * (calls still complete in order). Evaluation then keeps two windows in flight, so
+   * that scoring one overlaps the model's work on the next.
+   */
+  readonly pipelined?: boolean;
+  /**
+   * Optional: UTF-8 byte length of every token's text (length V), for bits per byte.
+   * Without it, evaluation measures `tokenText(t)`'s UTF-8 length.
+   */
+  tokenBytes?(): Int32Array;
   /** Releases native or remote resources. */
   close(): Promise<void>;
 }

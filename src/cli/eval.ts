@@ -1,0 +1,278 @@
+/**
+ * `xent eval --model <file.gguf|dir> --data <text>`: cross-entropy and perplexity of a
+ * language model on a text, identical to llama.cpp's llama-perplexity (chunk mode) or
+ * Hugging Face's sliding window (--stride). See src/eval/windows.ts for the semantics.
+ */
+import type { Command } from 'commander';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, resolve } from 'node:path';
+import { XentError } from '../errors.js';
+
+interface EvalCliOptions {
+  model: string;
+  data: string;
+  ctx: string;
+  chunks?: string;
+  stride?: string;
+  threads?: string;
+  engine: string;
+  flashAttn?: boolean;
+  json?: boolean;
+  tokens?: string;
+  checkpoint?: string;
+}
+
+function intOption(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, { arg: name, value: v });
+  return n;
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description("perplexity and cross-entropy of a model on a text, identical to llama.cpp's llama-perplexity")
+    .requiredOption('--model <path>', 'a .gguf model file, or a directory of a model trained by xent')
+    .requiredOption('--data <file>', 'UTF-8 text file to score')
+    .option('--ctx <n>', 'tokens per chunk (llama.cpp -c)', '512')
+    .option('--chunks <k>', 'score only the first K chunks (llama.cpp --chunks)')
+    .option('--stride <s>', "Hugging Face sliding window: windows of --ctx tokens every S tokens, each token scored once with up to ctx−S tokens of context")
+    .option('--threads <n>', 'CPU threads for llama.cpp (default: min(4, cores))')
+    .option('--engine <e>', "GGUF engine: auto | native (raw logits) | map (node-llama-cpp's probability Map)", 'auto')
+    .option('--flash-attn', 'use llama.cpp flash attention (changes the last digits; the reference figures are without it)')
+    .option('--json', 'print one JSON object on stdout')
+    .option('--tokens <file.jsonl>', 'write one JSON record per scored token (position, token, text, nats, bits, p, rank, top1)')
+    .option('--checkpoint <file>', 'save progress to this file; rerunning the same command resumes (also after kill -9)')
+    .addHelpText(
+      'after',
+      `
+Scoring (default): llama.cpp's chunks — the text is tokenised once (BOS first when the model
+adds it), cut into floor(tokens/ctx) chunks of --ctx tokens; each chunk's first token is
+replaced by BOS and only its second half is scored. With --stride S: Hugging Face's sliding
+window; every token after the first is scored exactly once.
+Figures: PPL with llama.cpp's ± and a 95% CI, cross-entropy in nats and bits per token, bits
+per byte of the scored tokens' UTF-8 text, top-1 accuracy, tokens/s (tokens fed to the model).`,
+    )
+    .action(async (o: EvalCliOptions) => {
+      await runEval(o);
+    });
+}
+
+async function runEval(o: EvalCliOptions): Promise<void> {
+  const t0 = performance.now();
+  const ctx = intOption('--ctx', o.ctx, 4)!;
+  const chunks = intOption('--chunks', o.chunks, 1);
+  const stride = intOption('--stride', o.stride, 1);
+  const threads = intOption('--threads', o.threads, 1);
+  if (!['auto', 'native', 'map'].includes(o.engine)) {
+    throw new XentError('invalid_argument', 'eval', `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`, { arg: '--engine', value: o.engine });
+  }
+  const [{ loadModel }, { evaluatePerplexity, tokenStream }, { planWindows }, { assertUtf8 }, { formatRunning }, ck, { Progress }, { VERSION }] = await Promise.all([
+    import('../models/load.js'),
+    import('../eval/evaluate.js'),
+    import('../eval/windows.js'),
+    import('../eval/utf8.js'),
+    import('../eval/stats.js'),
+    import('../eval/checkpoint.js'),
+    import('./progress.js'),
+    import('../version.js'),
+  ]);
+
+  // The text first: cheap checks before loading a model.
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(o.data);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new XentError('invalid_file', 'eval', code === 'ENOENT' ? `data file ${o.data} does not exist` : `cannot read data file ${o.data} (${code})`, { file: o.data, arg: '--data' });
+  }
+  assertUtf8('eval', bytes, o.data);
+
+  const model = await loadModel(o.model, {
+    ctx,
+    engine: o.engine as 'auto' | 'native' | 'map',
+    ...(threads !== undefined ? { threads } : {}),
+    ...(o.flashAttn ? { flashAttention: true } : {}),
+  });
+  const engine = (model as { engine?: string }).engine ?? model.kind;
+  const tokenizeBytes = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
+  const textTokens = tokenizeBytes ? await tokenizeBytes.call(model, bytes) : await model.tokenize(bytes.toString('utf8'));
+  for (let i = 0; i < textTokens.length; i++) {
+    const t = textTokens[i]!;
+    if (t < 0 || t >= model.vocabSize) {
+      throw new XentError('invalid_text', 'eval', `the model's tokenizer could not encode ${o.data}: token ${i} has id ${t}, outside [0, ${model.vocabSize})`, { file: o.data, row: i });
+    }
+  }
+  if (bytes.length > 0 && textTokens.length === 0) {
+    throw new XentError('invalid_text', 'eval', `the model's tokenizer produced no tokens for ${o.data} (${bytes.length} bytes)`, { file: o.data });
+  }
+
+  // Resumable state.
+  let fingerprint: Record<string, string | number | boolean | null> = {};
+  let resume: import('../eval/stats.js').EvalAccumulator | undefined;
+  let tokensFileBytes = 0;
+  if (o.checkpoint) {
+    const mst = statSync(o.model);
+    fingerprint = {
+      model: resolve(o.model),
+      model_bytes: mst.size,
+      model_mtime_ms: mst.mtimeMs,
+      data_sha256: createHash('sha256').update(bytes).digest('hex'),
+      ctx,
+      stride: stride ?? null,
+      chunks: chunks ?? null,
+      engine,
+      flash_attn: o.flashAttn === true,
+      tokens_file: o.tokens ? resolve(o.tokens) : null,
+    };
+    const cp = ck.loadCheckpoint(o.checkpoint, fingerprint);
+    if (cp) {
+      resume = cp.state;
+      tokensFileBytes = cp.tokensFileBytes;
+    }
+  }
+
+  // Per-token records stream to <file>.partial, renamed to <file> only when complete.
+  let tokFd: number | undefined;
+  const partial = o.tokens ? `${o.tokens}.partial` : undefined;
+  if (partial) {
+    if (resume && existsSync(partial) && statSync(partial).size >= tokensFileBytes) {
+      truncateSync(partial, tokensFileBytes);
+      tokFd = openSync(partial, 'a');
+    } else {
+      if (resume && tokensFileBytes > 0) {
+        throw new XentError('incompatible', 'eval', `cannot resume: ${partial} is missing or shorter than the checkpoint records; delete ${o.checkpoint} to start over`, { file: partial });
+      }
+      tokFd = openSync(partial, 'w');
+      tokensFileBytes = 0;
+    }
+  }
+
+  const ac = new AbortController();
+  const onSigint = (): void => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+    process.stderr.write('\nxent eval: interrupted; finishing the current chunk (Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onSigint);
+
+  const plan = planWindows('eval', tokenStream(model, textTokens).length, ctx, {
+    addsBos: model.addsBos && model.bosToken !== undefined,
+    ...(stride !== undefined ? { stride } : {}),
+    ...(chunks !== undefined ? { chunks } : {}),
+  });
+  const progress = new Progress({ total: plan.tokensEvaluated, label: 'eval', unit: 'tok', silent: o.json === true });
+  const windowsAtStart = resume?.windowsDone ?? 0;
+  const evaluatedAtStart = resume?.tokensEvaluated ?? 0;
+  let lastSave = 0;
+  const tScore0 = performance.now();
+  let result: Awaited<ReturnType<typeof evaluatePerplexity>>;
+  try {
+    result = await evaluatePerplexity(model, textTokens, {
+      ctx,
+      ...(chunks !== undefined ? { chunks } : {}),
+      ...(stride !== undefined ? { stride } : {}),
+      ...(resume ? { resume } : {}),
+      signal: ac.signal,
+      ...(tokFd !== undefined
+        ? {
+            onTokens: (records) => {
+              const s = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+              const b = Buffer.from(s, 'utf8');
+              let off = 0;
+              while (off < b.length) off += writeSync(tokFd!, b, off, b.length - off);
+              tokensFileBytes += b.length;
+            },
+          }
+        : {}),
+      onWindow: (state, plan) => {
+        progress.update(state.tokensEvaluated, `PPL ${state.running.at(-1)?.toFixed(4)}`);
+        const now = performance.now();
+        if (o.checkpoint && (now - lastSave > 2000 || state.windowsDone === plan.windows.length || ac.signal.aborted)) {
+          if (tokFd !== undefined) fsyncSync(tokFd);
+          ck.saveCheckpoint(o.checkpoint, fingerprint, state, tokensFileBytes);
+          lastSave = now;
+        }
+      },
+    });
+  } catch (e) {
+    progress.finish();
+    if (tokFd !== undefined) closeSync(tokFd);
+    // Without a checkpoint nothing can resume from the partial file: remove it.
+    if (partial && !o.checkpoint) rmSync(partial, { force: true });
+    await model.close();
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  progress.finish();
+  const scoreSeconds = (performance.now() - tScore0) / 1000;
+  if (tokFd !== undefined) {
+    fsyncSync(tokFd);
+    closeSync(tokFd);
+    if (!result.interrupted) renameSync(partial!, o.tokens!);
+  }
+  if (o.checkpoint && !result.interrupted) rmSync(o.checkpoint, { force: true });
+  await model.close();
+
+  const evaluatedNow = result.tokens_evaluated - evaluatedAtStart;
+  const scoredFraction = result.tokens_evaluated > 0 ? result.tokens_scored / result.tokens_evaluated : 0;
+  const tokensPerSecond = scoreSeconds > 0 ? evaluatedNow / scoreSeconds : NaN;
+  const out = {
+    perplexity: result.perplexity,
+    perplexity_pm: result.perplexity_pm,
+    perplexity_ci95: result.perplexity_ci95,
+    nats_per_token: result.nats_per_token,
+    bits_per_token: result.bits_per_token,
+    bits_per_byte: result.bits_per_byte,
+    tokens_scored: result.tokens_scored,
+    bytes_scored: result.bytes_scored,
+    chunks: result.chunks,
+    chunks_total: result.chunks_total,
+    top1_accuracy: result.top1_accuracy,
+    tokens_per_second: tokensPerSecond,
+    scored_tokens_per_second: tokensPerSecond * scoredFraction,
+    tokens_evaluated: result.tokens_evaluated,
+    tokens_in_text: result.tokens_in_text,
+    ctx,
+    stride: stride ?? null,
+    mode: result.mode,
+    model: o.model,
+    data: o.data,
+    engine,
+    threads: (model as { threads?: number }).threads ?? null,
+    vocab_size: model.vocabSize,
+    interrupted: result.interrupted,
+    resumed_from_chunk: windowsAtStart,
+    running_perplexity: result.running,
+    seconds: (performance.now() - t0) / 1000,
+    scoring_seconds: scoreSeconds,
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+    warnings: result.warnings,
+    xent_version: VERSION,
+  };
+  for (const w of result.warnings) process.stderr.write(`xent eval: warning: ${w}\n`);
+  if (o.json) {
+    process.stdout.write(JSON.stringify(out) + '\n');
+  } else {
+    const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+    const lines = [
+      `model ${basename(o.model)} (${model.kind}, ${engine} engine, V = ${model.vocabSize}), data ${basename(o.data)} (${bytes.length} bytes, ${result.tokens_in_text} tokens)`,
+      formatRunning(result.running),
+      `Final estimate: PPL = ${result.perplexity.toFixed(4)} +/- ${result.perplexity_pm.toFixed(5)}   (95% CI ${result.perplexity_ci95[0].toFixed(4)} … ${result.perplexity_ci95[1].toFixed(4)})`,
+      `cross-entropy: ${result.nats_per_token.toFixed(6)} nats/token = ${result.bits_per_token.toFixed(6)} bits/token; ${result.bits_per_byte.toFixed(6)} bits/byte`,
+      `scored ${result.tokens_scored} tokens (${result.bytes_scored} bytes) in ${result.chunks} of ${result.chunks_total} ${result.mode === 'chunks' ? `chunks of ${ctx}` : `windows (ctx ${ctx}, stride ${stride})`}; top-1 accuracy ${pct(result.top1_accuracy)}`,
+      `speed: ${tokensPerSecond.toFixed(0)} tokens/s evaluated (${out.scored_tokens_per_second.toFixed(0)} scored tokens/s), peak RSS ${(out.peak_rss_bytes / 2 ** 20).toFixed(1)} MiB`,
+    ];
+    if (result.interrupted) {
+      lines.push(
+        `interrupted after chunk ${result.chunks} of ${result.chunks_total}: the figures above cover the chunks scored so far` +
+          (o.checkpoint ? `; rerun the same command to resume from ${o.checkpoint}` : ''),
+      );
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  if (result.interrupted) process.exitCode = 130;
+}

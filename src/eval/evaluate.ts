@@ -1,0 +1,228 @@
+/**
+ * Perplexity evaluation of any LanguageModel over a token stream, with llama.cpp's
+ * chunk semantics or Hugging Face's sliding window (see windows.ts), resumable from
+ * an accumulator state (checkpoint.ts) and interruptible between windows.
+ *
+ * Memory: one window's scores (and, in the native GGUF engine, one window's logit
+ * rows [T−1−from, V]) at a time, whatever the corpus length.
+ */
+import { XentError } from '../errors.js';
+import type { LanguageModel, PositionScores } from '../models/language-model.js';
+import { LN2 } from '../tensor.js';
+import { newAccumulator, summarize, type EvalAccumulator, type EvalSummary } from './stats.js';
+import { planWindows, type EvalMode, type WindowPlan } from './windows.js';
+
+export interface TokenRecord {
+  /** Index of the predicted token in the token stream (BOS included when the model adds it). */
+  position: number;
+  token: number;
+  text: string;
+  nats: number;
+  bits: number;
+  /** p(true token). */
+  p: number;
+  /** Rank of the true token (0 = top choice). */
+  rank: number;
+  top1: number;
+  top1_text: string;
+}
+
+export interface EvaluateOptions {
+  /** Tokens per window (llama.cpp -c). */
+  ctx: number;
+  /** Stop after this many windows (llama.cpp --chunks). */
+  chunks?: number;
+  /** Sliding-window stride S (Hugging Face); absent = llama.cpp chunks. */
+  stride?: number;
+  /** Resume from this state (windows already done are skipped). */
+  resume?: EvalAccumulator;
+  /** Stop cleanly after the current window when aborted; the result has `interrupted: true`. */
+  signal?: AbortSignal;
+  /** Called after every window with the updated state (progress, checkpoints). */
+  onWindow?: (state: EvalAccumulator, plan: WindowPlan) => void | Promise<void>;
+  /** Called with each window's per-token records (only when given: building them costs time). */
+  onTokens?: (records: TokenRecord[]) => void | Promise<void>;
+  /** Also pass each window's full log-probabilities to onScores (KL divergence). */
+  full?: boolean;
+  onScores?: (scores: PositionScores, targets: Int32Array, windowIndex: number) => void | Promise<void>;
+}
+
+export interface EvaluateResult extends EvalSummary {
+  mode: EvalMode;
+  ctx: number;
+  stride: number | undefined;
+  /** Windows (chunks) scored. */
+  chunks: number;
+  /** Windows planned. */
+  chunks_total: number;
+  /** Tokens fed to the model (llama.cpp's tokens/s counts these). */
+  tokens_evaluated: number;
+  /** Tokens in the stream (BOS included when the model adds it). */
+  tokens_in_text: number;
+  interrupted: boolean;
+  /** Running PPL after each window. */
+  running: number[];
+  state: EvalAccumulator;
+  warnings: string[];
+}
+
+const OP = 'evaluatePerplexity';
+
+/** The token stream: BOS + tokens when the model adds BOS (llama.cpp's tokenisation). */
+export function tokenStream(model: LanguageModel, textTokens: Int32Array): Int32Array {
+  if (!model.addsBos || model.bosToken === undefined) return textTokens;
+  const s = new Int32Array(textTokens.length + 1);
+  s[0] = model.bosToken;
+  s.set(textTokens, 1);
+  return s;
+}
+
+/** Byte length of each token's text, for bits per byte. */
+export function tokenByteLengths(model: LanguageModel): Int32Array {
+  if (model.tokenBytes) return model.tokenBytes();
+  const out = new Int32Array(model.vocabSize);
+  for (let t = 0; t < out.length; t++) out[t] = Buffer.byteLength(model.tokenText(t), 'utf8');
+  return out;
+}
+
+/**
+ * Scores `textTokens` (the tokenised text, without BOS) with `model`.
+ * Throws XentError: too_short (fewer tokens than one window), numerical_error
+ * (non-finite scores: names the window and position), invalid_argument.
+ */
+export async function evaluatePerplexity(model: LanguageModel, textTokens: Int32Array, opts: EvaluateOptions): Promise<EvaluateResult> {
+  const stream = tokenStream(model, textTokens);
+  const plan = planWindows(OP, stream.length, opts.ctx, {
+    addsBos: model.addsBos && model.bosToken !== undefined,
+    ...(opts.stride !== undefined ? { stride: opts.stride } : {}),
+    ...(opts.chunks !== undefined ? { chunks: opts.chunks } : {}),
+  });
+  const warnings: string[] = [];
+  if (opts.ctx > model.trainContextLength) {
+    warnings.push(`--ctx ${opts.ctx} is larger than the model's training context (${model.trainContextLength} tokens): the figures describe extrapolation`);
+  }
+  const state: EvalAccumulator = opts.resume ? structuredClone(opts.resume) : newAccumulator();
+  if (state.windowsDone > plan.windows.length) {
+    throw new XentError('incompatible', OP, `the resume state has ${state.windowsDone} windows done but this run plans only ${plan.windows.length}`);
+  }
+  const bytesOf = tokenByteLengths(model);
+  const wantRecords = opts.onTokens !== undefined;
+  let interrupted = false;
+  // Windows in flight: 2 for pipelined models (scoring window w overlaps the model's
+  // work on w+1), else 1. Results are consumed strictly in order.
+  const depth = model.pipelined ? 2 : 1;
+  const issue = (w: number): Promise<{ tokens: Int32Array; scores: PositionScores }> => {
+    const win = plan.windows[w]!;
+    const tokens = stream.slice(win.start, win.start + win.length);
+    if (win.bosFirst) tokens[0] = model.bosToken!;
+    const p = model.score(tokens, { from: win.from, full: opts.full === true }).then((scores) => ({ tokens, scores }));
+    p.catch(() => undefined); // handled when awaited; never an unhandled rejection
+    return p;
+  };
+  const inflight: Promise<{ tokens: Int32Array; scores: PositionScores }>[] = [];
+  let nextIssue = state.windowsDone;
+  const fill = (): void => {
+    while (inflight.length < depth && nextIssue < plan.windows.length && !opts.signal?.aborted) inflight.push(issue(nextIssue++));
+  };
+  try {
+    for (let w = state.windowsDone; w < plan.windows.length; w++) {
+      if (opts.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      fill();
+      const win = plan.windows[w]!;
+      let scores: PositionScores;
+      let tokens: Int32Array;
+      try {
+        ({ scores, tokens } = await inflight.shift()!);
+      } catch (e) {
+        if (e instanceof XentError && e.code === 'numerical_error' && typeof e.fields.row === 'number') {
+          const pos = win.from + e.fields.row;
+          throw new XentError(
+            'numerical_error',
+            OP,
+            `chunk ${w + 1} (tokens ${win.start}…${win.start + win.length - 1}), position ${pos} (token ${win.start + pos} of the text stream): ${e.message}; stopping`,
+            { row: win.start + pos, chunk: w + 1, position: pos },
+            { cause: e },
+          );
+        }
+        throw e;
+      }
+      fill();
+      const targets = tokens.subarray(win.from + 1);
+      const n = targets.length;
+      let nll = state.nllSum;
+      let nll2 = state.nll2Sum;
+      let bytes = 0;
+      let correct = 0;
+      for (let r = 0; r < n; r++) {
+        const x = scores.nats[r]!;
+        if (!Number.isFinite(x)) {
+          const pos = win.from + r;
+          throw new XentError('numerical_error', OP, `chunk ${w + 1}, position ${pos} (token ${win.start + pos} of the text stream): the true token's loss is ${x} nats; stopping`, {
+            row: win.start + pos,
+            chunk: w + 1,
+            position: pos,
+            value: x,
+          });
+        }
+        nll += x;
+        nll2 += x * x;
+        const t = targets[r]!;
+        bytes += bytesOf[t] ?? 0;
+        if (scores.top1[r] === t) correct++;
+      }
+      if (wantRecords) {
+        const records: TokenRecord[] = new Array(n);
+        for (let r = 0; r < n; r++) {
+          const t = targets[r]!;
+          const x = scores.nats[r]!;
+          const top = scores.top1[r]!;
+          records[r] = {
+            position: win.start + win.from + 1 + r,
+            token: t,
+            text: model.tokenText(t),
+            nats: x,
+            bits: x / LN2,
+            p: Math.exp(-x),
+            rank: scores.rank[r]!,
+            top1: top,
+            top1_text: top >= 0 ? model.tokenText(top) : '',
+          };
+        }
+        await opts.onTokens!(records);
+      }
+      if (opts.onScores) await opts.onScores(scores, targets, w);
+      state.nllSum = nll;
+      state.nll2Sum = nll2;
+      state.count += n;
+      state.bytes += bytes;
+      state.top1Correct += correct;
+      state.tokensEvaluated += win.length;
+      state.windowsDone = w + 1;
+      state.running.push(Math.exp(state.nllSum / state.count));
+      if (opts.onWindow) await opts.onWindow(state, plan);
+    }
+  } finally {
+    // Let windows still in flight finish before the caller may close the model.
+    await Promise.allSettled(inflight);
+  }
+  if (state.count === 0) {
+    throw new XentError('interrupted', OP, 'interrupted before the first chunk was scored');
+  }
+  return {
+    ...summarize(state),
+    mode: plan.mode,
+    ctx: opts.ctx,
+    stride: opts.stride,
+    chunks: state.windowsDone,
+    chunks_total: plan.windows.length,
+    tokens_evaluated: state.tokensEvaluated,
+    tokens_in_text: stream.length,
+    interrupted,
+    running: state.running,
+    state,
+    warnings,
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * The report library: `buildReport` (pure, browser-safe) and `writeReport` (Node,
+ * atomic file write), the input schemas and their validators, and the chart module.
+ */
+export { buildReport, reportCsp } from './html.js';
+export type { ReportMeta } from './html.js';
+export type { ReportSection } from './sections.js';
+export { writeReport } from './write.js';
+export { loadInputs, sectionFromText } from './load.js';
+export {
+  detectKind,
+  validateCompareResult,
+  validateEvalResult,
+  validateKldResult,
+  validateTokenRecord,
+  validateTrainCurves,
+} from './schema.js';
+export type { CompareModel, ComparePair, CompareResult, CurvePoint, EvalResult, InputKind, KldResult, TokenRecord, TrainCurves } from './schema.js';
+export { reliability } from './charts/calibration.js';
+export type { Reliability, ReliabilityBin } from './charts/calibration.js';
