@@ -49,7 +49,7 @@ export interface TokenColumns {
   file: string;
   n: number;
   nats: Float64Array;
-  /** Rank of the true token (0 = top choice); −1 where the record has none. */
+  /** 1-based rank of the true token (1 = top choice, as xent eval --tokens writes it); 0 where the record has none. */
   rank: Int32Array;
   /** 1 when the model's top-1 token is the true token. */
   top1Correct: Uint8Array;
@@ -118,13 +118,13 @@ export async function readTokenRecords(file: string): Promise<TokenColumns> {
     if (typeof x !== 'number' || Number.isNaN(x) || x < 0) bad(`needs "nats" (−log p of the true token, ≥ 0), got ${JSON.stringify(r.nats)}`);
     nats[n] = x as number;
     const rk = r.rank;
-    if (typeof rk === 'number' && Number.isInteger(rk) && rk >= 0) rank[n] = rk;
-    else {
-      rank[n] = -1;
+    if (typeof rk === 'number' && Number.isInteger(rk) && rk >= 1) rank[n] = rk;
+    else if (rk === undefined || rk === null) {
+      rank[n] = 0;
       if (missingRank++ === 0) firstMissingRank = line;
-    }
+    } else bad(`"rank" must be a 1-based integer ≥ 1 (1 = the model's top choice), got ${JSON.stringify(rk)}`);
     if (typeof r.top1 === 'number' && r.top1 >= 0 && typeof r.token === 'number') top1Correct[n] = r.top1 === r.token ? 1 : 0;
-    else if (rank[n]! >= 0) top1Correct[n] = rank[n] === 0 ? 1 : 0;
+    else if (rank[n]! >= 1) top1Correct[n] = rank[n] === 1 ? 1 : 0;
     else bad('needs "top1" and "token" (or "rank") to tell whether the top-1 prediction was right');
     let tp = NaN;
     for (const f of TOP1_PROB_FIELDS) {

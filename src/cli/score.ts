@@ -12,7 +12,7 @@
  *   xent score --tokens eval.jsonl [--metrics ce,top1,top5,ece] [--bins 15] [--json]
  *     Reads xent eval's per-token JSONL (position, token, text, nats, bits, p, rank, top1,
  *     and, for calibration, the top-1 probability as top1_p / p_top1 / top1Prob).
- *     Metrics: ce (mean nats and bits per token, perplexity), topK for any K (rank < K),
+ *     Metrics: ce (mean nats and bits per token, perplexity), topK for any K (1-based rank ≤ K),
  *     ece (L1, L2 and max calibration error of the top-1 probability, torchmetrics binning)
  *     and reliability (the reliability-diagram bins).
  */
@@ -179,13 +179,13 @@ async function scoreTokens(opts: ScoreOptions): Promise<void> {
     if (k === 1) for (let i = 0; i < cols.n; i++) hits += cols.top1Correct[i] as number;
     else {
       if (cols.missingRank > 0) {
-        throw new XentError('invalid_file', OP, `top${k} needs the rank of the true token ("rank", 0 = top choice) in every record; ${cols.missingRank} of ${cols.n} records lack it (first at line ${cols.firstMissingRank} of ${file})`, {
+        throw new XentError('invalid_file', OP, `top${k} needs the rank of the true token ("rank", 1 = top choice) in every record; ${cols.missingRank} of ${cols.n} records lack it (first at line ${cols.firstMissingRank} of ${file})`, {
           arg: '--tokens',
           file,
           line: cols.firstMissingRank,
         });
       }
-      for (let i = 0; i < cols.n; i++) if ((cols.rank[i] as number) < k) hits++;
+      for (let i = 0; i < cols.n; i++) if ((cols.rank[i] as number) <= k) hits++;
     }
     out[`top${k}_accuracy`] = hits / cols.n;
     text.push(`top-${k} accuracy ${(100 * (hits / cols.n)).toFixed(2)}% (${hits}/${cols.n} tokens)`);

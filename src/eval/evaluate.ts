@@ -21,10 +21,17 @@ export interface TokenRecord {
   bits: number;
   /** p(true token). */
   p: number;
-  /** Rank of the true token (0 = top choice). */
-  rank: number;
+  /**
+   * 1-based rank of the true token in the model's distribution (1 = the model's top
+   * choice; ties rank in its favour). One convention for every per-token file xent
+   * reads or writes (src/report/schema.ts, xent score --tokens); PositionScores.rank
+   * is the 0-based count of tokens above it, hence the + 1. Absent where unknown.
+   */
+  rank?: number;
   top1: number;
   top1_text: string;
+  /** p(top1), the model's confidence in its top token (calibration); absent where unknown. */
+  top1_p?: number;
 }
 
 export interface EvaluateOptions {
@@ -179,6 +186,9 @@ export async function evaluatePerplexity(model: LanguageModel, textTokens: Int32
           const t = targets[r]!;
           const x = scores.nats[r]!;
           const top = scores.top1[r]!;
+          const rank0 = scores.rank[r]!;
+          const top1P = scores.top1Prob[r]!;
+          // Key order is the documented one: …, p, rank, top1, top1_text, top1_p.
           records[r] = {
             position: win.start + win.from + 1 + r,
             token: t,
@@ -186,9 +196,10 @@ export async function evaluatePerplexity(model: LanguageModel, textTokens: Int32
             nats: x,
             bits: x / LN2,
             p: Math.exp(-x),
-            rank: scores.rank[r]!,
+            ...(rank0 >= 0 ? { rank: rank0 + 1 } : {}),
             top1: top,
             top1_text: top >= 0 ? model.tokenText(top) : '',
+            ...(Number.isFinite(top1P) ? { top1_p: top1P } : {}),
           };
         }
         await opts.onTokens!(records);

@@ -10,7 +10,8 @@
  *   on mouse hover and on keyboard focus; Escape hides it;
  * - token views (`.tokens`): reads the page's JSON data block (type
  *   application/json, inert), pages through it (`tokensPerPage` per page) and moves
- *   focus between tokens with the arrow keys (a roving tabindex: one Tab stop per view).
+ *   focus between tokens with the arrow keys (a roving tabindex: one Tab stop per view);
+ *   where positions jump (unscored tokens between chunks) it shows a visible break.
  */
 export const CLIENT_SCRIPT = `"use strict";
 (function () {
@@ -81,6 +82,14 @@ export const CLIENT_SCRIPT = `"use strict";
     var d = view.data, per = view.per, start = view.page * per, end = Math.min(d.text.length, start + per);
     var box = view.text, frag = document.createDocumentFragment();
     for (var i = start; i < end; i++) {
+      if (i > start && d.pos[i] !== d.pos[i - 1] + 1) {
+        // Unscored tokens between chunks (llama.cpp scores each chunk's second half): a visible break.
+        var g = document.createElement("span");
+        g.className = "gap"; g.setAttribute("aria-hidden", "true");
+        var skipped = d.pos[i] - d.pos[i - 1] - 1;
+        g.textContent = skipped > 0 ? " \u22ef " + skipped + " unscored tokens \u22ef " : " \u22ef ";
+        frag.appendChild(g);
+      }
       var s = document.createElement("span");
       var b = 0; while (b < d.edges.length && d.bits[i] >= d.edges[b]) b++;
       s.className = "tk t" + b;
@@ -119,8 +128,8 @@ export const CLIENT_SCRIPT = `"use strict";
     view.text.addEventListener("keydown", function (e) {
       var el = e.target; if (!el.classList || !el.classList.contains("tk")) return;
       var nextEl = null;
-      if (e.key === "ArrowRight" || e.key === "ArrowDown") nextEl = el.nextElementSibling;
-      else if (e.key === "ArrowLeft" || e.key === "ArrowUp") nextEl = el.previousElementSibling;
+      if (e.key === "ArrowRight" || e.key === "ArrowDown") { nextEl = el.nextElementSibling; while (nextEl && !nextEl.classList.contains("tk")) nextEl = nextEl.nextElementSibling; }
+      else if (e.key === "ArrowLeft" || e.key === "ArrowUp") { nextEl = el.previousElementSibling; while (nextEl && !nextEl.classList.contains("tk")) nextEl = nextEl.previousElementSibling; }
       else if (e.key === "Home") nextEl = view.text.firstElementChild;
       else if (e.key === "End") nextEl = view.text.lastElementChild;
       else if (e.key === "PageDown") { e.preventDefault(); go(view, view.page + 1, true); return; }

@@ -5,8 +5,13 @@
 export { buildReport, reportCsp } from './html.js';
 export type { ReportMeta } from './html.js';
 export type { ReportSection } from './sections.js';
-export { writeReport } from './write.js';
+export { checkReportPath, writeReport } from './write.js';
 export { loadInputs, sectionFromText } from './load.js';
+export { evalReportInputs, writeEvalReport } from './eval-report.js';
+export type { EvalReportOptions } from './eval-report.js';
+export { demoReportInputs, writeDemoReport } from './demo-report.js';
+export type { DemoSectionLike } from './demo-report.js';
+export type { LossTableRow } from './charts/basics.js';
 export {
   detectKind,
   validateCompareResult,

@@ -259,6 +259,8 @@ export function validateTokenRecord(v: unknown, o: Origin): TokenRecord {
   const p = num(o, obj, 'p', true, 0, 1)!;
   // p may be printed with fewer digits than nats: a looser tolerance.
   agree(o, 'p', p, Math.exp(-nats), 'exp(-nats)', 1e-4, 1e-12);
+  // Ranks are 1-based everywhere in xent's files (1 = the model's top choice).
+  if (obj.rank === 0) throw bad(o, 'rank', "a 1-based rank ≥ 1 (1 = the model's top choice)", 0);
   const rank = int(o, obj, 'rank', true, 1)!;
   const top1 = int(o, obj, 'top1', true)!;
   const rec: TokenRecord = { position, token, text, nats, bits, p, rank, top1 };

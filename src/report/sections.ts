@@ -32,7 +32,12 @@ export type ReportSection =
   | { kind: 'tokens'; records: readonly TokenRecord[]; source?: string; title?: string }
   | { kind: 'train'; curves: TrainCurves; source?: string }
   | { kind: 'compare'; result: CompareResult; source?: string }
-  | { kind: 'kld'; result: KldResult; source?: string };
+  | { kind: 'kld'; result: KldResult; source?: string }
+  /**
+   * Any other figures (e.g. `xent demo`'s): `data`'s scalar keys, whose names carry
+   * their units (`nats_per_token`, `forward_ms`), become cards and summary rows.
+   */
+  | { kind: 'figures'; title: string; data: Record<string, unknown>; sub?: string; lines?: readonly string[]; source?: string };
 
 export interface RenderContext {
   /** Unique id for this section (anchors, token view ids). */
@@ -201,6 +206,24 @@ function renderKld(s: Extract<ReportSection, { kind: 'kld' }>, ctx: RenderContex
   };
 }
 
+function renderFigures(s: Extract<ReportSection, { kind: 'figures' }>, ctx: RenderContext): Rendered {
+  const file = s.source ?? 'figures';
+  if (typeof s.title !== 'string' || s.title === '') throw new XentError('invalid_argument', 'report', `${file}: a figures section needs a non-empty "title"`, { file, arg: 'title' });
+  if (typeof s.data !== 'object' || s.data === null || Array.isArray(s.data)) {
+    throw new XentError('invalid_argument', 'report', `${file}: a figures section needs "data", an object of named figures`, { file, arg: 'data' });
+  }
+  for (const [k, v] of Object.entries(s.data)) {
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new XentError('invalid_argument', 'report', `${file}: figure "${k}" is ${v}, not a finite number`, { file, arg: k, value: v });
+  }
+  const rows = rowsFromObject(s.data);
+  const cards = rows.slice(0, 12).map((r) => card(r.figure, r.value, r.unit)).join('');
+  return {
+    title: s.title,
+    html: section(ctx.id, s.title, s.sub ? escapeHtml(s.sub) : '', `<div class="cards">${cards}</div>${s.lines?.length ? `<pre class="lines">${s.lines.map((l) => escapeHtml(String(l))).join('\n')}</pre>` : ''}`),
+    summary: { title: `${s.title}${s.source ? ` (${s.source})` : ''}`, rows },
+  };
+}
+
 export function renderSection(s: ReportSection, ctx: RenderContext): Rendered {
   switch (s.kind) {
     case 'eval':
@@ -213,5 +236,7 @@ export function renderSection(s: ReportSection, ctx: RenderContext): Rendered {
       return renderCompare(s, ctx);
     case 'kld':
       return renderKld(s, ctx);
+    case 'figures':
+      return renderFigures(s, ctx);
   }
 }

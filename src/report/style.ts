@@ -3,7 +3,8 @@
  * Light and dark schemes via prefers-color-scheme; system fonts only. The token
  * surprisal palette (t0…t7) is sequential (pale → deep red) in light mode and
  * (dark → bright orange) in dark mode, so rarer tokens always stand out more;
- * text colour flips where the background gets dark for contrast.
+ * text colour flips where the background gets dark, so every class keeps a WCAG AA
+ * contrast ratio ≥ 4.5 in both schemes (checked in test/report/browser.test.ts).
  */
 export const STYLE = `
 :root{color-scheme:light dark;
@@ -11,13 +12,13 @@ export const STYLE = `
 --s0:#2f6fd6;--s1:#e07b1a;--s2:#2a9d6f;--s3:#8e5bd8;--s4:#c2417a;--s5:#6b7a90;--accent:#d32f2f;--muted:#8a94a6;--focus:#1f5fbf;
 --tip-bg:#1c2330;--tip-fg:#f6f7f9;
 --t0:transparent;--t1:#fff4cc;--t2:#ffe08a;--t3:#ffc061;--t4:#fb9a4b;--t5:#ef6a3a;--t6:#d43d32;--t7:#9e1330;
---t0f:inherit;--t5f:#fff;--t6f:#fff;--t7f:#fff}
+--t0f:inherit;--t5f:#1c2330;--t6f:#fff;--t7f:#fff}
 @media (prefers-color-scheme:dark){:root{
 --bg:#0f131a;--card:#171c25;--fg:#e4e8ef;--fg2:#a3adbd;--line:#2a3240;--grid:#222a36;--axis:#6d788b;--link:#7fb0ff;
 --s0:#6ea2ff;--s1:#ffa24d;--s2:#45c995;--s3:#b78cff;--s4:#ff7aae;--s5:#98a5b8;--accent:#ff6b6b;--muted:#6d788b;--focus:#7fb0ff;
 --tip-bg:#e4e8ef;--tip-fg:#0f131a;
---t1:#2b2a1c;--t2:#4a3f14;--t3:#6b4b10;--t4:#8a4a0c;--t5:#b2450f;--t6:#d9481a;--t7:#ff5a3c;
---t5f:#fff;--t6f:#fff;--t7f:#111}}
+--t1:#2b2a1c;--t2:#4a3f14;--t3:#6b4b10;--t4:#8a4a0c;--t5:#b2450f;--t6:#e0531f;--t7:#ff5a3c;
+--t5f:#fff;--t6f:#000;--t7f:#111}}
 *{box-sizing:border-box}
 html{background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 body{margin:0 auto;max-width:1080px;padding:24px 20px 64px}
@@ -52,6 +53,7 @@ svg.chart .rule-label,svg.chart .note{font-size:11px}
 .s1.line,.s1.rule,.err.s1 path{stroke:var(--s1)}.s1.pt,.s1.bar,.err.s1 circle{fill:var(--s1)}
 .s2.line,.s2.rule,.err.s2 path{stroke:var(--s2)}.s2.pt,.s2.bar,.err.s2 circle{fill:var(--s2)}
 .s3.line,.s3.rule,.err.s3 path{stroke:var(--s3)}.s3.pt,.s3.bar,.err.s3 circle{fill:var(--s3)}
+.s4.line,.s4.rule,.err.s4 path{stroke:var(--s4)}.s4.pt,.s4.bar,.err.s4 circle{fill:var(--s4)}
 .muted.line,.muted.rule,.err.muted path{stroke:var(--muted)}.muted.pt,.muted.bar{fill:var(--muted)}
 .accent.line,.accent.rule,.err.accent path{stroke:var(--accent)}.accent.pt,.accent.bar,.err.accent circle{fill:var(--accent)}
 svg.chart text.accent{fill:var(--accent)}
@@ -78,6 +80,7 @@ tr.group td{background:var(--bg);font-weight:600;color:var(--fg)}
 .tokens input.page{width:5em;font:inherit;color:var(--fg);background:var(--card);border:1px solid var(--line);border-radius:6px;padding:2px 6px}
 .tk-text{white-space:pre-wrap;overflow-wrap:anywhere;font-size:15.5px;line-height:2;border:1px solid var(--line);border-radius:8px;padding:12px 14px;max-height:560px;overflow-y:auto;background:var(--card)}
 .tk{border-radius:3px;box-shadow:inset -1px 0 0 var(--line);padding:1px 0}
+.tk-text .gap{color:var(--fg2);font-size:12px;font-style:italic;white-space:nowrap;border:1px dashed var(--line);border-radius:4px;margin:0 4px;padding:0 4px}
 .tk:focus{outline:2px solid var(--focus);outline-offset:1px}
 .t0{background:var(--t0)}.t1{background:var(--t1)}.t2{background:var(--t2)}.t3{background:var(--t3)}.t4{background:var(--t4)}
 .t5{background:var(--t5);color:var(--t5f)}.t6{background:var(--t6);color:var(--t6f)}.t7{background:var(--t7);color:var(--t7f)}
@@ -86,6 +89,7 @@ tr.group td{background:var(--bg);font-weight:600;color:var(--fg)}
 #tip{position:absolute;z-index:10;max-width:420px;background:var(--tip-bg);color:var(--tip-fg);border-radius:7px;padding:7px 10px;font-size:12.5px;line-height:1.45;pointer-events:none;box-shadow:0 4px 16px rgba(0,0,0,.25);white-space:pre-wrap;overflow-wrap:anywhere}
 #tip .k{display:inline-block;min-width:88px;opacity:.75}
 #tip .v{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+pre.lines{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:12.5px;background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:10px 12px;overflow-x:auto;margin:8px 0 0}
 .note-box{font-size:13px;color:var(--fg2);border-left:3px solid var(--line);padding:4px 10px;margin:8px 0}
 footer{font-size:12.5px;color:var(--fg2);margin-top:24px}
 @media print{#tip{display:none}.tk-text{max-height:none}}

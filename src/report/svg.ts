@@ -37,7 +37,7 @@ export interface SecondaryAxis {
 
 export type Mark =
   | { type: 'line'; points: ReadonlyArray<readonly [number, number]>; cls: string; dashed?: boolean }
-  | { type: 'points'; points: ReadonlyArray<{ x: number; y: number; tip?: string }>; cls: string; r?: number; shape?: 'circle' | 'diamond' }
+  | { type: 'points'; points: ReadonlyArray<{ x: number; y: number; tip?: string }>; cls: string; r?: number; shape?: 'circle' | 'diamond' | 'square' }
   | { type: 'bars'; bars: ReadonlyArray<{ x0: number; x1: number; y0?: number; y1: number; tip?: string }>; cls: string }
   | { type: 'errorbars'; items: ReadonlyArray<{ y: number; lo: number; hi: number; x: number; tip?: string }>; cls: string }
   | { type: 'rule'; x?: number; y?: number; cls: string; label?: string }
@@ -208,6 +208,7 @@ function renderMark(
             const s = r * 1.5;
             return `<path class="pt ${mk.cls}" d="M${cx} ${r1(Number(cy) - s)}l${s} ${s}l${-s} ${s}l${-s} ${-s}z"${tipAttrs(p.tip)}/>`;
           }
+          if (mk.shape === 'square') return `<rect class="pt ${mk.cls}" x="${r1(Number(cx) - r)}" y="${r1(Number(cy) - r)}" width="${2 * r}" height="${2 * r}"${tipAttrs(p.tip)}/>`;
           return `<circle class="pt ${mk.cls}" cx="${cx}" cy="${cy}" r="${r}"${tipAttrs(p.tip)}/>`;
         })
         .join('');
@@ -245,13 +246,15 @@ function renderMark(
 }
 
 /** An HTML legend: a swatch per series with its name (charts never rely on colour alone: marks also have tips). */
-export function legend(items: ReadonlyArray<{ cls: string; label: string; kind?: 'line' | 'dashed' | 'point' | 'bar' | 'diamond' }>): string {
+export function legend(items: ReadonlyArray<{ cls: string; label: string; kind?: 'line' | 'dashed' | 'point' | 'bar' | 'diamond' | 'square' }>): string {
   const sw = (cls: string, kind: string): string => {
     switch (kind) {
       case 'point':
         return `<svg width="18" height="12" aria-hidden="true"><circle class="pt ${cls}" cx="9" cy="6" r="4"/></svg>`;
       case 'diamond':
         return `<svg width="18" height="12" aria-hidden="true"><path class="pt ${cls}" d="M9 1l5 5l-5 5l-5 -5z"/></svg>`;
+      case 'square':
+        return `<svg width="18" height="12" aria-hidden="true"><rect class="pt ${cls}" x="5" y="2" width="8" height="8"/></svg>`;
       case 'bar':
         return `<svg width="18" height="12" aria-hidden="true"><rect class="bar ${cls}" x="2" y="1" width="14" height="10"/></svg>`;
       default:

@@ -64,9 +64,14 @@ export function surprisalScale(): string {
 export function tokenView(records: readonly TokenRecord[], opts: TokenViewOptions): string {
   const per = Math.max(1, Math.floor(opts.tokensPerPage));
   const pages = Math.max(1, Math.ceil(records.length / per));
+  // The first page, as the page script renders it (gaps where positions jump), for reading without the script.
   const first = records
     .slice(0, per)
-    .map((r, i) => `<span class="tk t${surprisalClass(r.bits)}" data-i="${i}" tabindex="${i === 0 ? 0 : -1}">${escapeHtml(r.text)}</span>`)
+    .map((r, i) => {
+      const prev = i > 0 ? records[i - 1]!.position : r.position - 1;
+      const gap = r.position !== prev + 1 && i > 0 ? `<span class="gap" aria-hidden="true">${r.position > prev ? ` ⋯ ${r.position - prev - 1} unscored tokens ⋯ ` : ' ⋯ '}</span>` : '';
+      return `${gap}<span class="tk t${surprisalClass(r.bits)}" data-i="${i}" tabindex="${i === 0 ? 0 : -1}">${escapeHtml(r.text)}</span>`;
+    })
     .join('');
   const dataId = `${opts.id}-data`;
   return (

@@ -62,14 +62,21 @@ test('--tokens writes one record per scored token that adds up to the summary', 
   assert.ok(!existsSync(`${out}.partial`));
   const recs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(recs.length, j.tokens_scored);
-  assert.deepEqual(Object.keys(recs[0]), ['position', 'token', 'text', 'nats', 'bits', 'p', 'rank', 'top1', 'top1_text']);
+  assert.deepEqual(Object.keys(recs[0]), ['position', 'token', 'text', 'nats', 'bits', 'p', 'rank', 'top1', 'top1_text', 'top1_p']);
   assert.equal(recs[0].position, 65); // chunk 1 scores tokens 65…127
   assert.equal(recs[63].position, 128 + 65);
   const mean = recs.reduce((a, r) => a + r.nats, 0) / recs.length;
   assert.ok(Math.abs(mean - j.nats_per_token) < 1e-12);
-  const acc = recs.filter((r) => r.rank === 0).length / recs.length;
+  // Ranks are 1-based (1 = the model's top choice), and rank 1 is exactly top1 = token.
+  const acc = recs.filter((r) => r.rank === 1).length / recs.length;
+  for (const r of recs) assert.equal(r.rank === 1, r.top1 === r.token, `position ${r.position}`);
   assert.ok(Math.abs(acc - j.top1_accuracy) < 1e-12);
-  for (const r of recs) assert.ok(Math.abs(r.p - Math.exp(-r.nats)) < 1e-12 && r.rank >= 0 && r.rank < 512);
+  // The model's top token is at least as likely as the true one: top1_p ≥ p, equal when rank is 1 (vocab 512).
+  for (const r of recs) {
+    assert.ok(Math.abs(r.p - Math.exp(-r.nats)) < 1e-12 && r.rank >= 1 && r.rank <= 512);
+    assert.ok(r.top1_p >= r.p * (1 - 1e-9) && r.top1_p <= 1, `position ${r.position}: top1_p ${r.top1_p} < p ${r.p}`);
+    if (r.rank === 1) assert.ok(Math.abs(r.top1_p - r.p) <= 1e-9 * r.p);
+  }
 });
 
 test('--stride: Hugging Face sliding window scores every token after the first once', { skip }, () => {

@@ -68,13 +68,13 @@ test('score: empty hypotheses are kept, as sacrebleu keeps them (BLEU 0, not an 
   assert.equal(j.rouge.rouge1.f_0_100, 0);
 });
 
-// Records as xent eval --tokens writes them (src/eval/evaluate.ts TokenRecord), rank 0 = top choice.
+// Records as xent eval --tokens writes them (src/eval/evaluate.ts TokenRecord), rank 1 = top choice.
 function records(withTop1Prob: boolean): string {
   const rows = [
-    { token: 5, nats: 0.1, rank: 0, top1: 5, top1_p: 0.9 },
-    { token: 7, nats: 2.0, rank: 3, top1: 2, top1_p: 0.6 },
-    { token: 1, nats: 0.7, rank: 0, top1: 1, top1_p: 0.5 },
-    { token: 9, nats: 5.0, rank: 12, top1: 4, top1_p: 0.95 },
+    { token: 5, nats: 0.1, rank: 1, top1: 5, top1_p: 0.9 },
+    { token: 7, nats: 2.0, rank: 4, top1: 2, top1_p: 0.6 },
+    { token: 1, nats: 0.7, rank: 1, top1: 1, top1_p: 0.5 },
+    { token: 9, nats: 5.0, rank: 13, top1: 4, top1_p: 0.95 },
   ];
   return rows
     .map((r, i) => {
@@ -113,4 +113,15 @@ test('score --tokens without p(top-1): ECE refuses with a message naming the fie
   const b = xent('--tokens', bad);
   assert.equal(b.code, 2);
   assert.match(b.err, /line 5: not valid JSON/);
+});
+
+test('score --tokens: ranks are 1-based (rank ≤ K counts for top-K); rank 0 is refused naming the line', { skip }, () => {
+  const f = write('tok-k.jsonl', records(true));
+  const j = JSON.parse(xent('--tokens', f, '--metrics', 'top3,top4', '--json').out);
+  assert.equal(j.top3_accuracy, 0.5); // ranks 1, 4, 1, 13
+  assert.equal(j.top4_accuracy, 0.75);
+  const zero = write('tok-zero.jsonl', `${records(true)}\n${JSON.stringify({ position: 9, token: 3, text: 't', nats: 0.2, rank: 0, top1: 3 })}\n`);
+  const r = xent('--tokens', zero, '--metrics', 'top5');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^xent: score: --tokens .*tok-zero\.jsonl line 5: "rank" must be a 1-based integer ≥ 1 \(1 = the model's top choice\), got 0\n$/);
 });

@@ -54,7 +54,8 @@ test('token records: errors name file, line and field', () => {
   const r = tokenRecords(1)[0]!;
   const at = { file: 't.jsonl', line: 7 };
   rejects(() => validateTokenRecord({ ...r, p: 1.5 }, at), 'report: t.jsonl line 7: field "p" must be a number in [0, 1], got 1.5');
-  rejects(() => validateTokenRecord({ ...r, rank: 0 }, at), 't.jsonl line 7: field "rank" must be an integer ≥ 1, got 0');
+  rejects(() => validateTokenRecord({ ...r, rank: 0 }, at), 't.jsonl line 7: field "rank" must be a 1-based rank ≥ 1 (1 = the model\'s top choice), got 0');
+  rejects(() => validateTokenRecord({ ...r, rank: 2.5 }, at), 't.jsonl line 7: field "rank" must be an integer ≥ 1, got 2.5');
   rejects(() => validateTokenRecord({ ...r, bits: r.bits + 1 }, at), 'field "bits"', 'disagrees with nats / ln 2');
   rejects(() => validateTokenRecord({ ...r, p: r.p * 1.01 + 0.001 }, at), 'field "p"', 'exp(-nats)');
   rejects(() => validateTokenRecord({ ...r, text: 5 }, at), 'field "text" must be a string, got 5');
