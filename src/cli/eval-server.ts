@@ -1,0 +1,301 @@
+/**
+ * `xent eval --server URL [--server URL2 …] [--server-model name] --data text.txt`:
+ * the evaluation of src/cli/eval.ts, scored by OpenAI-compatible servers (vLLM,
+ * `xent serve`) instead of a local model; src/eval/shards.ts splits the windows across
+ * the endpoints. Same figures, JSON keys, --tokens records and --checkpoint resumption
+ * as a local run; the tokenisation is the first server's (/tokenize).
+ * The API key (XENT_API_KEY, else OPENAI_API_KEY) goes in the Authorization header only:
+ * it is not printed, logged, or written to results or checkpoints.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, resolve } from 'node:path';
+import { XentError } from '../errors.js';
+
+/** The eval options this path reads (a subset of src/cli/eval.ts's). */
+export interface ServerEvalCliOptions {
+  server: string[];
+  serverModel?: string;
+  serverConcurrency?: string;
+  serverTimeout?: string;
+  data: string;
+  ctx: string;
+  chunks?: string;
+  stride?: string;
+  json?: boolean;
+  tokens?: string;
+  checkpoint?: string;
+  /** Local-model options, refused here. */
+  model?: string;
+  report?: string;
+  flashAttn?: boolean;
+  threads?: string;
+}
+
+function intOption(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, { arg: name, value: v });
+  return n;
+}
+
+/** Opens every endpoint (a few attempts each); unreachable ones are left out while one remains. */
+async function openEndpoints(urls: string[], modelName: string | undefined, timeoutMs: number): Promise<{ models: import('../models/server.js').ServerModel[]; warnings: string[] }> {
+  const { ServerModel } = await import('../models/server.js');
+  const warnings: string[] = [];
+  const opened = await Promise.all(
+    urls.map(async (url) => {
+      let last: unknown;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          return await ServerModel.open(url, { model: modelName, timeoutMs });
+        } catch (e) {
+          last = e;
+          if (!(e instanceof XentError && e.fields.retryable === true)) throw e;
+          await new Promise((r) => setTimeout(r, 200 * 2 ** attempt * (0.5 + Math.random() / 2)));
+        }
+      }
+      if (urls.length === 1) throw last;
+      warnings.push(`left out ${(last as XentError).fields.endpoint ?? url}: ${(last as XentError).fields.detail ?? (last as Error).message}`);
+      return undefined;
+    }),
+  );
+  const models = opened.filter((m): m is NonNullable<typeof m> => m !== undefined);
+  if (models.length === 0) throw new XentError('remote_error', 'eval', `no endpoint answered: ${warnings.join('; ')}`, { arg: '--server' });
+  return { models, warnings };
+}
+
+export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
+  const t0 = performance.now();
+  for (const [given, name] of [[o.model, '--model'], [o.report, '--report'], [o.flashAttn, '--flash-attn'], [o.threads, '--threads']] as const) {
+    if (given !== undefined && given !== false) {
+      throw new XentError('invalid_argument', 'eval', `${name} does not apply with --server (the servers run the model${name === '--report' ? '; write --json and --tokens files and build the report with `xent report`' : ''})`, { arg: name });
+    }
+  }
+  const ctx = intOption('--ctx', o.ctx, 4)!;
+  const chunks = intOption('--chunks', o.chunks, 1);
+  const stride = intOption('--stride', o.stride, 1);
+  const concurrency = intOption('--server-concurrency', o.serverConcurrency ?? '2', 1)!;
+  const timeoutMs = 1000 * intOption('--server-timeout', o.serverTimeout ?? '120', 1)!;
+  const [{ evaluateSharded }, { tokenStream }, { planWindows }, { assertUtf8 }, { formatRunning }, ck, { Progress }, { VERSION }, sk] = await Promise.all([
+    import('../eval/shards.js'),
+    import('../eval/evaluate.js'),
+    import('../eval/windows.js'),
+    import('../eval/utf8.js'),
+    import('../eval/stats.js'),
+    import('../eval/checkpoint.js'),
+    import('./progress.js'),
+    import('../version.js'),
+    import('../eval/shards-checkpoint.js'),
+  ]);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(o.data);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new XentError('invalid_file', 'eval', code === 'ENOENT' ? `data file ${o.data} does not exist` : `cannot read data file ${o.data} (${code})`, { file: o.data, arg: '--data' });
+  }
+  assertUtf8('eval', bytes, o.data);
+
+  const { models, warnings: openWarnings } = await openEndpoints(o.server, o.serverModel, timeoutMs);
+  const primary = models[0]!;
+  const text = bytes.toString('utf8');
+  const textTokens = await primary.tokenize(text);
+  if (bytes.length > 0 && textTokens.length === 0) throw new XentError('invalid_text', 'eval', `the server's tokenizer produced no tokens for ${o.data} (${bytes.length} bytes)`, { file: o.data });
+  // Every endpoint must serve the same model: same vocabulary, BOS and tokenisation of a sample.
+  const sample = text.slice(0, 4096);
+  const ref = await primary.tokenize(sample);
+  for (const m of models.slice(1)) {
+    const got = await m.tokenize(sample);
+    const same = (!m.vocabKnown || !primary.vocabKnown || m.vocabSize === primary.vocabSize) && m.bosToken === primary.bosToken && got.length === ref.length && got.every((t, i) => t === ref[i]);
+    if (!same) {
+      throw new XentError('incompatible', 'eval', `${m.endpoint} does not serve the same model as ${primary.endpoint} (vocabulary ${m.vocabSize} vs ${primary.vocabSize}, or a different tokenisation of ${o.data})`, { arg: '--server' });
+    }
+  }
+
+  let fingerprint: Record<string, string | number | boolean | null> = {};
+  let resume: import('../eval/stats.js').EvalAccumulator | undefined;
+  let tokensFileBytes = 0;
+  if (o.checkpoint) {
+    // The endpoints are not part of it: a rerun may use other or fewer servers of the same model.
+    fingerprint = {
+      server_model: primary.modelName,
+      vocab_size: primary.vocabSize,
+      data_sha256: createHash('sha256').update(bytes).digest('hex'),
+      text_tokens: textTokens.length,
+      ctx,
+      stride: stride ?? null,
+      chunks: chunks ?? null,
+      engine: 'server',
+      tokens_file: o.tokens ? resolve(o.tokens) : null,
+    };
+    const cp = ck.loadCheckpoint(o.checkpoint, fingerprint);
+    if (cp) {
+      resume = cp.state;
+      tokensFileBytes = cp.tokensFileBytes;
+    }
+  }
+  // Windows scored but not folded when an earlier run stopped: not requested again.
+  const shardsFile = o.checkpoint ? sk.shardsFile(o.checkpoint) : undefined;
+  const ahead = shardsFile ? sk.loadShards(shardsFile, fingerprint) : new Map<number, import('../models/language-model.js').PositionScores>();
+  for (const w of ahead.keys()) if (w < (resume?.windowsDone ?? 0)) ahead.delete(w);
+  const preloadedShards = ahead.size;
+  let tokFd: number | undefined;
+  const partial = o.tokens ? `${o.tokens}.partial` : undefined;
+  if (partial) {
+    if (resume && existsSync(partial) && statSync(partial).size >= tokensFileBytes) {
+      truncateSync(partial, tokensFileBytes);
+      tokFd = openSync(partial, 'a');
+    } else {
+      if (resume && tokensFileBytes > 0) throw new XentError('incompatible', 'eval', `cannot resume: ${partial} is missing or shorter than the checkpoint records; delete ${o.checkpoint} to start over`, { file: partial });
+      tokFd = openSync(partial, 'w');
+      tokensFileBytes = 0;
+    }
+  }
+
+  const ac = new AbortController();
+  const onSigint = (): void => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+    process.stderr.write('\nxent eval: interrupted; finishing the current chunk (Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onSigint);
+  const plan = planWindows('eval', tokenStream(primary, textTokens).length, ctx, {
+    addsBos: primary.addsBos && primary.bosToken !== undefined,
+    ...(stride !== undefined ? { stride } : {}),
+    ...(chunks !== undefined ? { chunks } : {}),
+  });
+  const progress = new Progress({ total: plan.tokensEvaluated, label: 'eval', unit: 'tok', silent: o.json === true });
+  const windowsAtStart = resume?.windowsDone ?? 0;
+  const evaluatedAtStart = resume?.tokensEvaluated ?? 0;
+  let lastSave = 0;
+  const tScore0 = performance.now();
+  let sharded: Awaited<ReturnType<typeof evaluateSharded>>;
+  const saveNow = (state: import('../eval/stats.js').EvalAccumulator | undefined): void => {
+    if (state) {
+      if (tokFd !== undefined) fsyncSync(tokFd);
+      ck.saveCheckpoint(o.checkpoint!, fingerprint, state, tokensFileBytes);
+      for (const w of ahead.keys()) if (w < state.windowsDone) ahead.delete(w);
+    }
+    sk.saveShards(shardsFile!, fingerprint, ahead);
+  };
+  let lastState: import('../eval/stats.js').EvalAccumulator | undefined;
+  try {
+    sharded = await evaluateSharded(models, textTokens, {
+      ctx,
+      ...(chunks !== undefined ? { chunks } : {}),
+      ...(stride !== undefined ? { stride } : {}),
+      ...(resume ? { resume } : {}),
+      signal: ac.signal,
+      concurrency,
+      timeoutMs,
+      ...(o.checkpoint ? { preloaded: new Map(ahead), onScored: (w: number, s: import('../models/language-model.js').PositionScores) => void ahead.set(w, s) } : {}),
+      onDrop: (endpoint, reason) => process.stderr.write(`xent eval: warning: dropped endpoint ${endpoint} (${reason}); its shards go to the others\n`),
+      ...(tokFd !== undefined
+        ? {
+            onTokens: (records) => {
+              const b = Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8');
+              let off = 0;
+              while (off < b.length) off += writeSync(tokFd!, b, off, b.length - off);
+              tokensFileBytes += b.length;
+            },
+          }
+        : {}),
+      onWindow: (state, p) => {
+        lastState = state;
+        progress.update(state.tokensEvaluated, `PPL ${state.running.at(-1)?.toFixed(4)}`);
+        const now = performance.now();
+        if (o.checkpoint && (now - lastSave > 2000 || state.windowsDone === p.windows.length || ac.signal.aborted)) {
+          saveNow(state);
+          lastSave = now;
+        }
+      },
+    });
+  } catch (e) {
+    progress.finish();
+    // Keep what was folded: the rerun continues from it instead of losing it.
+    if (o.checkpoint) saveNow(lastState);
+    if (tokFd !== undefined) closeSync(tokFd);
+    if (partial && !o.checkpoint) rmSync(partial, { force: true });
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  progress.finish();
+  const result = sharded.result;
+  const scoreSeconds = (performance.now() - tScore0) / 1000;
+  if (tokFd !== undefined) {
+    fsyncSync(tokFd);
+    closeSync(tokFd);
+    if (!result.interrupted) renameSync(partial!, o.tokens!);
+  }
+  if (o.checkpoint && !result.interrupted) {
+    rmSync(o.checkpoint, { force: true });
+    sk.removeShards(shardsFile!);
+  }
+  const warnings = [...openWarnings, ...result.warnings];
+  const top1Unknown = models.some((m) => m.top1Unknown);
+  if (top1Unknown) warnings.push('a server did not identify its top-1 tokens (legacy echo format keyed by text): top-1 accuracy is unknown');
+  if (models.some((m) => m.lossyBytes)) warnings.push("some token texts came from /detokenize as U+FFFD (a token holding part of a UTF-8 character): bits per byte counts them as 3 bytes");
+  const evaluatedNow = result.tokens_evaluated - evaluatedAtStart;
+  const scoredFraction = result.tokens_evaluated > 0 ? result.tokens_scored / result.tokens_evaluated : 0;
+  const tokensPerSecond = scoreSeconds > 0 ? evaluatedNow / scoreSeconds : NaN;
+  const out = {
+    perplexity: result.perplexity,
+    perplexity_pm: result.perplexity_pm,
+    perplexity_ci95: result.perplexity_ci95,
+    nats_per_token: result.nats_per_token,
+    bits_per_token: result.bits_per_token,
+    bits_per_byte: result.bits_per_byte,
+    tokens_scored: result.tokens_scored,
+    bytes_scored: result.bytes_scored,
+    chunks: result.chunks,
+    chunks_total: result.chunks_total,
+    // null when a server did not identify its top-1 tokens (the count would read 0).
+    top1_accuracy: top1Unknown ? null : result.top1_accuracy,
+    tokens_per_second: tokensPerSecond,
+    scored_tokens_per_second: tokensPerSecond * scoredFraction,
+    tokens_evaluated: result.tokens_evaluated,
+    tokens_in_text: result.tokens_in_text,
+    ctx,
+    stride: stride ?? null,
+    mode: result.mode,
+    model: primary.modelName,
+    data: o.data,
+    engine: 'server',
+    servers: models.map((m) => m.endpoint),
+    server_software: primary.ownedBy,
+    endpoints: sharded.endpoints,
+    vocab_size: primary.vocabSize,
+    interrupted: result.interrupted,
+    resumed_from_chunk: windowsAtStart,
+    resumed_shards_ahead: preloadedShards,
+    running_perplexity: result.running,
+    seconds: (performance.now() - t0) / 1000,
+    scoring_seconds: scoreSeconds,
+    warnings,
+    xent_version: VERSION,
+  };
+  for (const w of warnings) process.stderr.write(`xent eval: warning: ${w}\n`);
+  if (o.json) {
+    process.stdout.write(JSON.stringify(out) + '\n');
+  } else {
+    const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+    const dropped = sharded.endpoints.filter((e) => e.dropped).length;
+    const lines = [
+      `model ${primary.modelName} on ${models.length} server${models.length > 1 ? 's' : ''} (${primary.ownedBy}, V = ${primary.vocabSize}), data ${basename(o.data)} (${bytes.length} bytes, ${result.tokens_in_text} tokens)`,
+      formatRunning(result.running),
+      `Final estimate: PPL = ${result.perplexity.toFixed(4)} +/- ${result.perplexity_pm.toFixed(5)}   (95% CI ${result.perplexity_ci95[0].toFixed(4)} … ${result.perplexity_ci95[1].toFixed(4)})`,
+      `cross-entropy: ${result.nats_per_token.toFixed(6)} nats/token = ${result.bits_per_token.toFixed(6)} bits/token; ${result.bits_per_byte.toFixed(6)} bits/byte`,
+      `scored ${result.tokens_scored} tokens (${result.bytes_scored} bytes) in ${result.chunks} of ${result.chunks_total} ${result.mode === 'chunks' ? `chunks of ${ctx}` : `windows (ctx ${ctx}, stride ${stride})`}; top-1 accuracy ${top1Unknown ? 'unknown' : pct(result.top1_accuracy)}`,
+      `speed: ${tokensPerSecond.toFixed(0)} tokens/s evaluated (${out.scored_tokens_per_second.toFixed(0)} scored tokens/s); endpoints: ` +
+        sharded.endpoints.map((e) => `${e.endpoint} ${e.shards} shards${e.failures ? `, ${e.failures} failed requests` : ''}${e.dropped ? ', dropped' : ''}`).join('; ') +
+        (dropped ? ` (${dropped} dropped)` : ''),
+    ];
+    if (result.interrupted) {
+      lines.push(`interrupted after chunk ${result.chunks} of ${result.chunks_total}: the figures above cover the chunks scored so far` + (o.checkpoint ? `; rerun the same command to resume from ${o.checkpoint}` : ''));
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  if (result.interrupted) process.exitCode = 130;
+}
