@@ -1,0 +1,224 @@
+/**
+ * Models trained by xent as `LanguageModel`s: `loadTrainedModel(dir)` reads model.json
+ * and returns the LSTM (format in src/train/model-dir.ts) or the Kneser–Ney n-gram
+ * (src/models/ngram-model.ts), so `xent eval --model dir` scores them exactly like a
+ * GGUF model and bits per byte is comparable across all of them.
+ *
+ * LSTM scoring: one forward pass from a zero state over tokens 0 … T−2 (B = 1) on the
+ * WebAssembly kernels (src/train/trainer-engine.ts); position t's logits z_t [V] give
+ * log p(· | tokens 0…t) = z_t − logsumexp(z_t), computed in float64. No BOS: the model
+ * was trained on windows cut anywhere in the text. Rank = the number of tokens with a
+ * strictly larger logit than the true one.
+ */
+import { XentError } from '../errors.js';
+import type { LstmConfig } from '../train/lstm.js';
+import { loadLstmModelDir, readModelJson, tokenizerByteLengths, type GgufTokenizerRef } from '../train/model-dir.js';
+import type { Tokenizer } from '../train/tokenizer.js';
+import { tokenizerFromJSON } from '../train/tokenizer-spec.js';
+import { LstmEngine } from '../train/trainer-engine.js';
+import type { LanguageModel, PositionScores, ScoreOptions } from './language-model.js';
+import { loadNgramModelDir, NgramLanguageModel } from './ngram-model.js';
+
+export interface TrainedLoadOptions {
+  /** CPU threads of the LSTM kernels (default min(2, cores)). */
+  threads?: number;
+  ctx?: number;
+}
+
+/** The text side of a model: an xent tokenizer, or a GGUF model's tokenizer for distilled students. */
+interface TextSide {
+  encode(text: string): Promise<Int32Array>;
+  tokenText(t: number): string;
+  tokenBytes(): Int32Array;
+  vocabSize: number;
+  byteExact: boolean;
+  close(): Promise<void>;
+}
+
+function fromTokenizer(tok: Tokenizer): TextSide {
+  let bytes: Int32Array | undefined;
+  return {
+    encode: async (text) => tok.encode(text),
+    tokenText: (t) => tok.tokenText(t),
+    tokenBytes: () => (bytes ??= tokenizerByteLengths(tok)),
+    vocabSize: tok.vocabSize,
+    byteExact: tok.byteExact,
+    close: async () => {},
+  };
+}
+
+async function textSide(op: string, dir: string, json: unknown): Promise<TextSide> {
+  const j = json as Partial<GgufTokenizerRef> | null;
+  if (j && j.kind === 'gguf') {
+    if (typeof j.file !== 'string') throw new XentError('invalid_file', op, `${dir}/tokenizer.json: "file" of a gguf tokenizer must be a path`, { file: `${dir}/tokenizer.json` });
+    const { loadGgufModel } = await import('./gguf.js');
+    const g = await loadGgufModel(j.file, { ctx: 64, threads: 1 });
+    return {
+      encode: (text) => g.tokenize(text),
+      tokenText: (t) => g.tokenText(t),
+      tokenBytes: () => g.tokenBytes(),
+      vocabSize: g.vocabSize,
+      byteExact: true,
+      close: () => g.close(),
+    };
+  }
+  return fromTokenizer(tokenizerFromJSON(json));
+}
+
+export class LstmLanguageModel implements LanguageModel {
+  readonly kind = 'lstm' as const;
+  readonly vocabSize: number;
+  readonly trainContextLength: number;
+  readonly addsBos = false;
+  readonly bosToken = undefined;
+  private engine: LstmEngine | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly config: Required<LstmConfig>,
+    private readonly weights: Float32Array,
+    private readonly text: TextSide,
+    opts: { seq?: number; threads?: number } = {},
+  ) {
+    if (text.vocabSize !== config.V) {
+      throw new XentError('incompatible', 'LstmLanguageModel', `${id}: the tokenizer has V = ${text.vocabSize} but the model has V = ${config.V}`, { expected: config.V, actual: text.vocabSize });
+    }
+    this.vocabSize = config.V;
+    // An LSTM runs on any length; the training window is the context it has seen.
+    this.trainContextLength = Infinity;
+    this.threads = opts.threads ?? 1;
+    this.seq = opts.seq;
+  }
+  /** Kernel threads of the forward pass (default 1, see engineFor). */
+  readonly threads: number;
+  /** The sequence length T of training windows (informational). */
+  readonly seq: number | undefined;
+
+  get byteExact(): boolean {
+    return this.text.byteExact;
+  }
+
+  tokenize(text: string): Promise<Int32Array> {
+    return this.text.encode(text);
+  }
+
+  tokenText(token: number): string {
+    return this.text.tokenText(token);
+  }
+
+  tokenBytes(): Int32Array {
+    return this.text.tokenBytes();
+  }
+
+  /** An engine for sequences of up to `n` inputs (grown on demand; shorter inputs are padded at the end). */
+  private engineFor(n: number): LstmEngine {
+    if (this.engine && this.engine.T >= n) return this.engine;
+    const params = this.engine ? this.engine.model.params.flat : this.weights;
+    const copy = Float32Array.from(params);
+    this.engine?.close();
+    // One thread by default: with B = 1 the recurrence is a chain of tiny products, and
+    // synchronising a second thread at each of them costs about what it gains.
+    this.engine = new LstmEngine(this.config, { B: 1, T: Math.max(n, 16), threads: this.threads }, copy);
+    return this.engine;
+  }
+
+  async score(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores> {
+    return this.scoreSync(tokens, opts);
+  }
+
+  scoreSync(tokens: Int32Array, opts: ScoreOptions): PositionScores {
+    const op = 'LstmLanguageModel.score';
+    const T = tokens.length;
+    const V = this.vocabSize;
+    if (T < 1) throw new XentError('too_short', op, 'tokens is empty: nothing to score', { arg: 'tokens' });
+    const from = opts?.from;
+    if (!Number.isInteger(from) || from < 0 || from > T - 1) {
+      throw new XentError('invalid_argument', op, `from = ${from} must be an integer in [0, ${T - 1}] for ${T} tokens`, { arg: 'from', value: from });
+    }
+    for (let i = 0; i < T; i++) {
+      const t = tokens[i]!;
+      if (t < 0 || t >= V) throw new XentError('index_out_of_range', op, `tokens[${i}] = ${t} is out of range [0, ${V})`, { arg: 'tokens', row: i, value: t });
+    }
+    const n = T - 1;
+    const count = n - from;
+    const nats = new Float64Array(count);
+    const rank = new Int32Array(count);
+    const top1 = new Int32Array(count);
+    const top1Prob = new Float64Array(count);
+    const logProbs = opts.full ? new Float32Array(count * V) : undefined;
+    if (count === 0) return logProbs ? { nats, rank, top1, top1Prob, logProbs } : { nats, rank, top1, top1Prob };
+    const eng = this.engineFor(n);
+    const inputs = new Int32Array(eng.T);
+    inputs.set(tokens.subarray(0, n));
+    eng.forward(inputs);
+    eng.forEachBlock((r0, rows, z) => {
+      for (let r = 0; r < rows; r++) {
+        const t = r0 + r; // B = 1: row = time step
+        if (t < from || t >= n) continue;
+        const o = r * V;
+        let mx = -Infinity;
+        let arg = 0;
+        for (let v = 0; v < V; v++) {
+          const x = z[o + v]!;
+          if (x > mx) {
+            mx = x;
+            arg = v;
+          }
+        }
+        let s = 0;
+        for (let v = 0; v < V; v++) s += Math.exp(z[o + v]! - mx);
+        const lse = mx + Math.log(s);
+        const y = tokens[t + 1]!;
+        const zy = z[o + y]!;
+        let above = 0;
+        for (let v = 0; v < V; v++) if (z[o + v]! > zy) above++;
+        const i = t - from;
+        nats[i] = lse - zy;
+        rank[i] = above;
+        top1[i] = arg;
+        top1Prob[i] = Math.exp(mx - lse);
+        if (logProbs) for (let v = 0; v < V; v++) logProbs[i * V + v] = z[o + v]! - lse;
+      }
+    }, false, from);
+    return logProbs ? { nats, rank, top1, top1Prob, logProbs } : { nats, rank, top1, top1Prob };
+  }
+
+  async close(): Promise<void> {
+    this.engine?.close();
+    this.engine = undefined;
+    await this.text.close();
+  }
+}
+
+/**
+ * The n-gram with each token's true UTF-8 byte length: without it, evaluation would
+ * measure the display text of byte tokens ("<0xE2>"), and bits per byte would drift.
+ */
+class ExactBytesNgramModel extends NgramLanguageModel {
+  private bytes: Int32Array | undefined;
+  tokenBytes(): Int32Array {
+    return (this.bytes ??= tokenizerByteLengths(this.tokenizer));
+  }
+}
+
+/** Loads a model directory written by `xent train` or `xent distill`. */
+export async function loadTrainedModel(dir: string, opts: TrainedLoadOptions = {}): Promise<LanguageModel> {
+  const op = 'loadTrainedModel';
+  const { kind } = readModelJson(dir, op);
+  if (kind === 'ngram') {
+    const m = loadNgramModelDir(dir);
+    return new ExactBytesNgramModel(m.ngram, m.tokenizer, m.id);
+  }
+  const { json, config, params, tokenizerJSON } = loadLstmModelDir(dir, op);
+  let text: TextSide;
+  try {
+    text = await textSide(op, dir, tokenizerJSON);
+  } catch (e) {
+    if (e instanceof XentError && e.op === op) throw e;
+    throw new XentError('invalid_file', op, `${dir}/tokenizer.json: ${(e as Error).message}`, { file: `${dir}/tokenizer.json` }, { cause: e });
+  }
+  return new LstmLanguageModel(dir, config, params, text, {
+    ...(typeof json.seq === 'number' ? { seq: json.seq } : {}),
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+  });
+}

@@ -1,0 +1,234 @@
+/**
+ * An LSTM language model on the trainer's WebAssembly kernels with a pluggable output
+ * loss: the same forward and backward recurrence as FastLstmTrainer (fast-trainer.ts,
+ * validated against PyTorch), but the caller sees each block of logits and, for
+ * training, writes the gradient w.r.t. those logits back into the block. Used for
+ *   - scoring (src/models/trained.ts): logits of one sequence, block by block, and
+ *   - distillation (distill.ts): d loss / d logits comes from distillationLoss.
+ *
+ * Rows are time-major, n = t·B + b (the B rows of one time step are contiguous);
+ * `forEachBlock` hands out blocks of R consecutive rows, [rows, V] row-major.
+ */
+import { XentError } from '../errors.js';
+import { checkAdamOptions, type AdamOptions } from './adam.js';
+import { checkConfig, lstmModelFromParams, paramCount, paramViews, type LstmConfig, type LstmModel, type LstmParams } from './lstm.js';
+import { TrainKernels } from './wasm-kernels.js';
+
+export interface LstmEngineOptions {
+  B: number;
+  T: number;
+  threads?: number;
+  /** Rows of logits held at once (default 128). */
+  rowsPerChunk?: number;
+  /** Allocate gradient and Adam buffers (default false: inference only). */
+  train?: boolean;
+}
+
+/**
+ * Called once per block of rows r0 … r0+rows−1 (time-major). `logits` is a [rows, V]
+ * view into kernel memory, valid only during the call. In a backward pass the callback
+ * must overwrite it with d loss / d logits.
+ */
+export type BlockFn = (r0: number, rows: number, logits: Float32Array) => void;
+
+export class LstmEngine {
+  readonly config: Readonly<Required<LstmConfig>>;
+  readonly B: number;
+  readonly T: number;
+  readonly R: number;
+  readonly model: LstmModel;
+  readonly grads: LstmParams | undefined;
+  adamT = 0;
+  private readonly k: TrainKernels;
+  private readonly P: number;
+  private readonly p: Record<string, number> = {};
+  private readonly gp: Record<string, number> = {};
+  private lastInputs: Int32Array | undefined;
+
+  constructor(config: LstmConfig, opts: LstmEngineOptions, initial?: Float32Array) {
+    const cfg = checkConfig('LstmEngine', config);
+    this.config = cfg;
+    const { V, E, H } = cfg;
+    const { B, T } = opts;
+    if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) {
+      throw new XentError('invalid_argument', 'LstmEngine', `B and T must be positive integers, got B=${B}, T=${T}`, { arg: 'B, T' });
+    }
+    this.B = B;
+    this.T = T;
+    const N = B * T;
+    const R = Math.max(1, Math.min(N, opts.rowsPerChunk ?? 128));
+    this.R = R;
+    const G = 4 * H;
+    const P = paramCount(cfg);
+    this.P = P;
+    const train = opts.train === true;
+    const sizes: [string, number][] = [
+      ['params', P], ['bsum', G], ['x', N * E], ['xg', N * G], ['act', N * G],
+      ['h0', B * H + N * H], ['c0', B * H + N * H], ['gh', B * G], ['block', R * V],
+    ];
+    if (train) {
+      sizes.push(
+        ['grads', P], ['adamM', P], ['adamV', P], ['woutT', H * V], ['whhT', H * G], ['wihT', E * G],
+        ['dhs', N * H], ['hsT', H * R], ['dzT', Math.max(V * R, G * N)], ['dz', N * G], ['dhNext', B * H], ['dcNext', B * H],
+        ['hprevT', H * N], ['xT', E * N], ['dx', N * E], ['partial', 64],
+      );
+    }
+    const bytes = sizes.reduce((s, [, n]) => s + Math.ceil((n * 4) / 64) * 64, 0);
+    this.k = new TrainKernels({ bytes, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) });
+    for (const [name, n] of sizes) this.p[name] = this.k.alloc(n);
+    this.p.hs = this.p.h0! + B * H * 4;
+    this.p.cs = this.p.c0! + B * H * 4;
+    const flat = this.k.f32(this.p.params!, P);
+    if (initial) {
+      if (initial.length !== P) throw new XentError('shape_mismatch', 'LstmEngine', `initial parameters have ${initial.length} values, the config needs ${P}`, { expected: P, actual: initial.length });
+      flat.set(initial);
+    }
+    this.model = lstmModelFromParams(cfg, flat);
+    for (const [name, view] of Object.entries(this.model.params)) if (name !== 'flat') this.p['w_' + name] = view.byteOffset;
+    if (train) {
+      this.grads = paramViews(cfg, this.k.f32(this.p.grads!, P));
+      for (const [name, view] of Object.entries(this.grads)) if (name !== 'flat') this.gp[name] = view.byteOffset;
+    }
+  }
+
+  get threads(): number {
+    return this.k.threads;
+  }
+
+  get adamM(): Float32Array {
+    return this.k.f32(this.p.adamM!, this.P);
+  }
+
+  get adamV(): Float32Array {
+    return this.k.f32(this.p.adamV!, this.P);
+  }
+
+  close(): void {
+    this.k.close();
+  }
+
+  /** Runs the recurrence on inputs [B, T] (row-major, b·T + t) from a zero state. */
+  forward(inputs: Int32Array): void {
+    const op = 'LstmEngine.forward';
+    const { V, E, H } = this.config;
+    const { B, T, k, p } = this;
+    const N = B * T;
+    const G = 4 * H;
+    if (!(inputs instanceof Int32Array) || inputs.length !== N) {
+      throw new XentError('shape_mismatch', op, `inputs must be an Int32Array of B·T = ${N} ids`, { arg: 'inputs', expected: N, actual: (inputs as { length?: number })?.length });
+    }
+    const x = k.f32(p.x!, N * E);
+    const emb = this.model.params.emb;
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        const tok = inputs[b * T + t]!;
+        if (tok < 0 || tok >= V) throw new XentError('index_out_of_range', op, `inputs[${b}, ${t}] = ${tok} is out of range [0, ${V})`, { arg: 'inputs', row: b, column: t, value: tok });
+        x.set(emb.subarray(tok * E, tok * E + E), (t * B + b) * E);
+      }
+    }
+    this.lastInputs = inputs;
+    const bsum = k.f32(p.bsum!, G);
+    const { bIh, bHh } = this.model.params;
+    for (let j = 0; j < G; j++) bsum[j] = bIh[j]! + bHh[j]!;
+    k.f32(p.h0!, B * H).fill(0);
+    k.f32(p.c0!, B * H).fill(0);
+    k.run('mm_abt', p.xg!, p.x!, p.w_wIh!, p.bsum!, N, E, G, 0);
+    for (let t = 0; t < T; t++) {
+      k.run('mm_abt', p.gh!, p.h0! + t * B * H * 4, p.w_wHh!, 0, B, H, G, 0);
+      k.run('lstm_step_fwd', p.gh!, p.xg! + t * B * G * 4, p.act! + t * B * G * 4, p.c0! + t * B * H * 4, p.cs! + t * B * H * 4, p.hs! + t * B * H * 4, B, H);
+    }
+  }
+
+  /**
+   * Logits of the last `forward`, block by block (from row `fromRow` on, without `grad`).
+   * With `grad`, `fn` writes d loss / d logits into each block, and the output layer's
+   * gradients and d loss / d h accumulate.
+   */
+  forEachBlock(fn: BlockFn, grad = false, fromRow = 0): void {
+    const { V, H } = this.config;
+    const { B, T, R, k, p, gp } = this;
+    const N = B * T;
+    if (grad) {
+      if (!this.grads) throw new XentError('invalid_argument', 'LstmEngine.forEachBlock', 'this engine was built for inference (train: false)', {});
+      this.grads.flat.fill(0);
+      k.run('transpose', p.woutT!, p.w_wOut!, V, H);
+    }
+    const block = k.f32(p.block!, R * V);
+    // Inference may start at `fromRow` (rows before it are not needed); training needs all.
+    const start = grad ? 0 : Math.max(0, Math.min(N, Math.floor(fromRow)));
+    for (let r0 = start; r0 < N; r0 += R) {
+      const rows = Math.min(R, N - r0);
+      const hsChunk = p.hs! + r0 * H * 4;
+      k.run('mm_abt', p.block!, hsChunk, p.w_wOut!, p.w_bOut!, rows, H, V, 0);
+      fn(r0, rows, rows === R ? block : block.subarray(0, rows * V));
+      if (grad) {
+        k.run('col_sum_acc', gp.bOut!, p.block!, rows, V);
+        k.run('transpose', p.dzT!, p.block!, rows, V);
+        k.run('transpose', p.hsT!, hsChunk, rows, H);
+        k.run('mm_abt', gp.wOut!, p.dzT!, p.hsT!, 0, V, rows, H, 1);
+        k.run('mm_abt', p.dhs! + r0 * H * 4, p.block!, p.woutT!, 0, rows, V, H, 0);
+      }
+    }
+  }
+
+  /** Backward through time after `forEachBlock(fn, true)`: fills `grads`. */
+  backward(): void {
+    const { E, H } = this.config;
+    const { B, T, k, p, gp } = this;
+    const grads = this.grads;
+    const inputs = this.lastInputs;
+    if (!grads || !inputs) throw new XentError('invalid_argument', 'LstmEngine.backward', 'needs a training engine and a forward pass first', {});
+    const G = 4 * H;
+    const N = B * T;
+    k.run('transpose', p.whhT!, p.w_wHh!, G, H);
+    k.run('transpose', p.wihT!, p.w_wIh!, G, E);
+    k.f32(p.dhNext!, B * H).fill(0);
+    k.f32(p.dcNext!, B * H).fill(0);
+    for (let t = T - 1; t >= 0; t--) {
+      const dzt = p.dz! + t * B * G * 4;
+      k.run('lstm_step_bwd', p.act! + t * B * G * 4, p.cs! + t * B * H * 4, p.c0! + t * B * H * 4, p.dhs! + t * B * H * 4, p.dhNext!, p.dcNext!, dzt, B, H);
+      if (t > 0) k.run('mm_abt', p.dhNext!, dzt, p.whhT!, 0, B, G, H, 0);
+    }
+    k.run('transpose', p.dzT!, p.dz!, N, G);
+    k.run('transpose', p.hprevT!, p.h0!, N, H);
+    k.run('transpose', p.xT!, p.x!, N, E);
+    k.run('mm_abt', gp.wHh!, p.dzT!, p.hprevT!, 0, G, N, H, 1);
+    k.run('mm_abt', gp.wIh!, p.dzT!, p.xT!, 0, G, N, E, 1);
+    k.run('col_sum_acc', gp.bIh!, p.dz!, N, G);
+    grads.bHh.set(grads.bIh);
+    k.run('mm_abt', p.dx!, p.dz!, p.wihT!, 0, N, G, E, 0);
+    const dx = k.f32(p.dx!, N * E);
+    const g = grads.emb;
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        const o = inputs[b * T + t]! * E;
+        const d = (t * B + b) * E;
+        for (let e = 0; e < E; e++) g[o + e] = g[o + e]! + dx[d + e]!;
+      }
+    }
+  }
+
+  /** torch.nn.utils.clip_grad_norm_ semantics; returns the norm before clipping. */
+  clipGradNorm(maxNorm: number): number {
+    const parts = this.k.threads;
+    this.k.run('sum_sq', this.p.grads!, this.P, this.p.partial!);
+    const partial = this.k.f64(this.p.partial!, parts);
+    let s = 0;
+    for (let i = 0; i < parts; i++) s += partial[i]!;
+    const norm = Math.sqrt(s);
+    const coef = maxNorm / (norm + 1e-6);
+    if (maxNorm > 0 && coef < 1) this.k.run('scale', this.p.grads!, this.P, coef);
+    return norm;
+  }
+
+  /** One Adam(W) step (the formulas of adam.ts). */
+  adamStep(options: AdamOptions): void {
+    const o = checkAdamOptions('LstmEngine.adamStep', options);
+    this.adamT += 1;
+    const stepSize = o.lr / (1 - o.beta1 ** this.adamT);
+    const bc2Sqrt = Math.sqrt(1 - o.beta2 ** this.adamT);
+    const decay = o.decoupled ? 1 - o.lr * o.weightDecay : 1;
+    const l2 = o.decoupled ? 0 : o.weightDecay;
+    this.k.run('adam', this.p.params!, this.p.grads!, this.p.adamM!, this.p.adamV!, this.P, stepSize, o.beta1, o.beta2, o.eps, bc2Sqrt, decay, l2);
+  }
+}
