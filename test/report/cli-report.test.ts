@@ -129,7 +129,7 @@ test('bad input for reports: one clear line, exit code 2, and no model loaded fo
 
 test('xent demo ends by writing its report (default path in the working folder) and printing its path', { skip: skipCli, timeout: 120_000 }, () => {
   const cwd = mkdtempSync(join(dir, 'demo-'));
-  const r = xent(['demo', '--json'], cwd);
+  const r = xent(['demo', '--json', '--train-steps', '0'], cwd);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { loss_table: { rows: Array<{ p: number; ce_nats: number }> } };
   const file = join(cwd, 'xent-demo-report.html');
