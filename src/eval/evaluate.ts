@@ -108,6 +108,9 @@ export async function evaluatePerplexity(model: LanguageModel, textTokens: Int32
   if (opts.ctx > model.trainContextLength) {
     warnings.push(`--ctx ${opts.ctx} is larger than the model's training context (${model.trainContextLength} tokens): the figures describe extrapolation`);
   }
+  if (model.byteExact === false) {
+    warnings.push(`${model.id} has a word-level vocabulary with <unk>: its cross-entropy and bits per byte are not comparable with byte-exact models (byte, BPE, GGUF)`);
+  }
   const state: EvalAccumulator = opts.resume ? structuredClone(opts.resume) : newAccumulator();
   if (state.windowsDone > plan.windows.length) {
     throw new XentError('incompatible', OP, `the resume state has ${state.windowsDone} windows done but this run plans only ${plan.windows.length}`);

@@ -21,6 +21,7 @@ import { loadNgram, saveNgram } from '../train/ngram-file.js';
 import type { NgramModel } from '../train/ngram.js';
 import type { Tokenizer } from '../train/tokenizer.js';
 import { tokenizerFromJSON } from '../train/tokenizer-spec.js';
+import { tokenizerByteLengths } from '../train/model-dir.js';
 import { atomicWriteFileSync } from '../util/fs.js';
 import type { LanguageModel, PositionScores, ScoreOptions } from './language-model.js';
 
@@ -68,6 +69,19 @@ export class NgramLanguageModel implements LanguageModel {
 
   tokenText(token: number): string {
     return this.tokenizer.tokenText(token);
+  }
+
+  get byteExact(): boolean {
+    return this.tokenizer.byteExact;
+  }
+
+  private bytes: Int32Array | undefined;
+  /**
+   * Each token's true UTF-8 byte length: the display text of a byte token ("<0xE2>")
+   * is not its bytes, and bits per byte would drift.
+   */
+  tokenBytes(): Int32Array {
+    return (this.bytes ??= tokenizerByteLengths(this.tokenizer));
   }
 
   async score(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores> {

@@ -190,24 +190,13 @@ export class LstmLanguageModel implements LanguageModel {
   }
 }
 
-/**
- * The n-gram with each token's true UTF-8 byte length: without it, evaluation would
- * measure the display text of byte tokens ("<0xE2>"), and bits per byte would drift.
- */
-class ExactBytesNgramModel extends NgramLanguageModel {
-  private bytes: Int32Array | undefined;
-  tokenBytes(): Int32Array {
-    return (this.bytes ??= tokenizerByteLengths(this.tokenizer));
-  }
-}
-
 /** Loads a model directory written by `xent train` or `xent distill`. */
 export async function loadTrainedModel(dir: string, opts: TrainedLoadOptions = {}): Promise<LanguageModel> {
   const op = 'loadTrainedModel';
   const { kind } = readModelJson(dir, op);
   if (kind === 'ngram') {
     const m = loadNgramModelDir(dir);
-    return new ExactBytesNgramModel(m.ngram, m.tokenizer, m.id);
+    return new NgramLanguageModel(m.ngram, m.tokenizer, m.id);
   }
   const { json, config, params, tokenizerJSON } = loadLstmModelDir(dir, op);
   let text: TextSide;
