@@ -20,7 +20,9 @@ interface EvalCliOptions {
   flashAttn?: boolean;
   json?: boolean;
   tokens?: string;
+  report?: string;
   checkpoint?: string;
+  server?: string[];
 }
 
 function intOption(name: string, v: string | undefined, min: number): number | undefined {
@@ -34,8 +36,9 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description("perplexity and cross-entropy of a model on a text, identical to llama.cpp's llama-perplexity")
-    .requiredOption('--model <path>', 'a .gguf model file, or a directory of a model trained by xent')
-    .requiredOption('--data <file>', 'UTF-8 text file to score')
+    .option('--model <path>', 'a .gguf model file, or a directory of a model trained by xent (or --server; default: the committed models/brown-lstm)')
+    .option('--data <file>', 'UTF-8 text file to score (default: the Brown corpus test split); repeat it, or give a .jsonl with "text" and "domain" fields, for cross-entropy per domain and the differences between domains', (v: string, a?: string | string[]) => (a === undefined ? v : [...(Array.isArray(a) ? a : [a]), v]))
+    .option('--seed <n>', 'seed of the bootstrap intervals between domains', '0')
     .option('--ctx <n>', 'tokens per chunk (llama.cpp -c)', '512')
     .option('--chunks <k>', 'score only the first K chunks (llama.cpp --chunks)')
     .option('--stride <s>', "Hugging Face sliding window: windows of --ctx tokens every S tokens, each token scored once with up to ctx−S tokens of context")
@@ -43,8 +46,13 @@ export function register(program: Command): void {
     .option('--engine <e>', "GGUF engine: auto | native (raw logits) | map (node-llama-cpp's probability Map)", 'auto')
     .option('--flash-attn', 'use llama.cpp flash attention (changes the last digits; the reference figures are without it)')
     .option('--json', 'print one JSON object on stdout')
-    .option('--tokens <file.jsonl>', 'write one JSON record per scored token (position, token, text, nats, bits, p, rank, top1)')
+    .option('--tokens <file.jsonl>', 'write one JSON record per scored token (position, token, text, nats, bits, p, rank (1 = top choice), top1, top1_text, top1_p)')
+    .option('--report <file.html>', 'also write a self-contained HTML report (figures, every token coloured by surprisal, calibration)')
     .option('--checkpoint <file>', 'save progress to this file; rerunning the same command resumes (also after kill -9)')
+    .option('--server <url>', 'score with an OpenAI-compatible server instead (vLLM, xent serve); repeat for several, the chunks are shared out', (v: string, a: string[] = []) => [...a, v])
+    .option('--server-model <name>', 'model name on the servers (default: the first they list)')
+    .option('--server-concurrency <n>', 'requests in flight per server', '2')
+    .option('--server-timeout <s>', 'seconds one request may take before it is retried', '120')
     .addHelpText(
       'after',
       `
@@ -56,6 +64,11 @@ Figures: PPL with llama.cpp's ± and a 95% CI, cross-entropy in nats and bits pe
 per byte of the scored tokens' UTF-8 text, top-1 accuracy, tokens/s (tokens fed to the model).`,
     )
     .action(async (o: EvalCliOptions) => {
+      await (await import('./eval-default.js')).applyEvalDefaults(o);
+      if (o.server?.length) return (await import('./eval-server.js')).runServerEval(o as EvalCliOptions & { server: string[] });
+      if (!o.model) throw new XentError('invalid_argument', 'eval', 'give --model <file.gguf|dir> or --server <url>', { arg: '--model' });
+      const domainRun = await import('./eval-domains.js');
+      if (domainRun.isDomainRun(o.data)) return domainRun.runDomainEval(o);
       await runEval(o);
     });
 }
@@ -66,6 +79,7 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   const chunks = intOption('--chunks', o.chunks, 1);
   const stride = intOption('--stride', o.stride, 1);
   const threads = intOption('--threads', o.threads, 1);
+  if (o.report) (await import('../report/write.js')).checkReportPath('eval', '--report', o.report);
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError('invalid_argument', 'eval', `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`, { arg: '--engine', value: o.engine });
   }
@@ -150,6 +164,8 @@ async function runEval(o: EvalCliOptions): Promise<void> {
     }
   }
 
+  // --report without a finished --tokens file to read back: collect the records here.
+  const reportRecords: unknown[] | undefined = o.report && !o.tokens ? [] : undefined;
   const ac = new AbortController();
   const onSigint = (): void => {
     if (ac.signal.aborted) process.exit(130);
@@ -176,9 +192,11 @@ async function runEval(o: EvalCliOptions): Promise<void> {
       ...(stride !== undefined ? { stride } : {}),
       ...(resume ? { resume } : {}),
       signal: ac.signal,
-      ...(tokFd !== undefined
+      ...(tokFd !== undefined || reportRecords
         ? {
             onTokens: (records) => {
+              if (reportRecords) for (const r of records) reportRecords.push(r);
+              if (tokFd === undefined) return;
               const s = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
               const b = Buffer.from(s, 'utf8');
               let off = 0;
@@ -273,6 +291,13 @@ async function runEval(o: EvalCliOptions): Promise<void> {
       );
     }
     process.stdout.write(lines.join('\n') + '\n');
+  }
+  if (o.report) {
+    const { writeEvalReport } = await import('../report/eval-report.js');
+    // An interrupted run's records are in the flushed .partial file (earlier resumed chunks included).
+    const tokensFile = o.tokens ? (result.interrupted ? partial! : o.tokens) : undefined;
+    writeEvalReport(o.report, out, { command: `xent eval ${process.argv.slice(3).join(' ')}`, interrupted: result.interrupted, ...(tokensFile ? { tokensFile } : { records: reportRecords ?? [] }) });
+    process.stderr.write(`xent eval: report written to ${resolve(o.report)}\n`);
   }
   if (result.interrupted) process.exitCode = 130;
 }

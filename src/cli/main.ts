@@ -7,12 +7,19 @@
 import { Command } from 'commander';
 import { XentError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { enableRelaxedSimd } from '../util/relaxed-simd.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerBench } from './bench.js';
 import { register as registerScore } from './score.js';
 import { register as registerEval } from './eval.js';
 import { register as registerReport } from './report.js';
+import { register as registerServe } from './serve.js';
+import { register as registerKld } from './kld.js';
+import { register as registerCompare } from './compare.js';
+import { register as registerTrain } from './train.js';
+import { register as registerDistill } from './distill.js';
 
+enableRelaxedSimd(); // before any WebAssembly is compiled: Node 20 needs the flag for the FMA kernels
 const program = new Command();
 program
   .name('xent')
@@ -26,6 +33,11 @@ registerBench(program);
 registerScore(program);
 registerEval(program);
 registerReport(program);
+registerServe(program);
+registerKld(program);
+registerCompare(program);
+registerTrain(program);
+registerDistill(program);
 
 function fail(e: unknown): never {
   if (e instanceof XentError) {

@@ -225,6 +225,7 @@ class NativeGgufModel implements GgufModel {
       top1Prob[r] = Math.exp(stats[s + 2]! - stats[s + 1]!);
     }
     if (!logits) return { nats, rank, top1, top1Prob };
+    if (opts.rawLogits) return { nats, rank, top1, top1Prob, logits };
     // Full distribution: log p = l − lse, in place (float32).
     for (let r = 0; r < count; r++) {
       const lse = stats[r * 5 + 1]!;

@@ -18,6 +18,11 @@ export interface ScoreOptions {
   from: number;
   /** Also return the full log-softmax rows (needed for KL divergence). */
   full?: boolean;
+  /**
+   * With `full`: also return the raw logits (`logits`), where the engine has them, so that
+   * llama.cpp's own arithmetic can be reproduced bit for bit (xent kld --compat llama).
+   */
+  rawLogits?: boolean;
 }
 
 /** Scores of the positions from … T−2 (count = T − 1 − from), all in nats. */
@@ -32,6 +37,8 @@ export interface PositionScores {
   top1Prob: Float64Array;
   /** With `full`: row-major [count, V] log-probabilities (nats). */
   logProbs?: Float32Array;
+  /** With `full` and `rawLogits`, where the engine has them: row-major [count, V] raw logits (logProbs is then absent). */
+  logits?: Float32Array;
 }
 
 export interface LanguageModel {
@@ -67,6 +74,12 @@ export interface LanguageModel {
    * Without it, evaluation measures `tokenText(t)`'s UTF-8 length.
    */
   tokenBytes?(): Int32Array;
+  /**
+   * Optional: false when the tokenizer cannot encode every byte sequence (a word-level
+   * vocabulary with <unk>): its bits per byte is then not comparable with other models'.
+   * Absent means true.
+   */
+  readonly byteExact?: boolean;
   /** Releases native or remote resources. */
   close(): Promise<void>;
 }
