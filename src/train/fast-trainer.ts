@@ -6,13 +6,14 @@
  *
  * Internally rows are time-major, n = t·B + b, so the B rows of one time step are
  * contiguous, and h_{t−1} for all steps is one matrix [h0; hs[0 … N−B)] (h0 is
- * allocated right before hs, c0 right before cs). Every product is mm_abt
- * (out = a · wᵀ) on transposed operands where needed:
- *   xg      = x · W_ihᵀ + b_ih + b_hh                  [N, 4H]
- *   gh_t    = h_{t−1} · W_hhᵀ                           [B, 4H] per step
+ * allocated right before hs, c0 right before cs). Every product is mm_pb (out = A · B,
+ * B packed into 8-column panels by pack_b, A read in place, row-major or transposed):
+ *   xg      = x · W_ihᵀ + b_ih + b_hh                  [N, 4H]     B = W_ihᵀ packed once per step
+ *   gh_t    = h_{t−1} · W_hhᵀ                           [B, 4H] per step, B = W_hhᵀ packed once
  *   z       = hs_chunk · W_outᵀ + b_out                 [R, V] per chunk of R rows (never [N, V])
- *   dW_out += dzᵀ · hs_chunk = (dzᵀ)(hs_chunkᵀ)ᵀ        dhs_chunk = dz · W_out = dz (W_outᵀ)ᵀ
+ *   dW_out += dzᵀ · hs_chunk (A = dz read transposed)   dhs_chunk = dz · W_out
  *   dh_{t−1} = dz_t · W_hh;  dW_hh += dzᵀ h_prev;  dW_ih += dzᵀ x;  dx = dz · W_ih
+ * so no operand is ever transposed in memory; the weights are packed once per step.
  */
 import { XentError } from '../errors.js';
 import { checkAdamOptions, type AdamOptions } from './adam.js';
@@ -82,15 +83,18 @@ export class FastLstmTrainer {
     const P = paramCount(cfg);
     this.P = P;
     // float32 element counts of every buffer
+    const pk = TrainKernels.packedSize;
+    // packed B operands (…P): <weight><Pf: forward use | Pb: backward use>
     const sizes: [string, number][] = [
       ['params', P], ['grads', P], ['adamM', P], ['adamV', P],
-      ['woutT', H * V], ['whhT', H * G], ['wihT', E * G], ['bsum', G],
+      ['woutPz', pk(H, V)], ['woutPd', pk(V, H)], ['wihPf', pk(E, G)], ['whhPf', pk(H, G)],
+      ['whhPb', pk(G, H)], ['wihPb', pk(G, E)], ['bsum', G],
       ['x', N * E], ['xg', N * G], ['act', N * G],
       ['h0', B * H + N * H], // h0 then hs: hprev = [h0; hs] is contiguous
       ['c0', B * H + N * H], // c0 then cs
       ['gh', B * G], ['block', R * V], ['dhs', N * H], ['targets', N], ['lossRows', 2 * R], ['ceRows', 2 * R],
-      ['hsT', H * R], ['dzT', Math.max(V * R, G * N)], ['dz', N * G], ['dhNext', B * H], ['dcNext', B * H],
-      ['hprevT', H * N], ['xT', E * N], ['dx', N * E], ['partial', 64],
+      ['hsP', pk(R, H)], ['dz', N * G], ['dhNext', B * H], ['dcNext', B * H],
+      ['hprevP', pk(N, H)], ['xP', pk(N, E)], ['dx', N * E], ['partial', 64],
     ];
     const bytes = sizes.reduce((s, [, n]) => s + Math.ceil((n * 4) / 64) * 64, 0);
     this.k = new TrainKernels({ bytes, threads: opts.threads });
@@ -155,13 +159,12 @@ export class FastLstmTrainer {
     const bsum = k.f32(p.bsum!, G);
     const { bIh, bHh } = this.model.params;
     for (let j = 0; j < G; j++) bsum[j] = bIh[j]! + bHh[j]!;
-    k.run('mm_abt', p.xg!, p.x!, p.w_wIh!, p.bsum!, N, this.config.E, G, 0);
-    for (let t = 0; t < T; t++) {
-      const hprev = p.h0! + t * B * H * 4;
-      const cprev = p.c0! + t * B * H * 4;
-      k.run('mm_abt', p.gh!, hprev, p.w_wHh!, 0, B, H, G, 0);
-      k.run('lstm_step_fwd', p.gh!, p.xg! + t * B * G * 4, p.act! + t * B * G * 4, cprev, p.cs! + t * B * H * 4, p.hs! + t * B * H * 4, B, H);
-    }
+    const E = this.config.E;
+    k.pack(p.wihPf!, p.w_wIh!, 1, E, E, G); // W_ihᵀ [E, G]
+    k.pack(p.whhPf!, p.w_wHh!, 1, H, H, G); // W_hhᵀ [H, G]
+    k.mm(p.xg!, p.x!, E, 1, p.wihPf!, p.bsum!, N, E, G, false);
+    // all T steps in one call: each thread owns a share of the batch rows (no per-step sync)
+    k.run('lstm_forward', p.gh!, p.xg!, p.act!, p.c0!, p.h0!, p.whhPf!, B, H, T);
   }
 
   /** Output layer + cross-entropy over chunks of rows; with `grad`, accumulates dW_out, db_out and writes dhs. */
@@ -170,7 +173,8 @@ export class FastLstmTrainer {
     const { B, T, R, k, p, gp } = this;
     const N = B * T;
     const scale = count > 0 ? 1 / count : 0;
-    if (grad) k.run('transpose', p.woutT!, p.w_wOut!, V, H);
+    k.pack(p.woutPz!, p.w_wOut!, 1, H, H, V); // W_outᵀ [H, V]
+    if (grad) k.pack(p.woutPd!, p.w_wOut!, H, 1, V, H); // W_out [V, H]
     const lossRows = k.f64(p.lossRows!, R);
     const ceRows = k.f64(p.ceRows!, R);
     let sumNats = 0;
@@ -178,7 +182,7 @@ export class FastLstmTrainer {
     for (let r0 = 0; r0 < N; r0 += R) {
       const rows = Math.min(R, N - r0);
       const hsChunk = p.hs! + r0 * H * 4;
-      k.run('mm_abt', p.block!, hsChunk, p.w_wOut!, p.w_bOut!, rows, H, V, 0);
+      k.mm(p.block!, hsChunk, H, 1, p.woutPz!, p.w_bOut!, rows, H, V, false);
       k.run('ce_rows', p.block!, p.targets! + r0 * 4, rows, V, this.labelSmoothing, this.ignoreIndex, scale, grad ? 1 : 0, p.lossRows!, p.ceRows!);
       for (let r = 0; r < rows; r++) {
         sumNats += lossRows[r]!;
@@ -186,10 +190,9 @@ export class FastLstmTrainer {
       }
       if (grad) {
         k.run('col_sum_acc', gp.bOut!, p.block!, rows, V);
-        k.run('transpose', p.dzT!, p.block!, rows, V);
-        k.run('transpose', p.hsT!, hsChunk, rows, H);
-        k.run('mm_abt', gp.wOut!, p.dzT!, p.hsT!, 0, V, rows, H, 1);
-        k.run('mm_abt', p.dhs! + r0 * H * 4, p.block!, p.woutT!, 0, rows, V, H, 0);
+        k.pack(p.hsP!, hsChunk, H, 1, rows, H);
+        k.mm(gp.wOut!, p.block!, 1, V, p.hsP!, 0, V, rows, H, true); // dzᵀ · hs_chunk
+        k.mm(p.dhs! + r0 * H * 4, p.block!, V, 1, p.woutPd!, 0, rows, V, H, false);
       }
     }
     return { sumNats, sumCe };
@@ -200,23 +203,18 @@ export class FastLstmTrainer {
     const { B, T, k, p, gp } = this;
     const G = 4 * H;
     const N = B * T;
-    k.run('transpose', p.whhT!, p.w_wHh!, G, H);
-    k.run('transpose', p.wihT!, p.w_wIh!, G, E);
+    k.pack(p.whhPb!, p.w_wHh!, H, 1, G, H); // W_hh [G, H]
+    k.pack(p.wihPb!, p.w_wIh!, E, 1, G, E); // W_ih [G, E]
     k.f32(p.dhNext!, B * H).fill(0);
     k.f32(p.dcNext!, B * H).fill(0);
-    for (let t = T - 1; t >= 0; t--) {
-      const dzt = p.dz! + t * B * G * 4;
-      k.run('lstm_step_bwd', p.act! + t * B * G * 4, p.cs! + t * B * H * 4, p.c0! + t * B * H * 4, p.dhs! + t * B * H * 4, p.dhNext!, p.dcNext!, dzt, B, H);
-      if (t > 0) k.run('mm_abt', p.dhNext!, dzt, p.whhT!, 0, B, G, H, 0);
-    }
-    k.run('transpose', p.dzT!, p.dz!, N, G);
-    k.run('transpose', p.hprevT!, p.h0!, N, H);
-    k.run('transpose', p.xT!, p.x!, N, E);
-    k.run('mm_abt', gp.wHh!, p.dzT!, p.hprevT!, 0, G, N, H, 1);
-    k.run('mm_abt', gp.wIh!, p.dzT!, p.xT!, 0, G, N, E, 1);
+    k.run('lstm_backward', p.act!, p.c0!, p.dhs!, p.dhNext!, p.dcNext!, p.dz!, p.whhPb!, B, H, T);
+    k.pack(p.hprevP!, p.h0!, H, 1, N, H);
+    k.pack(p.xP!, p.x!, E, 1, N, E);
+    k.mm(gp.wHh!, p.dz!, 1, G, p.hprevP!, 0, G, N, H, true); // dzᵀ · hprev
+    k.mm(gp.wIh!, p.dz!, 1, G, p.xP!, 0, G, N, E, true); // dzᵀ · x
     k.run('col_sum_acc', gp.bIh!, p.dz!, N, G);
     this.grads.bHh.set(this.grads.bIh);
-    k.run('mm_abt', p.dx!, p.dz!, p.wihT!, 0, N, G, E, 0);
+    k.mm(p.dx!, p.dz!, G, 1, p.wihPb!, 0, N, G, E, false);
   }
 
   private scatterEmbeddingGrad(inputs: Int32Array): void {

@@ -62,15 +62,18 @@ export class LstmEngine {
     const P = paramCount(cfg);
     this.P = P;
     const train = opts.train === true;
+    const pk = TrainKernels.packedSize;
+    // packed B operands of the products (see fast-trainer.ts): …Pf forward, …Pb/…Pd backward
     const sizes: [string, number][] = [
       ['params', P], ['bsum', G], ['x', N * E], ['xg', N * G], ['act', N * G],
       ['h0', B * H + N * H], ['c0', B * H + N * H], ['gh', B * G], ['block', R * V],
+      ['woutPz', pk(H, V)], ['wihPf', pk(E, G)], ['whhPf', pk(H, G)],
     ];
     if (train) {
       sizes.push(
-        ['grads', P], ['adamM', P], ['adamV', P], ['woutT', H * V], ['whhT', H * G], ['wihT', E * G],
-        ['dhs', N * H], ['hsT', H * R], ['dzT', Math.max(V * R, G * N)], ['dz', N * G], ['dhNext', B * H], ['dcNext', B * H],
-        ['hprevT', H * N], ['xT', E * N], ['dx', N * E], ['partial', 64],
+        ['grads', P], ['adamM', P], ['adamV', P], ['woutPd', pk(V, H)], ['whhPb', pk(G, H)], ['wihPb', pk(G, E)],
+        ['dhs', N * H], ['hsP', pk(R, H)], ['dz', N * G], ['dhNext', B * H], ['dcNext', B * H],
+        ['hprevP', pk(N, H)], ['xP', pk(N, E)], ['dx', N * E], ['partial', 64],
       );
     }
     const bytes = sizes.reduce((s, [, n]) => s + Math.ceil((n * 4) / 64) * 64, 0);
@@ -132,11 +135,11 @@ export class LstmEngine {
     for (let j = 0; j < G; j++) bsum[j] = bIh[j]! + bHh[j]!;
     k.f32(p.h0!, B * H).fill(0);
     k.f32(p.c0!, B * H).fill(0);
-    k.run('mm_abt', p.xg!, p.x!, p.w_wIh!, p.bsum!, N, E, G, 0);
-    for (let t = 0; t < T; t++) {
-      k.run('mm_abt', p.gh!, p.h0! + t * B * H * 4, p.w_wHh!, 0, B, H, G, 0);
-      k.run('lstm_step_fwd', p.gh!, p.xg! + t * B * G * 4, p.act! + t * B * G * 4, p.c0! + t * B * H * 4, p.cs! + t * B * H * 4, p.hs! + t * B * H * 4, B, H);
-    }
+    k.pack(p.wihPf!, p.w_wIh!, 1, E, E, G); // W_ihᵀ [E, G]
+    k.pack(p.whhPf!, p.w_wHh!, 1, H, H, G); // W_hhᵀ [H, G]
+    k.mm(p.xg!, p.x!, E, 1, p.wihPf!, p.bsum!, N, E, G, false);
+    // all T steps in one call: each thread owns a share of the batch rows (no per-step sync)
+    k.run('lstm_forward', p.gh!, p.xg!, p.act!, p.c0!, p.h0!, p.whhPf!, B, H, T);
   }
 
   /**
@@ -151,22 +154,22 @@ export class LstmEngine {
     if (grad) {
       if (!this.grads) throw new XentError('invalid_argument', 'LstmEngine.forEachBlock', 'this engine was built for inference (train: false)', {});
       this.grads.flat.fill(0);
-      k.run('transpose', p.woutT!, p.w_wOut!, V, H);
+      k.pack(p.woutPd!, p.w_wOut!, H, 1, V, H); // W_out [V, H]
     }
+    k.pack(p.woutPz!, p.w_wOut!, 1, H, H, V); // W_outᵀ [H, V], packed here: the parameters may have changed since forward
     const block = k.f32(p.block!, R * V);
     // Inference may start at `fromRow` (rows before it are not needed); training needs all.
     const start = grad ? 0 : Math.max(0, Math.min(N, Math.floor(fromRow)));
     for (let r0 = start; r0 < N; r0 += R) {
       const rows = Math.min(R, N - r0);
       const hsChunk = p.hs! + r0 * H * 4;
-      k.run('mm_abt', p.block!, hsChunk, p.w_wOut!, p.w_bOut!, rows, H, V, 0);
+      k.mm(p.block!, hsChunk, H, 1, p.woutPz!, p.w_bOut!, rows, H, V, false);
       fn(r0, rows, rows === R ? block : block.subarray(0, rows * V));
       if (grad) {
         k.run('col_sum_acc', gp.bOut!, p.block!, rows, V);
-        k.run('transpose', p.dzT!, p.block!, rows, V);
-        k.run('transpose', p.hsT!, hsChunk, rows, H);
-        k.run('mm_abt', gp.wOut!, p.dzT!, p.hsT!, 0, V, rows, H, 1);
-        k.run('mm_abt', p.dhs! + r0 * H * 4, p.block!, p.woutT!, 0, rows, V, H, 0);
+        k.pack(p.hsP!, hsChunk, H, 1, rows, H);
+        k.mm(gp.wOut!, p.block!, 1, V, p.hsP!, 0, V, rows, H, true); // dzᵀ · hs_chunk
+        k.mm(p.dhs! + r0 * H * 4, p.block!, V, 1, p.woutPd!, 0, rows, V, H, false);
       }
     }
   }
@@ -180,23 +183,18 @@ export class LstmEngine {
     if (!grads || !inputs) throw new XentError('invalid_argument', 'LstmEngine.backward', 'needs a training engine and a forward pass first', {});
     const G = 4 * H;
     const N = B * T;
-    k.run('transpose', p.whhT!, p.w_wHh!, G, H);
-    k.run('transpose', p.wihT!, p.w_wIh!, G, E);
+    k.pack(p.whhPb!, p.w_wHh!, H, 1, G, H); // W_hh [G, H]
+    k.pack(p.wihPb!, p.w_wIh!, E, 1, G, E); // W_ih [G, E]
     k.f32(p.dhNext!, B * H).fill(0);
     k.f32(p.dcNext!, B * H).fill(0);
-    for (let t = T - 1; t >= 0; t--) {
-      const dzt = p.dz! + t * B * G * 4;
-      k.run('lstm_step_bwd', p.act! + t * B * G * 4, p.cs! + t * B * H * 4, p.c0! + t * B * H * 4, p.dhs! + t * B * H * 4, p.dhNext!, p.dcNext!, dzt, B, H);
-      if (t > 0) k.run('mm_abt', p.dhNext!, dzt, p.whhT!, 0, B, G, H, 0);
-    }
-    k.run('transpose', p.dzT!, p.dz!, N, G);
-    k.run('transpose', p.hprevT!, p.h0!, N, H);
-    k.run('transpose', p.xT!, p.x!, N, E);
-    k.run('mm_abt', gp.wHh!, p.dzT!, p.hprevT!, 0, G, N, H, 1);
-    k.run('mm_abt', gp.wIh!, p.dzT!, p.xT!, 0, G, N, E, 1);
+    k.run('lstm_backward', p.act!, p.c0!, p.dhs!, p.dhNext!, p.dcNext!, p.dz!, p.whhPb!, B, H, T);
+    k.pack(p.hprevP!, p.h0!, H, 1, N, H);
+    k.pack(p.xP!, p.x!, E, 1, N, E);
+    k.mm(gp.wHh!, p.dz!, 1, G, p.hprevP!, 0, G, N, H, true); // dzᵀ · hprev
+    k.mm(gp.wIh!, p.dz!, 1, G, p.xP!, 0, G, N, E, true); // dzᵀ · x
     k.run('col_sum_acc', gp.bIh!, p.dz!, N, G);
     grads.bHh.set(grads.bIh);
-    k.run('mm_abt', p.dx!, p.dz!, p.wihT!, 0, N, G, E, 0);
+    k.mm(p.dx!, p.dz!, G, 1, p.wihPb!, 0, N, G, E, false);
     const dx = k.f32(p.dx!, N * E);
     const g = grads.emb;
     for (let b = 0; b < B; b++) {

@@ -8,16 +8,17 @@
  * The module bytes come from the build (scripts/build-wasm.mjs embeds each compiled
  * kernel as base64 in src/kernels/generated/). The relaxed-SIMD build (fused
  * multiply-add, train-kernels-relaxed.ts) is used when this Node accepts it (Node 20
- * needs V8's --experimental-wasm-relaxed-simd, which is switched on here at run
- * time); XENT_WASM_RELAXED=0 forces plain SIMD.
+ * needs V8's --experimental-wasm-relaxed-simd, which src/util/relaxed-simd.ts switches
+ * on at run time; workers share the flag and get the same module); XENT_WASM_RELAXED=0
+ * forces plain SIMD.
  */
 import { availableParallelism } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { WASM_BASE64 as PLAIN_BASE64 } from '../kernels/generated/train-kernels.wasm.js';
 import { WASM_BASE64 as RELAXED_BASE64 } from '../kernels/generated/train-kernels-relaxed.wasm.js';
+import { enableRelaxedSimd } from '../util/relaxed-simd.js';
 
-export const KERNELS = ['mm_abt', 'transpose', 'ce_rows', 'lstm_step_fwd', 'lstm_step_bwd', 'col_sum_acc', 'sum_sq', 'scale', 'adam'] as const;
+export const KERNELS = ['pack_b', 'mm_pb', 'ce_rows', 'lstm_forward', 'lstm_backward', 'col_sum_acc', 'sum_sq', 'scale', 'adam'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 const PAGE = 65536;
@@ -34,9 +35,8 @@ function compile(): { module: WebAssembly.Module; relaxed: boolean } {
   if (process.env.XENT_WASM_RELAXED !== '0' && relaxedOk !== false) {
     try {
       if (!cache.relaxed) {
-        const bytes = Buffer.from(RELAXED_BASE64, 'base64');
-        if (!WebAssembly.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
-        cache.relaxed = new WebAssembly.Module(bytes);
+        enableRelaxedSimd();
+        cache.relaxed = new WebAssembly.Module(Buffer.from(RELAXED_BASE64, 'base64'));
       }
       relaxedOk = true;
       return { module: cache.relaxed, relaxed: true };
@@ -89,6 +89,9 @@ export class TrainKernels {
   private readonly args: Float64Array;
   private next = HEAP_BASE;
   private readonly limit: number;
+  /** An i32 in kernel memory: the work counter of mm_pb's dynamic split. */
+  private readonly counterPtr: number;
+  private readonly counter: Int32Array;
 
   constructor(opts: TrainKernelsOptions) {
     const { module, relaxed } = compile();
@@ -99,6 +102,8 @@ export class TrainKernels {
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const inst = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
     this.fns = KERNELS.map((n) => inst.exports[n] as (...a: number[]) => void);
+    this.counterPtr = this.alloc(16); // inside the 64·64-byte slack the page count reserves
+    this.counter = this.i32(this.counterPtr, 1);
     const ctrl = new SharedArrayBuffer(64);
     const args = new SharedArrayBuffer(8 * MAX_ARGS);
     this.ctrl = new Int32Array(ctrl);
@@ -150,6 +155,25 @@ export class TrainKernels {
       if (d >= want) break;
       Atomics.wait(c, CTRL_DONE, d, 50);
     }
+  }
+
+  /** Floats a packed B (pack) of K rows and N columns takes: N rounded up to 8 panels' width. */
+  static packedSize(K: number, N: number): number {
+    return K * Math.ceil(N / 8) * 8;
+  }
+
+  /** Packs B(k, n) = b[k·sbk + n·sbn] (K × N; byte offset b) into 8-column panels at bp (pack_b). */
+  pack(bp: number, b: number, sbk: number, sbn: number, K: number, N: number): void {
+    this.run('pack_b', bp, b, sbk, sbn, K, N);
+  }
+
+  /**
+   * out[M, N] = (acc ? out : 0) + (bias ? bias[n] : 0) + A·B with A(m, k) = a[m·sam + k·sak]
+   * (row-major A: sam = K, sak = 1; A stored transposed: sam = 1, sak = M) and B packed by `pack`.
+   */
+  mm(out: number, a: number, sam: number, sak: number, bp: number, bias: number, M: number, K: number, N: number, acc: boolean): void {
+    this.counter[0] = 0; // mm_pb's work counter (published to the workers by run's Atomics)
+    this.run('mm_pb', out, a, sam, sak, bp, bias, M, K, N, acc ? 1 : 0, this.counterPtr);
   }
 
   /** Runs kernel `name` on the main thread only, as one part. */

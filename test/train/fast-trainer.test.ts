@@ -1,5 +1,6 @@
 // The WebAssembly trainer against the plain TypeScript reference (same loss,
 // gradients, clipping and Adam), on 1 and 2 threads, plain and relaxed SIMD.
+// (The matrix product alone, at more shapes: matmul-kernel.test.ts.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { adamStep, createAdamState } from '../../src/train/adam.js';
@@ -19,10 +20,13 @@ function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return d / Math.max(s, 1e-30);
 }
 
-// Odd sizes exercise every kernel tail (K % 4, N % 2, M % 4, rows per chunk).
+// Odd sizes exercise every kernel tail: the 4×8 product tile (M % 4, N % 8, K < 4), rows
+// per chunk, the 4-lane LSTM pointwise loop and its scalar tail (H = 13), B = 1 (the second
+// thread owns no batch rows), V = 300 > 256 (the dhs product runs two K blocks).
 const configs = [
   { V: 37, E: 6, H: 7, B: 3, T: 5, R: 4 },
   { V: 130, E: 16, H: 24, B: 5, T: 7, R: 9 },
+  { V: 300, E: 3, H: 13, B: 1, T: 6, R: 5 },
 ];
 for (const relaxed of ['0', '1']) {
   for (const threads of [1, 2]) {

@@ -9,143 +9,31 @@
 
 // ---------- helpers ----------
 
-// a·b + c: fused on relaxed SIMD builds (one rounding), mul then add otherwise.
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
+import { madd, rangeLo } from './lib/train-common';
+import { mmRange } from './lib/panel-mm';
+import { expClampLo5 } from './lib/simd-exp';
+// the matrix product: lib/panel-mm.ts
+export { pack_b, mm_pb } from './lib/panel-mm';
 
-@inline function hsum(v: v128): f32 {
-  const s = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
-}
-
-/** [lo, hi) of `n` items for this part, in multiples of `align`. */
-@inline function rangeLo(n: i32, align: i32, part: i32, nparts: i32): i32 {
-  const blocks = (n + align - 1) / align;
-  return min(n, <i32>((<i64>blocks * part) / nparts) * align);
-}
-
-// exp on 4 lanes: x = k·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6 Taylor polynomial
-// (error < 2e-7 relative), 2^k by building the exponent bits. Inputs are clamped to
-// [-87, 88] so the result stays a normal float (e^-87 ≈ 1.6e-38 stands in for 0).
+// exp on 4 lanes: lib/simd-exp.ts's degree-5 e^x (relative error 1.6e-7; the magic-number
+// rounding costs two instructions where i32x4.trunc_sat costs V8 several), inputs clamped to
+// [-87, 88] so the result stays a normal float (e^-87 ≈ 1.6e-38 stands in for 0). NaN stays NaN.
 @inline function expv(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
-  const k = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(x, f32x4.mul(k, f32x4.splat(0.693145751953125)));
-  r = f32x4.sub(r, f32x4.mul(k, f32x4.splat(1.428606765330187045e-6)));
-  let p = f32x4.splat(1.0 / 720.0);
-  p = madd(p, r, f32x4.splat(1.0 / 120.0));
-  p = madd(p, r, f32x4.splat(1.0 / 24.0));
-  p = madd(p, r, f32x4.splat(1.0 / 6.0));
-  p = madd(p, r, f32x4.splat(0.5));
-  p = madd(p, r, f32x4.splat(1.0));
-  p = madd(p, r, f32x4.splat(1.0));
-  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(k), i32x4.splat(127)), 23);
-  return f32x4.mul(p, e);
+  return expClampLo5(f32x4.pmin(x, f32x4.splat(88.0)));
 }
 
 @inline function sigm(x: f32): f32 {
   return 1.0 / (1.0 + Mathf.exp(-x));
 }
 
-// ---------- matrix product ----------
-
-const KB: i32 = 512; // k-block: a 4-row A tile (8 KB) and a W tile stay in L1
-const NB: i32 = 48; // n-block: NB rows of W (≤ 96 KB at KB = 512) stay in L2 across all m
-
-/**
- * out[m, n] = (acc ? out[m, n] : 0) + (bias ? bias[n] : 0) + Σ_k a[m, k]·w[n, k]
- * a: [M, K], w: [N, K], out: [M, N]. The larger of M and N is split across parts.
- */
-export function mm_abt(out: usize, a: usize, w: usize, bias: usize, M: i32, K: i32, N: i32, acc: i32, part: i32, nparts: i32): void {
-  let m0 = 0, m1 = M, n0 = 0, n1 = N;
-  if (M >= N) { m0 = rangeLo(M, 4, part, nparts); m1 = rangeLo(M, 4, part + 1, nparts); }
-  else { n0 = rangeLo(N, 2, part, nparts); n1 = rangeLo(N, 2, part + 1, nparts); }
-  if (m0 >= m1 || n0 >= n1) return;
-  const K4 = K & ~3;
-  for (let k0 = 0; k0 < K; k0 += KB) {
-    const k1 = min(K, k0 + KB);
-    const k14 = min(K4, k1);
-    const first = k0 == 0 && acc == 0;
-    const last = k1 == K;
-    for (let nb = n0; nb < n1; nb += NB) {
-      const nbEnd = min(n1, nb + NB);
-      let m = m0;
-      for (; m + 4 <= m1; m += 4) {
-        const a0 = a + (<usize>(m * K) << 2), a1 = a0 + (<usize>K << 2), a2 = a1 + (<usize>K << 2), a3 = a2 + (<usize>K << 2);
-        let n = nb;
-        for (; n + 2 <= nbEnd; n += 2) {
-          const w0 = w + (<usize>(n * K) << 2), w1 = w0 + (<usize>K << 2);
-          let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-          let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-          let k = k0;
-          for (; k < k14; k += 4) {
-            const o = <usize>k << 2;
-            const x0 = v128.load(w0 + o), x1 = v128.load(w1 + o);
-            const y0 = v128.load(a0 + o), y1 = v128.load(a1 + o), y2 = v128.load(a2 + o), y3 = v128.load(a3 + o);
-            c00 = madd(y0, x0, c00); c01 = madd(y0, x1, c01);
-            c10 = madd(y1, x0, c10); c11 = madd(y1, x1, c11);
-            c20 = madd(y2, x0, c20); c21 = madd(y2, x1, c21);
-            c30 = madd(y3, x0, c30); c31 = madd(y3, x1, c31);
-          }
-          let s00 = hsum(c00), s01 = hsum(c01), s10 = hsum(c10), s11 = hsum(c11);
-          let s20 = hsum(c20), s21 = hsum(c21), s30 = hsum(c30), s31 = hsum(c31);
-          for (; k < k1; k++) {
-            const o = <usize>k << 2;
-            const x0 = load<f32>(w0 + o), x1 = load<f32>(w1 + o);
-            const y0 = load<f32>(a0 + o), y1 = load<f32>(a1 + o), y2 = load<f32>(a2 + o), y3 = load<f32>(a3 + o);
-            s00 += y0 * x0; s01 += y0 * x1; s10 += y1 * x0; s11 += y1 * x1;
-            s20 += y2 * x0; s21 += y2 * x1; s30 += y3 * x0; s31 += y3 * x1;
-          }
-          const po = out + (<usize>(m * N + n) << 2);
-          const st = <usize>N << 2;
-          if (first) {
-            store<f32>(po, s00); store<f32>(po + 4, s01);
-            store<f32>(po + st, s10); store<f32>(po + st + 4, s11);
-            store<f32>(po + 2 * st, s20); store<f32>(po + 2 * st + 4, s21);
-            store<f32>(po + 3 * st, s30); store<f32>(po + 3 * st + 4, s31);
-          } else {
-            store<f32>(po, load<f32>(po) + s00); store<f32>(po + 4, load<f32>(po + 4) + s01);
-            store<f32>(po + st, load<f32>(po + st) + s10); store<f32>(po + st + 4, load<f32>(po + st + 4) + s11);
-            store<f32>(po + 2 * st, load<f32>(po + 2 * st) + s20); store<f32>(po + 2 * st + 4, load<f32>(po + 2 * st + 4) + s21);
-            store<f32>(po + 3 * st, load<f32>(po + 3 * st) + s30); store<f32>(po + 3 * st + 4, load<f32>(po + 3 * st + 4) + s31);
-          }
-        }
-        for (; n < nbEnd; n++) for (let r = 0; r < 4; r++) dotInto(out, a, w, m + r, n, K, N, k0, k1, first);
-      }
-      for (; m < m1; m++) for (let n = nb; n < nbEnd; n++) dotInto(out, a, w, m, n, K, N, k0, k1, first);
-    }
-    if (last && bias != 0) {
-      for (let m = m0; m < m1; m++) {
-        const po = out + (<usize>(m * N) << 2);
-        for (let n = n0; n < n1; n++) store<f32>(po + (<usize>n << 2), load<f32>(po + (<usize>n << 2)) + load<f32>(bias + (<usize>n << 2)));
-      }
-    }
-  }
+// σ and tanh on 4 lanes through expv (relative error of e^x < 2e-7; tanh = 2σ(2x) − 1 has
+// absolute error ~1e-7 near 0, far inside the trainer's 1e-4 agreement with float64).
+@inline function sigmv(x: v128): v128 {
+  return f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), expv(f32x4.neg(x))));
 }
 
-function dotInto(out: usize, a: usize, w: usize, m: i32, n: i32, K: i32, N: i32, k0: i32, k1: i32, first: bool): void {
-  const ap = a + (<usize>(m * K) << 2), wp = w + (<usize>(n * K) << 2);
-  let c = f32x4.splat(0);
-  let k = k0;
-  for (; k + 4 <= k1; k += 4) c = madd(v128.load(ap + (<usize>k << 2)), v128.load(wp + (<usize>k << 2)), c);
-  let s = hsum(c);
-  for (; k < k1; k++) s += load<f32>(ap + (<usize>k << 2)) * load<f32>(wp + (<usize>k << 2));
-  const po = out + (<usize>(m * N + n) << 2);
-  store<f32>(po, first ? s : load<f32>(po) + s);
-}
-
-/** out[n, m] = a[m, n]; a: [M, N]. Rows of `out` are split across parts. */
-export function transpose(out: usize, a: usize, M: i32, N: i32, part: i32, nparts: i32): void {
-  const n0 = rangeLo(N, 8, part, nparts), n1 = rangeLo(N, 8, part + 1, nparts);
-  for (let mb = 0; mb < M; mb += 32) {
-    const me = min(M, mb + 32);
-    for (let n = n0; n < n1; n++) {
-      const po = out + (<usize>(n * M) << 2);
-      for (let m = mb; m < me; m++) store<f32>(po + (<usize>m << 2), load<f32>(a + (<usize>(m * N + n) << 2)));
-    }
-  }
+@inline function tanhv(x: v128): v128 {
+  return f32x4.sub(f32x4.mul(f32x4.splat(2.0), sigmv(f32x4.add(x, x))), f32x4.splat(1.0));
 }
 
 // ---------- output layer + cross-entropy on a block of rows ----------
@@ -215,16 +103,31 @@ export function ce_rows(z: usize, targets: usize, rows: i32, V: i32, eps: f32, i
 // ---------- LSTM pointwise parts (time-major: the B rows of step t are contiguous) ----------
 
 /**
- * One forward step for rows b in this part: pre = gh[b] + xg[b] (both [B, 4H]),
+ * One forward step for rows b in [b0, b1): pre = gh[b] + xg[b] (both [B, 4H]),
  * act[b] = (σ(i), σ(f), tanh(g), σ(o)), c[b] = f·cprev[b] + i·g, h[b] = o·tanh(c[b]).
  */
-export function lstm_step_fwd(gh: usize, xg: usize, act: usize, cprev: usize, c: usize, h: usize, B: i32, H: i32, part: i32, nparts: i32): void {
-  const b0 = rangeLo(B, 1, part, nparts), b1 = rangeLo(B, 1, part + 1, nparts);
+function lstmFwdRows(gh: usize, xg: usize, act: usize, cprev: usize, c: usize, h: usize, b0: i32, b1: i32, H: i32): void {
   const G = 4 * H;
   for (let b = b0; b < b1; b++) {
     const go = <usize>(b * G) << 2, ho = <usize>(b * H) << 2;
-    for (let j = 0; j < H; j++) {
-      const jo = <usize>j << 2, Ho = <usize>H << 2;
+    const Ho = <usize>H << 2;
+    let j = 0;
+    for (; j + 4 <= H; j += 4) {
+      const jo = <usize>j << 2;
+      const gi = sigmv(f32x4.add(v128.load(gh + go + jo), v128.load(xg + go + jo)));
+      const gf = sigmv(f32x4.add(v128.load(gh + go + Ho + jo), v128.load(xg + go + Ho + jo)));
+      const gg = tanhv(f32x4.add(v128.load(gh + go + 2 * Ho + jo), v128.load(xg + go + 2 * Ho + jo)));
+      const gout = sigmv(f32x4.add(v128.load(gh + go + 3 * Ho + jo), v128.load(xg + go + 3 * Ho + jo)));
+      v128.store(act + go + jo, gi);
+      v128.store(act + go + Ho + jo, gf);
+      v128.store(act + go + 2 * Ho + jo, gg);
+      v128.store(act + go + 3 * Ho + jo, gout);
+      const cn = f32x4.add(f32x4.mul(gf, v128.load(cprev + ho + jo)), f32x4.mul(gi, gg));
+      v128.store(c + ho + jo, cn);
+      v128.store(h + ho + jo, f32x4.mul(gout, tanhv(cn)));
+    }
+    for (; j < H; j++) {
+      const jo = <usize>j << 2;
       const gi = sigm(load<f32>(gh + go + jo) + load<f32>(xg + go + jo));
       const gf = sigm(load<f32>(gh + go + Ho + jo) + load<f32>(xg + go + Ho + jo));
       const gg = Mathf.tanh(load<f32>(gh + go + 2 * Ho + jo) + load<f32>(xg + go + 2 * Ho + jo));
@@ -241,17 +144,32 @@ export function lstm_step_fwd(gh: usize, xg: usize, act: usize, cprev: usize, c:
 }
 
 /**
- * One backward step for rows b in this part. dh = dhs[b] + dhNext[b];
+ * One backward step for rows b in [b0, b1). dh = dhs[b] + dhNext[b];
  * dc = dcNext[b] + dh·o·(1 − tanh²c); dz = (dc·g·i(1−i), dc·cprev·f(1−f), dc·i(1−g²), dh·tanh c·o(1−o));
- * dcNext[b] ← dc·f. (dhNext is recomputed by the caller as dz · W_hh.)
+ * dcNext[b] ← dc·f. (dhNext is then recomputed as dz · W_hh by lstm_backward.)
  */
-export function lstm_step_bwd(act: usize, c: usize, cprev: usize, dhs: usize, dhNext: usize, dcNext: usize, dz: usize, B: i32, H: i32, part: i32, nparts: i32): void {
-  const b0 = rangeLo(B, 1, part, nparts), b1 = rangeLo(B, 1, part + 1, nparts);
+function lstmBwdRows(act: usize, c: usize, cprev: usize, dhs: usize, dhNext: usize, dcNext: usize, dz: usize, b0: i32, b1: i32, H: i32): void {
   const G = 4 * H;
   for (let b = b0; b < b1; b++) {
     const go = <usize>(b * G) << 2, ho = <usize>(b * H) << 2;
-    for (let j = 0; j < H; j++) {
-      const jo = <usize>j << 2, Ho = <usize>H << 2;
+    const Ho = <usize>H << 2;
+    const one = f32x4.splat(1.0);
+    let j = 0;
+    for (; j + 4 <= H; j += 4) {
+      const jo = <usize>j << 2;
+      const gi = v128.load(act + go + jo), gf = v128.load(act + go + Ho + jo);
+      const gg = v128.load(act + go + 2 * Ho + jo), gout = v128.load(act + go + 3 * Ho + jo);
+      const tc = tanhv(v128.load(c + ho + jo));
+      const dh = f32x4.add(v128.load(dhs + ho + jo), v128.load(dhNext + ho + jo));
+      const dc = f32x4.add(v128.load(dcNext + ho + jo), f32x4.mul(f32x4.mul(dh, gout), f32x4.sub(one, f32x4.mul(tc, tc))));
+      v128.store(dz + go + jo, f32x4.mul(f32x4.mul(f32x4.mul(dc, gg), gi), f32x4.sub(one, gi)));
+      v128.store(dz + go + Ho + jo, f32x4.mul(f32x4.mul(f32x4.mul(dc, v128.load(cprev + ho + jo)), gf), f32x4.sub(one, gf)));
+      v128.store(dz + go + 2 * Ho + jo, f32x4.mul(f32x4.mul(dc, gi), f32x4.sub(one, f32x4.mul(gg, gg))));
+      v128.store(dz + go + 3 * Ho + jo, f32x4.mul(f32x4.mul(f32x4.mul(dh, tc), gout), f32x4.sub(one, gout)));
+      v128.store(dcNext + ho + jo, f32x4.mul(dc, gf));
+    }
+    for (; j < H; j++) {
+      const jo = <usize>j << 2;
       const gi = load<f32>(act + go + jo), gf = load<f32>(act + go + Ho + jo);
       const gg = load<f32>(act + go + 2 * Ho + jo), gout = load<f32>(act + go + 3 * Ho + jo);
       const tc = Mathf.tanh(load<f32>(c + ho + jo));
@@ -263,6 +181,46 @@ export function lstm_step_bwd(act: usize, c: usize, cprev: usize, dhs: usize, dh
       store<f32>(dz + go + 3 * Ho + jo, dh * tc * gout * (1.0 - gout));
       store<f32>(dcNext + ho + jo, dc * gf);
     }
+  }
+}
+
+/**
+ * The whole forward recurrence for this part's batch rows [b0, b1) (b0, b1 multiples of 4
+ * except at B): for t = 0 … T−1, gh[b] = h_{t−1}[b] · W_hhᵀ (whhP: W_hhᵀ packed by pack_b,
+ * H rows, 4H columns) and then lstm_step_fwd on the same rows. Row b of step t needs only
+ * row b of step t−1, so the parts never wait on each other: one call per pass instead of
+ * two synchronised calls per time step. h0/c0 are [B, H] followed by hs/cs [T·B, H];
+ * gh is [B, 4H] scratch; xg/act are [T·B, 4H] (time-major).
+ */
+export function lstm_forward(gh: usize, xg: usize, act: usize, c0: usize, h0: usize, whhP: usize, B: i32, H: i32, T: i32, part: i32, nparts: i32): void {
+  const b0 = rangeLo(B, 4, part, nparts), b1 = rangeLo(B, 4, part + 1, nparts);
+  if (b0 >= b1) return;
+  const G = 4 * H;
+  const NP = (G + 7) >> 3;
+  const stepH = <usize>(B * H) << 2, stepG = <usize>(B * G) << 2;
+  for (let t = 0; t < T; t++) {
+    const tt = <usize>t;
+    mmRange(gh, h0 + tt * stepH, H, 1, whhP, 0, b0, b1, 0, NP, H, G, 0);
+    lstmFwdRows(gh, xg + tt * stepG, act + tt * stepG, c0 + tt * stepH, c0 + (tt + 1) * stepH, h0 + (tt + 1) * stepH, b0, b1, H);
+  }
+}
+
+/**
+ * The whole backward recurrence for this part's batch rows (see lstm_forward): for
+ * t = T−1 … 0, lstm_step_bwd on the rows, then (t > 0) dhNext[b] = dz_t[b] · W_hh (whhPb:
+ * W_hh packed, 4H rows, H columns). dhNext and dcNext must be zero on entry.
+ */
+export function lstm_backward(act: usize, c0: usize, dhs: usize, dhNext: usize, dcNext: usize, dz: usize, whhPb: usize, B: i32, H: i32, T: i32, part: i32, nparts: i32): void {
+  const b0 = rangeLo(B, 4, part, nparts), b1 = rangeLo(B, 4, part + 1, nparts);
+  if (b0 >= b1) return;
+  const G = 4 * H;
+  const NP = (H + 7) >> 3;
+  const stepH = <usize>(B * H) << 2, stepG = <usize>(B * G) << 2;
+  for (let t = T - 1; t >= 0; t--) {
+    const tt = <usize>t;
+    const dzt = dz + tt * stepG;
+    lstmBwdRows(act + tt * stepG, c0 + (tt + 1) * stepH, c0 + tt * stepH, dhs + tt * stepH, dhNext, dcNext, dzt, b0, b1, H);
+    if (t > 0) mmRange(dhNext, dzt, G, 1, whhPb, 0, b0, b1, 0, NP, G, H, 0);
   }
 }
 
