@@ -96,13 +96,15 @@ function timeLlama(model: string, ctx: number, chunks: number): Run {
   const seconds = (performance.now() - t0) / 1000;
   const m = /Final estimate: PPL = ([\d.]+) \+\/- ([\d.]+)/.exec(r.stdout + r.stderr);
   if (!m) throw new Error(`llama-perplexity failed: ${(r.stderr || '').split('\n').slice(-5).join('\n')}`);
-  // Log lines start with a timestamp "m.ss.mmm.uuu".
-  const ts = (re: RegExp): number => {
-    const line = (r.stdout + r.stderr).split('\n').find((l) => re.test(l));
-    const t = line ? /^(\d+)\.(\d+)\.(\d+)\.(\d+)/.exec(line) : null;
+  // Log entries start with a timestamp "m.ss.mmm.uuu" and a level letter. Without a TTY the
+  // "seconds per pass - ETA" entry has no line end, so the next entry follows on its line:
+  // take the timestamp right before the message, not the line's first.
+  const log = r.stdout + r.stderr;
+  const ts = (message: string): number => {
+    const t = new RegExp(`(\\d+)\\.(\\d{2})\\.(\\d{3})\\.(\\d{3}) [A-Z] (?:perplexity: )?${message}`).exec(log);
     return t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) / 1e3 + Number(t[4]) / 1e6 : NaN;
   };
-  const scoring = ts(/Final estimate/) - ts(/calculating perplexity over/);
+  const scoring = ts('Final estimate') - ts('calculating perplexity over');
   return { seconds, scoring: Number.isFinite(scoring) ? scoring : seconds, ppl: `${m[1]} ± ${m[2]}` };
 }
 

@@ -401,11 +401,15 @@ static void row_stats(const float *row, int32_t nv, int32_t t, double *st) {
       mx = row[v];
       am = v;
     }
-  double sum = 0.0;
-  for (int32_t v = 0; v < nv; v++) sum += expf(row[v] - mx);
+  /* Σ expf(l − max) in double, in index order as llama.cpp sums, fused with the rank
+     count: V is read twice (max, then sum + rank), not three times. */
   const float lt = row[t];
+  double sum = 0.0;
   int32_t above = 0;
-  for (int32_t v = 0; v < nv; v++) above += row[v] > lt;
+  for (int32_t v = 0; v < nv; v++) {
+    sum += expf(row[v] - mx);
+    above += row[v] > lt;
+  }
   if (!(sum == sum) || sum > 1.7e308 || mx != mx || lt != lt || mx == INFINITY) {
     int32_t bad = -1;
     for (int32_t v = 0; v < nv && bad < 0; v++)
