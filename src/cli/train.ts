@@ -7,72 +7,25 @@
  */
 import type { Command } from 'commander';
 import { XentError } from '../errors.js';
+import { addDataOptions, addLstmOptions, interruptible, lstmRunOptions, numberOption, readTrainingTexts, validationLine, type LstmCliOptions } from './train-common.js';
 
-interface TrainCliOptions {
-  data?: string;
-  valData?: string;
+interface TrainCliOptions extends LstmCliOptions {
   arch: string;
   vocab: string;
   order: string;
-  emb: string;
-  hidden: string;
-  seq: string;
-  batch: string;
-  lr: string;
-  steps?: string;
-  epochs?: string;
-  clip: string;
-  weightDecay: string;
   labelSmoothing: string;
-  valSplit: string;
-  evalInterval: string;
-  patience: string;
-  valTokens: string;
-  seed: string;
-  threads?: string;
-  out: string;
-  resume?: boolean;
-  json?: boolean;
-  report?: string;
-}
-
-/** A number option: names the flag and the value when it is not one. */
-export function numberOption(op: string, flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new XentError('invalid_argument', op, `${flag} must be a number, got ${JSON.stringify(v)}`, { arg: flag, value: v });
-  return n;
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('train')
-    .description('train an LSTM language model or a Kneser–Ney n-gram on a text; the model directory scores with `xent eval --model`')
-    .option('--data <file>', 'UTF-8 training text (default: the Brown corpus train split, validated on its validation split)')
-    .option('--val-data <file>', 'UTF-8 validation text (default: the last --val-split of --data)')
+    .description('train an LSTM language model or a Kneser–Ney n-gram on a text; the model directory scores with `xent eval --model`');
+  addDataOptions(cmd, 'UTF-8 training text (default: the Brown corpus train split, validated on its validation split)')
     .option('--arch <a>', 'lstm | ngram', 'lstm')
     .option('--vocab <spec>', 'tokenizer: byte | bpe:<V> (byte-level BPE learned on the training text) | word:<V> (with <unk>; not comparable per byte)', 'bpe:4096')
     .option('--order <n>', 'n-gram order, 2 … 5', '4')
-    .option('--emb <E>', 'embedding width', '64')
-    .option('--hidden <H>', 'LSTM hidden width', '128')
-    .option('--seq <T>', 'tokens per training window (truncated backpropagation through time)', '64')
-    .option('--batch <B>', 'windows per step', '32')
-    .option('--lr <x>', 'Adam learning rate', '0.003')
-    .option('--steps <n>', 'optimiser steps (default 1000)')
-    .option('--epochs <x>', 'passes over the training tokens (instead of --steps)')
-    .option('--clip <x>', 'max global gradient norm (0 = no clipping)', '1')
-    .option('--weight-decay <x>', 'decoupled weight decay (AdamW) when > 0', '0')
-    .option('--label-smoothing <x>', 'label smoothing of the training loss (validation is plain cross-entropy)', '0')
-    .option('--val-split <f>', 'fraction of --data (its end, at a line boundary) held out for validation', '0.1')
-    .option('--eval-interval <n>', 'steps between validation evaluations (each writes the checkpoint)', '100')
-    .option('--patience <n>', 'early stopping: evaluations without improvement before stopping (0 = never)', '5')
-    .option('--val-tokens <n>', 'validation tokens scored per evaluation (at most)', '50000')
-    .option('--seed <n>', 'seed of the initial weights and of the batch sampler', '0')
-    .option('--threads <n>', 'kernel threads (default min(2, cores))')
-    .requiredOption('--out <dir>', 'model directory to write (best model, curves.json, checkpoint/)')
-    .option('--resume', 'continue the interrupted run in --out (same settings; --steps may grow)')
-    .option('--json', 'print the final figures as one JSON object on stdout')
-    .option('--report <file.html>', 'also write an HTML report of the training curves')
+    .option('--label-smoothing <x>', 'label smoothing of the training loss (validation is plain cross-entropy)', '0');
+  addLstmOptions(cmd, { batch: '32', threads: 'kernel threads (default min(2, cores))', out: 'model directory to write (best model, curves.json, checkpoint/)' })
     .action(async (o: TrainCliOptions) => {
       await runTrainCli(o);
     });
@@ -81,34 +34,10 @@ export function register(program: Command): void {
 async function runTrainCli(o: TrainCliOptions): Promise<void> {
   const op = 'train';
   if (o.arch !== 'lstm' && o.arch !== 'ngram') throw new XentError('invalid_argument', op, `--arch must be lstm or ngram, got ${JSON.stringify(o.arch)}`, { arg: '--arch', value: o.arch });
-  const n = (flag: string, v: string | undefined): number | undefined => numberOption(op, flag, v);
-  const [{ runTraining }, { readCorpus, splitText }, { Progress }] = await Promise.all([import('../train/trainer-run.js'), import('../train/trainer-data.js'), import('./progress.js')]);
-
-  let trainText: string;
-  let valText: string;
-  let dataLabel: string;
-  if (o.data) {
-    trainText = readCorpus(op, o.data).text;
-    dataLabel = o.data;
-    if (o.valData) valText = readCorpus(op, o.valData, '--val-data').text;
-    else ({ train: trainText, val: valText } = splitText(op, trainText, n('--val-split', o.valSplit)!, o.data));
-  } else {
-    if (o.valData) throw new XentError('invalid_argument', op, '--val-data needs --data (without --data the Brown corpus brings its own validation split)', { arg: '--val-data' });
-    const { loadBrownCorpus } = await import('../train/corpus-brown.js');
-    const brown = loadBrownCorpus();
-    trainText = brown.train;
-    valText = brown.validation;
-    dataLabel = 'brown';
-  }
-
-  const ac = new AbortController();
-  const onSigint = (): void => {
-    if (ac.signal.aborted) process.exit(130);
-    ac.abort();
-    process.stderr.write('\nxent train: interrupted; saving the checkpoint after this step (Ctrl-C again to quit at once)\n');
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const n = (flag: string, v: string): number => numberOption(op, flag, v)!;
+  const [{ runTraining }, { Progress }] = await Promise.all([import('../train/trainer-run.js'), import('./progress.js')]);
+  const { trainText, valText, dataLabel } = await readTrainingTexts(op, o);
+  const { signal, release } = interruptible(op);
   const quiet = o.json === true;
   let progress: InstanceType<typeof Progress> | undefined;
   let lastVal = '';
@@ -123,25 +52,10 @@ async function runTrainCli(o: TrainCliOptions): Promise<void> {
       valText,
       dataLabel,
       vocab: o.vocab,
-      out: o.out,
-      seed: n('--seed', o.seed)!,
-      order: n('--order', o.order)!,
-      emb: n('--emb', o.emb)!,
-      hidden: n('--hidden', o.hidden)!,
-      seq: n('--seq', o.seq)!,
-      batch: n('--batch', o.batch)!,
-      lr: n('--lr', o.lr)!,
-      ...(o.steps !== undefined ? { steps: n('--steps', o.steps)! } : {}),
-      ...(o.epochs !== undefined ? { epochs: n('--epochs', o.epochs)! } : {}),
-      clip: n('--clip', o.clip)!,
-      weightDecay: n('--weight-decay', o.weightDecay)!,
-      labelSmoothing: n('--label-smoothing', o.labelSmoothing)!,
-      evalInterval: n('--eval-interval', o.evalInterval)!,
-      patience: n('--patience', o.patience)!,
-      valTokens: n('--val-tokens', o.valTokens)!,
-      ...(o.threads !== undefined ? { threads: n('--threads', o.threads)! } : {}),
-      resume: o.resume === true,
-      signal: ac.signal,
+      ...lstmRunOptions(op, o),
+      order: n('--order', o.order),
+      labelSmoothing: n('--label-smoothing', o.labelSmoothing),
+      signal,
       onNote: log,
       onStep: (i, perStep) => {
         progress ??= new Progress({ total: (i.steps - i.startStep) * perStep, label: 'train', unit: 'tok', silent: quiet });
@@ -150,17 +64,12 @@ async function runTrainCli(o: TrainCliOptions): Promise<void> {
       onEval: (p, best) => {
         lastVal = ` val ${(p.nats_per_token / Math.LN2).toFixed(3)} bits/token`;
         progress?.finish();
-        log(
-          `step ${p.step}: validation ${p.nats_per_token.toFixed(4)} nats/token = ${(p.nats_per_token / Math.LN2).toFixed(4)} bits/token` +
-            (p.bits_per_byte !== undefined ? `, ${p.bits_per_byte.toFixed(4)} bits/byte` : '') +
-            (best ? ' (best: model saved)' : ''),
-        );
+        log(validationLine(p, best));
       },
     });
   } finally {
     progress?.finish();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    release();
   }
   const { VERSION } = await import('../version.js');
   const out = {
