@@ -7,10 +7,11 @@
  * The API key (XENT_API_KEY, else OPENAI_API_KEY) goes in the Authorization header only:
  * it is not printed, logged, or written to results or checkpoints.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { XentError } from '../errors.js';
+import { evalFigures, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
 
 /** The eval options this path reads (a subset of src/cli/eval.ts's). */
 export interface ServerEvalCliOptions {
@@ -77,12 +78,11 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   const stride = intOption('--stride', o.stride, 1);
   const concurrency = intOption('--server-concurrency', o.serverConcurrency ?? '2', 1)!;
   const timeoutMs = 1000 * intOption('--server-timeout', o.serverTimeout ?? '120', 1)!;
-  const [{ evaluateSharded }, { tokenStream }, { planWindows }, { assertUtf8 }, { formatRunning }, ck, { Progress }, { VERSION }, sk] = await Promise.all([
+  const [{ evaluateSharded }, { tokenStream }, { planWindows }, { assertUtf8 }, ck, { Progress }, { VERSION }, sk] = await Promise.all([
     import('../eval/shards.js'),
     import('../eval/evaluate.js'),
     import('../eval/windows.js'),
     import('../eval/utf8.js'),
-    import('../eval/stats.js'),
     import('../eval/checkpoint.js'),
     import('./progress.js'),
     import('../version.js'),
@@ -140,26 +140,9 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   const ahead = shardsFile ? sk.loadShards(shardsFile, fingerprint) : new Map<number, import('../models/language-model.js').PositionScores>();
   for (const w of ahead.keys()) if (w < (resume?.windowsDone ?? 0)) ahead.delete(w);
   const preloadedShards = ahead.size;
-  let tokFd: number | undefined;
-  const partial = o.tokens ? `${o.tokens}.partial` : undefined;
-  if (partial) {
-    if (resume && existsSync(partial) && statSync(partial).size >= tokensFileBytes) {
-      truncateSync(partial, tokensFileBytes);
-      tokFd = openSync(partial, 'a');
-    } else {
-      if (resume && tokensFileBytes > 0) throw new XentError('incompatible', 'eval', `cannot resume: ${partial} is missing or shorter than the checkpoint records; delete ${o.checkpoint} to start over`, { file: partial });
-      tokFd = openSync(partial, 'w');
-      tokensFileBytes = 0;
-    }
-  }
+  const tokFile = o.tokens ? new TokensFile(o.tokens, resume ? { bytes: tokensFileBytes, checkpoint: o.checkpoint! } : undefined) : undefined;
 
-  const ac = new AbortController();
-  const onSigint = (): void => {
-    if (ac.signal.aborted) process.exit(130);
-    ac.abort();
-    process.stderr.write('\nxent eval: interrupted; finishing the current chunk (Ctrl-C again to quit at once)\n');
-  };
-  process.on('SIGINT', onSigint);
+  const { signal, release } = interruptibleEval();
   const plan = planWindows('eval', tokenStream(primary, textTokens).length, ctx, {
     addsBos: primary.addsBos && primary.bosToken !== undefined,
     ...(stride !== undefined ? { stride } : {}),
@@ -173,8 +156,8 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   let sharded: Awaited<ReturnType<typeof evaluateSharded>>;
   const saveNow = (state: import('../eval/stats.js').EvalAccumulator | undefined): void => {
     if (state) {
-      if (tokFd !== undefined) fsyncSync(tokFd);
-      ck.saveCheckpoint(o.checkpoint!, fingerprint, state, tokensFileBytes);
+      tokFile?.sync();
+      ck.saveCheckpoint(o.checkpoint!, fingerprint, state, tokFile?.bytes ?? 0);
       for (const w of ahead.keys()) if (w < state.windowsDone) ahead.delete(w);
     }
     sk.saveShards(shardsFile!, fingerprint, ahead);
@@ -186,26 +169,17 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
       ...(chunks !== undefined ? { chunks } : {}),
       ...(stride !== undefined ? { stride } : {}),
       ...(resume ? { resume } : {}),
-      signal: ac.signal,
+      signal,
       concurrency,
       timeoutMs,
       ...(o.checkpoint ? { preloaded: new Map(ahead), onScored: (w: number, s: import('../models/language-model.js').PositionScores) => void ahead.set(w, s) } : {}),
       onDrop: (endpoint, reason) => process.stderr.write(`xent eval: warning: dropped endpoint ${endpoint} (${reason}); its shards go to the others\n`),
-      ...(tokFd !== undefined
-        ? {
-            onTokens: (records) => {
-              const b = Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8');
-              let off = 0;
-              while (off < b.length) off += writeSync(tokFd!, b, off, b.length - off);
-              tokensFileBytes += b.length;
-            },
-          }
-        : {}),
+      ...(tokFile ? { onTokens: (records) => tokFile.append(records) } : {}),
       onWindow: (state, p) => {
         lastState = state;
         progress.update(state.tokensEvaluated, `PPL ${state.running.at(-1)?.toFixed(4)}`);
         const now = performance.now();
-        if (o.checkpoint && (now - lastSave > 2000 || state.windowsDone === p.windows.length || ac.signal.aborted)) {
+        if (o.checkpoint && (now - lastSave > 2000 || state.windowsDone === p.windows.length || signal.aborted)) {
           saveNow(state);
           lastSave = now;
         }
@@ -215,20 +189,15 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
     progress.finish();
     // Keep what was folded: the rerun continues from it instead of losing it.
     if (o.checkpoint) saveNow(lastState);
-    if (tokFd !== undefined) closeSync(tokFd);
-    if (partial && !o.checkpoint) rmSync(partial, { force: true });
+    tokFile?.abandon(o.checkpoint !== undefined);
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    release();
   }
   progress.finish();
   const result = sharded.result;
   const scoreSeconds = (performance.now() - tScore0) / 1000;
-  if (tokFd !== undefined) {
-    fsyncSync(tokFd);
-    closeSync(tokFd);
-    if (!result.interrupted) renameSync(partial!, o.tokens!);
-  }
+  tokFile?.finish(result.interrupted);
   if (o.checkpoint && !result.interrupted) {
     rmSync(o.checkpoint, { force: true });
     sk.removeShards(shardsFile!);
@@ -237,29 +206,11 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   const top1Unknown = models.some((m) => m.top1Unknown);
   if (top1Unknown) warnings.push('a server did not identify its top-1 tokens (legacy echo format keyed by text): top-1 accuracy is unknown');
   if (models.some((m) => m.lossyBytes)) warnings.push("some token texts came from /detokenize as U+FFFD (a token holding part of a UTF-8 character): bits per byte counts them as 3 bytes");
-  const evaluatedNow = result.tokens_evaluated - evaluatedAtStart;
-  const scoredFraction = result.tokens_evaluated > 0 ? result.tokens_scored / result.tokens_evaluated : 0;
-  const tokensPerSecond = scoreSeconds > 0 ? evaluatedNow / scoreSeconds : NaN;
+  const figures = evalFigures(result, { ctx, stride, evaluatedAtStart, scoreSeconds });
   const out = {
-    perplexity: result.perplexity,
-    perplexity_pm: result.perplexity_pm,
-    perplexity_ci95: result.perplexity_ci95,
-    nats_per_token: result.nats_per_token,
-    bits_per_token: result.bits_per_token,
-    bits_per_byte: result.bits_per_byte,
-    tokens_scored: result.tokens_scored,
-    bytes_scored: result.bytes_scored,
-    chunks: result.chunks,
-    chunks_total: result.chunks_total,
+    ...figures,
     // null when a server did not identify its top-1 tokens (the count would read 0).
     top1_accuracy: top1Unknown ? null : result.top1_accuracy,
-    tokens_per_second: tokensPerSecond,
-    scored_tokens_per_second: tokensPerSecond * scoredFraction,
-    tokens_evaluated: result.tokens_evaluated,
-    tokens_in_text: result.tokens_in_text,
-    ctx,
-    stride: stride ?? null,
-    mode: result.mode,
     model: primary.modelName,
     data: o.data,
     engine: 'server',
@@ -280,21 +231,18 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   if (o.json) {
     process.stdout.write(JSON.stringify(out) + '\n');
   } else {
-    const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
     const dropped = sharded.endpoints.filter((e) => e.dropped).length;
-    const lines = [
-      `model ${primary.modelName} on ${models.length} server${models.length > 1 ? 's' : ''} (${primary.ownedBy}, V = ${primary.vocabSize}), data ${basename(o.data)} (${bytes.length} bytes, ${result.tokens_in_text} tokens)`,
-      formatRunning(result.running),
-      `Final estimate: PPL = ${result.perplexity.toFixed(4)} +/- ${result.perplexity_pm.toFixed(5)}   (95% CI ${result.perplexity_ci95[0].toFixed(4)} … ${result.perplexity_ci95[1].toFixed(4)})`,
-      `cross-entropy: ${result.nats_per_token.toFixed(6)} nats/token = ${result.bits_per_token.toFixed(6)} bits/token; ${result.bits_per_byte.toFixed(6)} bits/byte`,
-      `scored ${result.tokens_scored} tokens (${result.bytes_scored} bytes) in ${result.chunks} of ${result.chunks_total} ${result.mode === 'chunks' ? `chunks of ${ctx}` : `windows (ctx ${ctx}, stride ${stride})`}; top-1 accuracy ${top1Unknown ? 'unknown' : pct(result.top1_accuracy)}`,
-      `speed: ${tokensPerSecond.toFixed(0)} tokens/s evaluated (${out.scored_tokens_per_second.toFixed(0)} scored tokens/s); endpoints: ` +
+    const lines = evalSummaryLines(result, {
+      header: `model ${primary.modelName} on ${models.length} server${models.length > 1 ? 's' : ''} (${primary.ownedBy}, V = ${primary.vocabSize}), data ${basename(o.data)} (${bytes.length} bytes, ${result.tokens_in_text} tokens)`,
+      ctx,
+      stride,
+      top1: top1Unknown ? 'unknown' : undefined,
+      speed:
+        `speed: ${figures.tokens_per_second.toFixed(0)} tokens/s evaluated (${figures.scored_tokens_per_second.toFixed(0)} scored tokens/s); endpoints: ` +
         sharded.endpoints.map((e) => `${e.endpoint} ${e.shards} shards${e.failures ? `, ${e.failures} failed requests` : ''}${e.dropped ? ', dropped' : ''}`).join('; ') +
         (dropped ? ` (${dropped} dropped)` : ''),
-    ];
-    if (result.interrupted) {
-      lines.push(`interrupted after chunk ${result.chunks} of ${result.chunks_total}: the figures above cover the chunks scored so far` + (o.checkpoint ? `; rerun the same command to resume from ${o.checkpoint}` : ''));
-    }
+      checkpoint: o.checkpoint,
+    });
     process.stdout.write(lines.join('\n') + '\n');
   }
   if (result.interrupted) process.exitCode = 130;

@@ -4,10 +4,11 @@
  * Hugging Face's sliding window (--stride). See src/eval/windows.ts for the semantics.
  */
 import type { Command } from 'commander';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { XentError } from '../errors.js';
+import { evalFigures, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
 
 interface EvalCliOptions {
   model: string;
@@ -83,12 +84,11 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError('invalid_argument', 'eval', `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`, { arg: '--engine', value: o.engine });
   }
-  const [{ loadModel }, { evaluatePerplexity, tokenStream }, { planWindows }, { assertUtf8 }, { formatRunning }, ck, { Progress }, { VERSION }] = await Promise.all([
+  const [{ loadModel }, { evaluatePerplexity, tokenStream }, { planWindows }, { assertUtf8 }, ck, { Progress }, { VERSION }] = await Promise.all([
     import('../models/load.js'),
     import('../eval/evaluate.js'),
     import('../eval/windows.js'),
     import('../eval/utf8.js'),
-    import('../eval/stats.js'),
     import('../eval/checkpoint.js'),
     import('./progress.js'),
     import('../version.js'),
@@ -149,30 +149,11 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   }
 
   // Per-token records stream to <file>.partial, renamed to <file> only when complete.
-  let tokFd: number | undefined;
-  const partial = o.tokens ? `${o.tokens}.partial` : undefined;
-  if (partial) {
-    if (resume && existsSync(partial) && statSync(partial).size >= tokensFileBytes) {
-      truncateSync(partial, tokensFileBytes);
-      tokFd = openSync(partial, 'a');
-    } else {
-      if (resume && tokensFileBytes > 0) {
-        throw new XentError('incompatible', 'eval', `cannot resume: ${partial} is missing or shorter than the checkpoint records; delete ${o.checkpoint} to start over`, { file: partial });
-      }
-      tokFd = openSync(partial, 'w');
-      tokensFileBytes = 0;
-    }
-  }
+  const tokFile = o.tokens ? new TokensFile(o.tokens, resume ? { bytes: tokensFileBytes, checkpoint: o.checkpoint! } : undefined) : undefined;
 
   // --report without a finished --tokens file to read back: collect the records here.
   const reportRecords: unknown[] | undefined = o.report && !o.tokens ? [] : undefined;
-  const ac = new AbortController();
-  const onSigint = (): void => {
-    if (ac.signal.aborted) process.exit(130);
-    ac.abort();
-    process.stderr.write('\nxent eval: interrupted; finishing the current chunk (Ctrl-C again to quit at once)\n');
-  };
-  process.on('SIGINT', onSigint);
+  const { signal, release } = interruptibleEval();
 
   const plan = planWindows('eval', tokenStream(model, textTokens).length, ctx, {
     addsBos: model.addsBos && model.bosToken !== undefined,
@@ -191,72 +172,42 @@ async function runEval(o: EvalCliOptions): Promise<void> {
       ...(chunks !== undefined ? { chunks } : {}),
       ...(stride !== undefined ? { stride } : {}),
       ...(resume ? { resume } : {}),
-      signal: ac.signal,
-      ...(tokFd !== undefined || reportRecords
+      signal,
+      ...(tokFile || reportRecords
         ? {
             onTokens: (records) => {
               if (reportRecords) for (const r of records) reportRecords.push(r);
-              if (tokFd === undefined) return;
-              const s = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
-              const b = Buffer.from(s, 'utf8');
-              let off = 0;
-              while (off < b.length) off += writeSync(tokFd!, b, off, b.length - off);
-              tokensFileBytes += b.length;
+              tokFile?.append(records);
             },
           }
         : {}),
       onWindow: (state, plan) => {
         progress.update(state.tokensEvaluated, `PPL ${state.running.at(-1)?.toFixed(4)}`);
         const now = performance.now();
-        if (o.checkpoint && (now - lastSave > 2000 || state.windowsDone === plan.windows.length || ac.signal.aborted)) {
-          if (tokFd !== undefined) fsyncSync(tokFd);
-          ck.saveCheckpoint(o.checkpoint, fingerprint, state, tokensFileBytes);
+        if (o.checkpoint && (now - lastSave > 2000 || state.windowsDone === plan.windows.length || signal.aborted)) {
+          tokFile?.sync();
+          ck.saveCheckpoint(o.checkpoint, fingerprint, state, tokFile?.bytes ?? 0);
           lastSave = now;
         }
       },
     });
   } catch (e) {
     progress.finish();
-    if (tokFd !== undefined) closeSync(tokFd);
-    // Without a checkpoint nothing can resume from the partial file: remove it.
-    if (partial && !o.checkpoint) rmSync(partial, { force: true });
+    tokFile?.abandon(o.checkpoint !== undefined);
     await model.close();
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    release();
   }
   progress.finish();
   const scoreSeconds = (performance.now() - tScore0) / 1000;
-  if (tokFd !== undefined) {
-    fsyncSync(tokFd);
-    closeSync(tokFd);
-    if (!result.interrupted) renameSync(partial!, o.tokens!);
-  }
+  tokFile?.finish(result.interrupted);
   if (o.checkpoint && !result.interrupted) rmSync(o.checkpoint, { force: true });
   await model.close();
 
-  const evaluatedNow = result.tokens_evaluated - evaluatedAtStart;
-  const scoredFraction = result.tokens_evaluated > 0 ? result.tokens_scored / result.tokens_evaluated : 0;
-  const tokensPerSecond = scoreSeconds > 0 ? evaluatedNow / scoreSeconds : NaN;
+  const figures = evalFigures(result, { ctx, stride, evaluatedAtStart, scoreSeconds });
   const out = {
-    perplexity: result.perplexity,
-    perplexity_pm: result.perplexity_pm,
-    perplexity_ci95: result.perplexity_ci95,
-    nats_per_token: result.nats_per_token,
-    bits_per_token: result.bits_per_token,
-    bits_per_byte: result.bits_per_byte,
-    tokens_scored: result.tokens_scored,
-    bytes_scored: result.bytes_scored,
-    chunks: result.chunks,
-    chunks_total: result.chunks_total,
-    top1_accuracy: result.top1_accuracy,
-    tokens_per_second: tokensPerSecond,
-    scored_tokens_per_second: tokensPerSecond * scoredFraction,
-    tokens_evaluated: result.tokens_evaluated,
-    tokens_in_text: result.tokens_in_text,
-    ctx,
-    stride: stride ?? null,
-    mode: result.mode,
+    ...figures,
     model: o.model,
     data: o.data,
     engine,
@@ -275,27 +226,20 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   if (o.json) {
     process.stdout.write(JSON.stringify(out) + '\n');
   } else {
-    const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
-    const lines = [
-      `model ${basename(o.model)} (${model.kind}, ${engine} engine, V = ${model.vocabSize}), data ${basename(o.data)} (${bytes.length} bytes, ${result.tokens_in_text} tokens)`,
-      formatRunning(result.running),
-      `Final estimate: PPL = ${result.perplexity.toFixed(4)} +/- ${result.perplexity_pm.toFixed(5)}   (95% CI ${result.perplexity_ci95[0].toFixed(4)} … ${result.perplexity_ci95[1].toFixed(4)})`,
-      `cross-entropy: ${result.nats_per_token.toFixed(6)} nats/token = ${result.bits_per_token.toFixed(6)} bits/token; ${result.bits_per_byte.toFixed(6)} bits/byte`,
-      `scored ${result.tokens_scored} tokens (${result.bytes_scored} bytes) in ${result.chunks} of ${result.chunks_total} ${result.mode === 'chunks' ? `chunks of ${ctx}` : `windows (ctx ${ctx}, stride ${stride})`}; top-1 accuracy ${pct(result.top1_accuracy)}`,
-      `speed: ${tokensPerSecond.toFixed(0)} tokens/s evaluated (${out.scored_tokens_per_second.toFixed(0)} scored tokens/s), peak RSS ${(out.peak_rss_bytes / 2 ** 20).toFixed(1)} MiB`,
-    ];
-    if (result.interrupted) {
-      lines.push(
-        `interrupted after chunk ${result.chunks} of ${result.chunks_total}: the figures above cover the chunks scored so far` +
-          (o.checkpoint ? `; rerun the same command to resume from ${o.checkpoint}` : ''),
-      );
-    }
+    const lines = evalSummaryLines(result, {
+      header: `model ${basename(o.model)} (${model.kind}, ${engine} engine, V = ${model.vocabSize}), data ${basename(o.data)} (${bytes.length} bytes, ${result.tokens_in_text} tokens)`,
+      ctx,
+      stride,
+      top1: undefined,
+      speed: `speed: ${figures.tokens_per_second.toFixed(0)} tokens/s evaluated (${figures.scored_tokens_per_second.toFixed(0)} scored tokens/s), peak RSS ${(out.peak_rss_bytes / 2 ** 20).toFixed(1)} MiB`,
+      checkpoint: o.checkpoint,
+    });
     process.stdout.write(lines.join('\n') + '\n');
   }
   if (o.report) {
     const { writeEvalReport } = await import('../report/eval-report.js');
     // An interrupted run's records are in the flushed .partial file (earlier resumed chunks included).
-    const tokensFile = o.tokens ? (result.interrupted ? partial! : o.tokens) : undefined;
+    const tokensFile = tokFile ? (result.interrupted ? tokFile.partial : tokFile.path) : undefined;
     writeEvalReport(o.report, out, { command: `xent eval ${process.argv.slice(3).join(' ')}`, interrupted: result.interrupted, ...(tokensFile ? { tokensFile } : { records: reportRecords ?? [] }) });
     process.stderr.write(`xent eval: report written to ${resolve(o.report)}\n`);
   }
