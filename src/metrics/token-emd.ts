@@ -155,8 +155,11 @@ export function tokenEmd(p: ArrayLike<number>, q: ArrayLike<number>, cost: Token
   if (!Number.isInteger(maxIter) || maxIter < 1) throw new XentError('invalid_argument', op, `maxIterations must be an integer ≥ 1, got ${describe(maxIter)}`, { arg: 'maxIterations' });
   const tol = o.tolerance ?? 1e-9;
   if (typeof tol !== 'number' || !(tol >= 0)) throw new XentError('invalid_argument', op, `tolerance must be a number ≥ 0, got ${describe(tol)}`, { arg: 'tolerance' });
-  const r = sinkhorn(a, b, C, maxC, eps, maxIter, tol);
-  return { distance: r.cost, method, errorBound: r.bound, rows: S, columns: D, droppedMass: dropped, iterations: r.iterations };
+  // The transport cost is linear in C: iterate on C / max C, so that ε·max C cannot underflow
+  // (costs of 5e-324 made ε = 0 and the plan NaN), and scale the result back.
+  const scale = maxC > 0 ? maxC : 1;
+  const r = sinkhorn(a, b, scale === 1 ? C : C.map((c) => c / scale), maxC > 0 ? 1 : 0, eps, maxIter, tol);
+  return { distance: r.cost * scale, method, errorBound: r.bound * scale, rows: S, columns: D, droppedMass: dropped, iterations: r.iterations };
 }
 
 /**

@@ -100,6 +100,20 @@ test('Sinkhorn: never below the exact EMD, and within its reported error bound',
   );
 });
 
+test('Sinkhorn with subnormal costs: finite and equal to the exact EMD (fast-check counterexample)', () => {
+  // x = [0, 0, 5e-324]: ε·max C underflowed to 0 and the plan was NaN before costs were rescaled.
+  for (const [p, q, x] of [
+    [[0, 0.0010000000000000002, 1e-40], [0, 0.0010000000000000002, 0], [0, 0, 5e-324]],
+    [[0.5, 0.5, 0], [0, 0.5, 0.5], [0, 1e-310, 3e-310]],
+  ] as const) {
+    const C = lineCost([...x]);
+    const exact = tokenEmd([...p], [...q], C, { method: 'exact' }).distance;
+    const s = tokenEmd([...p], [...q], C, { method: 'sinkhorn' });
+    assert.ok(Number.isFinite(s.distance) && Number.isFinite(s.errorBound), `${s.distance} ± ${s.errorBound}`);
+    assert.ok(s.distance >= exact - 1e-300 && s.distance <= exact + s.errorBound + 1e-300, `${s.distance} vs exact ${exact} + ${s.errorBound}`);
+  }
+});
+
 test('topK keeps the mass-carrying tokens and reports the dropped mass', () => {
   const V = 50;
   const x = Array.from({ length: V }, (_, i) => i);
