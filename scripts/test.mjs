@@ -35,7 +35,7 @@ if (!process.env.XENT_NO_BUILD) {
 
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', ...passthrough, ...files],
+  ['--import', 'tsx', '--import', './test/helpers/fast-check-seed.ts', '--test', '--test-concurrency=2', ...passthrough, ...files],
   { cwd: root, stdio: 'inherit', env: { ...process.env, XENT_REPO_ROOT: root } },
 );
 process.exit(r.status ?? 1);
