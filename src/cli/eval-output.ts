@@ -5,7 +5,9 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { XentError } from '../errors.js';
-import type { EvaluateResult, TokenRecord } from '../eval/evaluate.js';
+import { tokenStream, type EvaluateResult, type TokenRecord } from '../eval/evaluate.js';
+import { planWindows, type WindowPlan } from '../eval/windows.js';
+import type { LanguageModel } from '../models/language-model.js';
 import { formatRunning } from '../eval/stats.js';
 
 /**
@@ -66,6 +68,15 @@ export class TokensFile {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
+}
+
+/** The windows a run will score (for the progress bar's total): the same plan evaluatePerplexity makes. */
+export function evalPlan(model: LanguageModel, textTokens: Int32Array, ctx: number, stride: number | undefined, chunks: number | undefined): WindowPlan {
+  return planWindows('eval', tokenStream(model, textTokens).length, ctx, {
+    addsBos: model.addsBos && model.bosToken !== undefined,
+    ...(stride !== undefined ? { stride } : {}),
+    ...(chunks !== undefined ? { chunks } : {}),
+  });
 }
 
 /** Ctrl-C stops after the current chunk (the result so far is printed); a second one quits. */

@@ -11,7 +11,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { XentError } from '../errors.js';
-import { evalFigures, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
+import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
 
 /** The eval options this path reads (a subset of src/cli/eval.ts's). */
 export interface ServerEvalCliOptions {
@@ -78,10 +78,8 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   const stride = intOption('--stride', o.stride, 1);
   const concurrency = intOption('--server-concurrency', o.serverConcurrency ?? '2', 1)!;
   const timeoutMs = 1000 * intOption('--server-timeout', o.serverTimeout ?? '120', 1)!;
-  const [{ evaluateSharded }, { tokenStream }, { planWindows }, { assertUtf8 }, ck, { Progress }, { VERSION }, sk] = await Promise.all([
+  const [{ evaluateSharded }, { assertUtf8 }, ck, { Progress }, { VERSION }, sk] = await Promise.all([
     import('../eval/shards.js'),
-    import('../eval/evaluate.js'),
-    import('../eval/windows.js'),
     import('../eval/utf8.js'),
     import('../eval/checkpoint.js'),
     import('./progress.js'),
@@ -143,11 +141,7 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   const tokFile = o.tokens ? new TokensFile(o.tokens, resume ? { bytes: tokensFileBytes, checkpoint: o.checkpoint! } : undefined) : undefined;
 
   const { signal, release } = interruptibleEval();
-  const plan = planWindows('eval', tokenStream(primary, textTokens).length, ctx, {
-    addsBos: primary.addsBos && primary.bosToken !== undefined,
-    ...(stride !== undefined ? { stride } : {}),
-    ...(chunks !== undefined ? { chunks } : {}),
-  });
+  const plan = evalPlan(primary, textTokens, ctx, stride, chunks);
   const progress = new Progress({ total: plan.tokensEvaluated, label: 'eval', unit: 'tok', silent: o.json === true });
   const windowsAtStart = resume?.windowsDone ?? 0;
   const evaluatedAtStart = resume?.tokensEvaluated ?? 0;

@@ -8,7 +8,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { XentError } from '../errors.js';
-import { evalFigures, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
+import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
 
 interface EvalCliOptions {
   model: string;
@@ -84,10 +84,9 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError('invalid_argument', 'eval', `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`, { arg: '--engine', value: o.engine });
   }
-  const [{ loadModel }, { evaluatePerplexity, tokenStream }, { planWindows }, { assertUtf8 }, ck, { Progress }, { VERSION }] = await Promise.all([
+  const [{ loadModel }, { evaluatePerplexity }, { assertUtf8 }, ck, { Progress }, { VERSION }] = await Promise.all([
     import('../models/load.js'),
     import('../eval/evaluate.js'),
-    import('../eval/windows.js'),
     import('../eval/utf8.js'),
     import('../eval/checkpoint.js'),
     import('./progress.js'),
@@ -155,11 +154,7 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   const reportRecords: unknown[] | undefined = o.report && !o.tokens ? [] : undefined;
   const { signal, release } = interruptibleEval();
 
-  const plan = planWindows('eval', tokenStream(model, textTokens).length, ctx, {
-    addsBos: model.addsBos && model.bosToken !== undefined,
-    ...(stride !== undefined ? { stride } : {}),
-    ...(chunks !== undefined ? { chunks } : {}),
-  });
+  const plan = evalPlan(model, textTokens, ctx, stride, chunks);
   const progress = new Progress({ total: plan.tokensEvaluated, label: 'eval', unit: 'tok', silent: o.json === true });
   const windowsAtStart = resume?.windowsDone ?? 0;
   const evaluatedAtStart = resume?.tokensEvaluated ?? 0;
