@@ -28,7 +28,7 @@
  * sums and gradient use the degree-5 exp (1.6e-7), since logS enters every p_v and label-
  * smoothing gradients α·p − cc cancel; the target entry α·expm1(·) + (α − cb) is float64.
  */
-import type { CrossEntropyArgs } from '../loss/cross-entropy-kernel.js';
+import { crossEntropyCoefficients, crossEntropyDenominators, reduceCrossEntropy, type CrossEntropyArgs } from '../loss/cross-entropy-kernel.js';
 import type { FloatArray } from '../tensor.js';
 import { NeumaierSum } from '../loss/sum.js';
 import { runParts } from './pool.js';
@@ -67,41 +67,11 @@ export function crossEntropyWasm(a: CrossEntropyArgs, run: WasmRunOptions): numb
   const rt = kernelRuntime();
   const sc = new Scratch(rt);
   try {
-    // 'mean' denominators from the targets (as in the JS kernel).
-    let kept = 0;
-    let weightDen = 0;
-    let weightTotal = v;
-    if (weight !== null) {
-      const s = new NeumaierSum();
-      for (let c = 0; c < v; c++) s.add(weight[c] as number);
-      weightTotal = s.value;
-    }
-    if (soft) {
-      kept = n;
-      weightDen = n;
-    } else {
-      const s = new NeumaierSum();
-      const t = target as Int32Array;
-      for (let i = 0; i < n; i++) {
-        const y = t[i] as number;
-        if (y === ignoreIndex) continue;
-        kept++;
-        s.add(weight === null ? 1 : (weight[y] as number));
-      }
-      weightDen = s.value;
-    }
-    const mainFactor = soft ? 1 : 1 - eps;
-    const epsOverV = eps / v;
-    let cMain: number, cSmooth: number, cZ: number;
-    if (reduction === 'mean') {
-      cMain = (scale * mainFactor) / weightDen;
-      cSmooth = (scale * epsOverV) / weightDen;
-      cZ = (scale * z) / kept;
-    } else {
-      cMain = scale * mainFactor;
-      cSmooth = scale * epsOverV;
-      cZ = scale * z;
-    }
+    // 'mean' denominators and reduction coefficients: the JS kernel's own.
+    const den = crossEntropyDenominators(a);
+    const { weightTotal } = den;
+    const co = crossEntropyCoefficients(a, den);
+    const { epsOverV, cMain, cSmooth, cZ } = co;
 
     // O(N) and O(V) inputs in wasm memory.
     const wp = weight === null ? 0 : sc.f32(weight);
@@ -220,16 +190,7 @@ export function crossEntropyWasm(a: CrossEntropyArgs, run: WasmRunOptions): numb
         lossOut[i] = scale * li;
       }
     }
-    let loss: number;
-    if (reduction === 'none') {
-      const s = new NeumaierSum();
-      for (let i = 0; i < n; i++) s.add((lossOut as Float64Array)[i] as number);
-      loss = s.value;
-    } else {
-      loss = reduction === 'mean' ? (scale * mainFactor * sumMain.value) / weightDen : cMain * sumMain.value;
-      if (eps > 0 && !soft) loss += reduction === 'mean' ? (scale * epsOverV * sumSmooth.value) / weightDen : cSmooth * sumSmooth.value;
-      if (z > 0) loss += reduction === 'mean' ? (scale * z * sumZ.value) / kept : cZ * sumZ.value;
-    }
+    const loss = reduceCrossEntropy(a, den, co, { main: sumMain.value, smooth: sumSmooth.value, z: sumZ.value });
     return loss;
   } finally {
     sc.release();

@@ -51,6 +51,79 @@ export interface CrossEntropyArgs {
   lossOut: Float64Array | null;
 }
 
+/** The 'mean' denominators, from the targets alone (so gradients can be written row by row). */
+export interface CrossEntropyDenominators {
+  /** Rows not ignored. */
+  kept: number;
+  /** Σ over kept rows of w[y] (hard targets), or N (soft). */
+  weightDen: number;
+  /** Σ_c w_c (V without weights). */
+  weightTotal: number;
+}
+
+export function crossEntropyDenominators(a: CrossEntropyArgs): CrossEntropyDenominators {
+  const { n, v, target, softTarget, weight, ignoreIndex } = a;
+  let weightTotal = v;
+  if (weight !== null) {
+    const s = new NeumaierSum();
+    for (let c = 0; c < v; c++) s.add(weight[c] as number);
+    weightTotal = s.value;
+  }
+  if (softTarget !== null) return { kept: n, weightDen: n, weightTotal };
+  let kept = 0;
+  const s = new NeumaierSum();
+  for (let i = 0; i < n; i++) {
+    const y = (target as Int32Array)[i] as number;
+    if (y === ignoreIndex) continue;
+    kept++;
+    s.add(weight === null ? 1 : (weight[y] as number));
+  }
+  return { kept, weightDen: s.value, weightTotal };
+}
+
+/** L = cMain·Σ main + cSmooth·Σ smooth + cZ·Σ z_i (also the gradient's row coefficients). */
+export interface CrossEntropyCoefficients {
+  mainFactor: number;
+  epsOverV: number;
+  cMain: number;
+  cSmooth: number;
+  cZ: number;
+}
+
+export function crossEntropyCoefficients(a: CrossEntropyArgs, d: CrossEntropyDenominators): CrossEntropyCoefficients {
+  const { scale, reduction } = a;
+  const eps = a.labelSmoothing;
+  const z = a.zLoss;
+  const mainFactor = a.softTarget !== null ? 1 : 1 - eps;
+  const epsOverV = eps / a.v;
+  if (reduction === 'mean') {
+    return { mainFactor, epsOverV, cMain: (scale * mainFactor) / d.weightDen, cSmooth: (scale * epsOverV) / d.weightDen, cZ: (scale * z) / d.kept };
+  }
+  return { mainFactor, epsOverV, cMain: scale * mainFactor, cSmooth: scale * epsOverV, cZ: scale * z };
+}
+
+/** The reduced loss from the row sums (or, for 'none', the sum of the per-row losses). */
+export function reduceCrossEntropy(
+  a: CrossEntropyArgs,
+  d: CrossEntropyDenominators,
+  c: CrossEntropyCoefficients,
+  sums: { main: number; smooth: number; z: number },
+): number {
+  const { reduction, scale, n } = a;
+  const eps = a.labelSmoothing;
+  const z = a.zLoss;
+  if (reduction === 'none') {
+    const s = new NeumaierSum();
+    for (let i = 0; i < n; i++) s.add((a.lossOut as Float64Array)[i] as number);
+    return s.value;
+  }
+  // PyTorch computes the mean as (Σ nll) / D, then multiplies by (1 − ε); same value to rounding.
+  let loss = reduction === 'mean' ? (scale * c.mainFactor * sums.main) / d.weightDen : c.cMain * sums.main;
+  if (eps > 0 && a.softTarget === null) loss += reduction === 'mean' ? (scale * c.epsOverV * sums.smooth) / d.weightDen : c.cSmooth * sums.smooth;
+  if (z > 0) loss += reduction === 'mean' ? (scale * z * sums.z) / d.kept : c.cZ * sums.z;
+  return loss;
+}
+
 /** Runs the kernel; returns the reduced loss (for 'none': the sum of lossOut). */
 export function crossEntropyUnchecked(a: CrossEntropyArgs): number {
   const { logits: x, n, v, target, softTarget, weight, ignoreIndex, reduction, scale, gradOut, lossOut } = a;
@@ -58,29 +131,8 @@ export function crossEntropyUnchecked(a: CrossEntropyArgs): number {
   const z = a.zLoss;
   const soft = softTarget !== null;
 
-  // Pass 0: the 'mean' denominators (from targets alone, so the gradient can be
-  // written row by row in pass 2).
-  let kept = 0;
-  let weightDen = 0;
-  let weightTotal = v; // Σ_c w_c
-  if (weight !== null) {
-    const s = new NeumaierSum();
-    for (let c = 0; c < v; c++) s.add(weight[c] as number);
-    weightTotal = s.value;
-  }
-  if (soft) {
-    kept = n;
-    weightDen = n;
-  } else {
-    const s = new NeumaierSum();
-    for (let i = 0; i < n; i++) {
-      const y = (target as Int32Array)[i] as number;
-      if (y === ignoreIndex) continue;
-      kept++;
-      s.add(weight === null ? 1 : (weight[y] as number));
-    }
-    weightDen = s.value;
-  }
+  const den = crossEntropyDenominators(a);
+  const { weightTotal } = den;
 
   // Pass 1: row max and log Σ exp, and the row's loss terms.
   const rowMax = new Float64Array(n);
@@ -145,31 +197,9 @@ export function crossEntropyUnchecked(a: CrossEntropyArgs): number {
     }
   }
 
-  // Reduction coefficients: L = cMain·Σ main + cSmooth·Σ smooth + cZ·Σ z_i.
-  let cMain: number;
-  let cSmooth: number;
-  let cZ: number;
-  const mainFactor = soft ? 1 : 1 - eps;
-  if (reduction === 'mean') {
-    cMain = (scale * mainFactor) / weightDen;
-    cSmooth = (scale * epsOverV) / weightDen;
-    cZ = (scale * z) / kept;
-  } else {
-    cMain = scale * mainFactor;
-    cSmooth = scale * epsOverV;
-    cZ = scale * z;
-  }
-  let loss: number;
-  if (reduction === 'none') {
-    const s = new NeumaierSum();
-    for (let i = 0; i < n; i++) s.add((lossOut as Float64Array)[i] as number);
-    loss = s.value;
-  } else {
-    // PyTorch computes the mean as (Σ nll) / D, then multiplies by (1 − ε); same value to rounding.
-    loss = reduction === 'mean' ? ((scale * mainFactor) * sumMain.value) / weightDen : cMain * sumMain.value;
-    if (eps > 0 && !soft) loss += reduction === 'mean' ? (scale * epsOverV * sumSmooth.value) / weightDen : cSmooth * sumSmooth.value;
-    if (z > 0) loss += reduction === 'mean' ? (scale * z * sumZ.value) / kept : cZ * sumZ.value;
-  }
+  const co = crossEntropyCoefficients(a, den);
+  const { cMain, cSmooth, cZ } = co;
+  const loss = reduceCrossEntropy(a, den, co, { main: sumMain.value, smooth: sumSmooth.value, z: sumZ.value });
 
   // Pass 2: the gradient, row by row (each entry is read before it is overwritten, so
   // gradOut may alias the logits).
