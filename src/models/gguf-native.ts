@@ -39,6 +39,13 @@ export interface XentLlamaBinding {
    * A non-finite row has nll = NaN and argmax = the first offending token (−1 if none).
    */
   evalChunk(c: NativeContextHandle, tokens: Int32Array, first: number, out: Float32Array | null, stats: Float64Array | null): Promise<number>;
+  /**
+   * The row statistics evalChunk computes, on rows [targets.length, V] the caller gives:
+   * with `scalar`, the reference loop (libm expf, summed in index order, llama.cpp's
+   * exactly); else the implementation evalChunk uses. Returns its name: 'scalar',
+   * 'avx2' or 'avx512' (XENT_NATIVE_ROW_STATS=scalar|avx2 caps the choice).
+   */
+  rowStats(logits: Float32Array, V: number, targets: Int32Array, stats: Float64Array, scalar: boolean): string;
 }
 
 /** Repository (or installed package) root: this file is src/models or dist/models. */

@@ -104,7 +104,7 @@ class NativeGgufModel implements GgufModel {
   private ctxSize = 0;
   private pieces: Uint8Array[] | undefined;
   private texts: string[] | undefined;
-  private busy: Promise<unknown> = Promise.resolve();
+  private readonly inflight = new Set<Promise<unknown>>();
   private closed = false;
 
   private constructor(
@@ -177,17 +177,23 @@ class NativeGgufModel implements GgufModel {
   }
 
   /**
-   * Pipelined: the native decode of one call is serialised (one context), but whatever
-   * JavaScript work remains for call k runs while llama.cpp decodes call k+1 on its
-   * worker, when the caller keeps two calls in flight (evaluatePerplexity does).
-   * Each call in flight holds [T−1−from, 5] float64 statistics, plus one
-   * [T−1−from, V] float32 logits buffer with `full`.
+   * Pipelined: calls may overlap. Each goes straight to the binding, which queues the
+   * chunks and decodes them one after another on its worker threads, so the next chunk
+   * starts as soon as the previous one ends, while JavaScript is still busy with the
+   * previous result (evaluatePerplexity keeps two calls in flight). Each call in flight
+   * holds [T−1−from, 5] float64 statistics, plus one [T−1−from, V] float32 logits buffer
+   * with `full`.
    */
   readonly pipelined = true;
 
   score(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores> {
-    const run = this.busy.then(() => this.decode(tokens, opts));
-    this.busy = run.catch(() => undefined);
+    // A longer chunk than the context holds needs a new context: only once the calls in
+    // flight on the old one have finished.
+    const grow = this.ctxHandle === undefined || this.ctxSize < tokens.length;
+    const run = grow && this.inflight.size > 0 ? Promise.allSettled([...this.inflight]).then(() => this.decode(tokens, opts)) : this.decode(tokens, opts);
+    this.inflight.add(run);
+    const done = (): void => void this.inflight.delete(run);
+    run.then(done, done);
     return run;
   }
 
@@ -241,8 +247,8 @@ class NativeGgufModel implements GgufModel {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.busy;
     this.closed = true;
+    await Promise.allSettled([...this.inflight]);
     if (this.ctxHandle) this.b.freeContext(this.ctxHandle);
     this.ctxHandle = undefined;
     this.b.freeModel(this.m);
