@@ -12,6 +12,8 @@
  *   end-to-end tok/s = chunks × ctx / process wall seconds (adds Node start, model load, tokenising)
  *
  * --map         also time the node-llama-cpp probability-Map engine (few chunks: slow at V = 32000)
+ * --model S     only the models whose file name contains S (e.g. stories260K)
+ * --ctx N[,M]   only these context sizes (default 128,512)
  * --build-llama-perplexity
  *               compile llama-perplexity from the llama.cpp sources inside node-llama-cpp
  *               (llama/gitRelease.bundle) against its prebuilt libllama into
@@ -31,9 +33,11 @@ const threads = opt('--threads', '2');
 const chunksOpt = Number(opt('--chunks', '200'));
 const repeat = Number(opt('--repeat', '3'));
 const withMap = args.includes('--map');
+const modelFilter = opt('--model', '');
+const ctxList = opt('--ctx', '128,512').split(',').map(Number);
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const data = sharedPath('data', 'tinystories_valid_600k.txt');
-const models = ['stories260K.gguf', 'llama-2-tiny-random.gguf'].map((m) => sharedPath('models', m));
+const models = ['stories260K.gguf', 'llama-2-tiny-random.gguf'].filter((m) => m.includes(modelFilter)).map((m) => sharedPath('models', m));
 if (!data || models.some((m) => !m)) {
   console.error('bench eval: needs ../shared/models and ../shared/data');
   process.exit(2);
@@ -114,7 +118,7 @@ const header = ['model', 'V', 'ctx', 'chunks', 'xent scoring tok/s', 'llama scor
 console.log(header.join(' | '));
 for (const model of models as string[]) {
   const V = model.includes('tiny-random') ? 32000 : 512;
-  for (const ctx of [128, 512]) {
+  for (const ctx of ctxList) {
     const chunks = Math.min(chunksOpt, Math.floor(600_000 / 4 / ctx));
     const xs: Run[] = [];
     const ls: Run[] = [];
