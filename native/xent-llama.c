@@ -476,8 +476,9 @@ static const char *row_stats_name = "scalar";
  * in double, rounded once to float. The table T[j] = bits(2^(j/N)) − (j << 47) and the
  * constants are the published ones. Inputs below log(2^-150) give 0, as glibc's.
  * Whether this equals the libm expf the process actually uses is not assumed:
- * row_stats_select() compares them on a sweep of inputs and keeps the scalar path unless
- * every one is bit-identical.
+ * row_stats_select() compares them on a sweep of 160,000 inputs and keeps the scalar path
+ * unless every one is bit-identical. native/check-expf.c compares every float in
+ * [−103.28, 0] (1.12e9 inputs): no difference for either vector version on glibc 2.36.
  */
 static uint64_t g_exp2f_tab[32];
 #define EXPF_INVLN2N 0x1.71547652b82fep+5 /* N / ln 2 */
@@ -652,7 +653,7 @@ static int expf_vector_matches_libm(int wide) {
   float xs[8];
   double got[8];
   uint32_t state = 12345u;
-  for (int i = 0; i < 100000; i++) {
+  for (int i = 0; i < 20000; i++) {
     for (int k = 0; k < 8; k++) {
       state = state * 1664525u + 1013904223u;
       const int mode = (i + k) & 3;
