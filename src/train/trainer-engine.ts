@@ -1,13 +1,24 @@
 /**
  * An LSTM language model on the trainer's WebAssembly kernels with a pluggable output
- * loss: the same forward and backward recurrence as FastLstmTrainer (fast-trainer.ts,
- * validated against PyTorch), but the caller sees each block of logits and, for
+ * loss: the forward and backward recurrence of FastLstmTrainer (fast-trainer.ts,
+ * validated against PyTorch, which is this engine with the fused cross-entropy kernel
+ * as its loss); the caller sees each block of logits and, for
  * training, writes the gradient w.r.t. those logits back into the block. Used for
  *   - scoring (src/models/trained.ts): logits of one sequence, block by block, and
  *   - distillation (distill.ts): d loss / d logits comes from distillationLoss.
  *
- * Rows are time-major, n = t·B + b (the B rows of one time step are contiguous);
  * `forEachBlock` hands out blocks of R consecutive rows, [rows, V] row-major.
+ *
+ * Rows are time-major, n = t·B + b, so the B rows of one time step are
+ * contiguous, and h_{t−1} for all steps is one matrix [h0; hs[0 … N−B)] (h0 is
+ * allocated right before hs, c0 right before cs). Every product is mm_pb (out = A · B,
+ * B packed into 8-column panels by pack_b, A read in place, row-major or transposed):
+ *   xg      = x · W_ihᵀ + b_ih + b_hh                  [N, 4H]     B = W_ihᵀ packed once per step
+ *   gh_t    = h_{t−1} · W_hhᵀ                           [B, 4H] per step, B = W_hhᵀ packed once
+ *   z       = hs_chunk · W_outᵀ + b_out                 [R, V] per chunk of R rows (never [N, V])
+ *   dW_out += dzᵀ · hs_chunk (A = dz read transposed)   dhs_chunk = dz · W_out
+ *   dh_{t−1} = dz_t · W_hh;  dW_hh += dzᵀ h_prev;  dW_ih += dzᵀ x;  dx = dz · W_ih
+ * so no operand is ever transposed in memory; the weights are packed once per step.
  */
 import { XentError } from '../errors.js';
 import { checkAdamOptions, type AdamOptions } from './adam.js';
@@ -18,10 +29,12 @@ export interface LstmEngineOptions {
   B: number;
   T: number;
   threads?: number;
-  /** Rows of logits held at once (default 128). */
+  /** Rows of logits held at once (default 128): memory for logits is R·V floats, not B·T·V. */
   rowsPerChunk?: number;
   /** Allocate gradient and Adam buffers (default false: inference only). */
   train?: boolean;
+  /** Extra float32 buffers in the kernels' memory, by name (see `pointer`). */
+  extraBuffers?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -63,7 +76,7 @@ export class LstmEngine {
     this.P = P;
     const train = opts.train === true;
     const pk = TrainKernels.packedSize;
-    // packed B operands of the products (see fast-trainer.ts): …Pf forward, …Pb/…Pd backward
+    // packed B operands of the products (see the header): …Pf forward, …Pb/…Pd backward
     const sizes: [string, number][] = [
       ['params', P], ['bsum', G], ['x', N * E], ['xg', N * G], ['act', N * G],
       ['h0', B * H + N * H], ['c0', B * H + N * H], ['gh', B * G], ['block', R * V],
@@ -76,6 +89,7 @@ export class LstmEngine {
         ['hprevP', pk(N, H)], ['xP', pk(N, E)], ['dx', N * E], ['partial', 64],
       );
     }
+    for (const [name, n] of Object.entries(opts.extraBuffers ?? {})) sizes.push([`extra:${name}`, n]);
     const bytes = sizes.reduce((s, [, n]) => s + Math.ceil((n * 4) / 64) * 64, 0);
     this.k = new TrainKernels({ bytes, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) });
     for (const [name, n] of sizes) this.p[name] = this.k.alloc(n);
@@ -98,6 +112,18 @@ export class LstmEngine {
     return this.k.threads;
   }
 
+  /** The kernels and their memory, for callers that run kernels on the engine's buffers. */
+  get kernels(): TrainKernels {
+    return this.k;
+  }
+
+  /** Byte offset in kernel memory of an `extraBuffers` entry, or of the logit block ('block'). */
+  pointer(name: string): number {
+    const ptr = name === 'block' ? this.p.block : this.p[`extra:${name}`];
+    if (ptr === undefined) throw new XentError('invalid_argument', 'LstmEngine.pointer', `no buffer named ${name}`, { arg: 'name', value: name });
+    return ptr;
+  }
+
   get adamM(): Float32Array {
     return this.k.f32(this.p.adamM!, this.P);
   }
@@ -110,9 +136,8 @@ export class LstmEngine {
     this.k.close();
   }
 
-  /** Runs the recurrence on inputs [B, T] (row-major, b·T + t) from a zero state. */
-  forward(inputs: Int32Array): void {
-    const op = 'LstmEngine.forward';
+  /** Runs the recurrence on inputs [B, T] (row-major, b·T + t) from a zero state; `op` names the caller in errors. */
+  forward(inputs: Int32Array, op = 'LstmEngine.forward'): void {
     const { V, E, H } = this.config;
     const { B, T, k, p } = this;
     const N = B * T;
@@ -206,22 +231,27 @@ export class LstmEngine {
     }
   }
 
-  /** torch.nn.utils.clip_grad_norm_ semantics; returns the norm before clipping. */
-  clipGradNorm(maxNorm: number): number {
+  /** Global L2 norm of the current gradients (float64 accumulation). */
+  gradNorm(): number {
     const parts = this.k.threads;
     this.k.run('sum_sq', this.p.grads!, this.P, this.p.partial!);
     const partial = this.k.f64(this.p.partial!, parts);
     let s = 0;
     for (let i = 0; i < parts; i++) s += partial[i]!;
-    const norm = Math.sqrt(s);
+    return Math.sqrt(s);
+  }
+
+  /** torch.nn.utils.clip_grad_norm_ semantics; returns the norm before clipping. */
+  clipGradNorm(maxNorm: number): number {
+    const norm = this.gradNorm();
     const coef = maxNorm / (norm + 1e-6);
     if (maxNorm > 0 && coef < 1) this.k.run('scale', this.p.grads!, this.P, coef);
     return norm;
   }
 
-  /** One Adam(W) step (the formulas of adam.ts). */
-  adamStep(options: AdamOptions): void {
-    const o = checkAdamOptions('LstmEngine.adamStep', options);
+  /** One Adam(W) step (the formulas of adam.ts); `op` names the caller in errors. */
+  adamStep(options: AdamOptions, op = 'LstmEngine.adamStep'): void {
+    const o = checkAdamOptions(op, options);
     this.adamT += 1;
     const stepSize = o.lr / (1 - o.beta1 ** this.adamT);
     const bc2Sqrt = Math.sqrt(1 - o.beta2 ** this.adamT);
