@@ -17,7 +17,7 @@
  */
 import { cpus } from 'node:os';
 import { XentError } from '../errors.js';
-import type { LanguageModel, PositionScores, ScoreOptions } from './language-model.js';
+import { checkScoreInput, type LanguageModel, type PositionScores, type ScoreOptions } from './language-model.js';
 import { readGgufHeader, type GgufHeader } from './gguf-header.js';
 import { loadNativeBinding, nativeUnavailableReason, type NativeContextHandle, type NativeModelHandle, type XentLlamaBinding } from './gguf-native.js';
 
@@ -79,17 +79,6 @@ function pieceText(bytes: Uint8Array): string {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     return Array.from(bytes, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).join('');
-  }
-}
-
-function checkTokens(op: string, tokens: Int32Array, opts: ScoreOptions, V: number): void {
-  const T = tokens.length;
-  if (!Number.isInteger(opts.from) || opts.from < 0 || opts.from > T - 2) {
-    throw new XentError('invalid_argument', op, `from = ${opts.from} must be in [0, ${T - 2}] for ${T} tokens`, { arg: 'from', value: opts.from });
-  }
-  for (let i = 0; i < T; i++) {
-    const t = tokens[i]!;
-    if (t < 0 || t >= V) throw new XentError('index_out_of_range', op, `tokens[${i}] = ${t} is out of range [0, ${V})`, { arg: 'tokens', row: i, value: t });
   }
 }
 
@@ -201,7 +190,7 @@ class NativeGgufModel implements GgufModel {
     const op = 'GgufModel.score';
     this.assertOpen(op);
     const V = this.vocabSize;
-    checkTokens(op, tokens, opts, V);
+    checkScoreInput(op, tokens, opts.from, V, 1);
     const T = tokens.length;
     this.ensureContext(T);
     const count = T - 1 - opts.from;
@@ -386,7 +375,7 @@ class MapGgufModel implements GgufModel {
     const op = 'GgufModel.score';
     if (this.closed) throw new XentError('invalid_argument', op, `model ${this.id} is closed`);
     const V = this.vocabSize;
-    checkTokens(op, tokens, opts, V);
+    checkScoreInput(op, tokens, opts.from, V, 1);
     const T = tokens.length;
     await this.ensureContext(T);
     const seq = this.sequence!;

@@ -23,7 +23,7 @@ import type { Tokenizer } from '../train/tokenizer.js';
 import { tokenizerFromJSON } from '../train/tokenizer-spec.js';
 import { tokenizerByteLengths } from '../train/model-dir.js';
 import { atomicWriteFileSync } from '../util/fs.js';
-import type { LanguageModel, PositionScores, ScoreOptions } from './language-model.js';
+import { checkScoreInput, type LanguageModel, type PositionScores, type ScoreOptions } from './language-model.js';
 
 export const NGRAM_MODEL_FILE = 'model.json';
 
@@ -93,15 +93,8 @@ export class NgramLanguageModel implements LanguageModel {
     const op = 'NgramLanguageModel.score';
     const T = tokens.length;
     const V = this.vocabSize;
-    if (T < 1) throw new XentError('too_short', op, 'tokens is empty: nothing to score', { arg: 'tokens' });
     const from = opts?.from;
-    if (!Number.isInteger(from) || from < 0 || from > T - 1) {
-      throw new XentError('invalid_argument', op, `from = ${from} must be an integer in [0, ${T - 1}] for ${T} tokens`, { arg: 'from', value: from });
-    }
-    for (let i = 0; i < T; i++) {
-      const t = tokens[i] as number;
-      if (t < 0 || t >= V) throw new XentError('index_out_of_range', op, `tokens[${i}] = ${t} is out of range [0, ${V})`, { arg: 'tokens', row: i, value: t });
-    }
+    checkScoreInput(op, tokens, from, V, 0);
     const count = T - 1 - from;
     const nats = new Float64Array(count);
     const rank = new Int32Array(count);

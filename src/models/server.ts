@@ -20,7 +20,7 @@
  * token holding part of a UTF-8 character as U+FFFD (3 bytes) — reported as a warning.
  */
 import { XentError } from '../errors.js';
-import type { LanguageModel, PositionScores, ScoreOptions } from './language-model.js';
+import { checkScoreInput, type LanguageModel, type PositionScores, type ScoreOptions } from './language-model.js';
 import { displayUrl, requestJson, remoteError, type HttpOptions } from './server-http.js';
 import { parsePromptLogprobs, parseTokenize, pieceText, ProtocolError } from './server-protocol.js';
 
@@ -217,8 +217,7 @@ export class ServerModel implements LanguageModel {
 
   /** One request: the prompt log-probabilities of `tokens` from `from` on. */
   async scoreRequest(tokens: Int32Array, from: number, o: ScoreRequestOptions = {}): Promise<PositionScores> {
-    const T = tokens.length;
-    if (!Number.isInteger(from) || from < 0 || from > T - 2) throw new XentError('invalid_argument', 'ServerModel.score', `from = ${from} must be in [0, ${T - 2}] for ${T} tokens`, { arg: 'from', value: from });
+    checkScoreInput('ServerModel.score', tokens, from, undefined, 1);
     const xent = this.ownedBy === 'xent';
     const body: Record<string, unknown> = {
       model: this.modelName,

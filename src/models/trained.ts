@@ -16,7 +16,7 @@ import { loadLstmModelDir, readModelJson, tokenizerByteLengths, type GgufTokeniz
 import type { Tokenizer } from '../train/tokenizer.js';
 import { tokenizerFromJSON } from '../train/tokenizer-spec.js';
 import { LstmEngine } from '../train/trainer-engine.js';
-import type { LanguageModel, PositionScores, ScoreOptions } from './language-model.js';
+import { checkScoreInput, type LanguageModel, type PositionScores, type ScoreOptions } from './language-model.js';
 import { loadNgramModelDir, NgramLanguageModel } from './ngram-model.js';
 
 export interface TrainedLoadOptions {
@@ -130,15 +130,8 @@ export class LstmLanguageModel implements LanguageModel {
     const op = 'LstmLanguageModel.score';
     const T = tokens.length;
     const V = this.vocabSize;
-    if (T < 1) throw new XentError('too_short', op, 'tokens is empty: nothing to score', { arg: 'tokens' });
     const from = opts?.from;
-    if (!Number.isInteger(from) || from < 0 || from > T - 1) {
-      throw new XentError('invalid_argument', op, `from = ${from} must be an integer in [0, ${T - 1}] for ${T} tokens`, { arg: 'from', value: from });
-    }
-    for (let i = 0; i < T; i++) {
-      const t = tokens[i]!;
-      if (t < 0 || t >= V) throw new XentError('index_out_of_range', op, `tokens[${i}] = ${t} is out of range [0, ${V})`, { arg: 'tokens', row: i, value: t });
-    }
+    checkScoreInput(op, tokens, from, V, 0);
     const n = T - 1;
     const count = n - from;
     const nats = new Float64Array(count);
