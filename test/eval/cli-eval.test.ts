@@ -3,13 +3,14 @@
  * bad input (each gives one clear line and exit code 2), and resumption after kill -9.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readGgufHeader } from '../../src/models/gguf-header.js';
 import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf-native.js';
+import { failsWith, runCli, type CliRun } from '../helpers/cli.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
@@ -20,19 +21,7 @@ const skipNative = skip || (loadNativeBinding() ? false : `native engine unavail
 const dir = mkdtempSync(join(tmpdir(), 'xent-eval-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function xent(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, 'eval', ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function failsWith(r: { code: number | null; stdout: string; stderr: string }, re: RegExp): void {
-  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.match(lines[0]!, /^xent: /);
-  assert.match(lines[0]!, re);
-  assert.doesNotMatch(r.stderr, /\n\s+at /); // no stack trace
-}
+const xent = (...args: string[]): CliRun => runCli(['eval', ...args]);
 
 test('reference run: GPL-3, --chunks 20, ctx 128 (text and --json)', { skip }, () => {
   const t = xent('--model', MODEL!, '--data', GPL, '--ctx', '128', '--chunks', '20', '--threads', '1');

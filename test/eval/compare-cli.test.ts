@@ -4,7 +4,6 @@
  * (itself checked against llama.cpp in cli-eval.test.ts), intervals, schema, bad input.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { after, test } from 'node:test';
 import { readDomains } from '../../src/eval/domains.js';
 import { unitStarts } from '../../src/eval/compare.js';
 import { validateCompareResult } from '../../src/report/schema.js';
+import { failsWith, runCli, type CliRun } from '../helpers/cli.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const F32 = sharedPath('models', 'stories260K.gguf');
@@ -35,18 +35,7 @@ function head(src: string, n: number, name: string): string {
 const SMALL = skip ? '' : head(TINY!, 9_000, 'tiny9k.txt');
 const WSMALL = skip ? '' : head(WIKI!, 9_000, 'wiki9k.txt');
 
-function run(cmd: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, cmd, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 26 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function failsWith(r: { code: number | null; stderr: string }, re: RegExp): void {
-  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.match(lines[0]!, /^xent: /);
-  assert.match(lines[0]!, re);
-}
+const run = (cmd: string, ...args: string[]): CliRun => runCli([cmd, ...args]);
 
 test('compare: three models (two tokenizers) over the same bytes; figures = xent eval --stride; paired intervals; same-tokenizer token differences', { skip }, () => {
   const report = join(dir, 'cmp.html');

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { validateKldResult } from '../../src/report/schema.js';
+import { failsWith, runCli, type CliRun } from '../helpers/cli.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const F32 = sharedPath('models', 'stories260K.gguf');
@@ -22,19 +23,7 @@ const skip = !F32 || !BF16 || !TINY ? 'needs ../shared models and data' : !exist
 const dir = mkdtempSync(join(tmpdir(), 'xent-kld-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function xent(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, 'kld', '--threads', '1', ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 26 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function failsWith(r: { code: number | null; stderr: string }, re: RegExp): void {
-  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.match(lines[0]!, /^xent: /);
-  assert.match(lines[0]!, re);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-}
+const xent = (...args: string[]): CliRun => runCli(['kld', '--threads', '1', ...args]);
 
 /** The value printed after `label` (a line of the summary), e.g. "Mean PPL(Q)" → "5.005144 ± 0.028888". */
 function line(out: string, label: RegExp): string {

@@ -1,17 +1,9 @@
 /** Shared helpers for the kernel tests: seeded random inputs and float32-aware comparisons. */
 import assert from 'node:assert/strict';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/rng.js';
+
+export { rng };
 
 export function randomLogits(r: () => number, n: number, v: number, spread = 8): Float32Array {
   const x = new Float32Array(n * v);

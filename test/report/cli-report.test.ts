@@ -6,11 +6,11 @@
  * (The same outputs are opened in Chromium in browser.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { failsWith, runCli, type CliRun } from '../helpers/cli.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
@@ -20,18 +20,7 @@ const skipCli = existsSync(CLI) ? false : 'needs the built CLI (npm run build)';
 const dir = mkdtempSync(join(tmpdir(), 'xent-report-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function xent(args: string[], cwd?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' }, ...(cwd ? { cwd } : {}) });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function failsWith(r: { code: number | null; stderr: string }, re: RegExp): void {
-  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.match(lines[0]!, /^xent: /);
-  assert.match(lines[0]!, re);
-}
+const xent = (args: string[], cwd?: string): CliRun => runCli(args, cwd);
 
 /** The token data blocks a report embeds (what the page script pages through). */
 function tokenBlocks(html: string): Array<{ text: string[]; rank: number[]; topP: Array<number | null> | null }> {

@@ -6,17 +6,9 @@
  */
 import type { CompareResult, EvalResult, KldResult, TokenRecord, TrainCurves } from '../../src/report/schema.js';
 
-/** Mulberry32: a small seeded PRNG so fixtures are identical on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/rng.js';
+
+export { rng };
 
 const PROSE =
   'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine. ' +

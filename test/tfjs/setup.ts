@@ -44,17 +44,9 @@ export function values(t: tf.Tensor): Float64Array {
   return Float64Array.from(t.dataSync() as Float32Array);
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/rng.js';
+
+export { rng };
 
 /** [N, V]-shaped random logits in [-scale, scale), float32. */
 export function randomLogits(shape: number[], seed: number, scale = 3): tf.Tensor {
