@@ -4,7 +4,6 @@
  * of models that share a tokenizer (src/eval/compare.ts).
  */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { XentError } from '../errors.js';
 import type { LanguageModel } from '../models/language-model.js';
@@ -73,20 +72,13 @@ async function runCompare(o: CompareCliOptions): Promise<void> {
   }
   if (o.models.length < 2) throw new XentError('invalid_argument', 'compare', `--models needs at least two models, got ${o.models.length}`, { arg: '--models' });
   if (o.report) (await import('../report/write.js')).checkReportPath('compare', '--report', o.report);
-  const [{ loadModel }, { compareModels }, { assertUtf8 }, { VERSION }] = await Promise.all([
+  const [{ loadModel }, { compareModels }, { readDataFile }, { VERSION }] = await Promise.all([
     import('../models/load.js'),
     import('../eval/compare.js'),
-    import('../eval/utf8.js'),
+    import('../eval/read-text.js'),
     import('../version.js'),
   ]);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(o.data);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new XentError('invalid_file', 'compare', code === 'ENOENT' ? `data file ${o.data} does not exist` : `cannot read data file ${o.data} (${code})`, { file: o.data, arg: '--data' });
-  }
-  assertUtf8('compare', bytes, o.data);
+  const bytes = readDataFile('compare', o.data);
   const opened: LanguageModel[] = [];
   let r;
   try {

@@ -7,7 +7,7 @@
  * The API key (XENT_API_KEY, else OPENAI_API_KEY) goes in the Authorization header only:
  * it is not printed, logged, or written to results or checkpoints.
  */
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { XentError } from '../errors.js';
@@ -78,22 +78,15 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   const stride = intOption('--stride', o.stride, 1);
   const concurrency = intOption('--server-concurrency', o.serverConcurrency ?? '2', 1)!;
   const timeoutMs = 1000 * intOption('--server-timeout', o.serverTimeout ?? '120', 1)!;
-  const [{ evaluateSharded }, { assertUtf8 }, ck, { Progress }, { VERSION }, sk] = await Promise.all([
+  const [{ evaluateSharded }, { readDataFile }, ck, { Progress }, { VERSION }, sk] = await Promise.all([
     import('../eval/shards.js'),
-    import('../eval/utf8.js'),
+    import('../eval/read-text.js'),
     import('../eval/checkpoint.js'),
     import('./progress.js'),
     import('../version.js'),
     import('../eval/shards-checkpoint.js'),
   ]);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(o.data);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new XentError('invalid_file', 'eval', code === 'ENOENT' ? `data file ${o.data} does not exist` : `cannot read data file ${o.data} (${code})`, { file: o.data, arg: '--data' });
-  }
-  assertUtf8('eval', bytes, o.data);
+  const bytes = readDataFile('eval', o.data);
 
   const { models, warnings: openWarnings } = await openEndpoints(o.server, o.serverModel, timeoutMs);
   const primary = models[0]!;

@@ -4,7 +4,7 @@
  * Hugging Face's sliding window (--stride). See src/eval/windows.ts for the semantics.
  */
 import type { Command } from 'commander';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { XentError } from '../errors.js';
@@ -84,24 +84,17 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError('invalid_argument', 'eval', `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`, { arg: '--engine', value: o.engine });
   }
-  const [{ loadModel }, { evaluatePerplexity }, { assertUtf8 }, ck, { Progress }, { VERSION }] = await Promise.all([
+  const [{ loadModel }, { evaluatePerplexity }, { readDataFile }, ck, { Progress }, { VERSION }] = await Promise.all([
     import('../models/load.js'),
     import('../eval/evaluate.js'),
-    import('../eval/utf8.js'),
+    import('../eval/read-text.js'),
     import('../eval/checkpoint.js'),
     import('./progress.js'),
     import('../version.js'),
   ]);
 
   // The text first: cheap checks before loading a model.
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(o.data);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new XentError('invalid_file', 'eval', code === 'ENOENT' ? `data file ${o.data} does not exist` : `cannot read data file ${o.data} (${code})`, { file: o.data, arg: '--data' });
-  }
-  assertUtf8('eval', bytes, o.data);
+  const bytes = readDataFile('eval', o.data);
 
   const model = await loadModel(o.model, {
     ctx,

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { XentError } from '../errors.js';
 import type { LanguageModel } from '../models/language-model.js';
@@ -72,15 +72,6 @@ Default: exact float distributions. --compat llama and --base-file: llama.cpp's 
     });
 }
 
-function readText(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new XentError('invalid_file', 'kld', code === 'ENOENT' ? `data file ${path} does not exist` : `cannot read data file ${path} (${code})`, { file: path, arg: '--data' });
-  }
-}
-
 async function tokenizeAll(model: LanguageModel, bytes: Buffer, file: string): Promise<Int32Array> {
   const tb = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
   const toks = tb ? await tb.call(model, bytes) : await model.tokenize(bytes.toString('utf8'));
@@ -104,17 +95,16 @@ async function runKld(o: KldCliOptions): Promise<void> {
   if (o.base && o.baseFile) throw new XentError('invalid_argument', 'kld', 'give either --base or --base-file, not both', { arg: '--base-file' });
   if (o.saveBase && !o.base) throw new XentError('invalid_argument', 'kld', '--save-base needs --base (the model whose distribution is saved)', { arg: '--save-base' });
   if (o.report) (await import('../report/write.js')).checkReportPath('kld', '--report', o.report);
-  const [{ loadModel }, { evaluateKld, assertSameTokenizer }, { BaseFileReader }, { assertUtf8 }, { Progress }, { VERSION }] = await Promise.all([
+  const [{ loadModel }, { evaluateKld, assertSameTokenizer }, { BaseFileReader }, { readDataFile }, { Progress }, { VERSION }] = await Promise.all([
     import('../models/load.js'),
     import('../eval/kld.js'),
     import('../eval/kld-file.js'),
-    import('../eval/utf8.js'),
+    import('../eval/read-text.js'),
     import('./progress.js'),
     import('../version.js'),
   ]);
 
-  const bytes = readText(o.data);
-  assertUtf8('kld', bytes, o.data);
+  const bytes = readDataFile('kld', o.data);
   const dataSha = createHash('sha256').update(bytes).digest('hex');
   // The base file first: its header is checked before any model is loaded.
   const baseFile = o.baseFile ? new BaseFileReader(o.baseFile) : undefined;

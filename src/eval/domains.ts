@@ -11,14 +11,13 @@
  * standard errors (sqrt(sa² + sb²) for a difference), which ignore the correlation of
  * tokens within a window; the bootstrap intervals do not.
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { XentError } from '../errors.js';
 import type { LanguageModel } from '../models/language-model.js';
 import { LN2 } from '../tensor.js';
 import { bootstrapRatio, bootstrapUnpairedDiff } from './bootstrap.js';
 import { evaluatePerplexity } from './evaluate.js';
-import { assertUtf8 } from './utf8.js';
+import { readDataFile } from './read-text.js';
 
 const OP = 'eval';
 
@@ -41,14 +40,7 @@ export const DOCUMENT_SEPARATOR = '\n\n';
 export function readDomains(files: readonly string[]): DomainText[] {
   const out = new Map<string, { source: string; parts: string[]; bytes?: Buffer }>();
   for (const file of files) {
-    let buf: Buffer;
-    try {
-      buf = readFileSync(file);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new XentError('invalid_file', OP, code === 'ENOENT' ? `data file ${file} does not exist` : `cannot read data file ${file} (${code})`, { file, arg: '--data' });
-    }
-    assertUtf8(OP, buf, file);
+    const buf = readDataFile(OP, file);
     if (file.toLowerCase().endsWith('.jsonl')) {
       const lines = buf.toString('utf8').split('\n');
       let n = 0;
