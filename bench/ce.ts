@@ -36,20 +36,36 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { reps: 5, shapes: [[8192, 32000], [2048, 128256]], threads: [1, 2], json: false };
+  const a: Args = {
+    reps: 5,
+    shapes: [
+      [8192, 32000],
+      [2048, 128256],
+    ],
+    threads: [1, 2],
+    json: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
     if (k === '--json') a.json = true;
     else if (k === '--reps' && v) (a.reps = Number(v)), i++;
-    else if (k === '--shapes' && v) (a.shapes = v.split(',').map((s) => s.toLowerCase().split('x').map(Number) as [number, number])), i++;
+    else if (k === '--shapes' && v)
+      (a.shapes = v.split(',').map((s) => s.toLowerCase().split('x').map(Number) as [number, number])), i++;
     else if (k === '--threads' && v) (a.threads = v.split(',').map(Number)), i++;
     else {
-      console.error(`bench ce: unknown argument ${k}\nusage: npm run bench -- ce [--reps N] [--shapes 8192x32000,2048x128256] [--threads 1,2] [--json]`);
+      console.error(
+        `bench ce: unknown argument ${k}\nusage: npm run bench -- ce [--reps N] [--shapes 8192x32000,2048x128256] [--threads 1,2] [--json]`,
+      );
       process.exit(2);
     }
   }
-  if (!Number.isInteger(a.reps) || a.reps < 1 || a.shapes.some(([n, v]) => !(n > 0 && v > 0)) || a.threads.some((t) => !(t >= 1))) {
+  if (
+    !Number.isInteger(a.reps) ||
+    a.reps < 1 ||
+    a.shapes.some(([n, v]) => !(n > 0 && v > 0)) ||
+    a.threads.some((t) => !(t >= 1))
+  ) {
     console.error('bench ce: --reps, --shapes and --threads need positive integers');
     process.exit(2);
   }
@@ -78,11 +94,37 @@ function relaxedNeedsFlag(): boolean {
   return spawnSync(process.execPath, [RELAXED_FLAG, '-e', probe]).status === 0;
 }
 
-function xent(n: number, v: number, op: string, threads: number, reps: number, extra: string[] = [], nodeFlags: string[] = []): XentRun {
+function xent(
+  n: number,
+  v: number,
+  op: string,
+  threads: number,
+  reps: number,
+  extra: string[] = [],
+  nodeFlags: string[] = [],
+): XentRun {
   const dist = join(ROOT, 'dist', 'cli', 'main.js');
   // The built CLI (npm run bench builds it first); from source when dist/ predates the command.
-  const cmd = existsSync(join(ROOT, 'dist', 'cli', 'bench.js')) ? [dist] : ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
-  const args = [...cmd, 'bench', 'ce', '--rows', String(n), '--vocab', String(v), '--threads', String(threads), '--op', op, '--reps', String(reps), '--json', ...extra];
+  const cmd = existsSync(join(ROOT, 'dist', 'cli', 'bench.js'))
+    ? [dist]
+    : ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
+  const args = [
+    ...cmd,
+    'bench',
+    'ce',
+    '--rows',
+    String(n),
+    '--vocab',
+    String(v),
+    '--threads',
+    String(threads),
+    '--op',
+    op,
+    '--reps',
+    String(reps),
+    '--json',
+    ...extra,
+  ];
   const r = spawnSync(process.execPath, [...nodeFlags, ...args], { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`xent bench ce ${op} ${n}x${v} t=${threads} failed: ${r.stderr.trim()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as XentRun;
@@ -100,7 +142,8 @@ interface TorchOp {
 function torchAvailable(): string {
   if (!existsSync(TORCH_SCRIPT)) return `${TORCH_SCRIPT} is absent (set XENT_SHARED)`;
   const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  if (r.status !== 0) return `${PYTHON} cannot import torch (apt-get install python3-torch): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
+  if (r.status !== 0)
+    return `${PYTHON} cannot import torch (apt-get install python3-torch): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
   return '';
 }
 
@@ -108,9 +151,29 @@ function torch(n: number, v: number, ops: string, threads: number[], reps: numbe
   const dir = mkdtempSync(join(tmpdir(), 'xent-bench-ce-'));
   try {
     const json = join(dir, 'torch.json');
-    const r = spawnSync(PYTHON, [TORCH_SCRIPT, '--shapes', `${n}x${v}`, '--ops', ops, '--threads', threads.join(','), '--reps', String(reps), '--warmup', '1', '--budget-gib', '12', '--json', json], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      PYTHON,
+      [
+        TORCH_SCRIPT,
+        '--shapes',
+        `${n}x${v}`,
+        '--ops',
+        ops,
+        '--threads',
+        threads.join(','),
+        '--reps',
+        String(reps),
+        '--warmup',
+        '1',
+        '--budget-gib',
+        '12',
+        '--json',
+        json,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) throw new Error(`torch_ce_bench.py failed: ${r.stderr.trim().split('\n').pop()}`);
     // Python's json writes NaN / Infinity as bare tokens (its instability demo has some): not JSON.
     const text = readFileSync(json, 'utf8').replace(/-?\bInfinity\b|\bNaN\b/g, 'null');
@@ -123,7 +186,8 @@ function torch(n: number, v: number, ops: string, threads: number[], reps: numbe
 
 const s = (x: number | undefined): string => (x === undefined ? '—' : `${x.toFixed(4)} s`);
 const gib = (b: number | undefined): string => (b === undefined ? '—' : `${(b / 2 ** 30).toFixed(2)} GiB`);
-const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '—' : `${(a / b).toFixed(2)}×`);
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined ? '—' : `${(a / b).toFixed(2)}×`;
 
 function pad(cells: string[], widths: number[]): string {
   return cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
@@ -155,7 +219,16 @@ function main(): void {
     process.stderr.write(`bench ce: ${shape}: xent read…\n`);
     for (const th of a.threads) {
       const read = xent(n, v, 'read', th, a.reps);
-      rows.push([shape, 'read once', String(th), s(read.median_s), `${s(tmed('sum', th))} (sum)`, ratio(tmed('sum', th), read.median_s), '', '']);
+      rows.push([
+        shape,
+        'read once',
+        String(th),
+        s(read.median_s),
+        `${s(tmed('sum', th))} (sum)`,
+        ratio(tmed('sum', th), read.median_s),
+        '',
+        '',
+      ]);
       records.push({ shape: [n, v], op: 'read', threads: th, xent: read, torch_sum_median_s: tmed('sum', th) });
     }
     for (const op of ['fwd', 'fwdbwd'] as const) {
@@ -164,11 +237,36 @@ function main(): void {
       process.stderr.write(`bench ce: ${shape}: xent ${op}…\n`);
       for (const th of a.threads) {
         const r = xent(n, v, op, th, a.reps);
-        rows.push([shape, op, String(th), s(r.median_s), s(tmed(top, th)), ratio(tmed(top, th), r.median_s), gib(r.extra_peak_bytes), gib(textra(top))]);
-        records.push({ shape: [n, v], op, threads: th, xent: r, torch: t.get(top)?.threads?.[String(th)], torch_extra_peak_bytes: textra(top) });
+        rows.push([
+          shape,
+          op,
+          String(th),
+          s(r.median_s),
+          s(tmed(top, th)),
+          ratio(tmed(top, th), r.median_s),
+          gib(r.extra_peak_bytes),
+          gib(textra(top)),
+        ]);
+        records.push({
+          shape: [n, v],
+          op,
+          threads: th,
+          xent: r,
+          torch: t.get(top)?.threads?.[String(th)],
+          torch_extra_peak_bytes: textra(top),
+        });
         if (op === 'fwdbwd' && !why) {
           const pre = tmed('ce_fwdbwd_prealloc_analytic', th);
-          rows.push([shape, '  torch prealloc', String(th), '', s(pre), ratio(pre, r.median_s), '', gib(textra('ce_fwdbwd_prealloc_analytic'))]);
+          rows.push([
+            shape,
+            '  torch prealloc',
+            String(th),
+            '',
+            s(pre),
+            ratio(pre, r.median_s),
+            '',
+            gib(textra('ce_fwdbwd_prealloc_analytic')),
+          ]);
         }
         if (th === Math.max(...a.threads)) {
           // The same op from ordinary arrays: logits copied into wasm memory per call (fwd), or a
@@ -176,47 +274,105 @@ function main(): void {
           const variant = op === 'fwd' ? ['--input', 'copy'] : ['--grad', 'fresh'];
           const rv = xent(n, v, op, th, a.reps, variant);
           const label = op === 'fwd' ? '  fwd, copy input' : '  fwdbwd, fresh grad';
-          rows.push([shape, label, String(th), s(rv.median_s), s(tmed(top, th)), ratio(tmed(top, th), rv.median_s), gib(rv.extra_peak_bytes), gib(textra(top))]);
-          records.push({ shape: [n, v], op, variant: variant.join(' '), threads: th, xent: rv, torch: t.get(top)?.threads?.[String(th)] });
+          rows.push([
+            shape,
+            label,
+            String(th),
+            s(rv.median_s),
+            s(tmed(top, th)),
+            ratio(tmed(top, th), rv.median_s),
+            gib(rv.extra_peak_bytes),
+            gib(textra(top)),
+          ]);
+          records.push({
+            shape: [n, v],
+            op,
+            variant: variant.join(' '),
+            threads: th,
+            xent: rv,
+            torch: t.get(top)?.threads?.[String(th)],
+          });
           if (relaxed) {
             // The relaxed-SIMD build (fused multiply-add), which Node 20 runs only behind a flag.
             const rr = xent(n, v, op, th, a.reps, [], [RELAXED_FLAG]);
-            rows.push([shape, `  ${op}, relaxed SIMD`, String(th), s(rr.median_s), s(tmed(top, th)), ratio(tmed(top, th), rr.median_s), gib(rr.extra_peak_bytes), gib(textra(top))]);
-            records.push({ shape: [n, v], op, variant: RELAXED_FLAG, threads: th, xent: rr, torch: t.get(top)?.threads?.[String(th)] });
+            rows.push([
+              shape,
+              `  ${op}, relaxed SIMD`,
+              String(th),
+              s(rr.median_s),
+              s(tmed(top, th)),
+              ratio(tmed(top, th), rr.median_s),
+              gib(rr.extra_peak_bytes),
+              gib(textra(top)),
+            ]);
+            records.push({
+              shape: [n, v],
+              op,
+              variant: RELAXED_FLAG,
+              threads: th,
+              xent: rr,
+              torch: t.get(top)?.threads?.[String(th)],
+            });
             if (op === 'fwd' && !why && tmed('sum', th) !== undefined) {
               const f = rr.median_s / (tmed('sum', th) as number);
-              checks.push(`${shape} fwd, ${th} threads, relaxed SIMD (${RELAXED_FLAG}): ${f.toFixed(2)}× PyTorch's read of the logits (target ≤ 3×) ${f <= 3 ? 'MET' : 'NOT MET'}`);
+              checks.push(
+                `${shape} fwd, ${th} threads, relaxed SIMD (${RELAXED_FLAG}): ${f.toFixed(2)}× PyTorch's read of the logits (target ≤ 3×) ${f <= 3 ? 'MET' : 'NOT MET'}`,
+              );
             }
           }
         }
         if (th === 2 && !why) {
           const sp = (tmed(top, th) ?? NaN) / r.median_s;
           const need = op === 'fwd' ? 3 : 4;
-          checks.push(`${shape} ${op}, 2 threads: ${sp.toFixed(2)}× faster than PyTorch (target ≥ ${need}×) ${sp >= need ? 'MET' : 'NOT MET'}`);
+          checks.push(
+            `${shape} ${op}, 2 threads: ${sp.toFixed(2)}× faster than PyTorch (target ≥ ${need}×) ${sp >= need ? 'MET' : 'NOT MET'}`,
+          );
           if (op === 'fwd') {
             const floor = tmed('sum', 2);
             if (floor !== undefined) {
               const f = r.median_s / floor;
-              checks.push(`${shape} fwd, 2 threads: ${f.toFixed(2)}× PyTorch's read of the logits (logits.sum(), target ≤ 3×) ${f <= 3 ? 'MET' : 'NOT MET'}`);
+              checks.push(
+                `${shape} fwd, 2 threads: ${f.toFixed(2)}× PyTorch's read of the logits (logits.sum(), target ≤ 3×) ${f <= 3 ? 'MET' : 'NOT MET'}`,
+              );
             }
           } else {
             const grad = r.logits_bytes;
             const ok = r.extra_peak_bytes <= grad + 64 * n + 32 * 2 ** 20;
-            checks.push(`${shape} fwdbwd: peak extra memory ${gib(r.extra_peak_bytes)} vs gradient buffer ${gib(grad)} + O(N) ${ok ? 'MET' : 'NOT MET'}`);
+            checks.push(
+              `${shape} fwdbwd: peak extra memory ${gib(r.extra_peak_bytes)} vs gradient buffer ${gib(grad)} + O(N) ${ok ? 'MET' : 'NOT MET'}`,
+            );
           }
         }
       }
     }
   }
   if (a.json) {
-    process.stdout.write(`${JSON.stringify({ started, torch: why || 'ok', reps: a.reps, results: records, checks }, null, 1)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ started, torch: why || 'ok', reps: a.reps, results: records, checks }, null, 1)}\n`,
+    );
     return;
   }
-  const head = ['N×V', 'op', 'thr', 'xent median', 'PyTorch median', 'PyTorch/xent', 'xent extra RSS', 'PyTorch extra RSS'];
+  const head = [
+    'N×V',
+    'op',
+    'thr',
+    'xent median',
+    'PyTorch median',
+    'PyTorch/xent',
+    'xent extra RSS',
+    'PyTorch extra RSS',
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  process.stdout.write(`xent vs PyTorch cross-entropy, float32, median of ${a.reps} runs after 1 warm-up, fresh process per configuration (${started})\n`);
+  process.stdout.write(
+    `xent vs PyTorch cross-entropy, float32, median of ${a.reps} runs after 1 warm-up, fresh process per configuration (${started})\n`,
+  );
   if (why) process.stdout.write(`PyTorch not run: ${why}. xent alone:\n`);
-  process.stdout.write(`${pad(head, widths)}\n${pad(widths.map((w) => '-'.repeat(w)), widths)}\n`);
+  process.stdout.write(
+    `${pad(head, widths)}\n${pad(
+      widths.map((w) => '-'.repeat(w)),
+      widths,
+    )}\n`,
+  );
   for (const r of rows) process.stdout.write(`${pad(r, widths)}\n`);
   process.stdout.write(
     '\nxent: logits in the kernels\' shared memory (allocFloat32), gradient into one reused buffer (counted in "extra RSS"); ' +
@@ -224,7 +380,9 @@ function main(): void {
       '"fwd, copy input": logits in an ordinary Float32Array, copied into wasm memory a block at a time per call; ' +
       '"fwdbwd, fresh grad": a new gradient array per call (grad: true), its page faults included.\n' +
       '"read once": xent = SIMD sum of the logits in the same kernels; PyTorch = logits.sum().\n' +
-      (relaxed ? `"relaxed SIMD": the same call run with node ${RELAXED_FLAG} (fused multiply-add kernels; on by default from Node 22).\n` : ''),
+      (relaxed
+        ? `"relaxed SIMD": the same call run with node ${RELAXED_FLAG} (fused multiply-add kernels; on by default from Node 22).\n`
+        : ''),
   );
   if (checks.length) process.stdout.write(`\nTargets (issue 3):\n${checks.map((c) => `  ${c}`).join('\n')}\n`);
 }

@@ -37,12 +37,16 @@ const modelFilter = opt('--model', '');
 const ctxList = opt('--ctx', '128,512').split(',').map(Number);
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const data = sharedPath('data', 'tinystories_valid_600k.txt');
-const models = ['stories260K.gguf', 'llama-2-tiny-random.gguf'].filter((m) => m.includes(modelFilter)).map((m) => sharedPath('models', m));
+const models = ['stories260K.gguf', 'llama-2-tiny-random.gguf']
+  .filter((m) => m.includes(modelFilter))
+  .map((m) => sharedPath('models', m));
 if (!data || models.some((m) => !m)) {
   console.error('bench eval: needs ../shared/models and ../shared/data');
   process.exit(2);
 }
-const meta = JSON.parse(readFileSync(join(REPO_ROOT, 'build', 'native', 'xent-llama.json'), 'utf8')) as { libDir: string };
+const meta = JSON.parse(readFileSync(join(REPO_ROOT, 'build', 'native', 'xent-llama.json'), 'utf8')) as {
+  libDir: string;
+};
 
 function buildLlamaPerplexity(): string {
   const out = join(REPO_ROOT, 'build', 'llama-perplexity');
@@ -54,9 +58,25 @@ function buildLlamaPerplexity(): string {
   const p = (x: string): string => join(src, x);
   const r = spawnSync(
     'g++',
-    ['-O2', '-std=c++17', `-I${p('include')}`, `-I${p('ggml/include')}`, `-I${p('common')}`, `-I${p('vendor')}`, `-I${p('tools/perplexity')}`,
-      p('tools/perplexity/perplexity.cpp'), p('tools/perplexity/main.cpp'), '-o', out, `-L${meta.libDir}`,
-      '-l:libllama-common.so', '-l:libllama.v0.4.0.so', '-l:libggml.v0.4.0.so', '-l:libggml-base.so', `-Wl,-rpath,${meta.libDir}`],
+    [
+      '-O2',
+      '-std=c++17',
+      `-I${p('include')}`,
+      `-I${p('ggml/include')}`,
+      `-I${p('common')}`,
+      `-I${p('vendor')}`,
+      `-I${p('tools/perplexity')}`,
+      p('tools/perplexity/perplexity.cpp'),
+      p('tools/perplexity/main.cpp'),
+      '-o',
+      out,
+      `-L${meta.libDir}`,
+      '-l:libllama-common.so',
+      '-l:libllama.v0.4.0.so',
+      '-l:libggml.v0.4.0.so',
+      '-l:libggml-base.so',
+      `-Wl,-rpath,${meta.libDir}`,
+    ],
     { stdio: 'inherit' },
   );
   if (r.status !== 0) throw new Error('building llama-perplexity failed');
@@ -80,10 +100,30 @@ interface Run {
 
 function timeXent(model: string, ctx: number, chunks: number, engine: string): Run {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [CLI, 'eval', '--model', model, '--data', data!, '--ctx', String(ctx), '--chunks', String(chunks), '--threads', threads, '--engine', engine, '--json'], {
-    encoding: 'utf8',
-    env: { ...process.env, CI: '1' },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'eval',
+      '--model',
+      model,
+      '--data',
+      data!,
+      '--ctx',
+      String(ctx),
+      '--chunks',
+      String(chunks),
+      '--threads',
+      threads,
+      '--engine',
+      engine,
+      '--json',
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, CI: '1' },
+    },
+  );
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`xent eval failed: ${r.stderr}`);
   const j = JSON.parse(r.stdout) as { perplexity: number; perplexity_pm: number; scoring_seconds: number };
@@ -93,10 +133,29 @@ function timeXent(model: string, ctx: number, chunks: number, engine: string): R
 function timeLlama(model: string, ctx: number, chunks: number): Run {
   const t0 = performance.now();
   // cwd = the engine's library folder, where ggml_backend_load_all() finds the CPU backends.
-  const r = spawnSync(resolve(llamaBin!), ['-m', model, '-f', data!, '-c', String(ctx), '-b', String(ctx), '-t', threads, '--chunks', String(chunks), '-fa', 'off'], {
-    encoding: 'utf8',
-    cwd: meta.libDir,
-  });
+  const r = spawnSync(
+    resolve(llamaBin!),
+    [
+      '-m',
+      model,
+      '-f',
+      data!,
+      '-c',
+      String(ctx),
+      '-b',
+      String(ctx),
+      '-t',
+      threads,
+      '--chunks',
+      String(chunks),
+      '-fa',
+      'off',
+    ],
+    {
+      encoding: 'utf8',
+      cwd: meta.libDir,
+    },
+  );
   const seconds = (performance.now() - t0) / 1000;
   const m = /Final estimate: PPL = ([\d.]+) \+\/- ([\d.]+)/.exec(r.stdout + r.stderr);
   if (!m) throw new Error(`llama-perplexity failed: ${(r.stderr || '').split('\n').slice(-5).join('\n')}`);
@@ -112,9 +171,27 @@ function timeLlama(model: string, ctx: number, chunks: number): Run {
   return { seconds, scoring: Number.isFinite(scoring) ? scoring : seconds, ppl: `${m[1]} ± ${m[2]}` };
 }
 
-console.log(`xent eval benchmark: ${threads} threads, tinystories_valid_600k.txt, medians of ${repeat} alternating runs; scoring-only and end-to-end (process start, load, tokenise, score) tokens/s`);
-console.log(`llama-perplexity: ${llamaBin ?? 'not given (set LLAMA_PERPLEXITY=/path/to/llama-perplexity or pass --build-llama-perplexity)'}`);
-const header = ['model', 'V', 'ctx', 'chunks', 'xent scoring tok/s', 'llama scoring tok/s', 'ratio', 'xent end-to-end tok/s', 'llama end-to-end tok/s', 'ratio', 'xent map scoring tok/s', 'PPL (xent)', 'PPL (llama)'];
+console.log(
+  `xent eval benchmark: ${threads} threads, tinystories_valid_600k.txt, medians of ${repeat} alternating runs; scoring-only and end-to-end (process start, load, tokenise, score) tokens/s`,
+);
+console.log(
+  `llama-perplexity: ${llamaBin ?? 'not given (set LLAMA_PERPLEXITY=/path/to/llama-perplexity or pass --build-llama-perplexity)'}`,
+);
+const header = [
+  'model',
+  'V',
+  'ctx',
+  'chunks',
+  'xent scoring tok/s',
+  'llama scoring tok/s',
+  'ratio',
+  'xent end-to-end tok/s',
+  'llama end-to-end tok/s',
+  'ratio',
+  'xent map scoring tok/s',
+  'PPL (xent)',
+  'PPL (llama)',
+];
 console.log(header.join(' | '));
 for (const model of models as string[]) {
   const V = model.includes('tiny-random') ? 32000 : 512;
@@ -127,7 +204,8 @@ for (const model of models as string[]) {
       if (llamaBin) ls.push(timeLlama(model, ctx, chunks));
     }
     const toks = chunks * ctx;
-    const rate = (rs: Run[], k: 'seconds' | 'scoring'): number => (rs.length ? toks / median(rs.map((r) => r[k])) : NaN);
+    const rate = (rs: Run[], k: 'seconds' | 'scoring'): number =>
+      rs.length ? toks / median(rs.map((r) => r[k])) : NaN;
     const f = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
     let mt = NaN;
     if (withMap) {
@@ -136,7 +214,21 @@ for (const model of models as string[]) {
     }
     const [xs1, ls1, xe, le] = [rate(xs, 'scoring'), rate(ls, 'scoring'), rate(xs, 'seconds'), rate(ls, 'seconds')];
     console.log(
-      [model.split('/').pop(), V, ctx, chunks, f(xs1), f(ls1), f(xs1 / ls1, 2), f(xe), f(le), f(xe / le, 2), f(mt), xs[0]!.ppl, ls[0]?.ppl ?? '-'].join(' | '),
+      [
+        model.split('/').pop(),
+        V,
+        ctx,
+        chunks,
+        f(xs1),
+        f(ls1),
+        f(xs1 / ls1, 2),
+        f(xe),
+        f(le),
+        f(xe / le, 2),
+        f(mt),
+        xs[0]!.ppl,
+        ls[0]?.ppl ?? '-',
+      ].join(' | '),
     );
   }
 }

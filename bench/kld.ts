@@ -39,10 +39,14 @@ if (!data || pairs.some((p) => !p[1] || !p[2])) {
   process.exit(2);
 }
 if (!existsSync(llama)) {
-  console.error(`bench kld: no llama-perplexity at ${llama} (set LLAMA_PERPLEXITY or run \`npm run bench -- eval --build-llama-perplexity\`)`);
+  console.error(
+    `bench kld: no llama-perplexity at ${llama} (set LLAMA_PERPLEXITY or run \`npm run bench -- eval --build-llama-perplexity\`)`,
+  );
   process.exit(2);
 }
-const libDir = (JSON.parse(readFileSync(join(REPO_ROOT, 'build', 'native', 'xent-llama.json'), 'utf8')) as { libDir: string }).libDir;
+const libDir = (
+  JSON.parse(readFileSync(join(REPO_ROOT, 'build', 'native', 'xent-llama.json'), 'utf8')) as { libDir: string }
+).libDir;
 const dir = mkdtempSync(join(tmpdir(), 'xent-bench-kld-'));
 // Both tools read the same bytes; llama-perplexity's base file limits the chunks.
 const text = join(dir, 'text.txt');
@@ -50,7 +54,12 @@ writeFileSync(text, readFileSync(data).subarray(0, Math.min(600_000, Number(chun
 
 function timed(cmd: string, a: string[], cwd?: string): { s: number; out: string } {
   const t = performance.now();
-  const r = spawnSync(cmd, a, { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, CI: '1' }, ...(cwd ? { cwd } : {}) });
+  const r = spawnSync(cmd, a, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+    env: { ...process.env, CI: '1' },
+    ...(cwd ? { cwd } : {}),
+  });
   if (r.status !== 0) throw new Error(`${cmd} failed: ${(r.stderr || '').split('\n').slice(-5).join('\n')}`);
   return { s: (performance.now() - t) / 1000, out: `${r.stdout}\n${r.stderr}` };
 }
@@ -58,23 +67,51 @@ function timed(cmd: string, a: string[], cwd?: string): { s: number; out: string
 function llamaRun(base: string, model: string): { s: number; out: string } {
   const f = join(dir, 'base.kld');
   const common = ['-c', ctx, '-b', ctx, '-t', '1', '-fa', 'off'];
-  const a = timed(resolve(llama), ['-m', base, '-f', text, '--chunks', chunks, ...common, '--kl-divergence-base', f], libDir);
+  const a = timed(
+    resolve(llama),
+    ['-m', base, '-f', text, '--chunks', chunks, ...common, '--kl-divergence-base', f],
+    libDir,
+  );
   const b = timed(resolve(llama), ['-m', model, ...common, '--kl-divergence-base', f, '--kl-divergence'], libDir);
   return { s: a.s + b.s, out: b.out };
 }
 
 function xentRun(base: string, model: string, compat: boolean): { s: number; out: string } {
-  return timed(process.execPath, [CLI, 'kld', '--base', base, '--model', model, '--data', text, '--ctx', ctx, '--chunks', chunks, '--threads', '1', '--top-k', '0', '--no-jsd', ...(compat ? ['--compat', 'llama'] : [])]);
+  return timed(process.execPath, [
+    CLI,
+    'kld',
+    '--base',
+    base,
+    '--model',
+    model,
+    '--data',
+    text,
+    '--ctx',
+    ctx,
+    '--chunks',
+    chunks,
+    '--threads',
+    '1',
+    '--top-k',
+    '0',
+    '--no-jsd',
+    ...(compat ? ['--compat', 'llama'] : []),
+  ]);
 }
 
 const block = (out: string): string[] =>
-  (/====== Perplexity statistics ======[\s\S]*?Same top p:[^\n]*/.exec(out)?.[0] ?? '')
-    .split('\n')
-    .map((l) => l.replace(/\s+\(nats\/token\)$/, '').replace(' (nats per token)', '').trimEnd());
+  (/====== Perplexity statistics ======[\s\S]*?Same top p:[^\n]*/.exec(out)?.[0] ?? '').split('\n').map((l) =>
+    l
+      .replace(/\s+\(nats\/token\)$/, '')
+      .replace(' (nats per token)', '')
+      .trimEnd(),
+  );
 const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 
 try {
-  console.log(`bench kld: ${chunks} chunks of ${ctx}, ${repeat} repeats, medians of wall seconds (process start to exit)`);
+  console.log(
+    `bench kld: ${chunks} chunks of ${ctx}, ${repeat} repeats, medians of wall seconds (process start to exit)`,
+  );
   for (const [label, base, model] of pairs) {
     const t = { llama: [] as number[], exact: [] as number[], compat: [] as number[] };
     let diff: string[] = [];

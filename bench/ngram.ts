@@ -27,7 +27,9 @@ console.log(
   `Brown: train ${brown.trainIds.length} docs ${bytes(brown.train)} bytes, validation ${brown.validationIds.length} docs ${bytes(brown.validation)} bytes, ` +
     `test ${brown.testIds.length} docs ${bytes(brown.test)} bytes (loaded in ${(performance.now() - t0).toFixed(0)} ms)`,
 );
-console.log('vocab       V      order  tok_ms  train_ms  nodes     size_MB  train_tokens  val_bits_per_byte  test_bits_per_byte');
+console.log(
+  'vocab       V      order  tok_ms  train_ms  nodes     size_MB  train_tokens  val_bits_per_byte  test_bits_per_byte',
+);
 for (const spec of vocabs) {
   const a = performance.now();
   const tok = trainTokenizer(spec, brown.train);

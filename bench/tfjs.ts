@@ -9,11 +9,14 @@
  * plus forward-only (no gradient tape) for xent and the built-in. Shapes are N×V.
  * Reports milliseconds and the ratio to xent; nothing here is asserted.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
 import { sparseSoftmaxCrossEntropy } from '../src/tfjs/index.js';
 
-const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '5' }, shapes: { type: 'string', default: '512x1000,1024x4000' } } });
+const { values: args } = parseArgs({
+  options: { reps: { type: 'string', default: '5' }, shapes: { type: 'string', default: '512x1000,1024x4000' } },
+});
 const reps = Number(args.reps);
 const shapes = args.shapes!.split(',').map((s) => s.split('x').map(Number) as [number, number]);
 
@@ -39,7 +42,9 @@ function time(fn: () => void): number {
   return median(ms);
 }
 
-console.log(`tfjs ${tf.version.tfjs}, backend ${tf.getBackend()}, median of ${reps} runs, forward+backward unless noted`);
+console.log(
+  `tfjs ${tf.version.tfjs}, backend ${tf.getBackend()}, median of ${reps} runs, forward+backward unless noted`,
+);
 for (const [n, v] of shapes) {
   const logits = tf.randomNormal([n, v], 0, 2, 'float32', 1);
   const labels = tf.randomUniform([n], 0, v, 'int32', 2);
@@ -68,7 +73,9 @@ for (const [n, v] of shapes) {
   console.log(`${n}×${v}`);
   console.log(`  xent/tfjs sparseSoftmaxCrossEntropy      ${r(xent, xent)}   forward only ${r(xentFwd, xentFwd)}`);
   console.log(`  the same, backend 'js' (float64 JS path) ${r(xentJs, xent)}`);
-  console.log(`  tf.losses.softmaxCrossEntropy (one-hot)  ${r(builtin, xent)}   forward only ${r(builtinFwd, xentFwd)}`);
+  console.log(
+    `  tf.losses.softmaxCrossEntropy (one-hot)  ${r(builtin, xent)}   forward only ${r(builtinFwd, xentFwd)}`,
+  );
   console.log(`  tfjs expression, autodiff                ${r(expr, xent)}`);
   tf.dispose([logits, labels, onehot]);
 }

@@ -26,7 +26,11 @@ const steps = Number(opt('--steps', '8'));
 const threadList = opt('--threads', '1,2').split(',').map(Number);
 const rows = Number(opt('--rows', '128'));
 const rounds = Math.max(1, Number(opt('--rounds', '1')));
-const V = 10000, E = 128, H = 256, B = 32, T = 50;
+const V = 10000,
+  E = 128,
+  H = 256,
+  B = 32,
+  T = 50;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -36,12 +40,17 @@ function median(xs: number[]): number {
 /** Step times (ms) of `steps` timed steps after 2 warm-up steps; threads undefined = the trainer's default. */
 function xent(threads: number | undefined): { times: number[]; loss: number; relaxed: boolean; threads: number } {
   const init = createLstmModel({ V, E, H, seed: 0 });
-  const tr = new FastLstmTrainer(init.config, { B, T, rowsPerChunk: rows, ...(threads !== undefined ? { threads } : {}) }, init.params.flat as Float32Array);
+  const tr = new FastLstmTrainer(
+    init.config,
+    { B, T, rowsPerChunk: rows, ...(threads !== undefined ? { threads } : {}) },
+    init.params.flat as Float32Array,
+  );
   const times: number[] = [];
   let loss = NaN;
   try {
     for (let s = 0; s < steps + 2; s++) {
-      const x = randomTokens(B * T, V, s, 1), y = randomTokens(B * T, V, s, 2);
+      const x = randomTokens(B * T, V, s, 1),
+        y = randomTokens(B * T, V, s, 2);
       const t0 = performance.now();
       loss = tr.step(x, y, { lr: 1e-3 }, 1).loss;
       if (s >= 2) times.push(performance.now() - t0);
@@ -53,9 +62,17 @@ function xent(threads: number | undefined): { times: number[]; loss: number; rel
 }
 
 function torch(threads: number): { med: number; min: number; loss: number } | string {
-  const r = spawnSync('/usr/bin/python3', [join(here, 'train_torch.py'), '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8' });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [join(here, 'train_torch.py'), '--threads', String(threads), '--steps', String(steps)],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) return `PyTorch unavailable (${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`;
-  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms_per_step_median: number; ms_per_step_min: number; last_loss_nats: number };
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    ms_per_step_median: number;
+    ms_per_step_min: number;
+    last_loss_nats: number;
+  };
   return { med: j.ms_per_step_median, min: j.ms_per_step_min, loss: j.last_loss_nats };
 }
 
@@ -73,14 +90,19 @@ for (let r = 0; r < rounds; r++) {
     const t = torch(th);
     const prev = ts.get(th);
     if (typeof t === 'string') ts.set(th, t);
-    else if (typeof prev !== 'string') ts.set(th, { meds: [...(prev?.meds ?? []), t.med], mins: [...(prev?.mins ?? []), t.min], loss: t.loss });
+    else if (typeof prev !== 'string')
+      ts.set(th, { meds: [...(prev?.meds ?? []), t.med], mins: [...(prev?.mins ?? []), t.min], loss: t.loss });
   }
 }
 
-console.log(`train bench: Embedding(${V},${E}) → LSTM(${E}→${H}) → Linear(${H}→${V}), batch ${B}×${T}, Adam, clip 1.0, ${steps} timed steps (+2 warm-up) × ${rounds} round(s)`);
+console.log(
+  `train bench: Embedding(${V},${E}) → LSTM(${E}→${H}) → Linear(${H}→${V}), batch ${B}×${T}, Adam, clip 1.0, ${steps} timed steps (+2 warm-up) × ${rounds} round(s)`,
+);
 console.log('impl     threads  ms/step (median)  ms/step (min)  tokens/s (median)  loss (nats/token)');
 const row = (impl: string, th: number, med: number, min: number, loss: number): void =>
-  console.log(`${impl.padEnd(8)} ${String(th).padStart(7)}  ${med.toFixed(1).padStart(16)}  ${min.toFixed(1).padStart(13)}  ${tps(med).padStart(17)}  ${loss.toFixed(4)}`);
+  console.log(
+    `${impl.padEnd(8)} ${String(th).padStart(7)}  ${med.toFixed(1).padStart(16)}  ${min.toFixed(1).padStart(13)}  ${tps(med).padStart(17)}  ${loss.toFixed(4)}`,
+  );
 const xMed = new Map<number, number>();
 const tMed = new Map<number, number>();
 // minima: the least disturbed steps, a steadier comparison while other jobs share the cores
@@ -103,13 +125,21 @@ const bestOf = (m: Map<number, number>): [number, number] => [...m].reduce((a, b
 const [xBestTh, xBest] = bestOf(xMed);
 const xDefTh = defaultThreads.threads;
 const xDef = xMed.get(xDefTh) ?? median(defaultThreads.times);
-console.log(`xent default (${xDefTh} thread(s), as \`xent train\` runs): ${tps(xDef)} tokens/s; xent best (${xBestTh} thread(s)): ${tps(xBest)} tokens/s`);
+console.log(
+  `xent default (${xDefTh} thread(s), as \`xent train\` runs): ${tps(xDef)} tokens/s; xent best (${xBestTh} thread(s)): ${tps(xBest)} tokens/s`,
+);
 if (tMed.size > 0) {
   const [tBestTh, tBest] = bestOf(tMed);
-  console.log(`PyTorch ${[...tMed].map(([th, ms]) => `${th} thread(s): ${tps(ms)} tokens/s`).join(', ')}; best ${tBestTh} thread(s)`);
-  console.log(`xent default / PyTorch best = ${(tBest / xDef).toFixed(2)}×, xent best / PyTorch best = ${(tBest / xBest).toFixed(2)}× (tokens/s ratio of medians; ≥ 1 means xent is at least as fast)`);
+  console.log(
+    `PyTorch ${[...tMed].map(([th, ms]) => `${th} thread(s): ${tps(ms)} tokens/s`).join(', ')}; best ${tBestTh} thread(s)`,
+  );
+  console.log(
+    `xent default / PyTorch best = ${(tBest / xDef).toFixed(2)}×, xent best / PyTorch best = ${(tBest / xBest).toFixed(2)}× (tokens/s ratio of medians; ≥ 1 means xent is at least as fast)`,
+  );
   const [xmTh, xm] = bestOf(xMin);
   const [tmTh, tm] = bestOf(tMin);
-  console.log(`by minima: xent ${xm.toFixed(1)} ms/step (${xmTh} thread(s)), PyTorch ${tm.toFixed(1)} ms/step (${tmTh} thread(s)) → xent / PyTorch = ${(tm / xm).toFixed(2)}× (tokens/s ratio)`);
+  console.log(
+    `by minima: xent ${xm.toFixed(1)} ms/step (${xmTh} thread(s)), PyTorch ${tm.toFixed(1)} ms/step (${tmTh} thread(s)) → xent / PyTorch = ${(tm / xm).toFixed(2)}× (tokens/s ratio)`,
+  );
 }
 console.log('(* = relaxed-SIMD fused multiply-add kernels)');

@@ -55,26 +55,35 @@ const engineCandidates = [
   join(nlc, 'node_modules', '@node-llama-cpp', pkgName, 'bins', pkgName),
 ];
 const libDir = engineCandidates.find((p) => existsSync(p));
-if (!libDir || process.platform !== 'linux') skip(`no prebuilt CPU engine @node-llama-cpp/${pkgName} for this platform (the binding is built on Linux only)`);
+if (!libDir || process.platform !== 'linux')
+  skip(`no prebuilt CPU engine @node-llama-cpp/${pkgName} for this platform (the binding is built on Linux only)`);
 const libllama = ['libllama.v0.4.0.so', 'libllama.so'].find((f) => existsSync(join(libDir, f)));
 const libggml = ['libggml.v0.4.0.so', 'libggml.so'].find((f) => existsSync(join(libDir, f)));
-if (!libllama || !libggml || !existsSync(join(libDir, 'libggml-base.so'))) skip(`libllama/libggml not found in ${libDir}`);
+if (!libllama || !libggml || !existsSync(join(libDir, 'libggml-base.so')))
+  skip(`libllama/libggml not found in ${libDir}`);
 
-const nodeInclude = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'].find((p) =>
-  existsSync(join(p, 'node_api.h')),
-);
+const nodeInclude = [
+  join(dirname(process.execPath), '..', 'include', 'node'),
+  '/usr/include/node',
+  '/usr/local/include/node',
+].find((p) => existsSync(join(p, 'node_api.h')));
 if (!nodeInclude) skip("Node's C headers (node_api.h) were not found");
 
-const cc = [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean).find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+const cc = [process.env.CC, 'cc', 'gcc', 'clang']
+  .filter(Boolean)
+  .find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
 if (!cc) skip('no C compiler (cc, gcc or clang) on PATH');
 
 // Headers from the bundle, cached by the bundle's size and mtime.
 const bundleStat = statSync(bundle);
-const key = createHash('sha256').update(`${bundle}:${bundleStat.size}:${bundleStat.mtimeMs}`).digest('hex').slice(0, 16);
+const key = createHash('sha256')
+  .update(`${bundle}:${bundleStat.size}:${bundleStat.mtimeMs}`)
+  .digest('hex')
+  .slice(0, 16);
 const incDir = join(outDir, `include-${key}`);
 if (!existsSync(join(incDir, 'llama.h'))) {
   const git = spawnSync('git', ['--version'], { stdio: 'ignore' });
-  if (git.status !== 0) skip('git is needed to read llama.h from node-llama-cpp\'s source bundle and was not found');
+  if (git.status !== 0) skip("git is needed to read llama.h from node-llama-cpp's source bundle and was not found");
   const repo = join(outDir, 'llama-src');
   rmSync(repo, { recursive: true, force: true });
   mkdirSync(repo, { recursive: true });
@@ -88,9 +97,21 @@ if (!existsSync(join(incDir, 'llama.h'))) {
     if (r.status !== 0) skip(`git ${args.join(' ')} failed: ${(r.stderr || '').trim().split('\n').pop()}`);
   }
   mkdirSync(incDir, { recursive: true });
-  const headers = ['include/llama.h', 'ggml/include/ggml.h', 'ggml/include/ggml-backend.h', 'ggml/include/ggml-alloc.h', 'ggml/include/ggml-cpu.h', 'ggml/include/ggml-opt.h', 'ggml/include/gguf.h'];
+  const headers = [
+    'include/llama.h',
+    'ggml/include/ggml.h',
+    'ggml/include/ggml-backend.h',
+    'ggml/include/ggml-alloc.h',
+    'ggml/include/ggml-cpu.h',
+    'ggml/include/ggml-opt.h',
+    'ggml/include/gguf.h',
+  ];
   for (const h of headers) {
-    const r = spawnSync('git', ['-C', repo, 'show', `FETCH_HEAD:${h}`], { encoding: 'buffer', env, maxBuffer: 1 << 26 });
+    const r = spawnSync('git', ['-C', repo, 'show', `FETCH_HEAD:${h}`], {
+      encoding: 'buffer',
+      env,
+      maxBuffer: 1 << 26,
+    });
     if (r.status !== 0) {
       rmSync(incDir, { recursive: true, force: true });
       skip(`${h} not found in the llama.cpp bundle`);
@@ -144,5 +165,8 @@ if (r.status !== 0) {
   skip(`compiling native/xent-llama.c failed:\n${(r.stderr || r.error?.message || '').trim()}\n`);
 }
 renameSync(tmpOut, outFile);
-writeFileSync(metaFile, JSON.stringify({ stamp, libDir, includeKey: key, builtAt: new Date().toISOString() }, null, 2) + '\n');
+writeFileSync(
+  metaFile,
+  `${JSON.stringify({ stamp, libDir, includeKey: key, builtAt: new Date().toISOString() }, null, 2)}\n`,
+);
 if (process.env.XENT_BUILD_VERBOSE) console.error(`build-native: built ${outFile} in ${Date.now() - t0} ms`);

@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 // Compiles every top-level AssemblyScript entry file src/kernels/assembly/<name>.ts
 // (not the shared helpers under src/kernels/assembly/lib/) with the pinned `assemblyscript`
 // devDependency into
@@ -14,10 +18,6 @@
 // heap). A file overrides them with a first-line comment `// asc-flags: <flags…>` (replacing the
 // defaults after the entry file name), e.g. a kernel that needs its own non-shared memory.
 import asc from 'assemblyscript/asc';
-import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'src', 'kernels', 'assembly');
@@ -25,9 +25,22 @@ const genDir = join(root, 'src', 'kernels', 'generated');
 const outDir = join(root, 'dist', 'kernels');
 
 const DEFAULT_FLAGS = [
-  '-O3', '--noAssert', '--runtime', 'stub', '--use', 'abort=',
-  '--enable', 'simd', '--enable', 'threads',
-  '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536',
+  '-O3',
+  '--noAssert',
+  '--runtime',
+  'stub',
+  '--use',
+  'abort=',
+  '--enable',
+  'simd',
+  '--enable',
+  'threads',
+  '--importMemory',
+  '--sharedMemory',
+  '--initialMemory',
+  '1',
+  '--maximumMemory',
+  '65536',
 ];
 
 const entries = readdirSync(srcDir)
@@ -50,7 +63,12 @@ for (const file of entries) {
   const stderr = [];
   const { error } = await asc.main([join(srcDir, file), '-o', wasmPath, ...flags], {
     stdout: { write: () => true },
-    stderr: { write: (s) => { stderr.push(String(s)); return true; } },
+    stderr: {
+      write: (s) => {
+        stderr.push(String(s));
+        return true;
+      },
+    },
   });
   if (error) {
     console.error(`build-wasm: ${file} failed to compile:\n${stderr.join('')}`);
@@ -67,7 +85,11 @@ for (const file of entries) {
     `export const WASM_SHARED_MEMORY = ${flags.includes('--sharedMemory')};\n`;
   const genPath = join(genDir, `${name}.wasm.ts`);
   let old = '';
-  try { old = readFileSync(genPath, 'utf8'); } catch { /* first build */ }
+  try {
+    old = readFileSync(genPath, 'utf8');
+  } catch {
+    /* first build */
+  }
   if (old !== ts) writeFileSync(genPath, ts); // unchanged bytes keep the file's mtime (tsc incremental)
 }
 if (failed) process.exit(1);

@@ -60,7 +60,13 @@ export class XentError extends Error {
   readonly op: string;
   readonly fields: XentErrorFields;
 
-  constructor(code: XentErrorCode, op: string, message: string, fields: XentErrorFields = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: XentErrorCode,
+    op: string,
+    message: string,
+    fields: XentErrorFields = {},
+    options?: { cause?: unknown },
+  ) {
     super(`${op}: ${message}`, options);
     this.code = code;
     this.op = op;

@@ -35,22 +35,42 @@ export function isFloatArray(x: unknown): x is FloatArray {
  */
 export function checkMatrix(op: string, arg: string, m: unknown): [number, number] {
   if (m === null || typeof m !== 'object') {
-    throw new XentError('invalid_argument', op, `${arg} must be { data: Float32Array | Float64Array, shape: [N, V] }, got ${describe(m)}`, { arg });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg} must be { data: Float32Array | Float64Array, shape: [N, V] }, got ${describe(m)}`,
+      { arg },
+    );
   }
   const { data, shape } = m as { data?: unknown; shape?: unknown };
   if (!isFloatArray(data)) {
-    throw new XentError('invalid_argument', op, `${arg}.data must be a Float32Array or Float64Array, got ${describe(data)}`, { arg });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg}.data must be a Float32Array or Float64Array, got ${describe(data)}`,
+      { arg },
+    );
   }
   if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new XentError('invalid_argument', op, `${arg}.shape must be [N, V] with non-negative integers, got ${JSON.stringify(shape)}`, { arg, actual: shape });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg}.shape must be [N, V] with non-negative integers, got ${JSON.stringify(shape)}`,
+      { arg, actual: shape },
+    );
   }
   const [n, v] = shape as [number, number];
   if (n * v !== data.length) {
-    throw new XentError('shape_mismatch', op, `${arg}.shape [${n}, ${v}] needs ${n * v} elements but ${arg}.data has ${data.length}`, {
-      arg,
-      expected: n * v,
-      actual: data.length,
-    });
+    throw new XentError(
+      'shape_mismatch',
+      op,
+      `${arg}.shape [${n}, ${v}] needs ${n * v} elements but ${arg}.data has ${data.length}`,
+      {
+        arg,
+        expected: n * v,
+        actual: data.length,
+      },
+    );
   }
   return [n, v];
 }

@@ -28,7 +28,17 @@ function time(f: () => void): number {
   return median(ts);
 }
 
-const shapes: Array<[number, number]> = [[4, 16], [8, 64], [16, 128], [16, 512], [32, 1024], [64, 2048], [128, 4096], [256, 8192], [512, 8192]];
+const shapes: Array<[number, number]> = [
+  [4, 16],
+  [8, 64],
+  [16, 128],
+  [16, 512],
+  [32, 1024],
+  [64, 2048],
+  [128, 4096],
+  [256, 8192],
+  [512, 8192],
+];
 console.log('N×V        elements     js µs   wasm1 µs   wasm2 µs   js/wasm1   wasm1/wasm2');
 for (const [n, v] of shapes) {
   const x = new Float32Array(n * v);

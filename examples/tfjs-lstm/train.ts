@@ -9,10 +9,21 @@
  * 3. A few training steps with xent/tfjs as the model.compile loss, in nats and
  *    bits per token, then the held-out cross-entropy.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONFIG, buildLm, crossEntropyThreeWays, encode, loadBrownWords, modelThreeWays, random, sampleBatch, trainSteps } from './lm.js';
+import * as tf from '@tensorflow/tfjs';
 import type { LmConfig } from './lm.js';
+import {
+  buildLm,
+  crossEntropyThreeWays,
+  DEFAULT_CONFIG,
+  encode,
+  loadBrownWords,
+  modelThreeWays,
+  random,
+  sampleBatch,
+  trainSteps,
+} from './lm.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,8 +71,12 @@ const words = loadBrownWords(positive('files', args.files));
 const { ids } = encode(words, cfg.vocab);
 const split = Math.floor(ids.length * 0.9); // last 10%: held out
 const unk = ids.reduce((n, id) => n + (id === 0 ? 1 : 0), 0);
-console.log(`Brown corpus: ${ids.length} word tokens, V = ${cfg.vocab} (${f((100 * unk) / ids.length, 1)}% <unk>), train ${split} / held-out ${ids.length - split} tokens`);
-console.log(`model: Embedding(${cfg.vocab}, ${cfg.embed}) → LSTM(${cfg.embed} → ${cfg.hidden}) → Dense(${cfg.hidden} → ${cfg.vocab}), batch ${cfg.batch} × ${cfg.seq} tokens, tfjs ${tf.version.tfjs} backend '${tf.getBackend()}'`);
+console.log(
+  `Brown corpus: ${ids.length} word tokens, V = ${cfg.vocab} (${f((100 * unk) / ids.length, 1)}% <unk>), train ${split} / held-out ${ids.length - split} tokens`,
+);
+console.log(
+  `model: Embedding(${cfg.vocab}, ${cfg.embed}) → LSTM(${cfg.embed} → ${cfg.hidden}) → Dense(${cfg.hidden} → ${cfg.vocab}), batch ${cfg.batch} × ${cfg.seq} tokens, tfjs ${tf.version.tfjs} backend '${tf.getBackend()}'`,
+);
 
 const model = buildLm(cfg);
 const heldOut = sampleBatch(ids, cfg, random(cfg.seed + 2), split, ids.length);
@@ -69,7 +84,8 @@ const heldOut = sampleBatch(ids, cfg, random(cfg.seed + 2), split, ids.length);
 console.log(`\n1. Cross-entropy at random initialisation (held-out batch, mean per token):`);
 const lnV = Math.log(cfg.vocab);
 const init = modelThreeWays(model, heldOut.x, heldOut.y);
-const row = (name: string, nats: number): void => console.log(`   ${name.padEnd(44)} ${f(nats, 6)} nats/token  ${f(nats / LN2, 6)} bits/token`);
+const row = (name: string, nats: number): void =>
+  console.log(`   ${name.padEnd(44)} ${f(nats, 6)} nats/token  ${f(nats / LN2, 6)} bits/token`);
 row('tfjs tf.losses.softmaxCrossEntropy', init.builtinNats);
 row('naive −log(softmax(logits)[y] + 1e-10)', init.naiveNats);
 row('xent/tfjs sparseSoftmaxCrossEntropy', init.xentNats);
@@ -79,16 +95,27 @@ console.log(`\n2. One confident, wrong row: logits [0, 1000, 0, 0, 0], target 0 
 const [row1000, target0] = [tf.tensor2d([[0, 1000, 0, 0, 0]]), tf.tensor1d([0], 'int32')];
 const confident = crossEntropyThreeWays(row1000, target0);
 tf.dispose([row1000, target0]);
-console.log(`   tfjs built-in ${f(confident.builtinNats, 2)} nats, naive ${f(confident.naiveNats, 2)} nats (= −ln 1e-10: the clamp, not the loss), xent/tfjs ${f(confident.xentNats, 2)} nats`);
+console.log(
+  `   tfjs built-in ${f(confident.builtinNats, 2)} nats, naive ${f(confident.naiveNats, 2)} nats (= −ln 1e-10: the clamp, not the loss), xent/tfjs ${f(confident.xentNats, 2)} nats`,
+);
 
-console.log(`\n3. Training: model.compile({ loss: xent/tfjs sparseSoftmaxCrossEntropy }), Adam lr ${lr}, ${steps} steps:`);
+console.log(
+  `\n3. Training: model.compile({ loss: xent/tfjs sparseSoftmaxCrossEntropy }), Adam lr ${lr}, ${steps} steps:`,
+);
 const tensorsBefore = tf.memory().numTensors;
 const losses = await trainSteps(model, ids, cfg, {
   steps,
   learningRate: lr,
   to: split,
-  onStep: (step, nats, ms) => console.log(`   step ${String(step).padStart(3)}  ${f(nats)} nats/token  ${f(nats / LN2)} bits/token  perplexity ${f(Math.exp(nats), 1)}  ${ms.toFixed(0)} ms`),
+  onStep: (step, nats, ms) =>
+    console.log(
+      `   step ${String(step).padStart(3)}  ${f(nats)} nats/token  ${f(nats / LN2)} bits/token  perplexity ${f(Math.exp(nats), 1)}  ${ms.toFixed(0)} ms`,
+    ),
 });
 const after = modelThreeWays(model, heldOut.x, heldOut.y).xentNats;
-console.log(`   held-out: ${f(init.xentNats)} → ${f(after)} nats/token (${f(init.xentNats / LN2)} → ${f(after / LN2)} bits/token); training batch loss ${f(losses[0]!)} → ${f(losses[losses.length - 1]!)} nats/token`);
-console.log(`   tensors alive: ${tensorsBefore} before training, ${tf.memory().numTensors} after (the optimizer's state and the model's weights; nothing per step)`);
+console.log(
+  `   held-out: ${f(init.xentNats)} → ${f(after)} nats/token (${f(init.xentNats / LN2)} → ${f(after / LN2)} bits/token); training batch loss ${f(losses[0]!)} → ${f(losses[losses.length - 1]!)} nats/token`,
+);
+console.log(
+  `   tensors alive: ${tensorsBefore} before training, ${tf.memory().numTensors} after (the optimizer's state and the model's weights; nothing per step)`,
+);

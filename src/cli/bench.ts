@@ -66,13 +66,20 @@ const OP = 'xent bench ce';
 
 function int(name: string, s: string, min: number): number {
   const v = Number(s);
-  if (!Number.isInteger(v) || v < min) throw new XentError('invalid_argument', OP, `--${name} must be an integer ≥ ${min}, got '${s}'`, { arg: `--${name}`, value: s });
+  if (!Number.isInteger(v) || v < min)
+    throw new XentError('invalid_argument', OP, `--${name} must be an integer ≥ ${min}, got '${s}'`, {
+      arg: `--${name}`,
+      value: s,
+    });
   return v;
 }
 
 function oneOf<T extends string>(name: string, s: string, values: readonly T[]): T {
   if (!(values as readonly string[]).includes(s)) {
-    throw new XentError('invalid_argument', OP, `--${name} must be one of ${values.join(', ')}, got '${s}'`, { arg: `--${name}`, value: s });
+    throw new XentError('invalid_argument', OP, `--${name} must be one of ${values.join(', ')}, got '${s}'`, {
+      arg: `--${name}`,
+      value: s,
+    });
   }
   return s as T;
 }
@@ -111,17 +118,30 @@ async function measure(o: CeBenchOptions): Promise<CeBenchResult> {
   const input = oneOf('input', o.input, ['shared', 'copy'] as const);
   const grad = op === 'fwdbwd' ? oneOf('grad', o.grad, ['out', 'inplace', 'fresh'] as const) : null;
   const { crossEntropy } = await import('../loss/cross-entropy.js');
-  const { allocFloat32, kernelBuild, kernelsAvailable, kernelsUnavailableReason } = await import('../kernels/runtime.js');
+  const { allocFloat32, kernelBuild, kernelsAvailable, kernelsUnavailableReason } = await import(
+    '../kernels/runtime.js'
+  );
   const { rowSumsWasm } = await import('../kernels/log-softmax.js');
-  if (!kernelsAvailable()) throw new XentError('missing_dependency', OP, `the WebAssembly kernels are unavailable: ${kernelsUnavailableReason()}`);
+  if (!kernelsAvailable())
+    throw new XentError(
+      'missing_dependency',
+      OP,
+      `the WebAssembly kernels are unavailable: ${kernelsUnavailableReason()}`,
+    );
   const n = rows * vocab;
-  if (n * 4 > 3.5 * 2 ** 30) throw new XentError('invalid_argument', OP, `${rows}×${vocab} float32 logits (${((n * 4) / 2 ** 30).toFixed(2)} GiB) exceed what one WebAssembly memory holds next to a gradient`, { arg: '--rows' });
+  if (n * 4 > 3.5 * 2 ** 30)
+    throw new XentError(
+      'invalid_argument',
+      OP,
+      `${rows}×${vocab} float32 logits (${((n * 4) / 2 ** 30).toFixed(2)} GiB) exceed what one WebAssembly memory holds next to a gradient`,
+      { arg: '--rows' },
+    );
 
   const seed = int('seed', o.seed, 0);
   const x = input === 'shared' ? allocFloat32(n) : new Float32Array(n);
   fillLogits(x, seed + 1);
   const target = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) target[i] = (i * 2654435761 + seed) % vocab >>> 0;
+  for (let i = 0; i < rows; i++) target[i] = ((i * 2654435761 + seed) % vocab) >>> 0;
   const rssAfterInputs = process.memoryUsage.rss();
   // The reused gradient buffer is allocated (and zero-filled: its pages touched) before timing,
   // but after the baseline, so extra_peak_bytes includes it.
@@ -177,12 +197,33 @@ async function measure(o: CeBenchOptions): Promise<CeBenchResult> {
 /** Runs one configuration in a fresh child process and returns its result. */
 async function measureInChild(o: CeBenchOptions): Promise<CeBenchResult> {
   const { spawnSync } = await import('node:child_process');
-  const args = ['bench', 'ce', '--child', '--rows', o.rows, '--vocab', o.vocab, '--threads', o.threads, '--op', o.op, '--dtype', o.dtype];
+  const args = [
+    'bench',
+    'ce',
+    '--child',
+    '--rows',
+    o.rows,
+    '--vocab',
+    o.vocab,
+    '--threads',
+    o.threads,
+    '--op',
+    o.op,
+    '--dtype',
+    o.dtype,
+  ];
   args.push('--reps', o.reps, '--warmup', o.warmup, '--input', o.input, '--grad', o.grad, '--seed', o.seed);
-  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   if (r.status !== 0) {
     const msg = (r.stderr || '').trim().split('\n').pop() ?? '';
-    throw new XentError('numerical_error', OP, `the measuring process failed (exit ${r.status ?? r.signal}): ${msg.replace(/^xent: /, '')}`);
+    throw new XentError(
+      'numerical_error',
+      OP,
+      `the measuring process failed (exit ${r.status ?? r.signal}): ${msg.replace(/^xent: /, '')}`,
+    );
   }
   const last = r.stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as CeBenchResult;
@@ -193,10 +234,14 @@ function gib(b: number): string {
 }
 
 export function register(program: Command): void {
-  const bench = program.command('bench').description('Benchmarks of xent alone (side by side with PyTorch: npm run bench -- ce).');
+  const bench = program
+    .command('bench')
+    .description('Benchmarks of xent alone (side by side with PyTorch: npm run bench -- ce).');
   bench
     .command('ce')
-    .description('Time cross-entropy on random float32 logits [rows, vocab] with the WebAssembly kernels (median of repeated runs, fresh process per run).')
+    .description(
+      'Time cross-entropy on random float32 logits [rows, vocab] with the WebAssembly kernels (median of repeated runs, fresh process per run).',
+    )
     .option('--rows <N>', 'rows (tokens) N', '8192')
     .option('--vocab <V>', 'vocabulary size V', '32000')
     .option('--threads <T>', 'threads (the calling thread + T−1 workers)', '2')
@@ -204,7 +249,7 @@ export function register(program: Command): void {
     .option('--dtype <dtype>', 'logits dtype (f32)', 'f32')
     .option('--reps <n>', 'timed runs', '7')
     .option('--warmup <n>', 'untimed runs first', '1')
-    .option('--input <where>', 'shared (logits in the kernels\' memory) or copy (an ordinary Float32Array)', 'shared')
+    .option('--input <where>', "shared (logits in the kernels' memory) or copy (an ordinary Float32Array)", 'shared')
     .option('--grad <dest>', 'fwdbwd gradient destination: out (reused buffer), inplace or fresh', 'out')
     .option('--seed <n>', 'seed of the random logits and targets', '0')
     .option('--json', 'print one JSON object')
@@ -215,7 +260,15 @@ export function register(program: Command): void {
         return;
       }
       // Validate here too, so a bad flag is one clear line rather than a child's failure.
-      for (const [k, min] of [['rows', 1], ['vocab', 1], ['threads', 1], ['reps', 1], ['warmup', 0], ['seed', 0]] as const) int(k, o[k], min);
+      for (const [k, min] of [
+        ['rows', 1],
+        ['vocab', 1],
+        ['threads', 1],
+        ['reps', 1],
+        ['warmup', 0],
+        ['seed', 0],
+      ] as const)
+        int(k, o[k], min);
       oneOf('op', o.op, ['fwd', 'fwdbwd', 'read'] as const);
       oneOf('dtype', o.dtype, ['f32'] as const);
       oneOf('input', o.input, ['shared', 'copy'] as const);

@@ -3,8 +3,9 @@
  * same bytes, paired differences with 95% bootstrap intervals, and per-token differences
  * of models that share a tokenizer (src/eval/compare.ts).
  */
-import type { Command } from 'commander';
+
 import { basename, resolve } from 'node:path';
+import type { Command } from 'commander';
 import { XentError } from '../errors.js';
 import type { LanguageModel } from '../models/language-model.js';
 
@@ -25,7 +26,13 @@ interface CompareCliOptions {
 function int(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new XentError('invalid_argument', 'compare', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, { arg: name, value: v });
+  if (!Number.isInteger(n) || n < min)
+    throw new XentError(
+      'invalid_argument',
+      'compare',
+      `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`,
+      { arg: name, value: v },
+    );
   return n;
 }
 
@@ -33,10 +40,16 @@ export function register(program: Command): void {
   program
     .command('compare')
     .description('rank models by bits per byte over the same text, with paired 95% bootstrap intervals')
-    .requiredOption('--models <paths...>', 'two or more models: .gguf files or directories of models trained by xent (LSTM, n-gram)')
+    .requiredOption(
+      '--models <paths...>',
+      'two or more models: .gguf files or directories of models trained by xent (LSTM, n-gram)',
+    )
     .requiredOption('--data <file>', 'UTF-8 text file to score')
     .option('--ctx <n>', 'tokens per window', '512')
-    .option('--stride <s>', 'sliding-window stride (default ctx/2): each token is scored once with ≥ ctx − stride tokens of context')
+    .option(
+      '--stride <s>',
+      'sliding-window stride (default ctx/2): each token is scored once with ≥ ctx − stride tokens of context',
+    )
     .option('--seed <n>', 'bootstrap seed', '0')
     .option('--replicates <n>', 'bootstrap replicates', '2000')
     .option('--top <n>', 'tokens listed where two same-tokenizer models disagree most', '10')
@@ -66,11 +79,23 @@ async function runCompare(o: CompareCliOptions): Promise<void> {
   const replicates = int('--replicates', o.replicates, 10)!;
   const top = int('--top', o.top, 0)!;
   const threads = int('--threads', o.threads, 1);
-  if (stride !== undefined && stride >= ctx) throw new XentError('invalid_argument', 'compare', `--stride must be below --ctx ${ctx}, got ${stride}`, { arg: '--stride', value: stride });
+  if (stride !== undefined && stride >= ctx)
+    throw new XentError('invalid_argument', 'compare', `--stride must be below --ctx ${ctx}, got ${stride}`, {
+      arg: '--stride',
+      value: stride,
+    });
   if (!['auto', 'native', 'map'].includes(o.engine)) {
-    throw new XentError('invalid_argument', 'compare', `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`, { arg: '--engine', value: o.engine });
+    throw new XentError(
+      'invalid_argument',
+      'compare',
+      `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`,
+      { arg: '--engine', value: o.engine },
+    );
   }
-  if (o.models.length < 2) throw new XentError('invalid_argument', 'compare', `--models needs at least two models, got ${o.models.length}`, { arg: '--models' });
+  if (o.models.length < 2)
+    throw new XentError('invalid_argument', 'compare', `--models needs at least two models, got ${o.models.length}`, {
+      arg: '--models',
+    });
   if (o.report) (await import('../report/write.js')).checkReportPath('compare', '--report', o.report);
   const [{ loadModel }, { compareModels }, { readDataFile }, { VERSION }] = await Promise.all([
     import('../models/load.js'),
@@ -80,11 +105,15 @@ async function runCompare(o: CompareCliOptions): Promise<void> {
   ]);
   const bytes = readDataFile('compare', o.data);
   const opened: LanguageModel[] = [];
-  let r;
+  let r: Awaited<ReturnType<typeof compareModels>>;
   try {
     const models: Array<{ name: string; model: LanguageModel }> = [];
     for (const spec of o.models) {
-      const m = await loadModel(spec, { ctx, engine: o.engine as 'auto' | 'native' | 'map', ...(threads !== undefined ? { threads } : {}) });
+      const m = await loadModel(spec, {
+        ctx,
+        engine: o.engine as 'auto' | 'native' | 'map',
+        ...(threads !== undefined ? { threads } : {}),
+      });
       opened.push(m);
       models.push({ name: spec, model: m });
     }
@@ -95,7 +124,8 @@ async function runCompare(o: CompareCliOptions): Promise<void> {
       top,
       ...(stride !== undefined ? { stride } : {}),
       onModel: (name, i, n) => {
-        if (!o.json && process.stderr.isTTY) process.stderr.write(`\rxent compare: model ${i + 1}/${n} ${basename(name)}\x1b[K`);
+        if (!o.json && process.stderr.isTTY)
+          process.stderr.write(`\rxent compare: model ${i + 1}/${n} ${basename(name)}\x1b[K`);
       },
     });
   } finally {
@@ -103,19 +133,25 @@ async function runCompare(o: CompareCliOptions): Promise<void> {
     for (const m of opened) await m.close();
   }
   const out = { ...r, data: o.data, seconds: (performance.now() - t0) / 1000, xent_version: VERSION };
-  if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
-  else process.stdout.write(formatCompare(out) + '\n');
+  if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+  else process.stdout.write(`${formatCompare(out)}\n`);
   if (o.report) {
     const { writeReport } = await import('../report/write.js');
-    writeReport(o.report, [{ kind: 'compare', result: JSON.parse(JSON.stringify(out)) as never, source: 'xent compare' }], {
-      title: `xent compare: ${o.models.length} models on ${basename(o.data)}`,
-      command: `xent compare ${process.argv.slice(3).join(' ')}`,
-    });
+    writeReport(
+      o.report,
+      [{ kind: 'compare', result: JSON.parse(JSON.stringify(out)) as never, source: 'xent compare' }],
+      {
+        title: `xent compare: ${o.models.length} models on ${basename(o.data)}`,
+        command: `xent compare ${process.argv.slice(3).join(' ')}`,
+      },
+    );
     process.stderr.write(`xent compare: report written to ${resolve(o.report)}\n`);
   }
 }
 
-function formatCompare(r: Awaited<ReturnType<typeof import('../eval/compare.js').compareModels>> & { data: string }): string {
+function formatCompare(
+  r: Awaited<ReturnType<typeof import('../eval/compare.js').compareModels>> & { data: string },
+): string {
   const f = (x: number, d = 4): string => x.toFixed(d);
   const L: string[] = [];
   L.push(
@@ -132,7 +168,9 @@ function formatCompare(r: Awaited<ReturnType<typeof import('../eval/compare.js')
   L.push('paired differences a − b (bits/byte)');
   for (const p of r.pairs) {
     const sig = p.diff_ci95_lo > 0 || p.diff_ci95_hi < 0 ? '' : '  (interval includes 0)';
-    L.push(`  ${basename(p.a)} − ${basename(p.b)}: ${f(p.diff_bits_per_byte, 5)} [95% CI ${f(p.diff_ci95_lo, 5)}, ${f(p.diff_ci95_hi, 5)}]${sig}`);
+    L.push(
+      `  ${basename(p.a)} − ${basename(p.b)}: ${f(p.diff_bits_per_byte, 5)} [95% CI ${f(p.diff_ci95_lo, 5)}, ${f(p.diff_ci95_hi, 5)}]${sig}`,
+    );
   }
   for (const t of r.token_pairs) {
     L.push(
@@ -140,7 +178,9 @@ function formatCompare(r: Awaited<ReturnType<typeof import('../eval/compare.js')
         `${f(100 * t.a_better_fraction, 2)}% of ${t.tokens} tokens lower for ${basename(t.a)}`,
     );
     for (const d of t.most_different) {
-      L.push(`    token ${d.position} ${JSON.stringify(d.text)} after ${JSON.stringify(d.context.slice(-40))}: ${f(d.nats_a)} vs ${f(d.nats_b)} nats (diff ${f(d.diff_nats)})`);
+      L.push(
+        `    token ${d.position} ${JSON.stringify(d.text)} after ${JSON.stringify(d.context.slice(-40))}: ${f(d.nats_a)} vs ${f(d.nats_b)} nats (diff ${f(d.diff_nats)})`,
+      );
     }
   }
   return L.join('\n');

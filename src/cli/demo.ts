@@ -22,7 +22,11 @@ interface DemoOptions {
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new XentError('invalid_argument', 'demo', `${name} must be a positive integer, got ${JSON.stringify(v)}`, { arg: name, value: v });
+  if (!Number.isInteger(n) || n < 1)
+    throw new XentError('invalid_argument', 'demo', `${name} must be a positive integer, got ${JSON.stringify(v)}`, {
+      arg: name,
+      value: v,
+    });
   return n;
 }
 
@@ -56,16 +60,45 @@ export function register(program: Command): void {
       emit(stabilitySection(seed));
       emit(lossTableSection());
       const { evalSection } = await import('../demo/eval-section.js');
-      emit(await evalSection({ ...(opts.model !== undefined ? { model: opts.model } : {}), ...(opts.data !== undefined ? { data: opts.data } : {}), ctx: positiveInt('--ctx', opts.ctx), chunks: positiveInt('--chunks', opts.chunks) }));
+      emit(
+        await evalSection({
+          ...(opts.model !== undefined ? { model: opts.model } : {}),
+          ...(opts.data !== undefined ? { data: opts.data } : {}),
+          ctx: positiveInt('--ctx', opts.ctx),
+          chunks: positiveInt('--chunks', opts.chunks),
+        }),
+      );
       const trainSteps = Number(opts.trainSteps);
-      if (!Number.isInteger(trainSteps) || trainSteps < 0) throw new XentError('invalid_argument', 'demo', `--train-steps must be an integer ≥ 0, got ${JSON.stringify(opts.trainSteps)}`, { arg: '--train-steps', value: opts.trainSteps });
-      if (trainSteps > 0) emit(await (await import('../demo/train-brown.js')).trainBrownSection({ steps: trainSteps, seed, ...(opts.trainEvalChunks !== undefined ? { evalChunks: positiveInt('--train-eval-chunks', opts.trainEvalChunks) } : {}), onNote: (m) => process.stderr.write(`${m}\n`) }));
-      if (opts.json) process.stdout.write(`${JSON.stringify(Object.fromEntries(sections.map((s) => [s.key, s.data])), null, 2)}\n`);
+      if (!Number.isInteger(trainSteps) || trainSteps < 0)
+        throw new XentError(
+          'invalid_argument',
+          'demo',
+          `--train-steps must be an integer ≥ 0, got ${JSON.stringify(opts.trainSteps)}`,
+          { arg: '--train-steps', value: opts.trainSteps },
+        );
+      if (trainSteps > 0)
+        emit(
+          await (await import('../demo/train-brown.js')).trainBrownSection({
+            steps: trainSteps,
+            seed,
+            ...(opts.trainEvalChunks !== undefined
+              ? { evalChunks: positiveInt('--train-eval-chunks', opts.trainEvalChunks) }
+              : {}),
+            onNote: (m) => process.stderr.write(`${m}\n`),
+          }),
+        );
+      if (opts.json)
+        process.stdout.write(`${JSON.stringify(Object.fromEntries(sections.map((s) => [s.key, s.data])), null, 2)}\n`);
       if (opts.report !== false) {
-        const [{ writeDemoReport }, { resolve }] = await Promise.all([import('../report/demo-report.js'), import('node:path')]);
+        const [{ writeDemoReport }, { resolve }] = await Promise.all([
+          import('../report/demo-report.js'),
+          import('node:path'),
+        ]);
         const bytes = writeDemoReport(opts.report, sections, `xent ${process.argv.slice(2).join(' ')}`);
         // With --json, stdout holds only the JSON object: the path goes to stderr.
-        (opts.json ? process.stderr : process.stdout).write(`\nreport: ${resolve(opts.report)} (${(bytes / 1024).toFixed(0)} KiB; open it in a browser)\n`);
+        (opts.json ? process.stderr : process.stdout).write(
+          `\nreport: ${resolve(opts.report)} (${(bytes / 1024).toFixed(0)} KiB; open it in a browser)\n`,
+        );
       }
     });
 }

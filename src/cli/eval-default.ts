@@ -30,12 +30,21 @@ export async function brownTestFile(): Promise<string> {
 }
 
 /** Fills in --model and --data when absent (and no --server is given). */
-export async function applyEvalDefaults(o: { model?: string; data?: string | string[]; server?: string[] }): Promise<void> {
+export async function applyEvalDefaults(o: {
+  model?: string;
+  data?: string | string[];
+  server?: string[];
+}): Promise<void> {
   if (o.server?.length) return;
   if (o.model === undefined) {
     const dir = defaultModelDir();
     if (!existsSync(join(dir, 'model.json'))) {
-      throw new XentError('invalid_argument', 'eval', `give --model <file.gguf|dir> (the default model ${dir} is not in this installation)`, { arg: '--model' });
+      throw new XentError(
+        'invalid_argument',
+        'eval',
+        `give --model <file.gguf|dir> (the default model ${dir} is not in this installation)`,
+        { arg: '--model' },
+      );
     }
     o.model = dir;
     process.stderr.write(`xent eval: no --model: scoring the committed Brown LSTM ${dir}\n`);

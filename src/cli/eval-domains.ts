@@ -24,19 +24,37 @@ export interface DomainEvalCliOptions {
 
 /** True when the --data values ask for a per-domain evaluation. */
 export function isDomainRun(data: unknown): boolean {
-  return (Array.isArray(data) && data.length > 1) || (typeof data === 'string' && data.toLowerCase().endsWith('.jsonl')) || (Array.isArray(data) && String(data[0]).toLowerCase().endsWith('.jsonl'));
+  return (
+    (Array.isArray(data) && data.length > 1) ||
+    (typeof data === 'string' && data.toLowerCase().endsWith('.jsonl')) ||
+    (Array.isArray(data) && String(data[0]).toLowerCase().endsWith('.jsonl'))
+  );
 }
 
 function int(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, { arg: name, value: v });
+  if (!Number.isInteger(n) || n < min)
+    throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
+      arg: name,
+      value: v,
+    });
   return n;
 }
 
 export async function runDomainEval(o: DomainEvalCliOptions): Promise<void> {
-  for (const [flag, v] of [['--tokens', o.tokens], ['--checkpoint', o.checkpoint], ['--report', o.report]] as const) {
-    if (v !== undefined) throw new XentError('invalid_argument', 'eval', `${flag} is not supported with several --data domains; run each domain on its own for it`, { arg: flag });
+  for (const [flag, v] of [
+    ['--tokens', o.tokens],
+    ['--checkpoint', o.checkpoint],
+    ['--report', o.report],
+  ] as const) {
+    if (v !== undefined)
+      throw new XentError(
+        'invalid_argument',
+        'eval',
+        `${flag} is not supported with several --data domains; run each domain on its own for it`,
+        { arg: flag },
+      );
   }
   const ctx = int('--ctx', o.ctx, 4)!;
   const chunks = int('--chunks', o.chunks, 1);
@@ -44,10 +62,19 @@ export async function runDomainEval(o: DomainEvalCliOptions): Promise<void> {
   const threads = int('--threads', o.threads, 1);
   const seed = int('--seed', o.seed, 0) ?? 0;
   if (!['auto', 'native', 'map'].includes(o.engine)) {
-    throw new XentError('invalid_argument', 'eval', `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`, { arg: '--engine', value: o.engine });
+    throw new XentError(
+      'invalid_argument',
+      'eval',
+      `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`,
+      { arg: '--engine', value: o.engine },
+    );
   }
   const files = Array.isArray(o.data) ? o.data : [o.data];
-  const [{ readDomains, evaluateDomains }, { loadModel }, { VERSION }] = await Promise.all([import('../eval/domains.js'), import('../models/load.js'), import('../version.js')]);
+  const [{ readDomains, evaluateDomains }, { loadModel }, { VERSION }] = await Promise.all([
+    import('../eval/domains.js'),
+    import('../models/load.js'),
+    import('../version.js'),
+  ]);
   const domains = readDomains(files);
   const model = await loadModel(o.model, {
     ctx,
@@ -56,7 +83,7 @@ export async function runDomainEval(o: DomainEvalCliOptions): Promise<void> {
     ...(o.flashAttn ? { flashAttention: true } : {}),
   });
   const t0 = performance.now();
-  let r;
+  let r: Awaited<ReturnType<typeof evaluateDomains>>;
   try {
     r = await evaluateDomains(model, domains, {
       ctx,
@@ -86,12 +113,16 @@ export async function runDomainEval(o: DomainEvalCliOptions): Promise<void> {
     xent_version: VERSION,
   };
   if (o.json) {
-    process.stdout.write(JSON.stringify(out) + '\n');
+    process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
   const f = (x: number, d = 4): string => x.toFixed(d);
-  const L = [`model ${basename(o.model)}, ${domains.length} domains, ${out.mode === 'chunks' ? `chunks of ${ctx}` : `ctx ${ctx}, stride ${stride}`}; 95% CIs: bootstrap over chunks (2000 replicates, seed ${seed})`];
-  L.push('domain                        tokens   nats/token [95% CI]              bits/byte [95% CI]               PPL');
+  const L = [
+    `model ${basename(o.model)}, ${domains.length} domains, ${out.mode === 'chunks' ? `chunks of ${ctx}` : `ctx ${ctx}, stride ${stride}`}; 95% CIs: bootstrap over chunks (2000 replicates, seed ${seed})`,
+  ];
+  L.push(
+    'domain                        tokens   nats/token [95% CI]              bits/byte [95% CI]               PPL',
+  );
   for (const d of r.domains) {
     L.push(
       `${d.domain.slice(0, 28).padEnd(28)} ${String(d.tokens_scored).padStart(8)}   ${f(d.nats_per_token)} [${f(d.nats_per_token_ci95[0])}, ${f(d.nats_per_token_ci95[1])}]   ` +
@@ -107,5 +138,5 @@ export async function runDomainEval(o: DomainEvalCliOptions): Promise<void> {
       );
     }
   }
-  process.stdout.write(L.join('\n') + '\n');
+  process.stdout.write(`${L.join('\n')}\n`);
 }

@@ -3,12 +3,22 @@
  * the per-token file that survives kill -9, Ctrl-C handling, and the summary figures and
  * lines printed at the end.
  */
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { XentError } from '../errors.js';
-import { tokenStream, type EvaluateResult, type TokenRecord } from '../eval/evaluate.js';
+import { type EvaluateResult, type TokenRecord, tokenStream } from '../eval/evaluate.js';
+import { formatRunning } from '../eval/stats.js';
 import { planWindows, type WindowPlan } from '../eval/windows.js';
 import type { LanguageModel } from '../models/language-model.js';
-import { formatRunning } from '../eval/stats.js';
 
 /**
  * Per-token records (`--tokens file`) stream to `<file>.partial`, renamed to `<file>` only
@@ -33,14 +43,19 @@ export class TokensFile {
       return;
     }
     if (resume && resume.bytes > 0) {
-      throw new XentError('incompatible', 'eval', `cannot resume: ${this.partial} is missing or shorter than the checkpoint records; delete ${resume.checkpoint} to start over`, { file: this.partial });
+      throw new XentError(
+        'incompatible',
+        'eval',
+        `cannot resume: ${this.partial} is missing or shorter than the checkpoint records; delete ${resume.checkpoint} to start over`,
+        { file: this.partial },
+      );
     }
     this.fd = openSync(this.partial, 'w');
     this.bytes = 0;
   }
 
   append(records: readonly TokenRecord[]): void {
-    const b = Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8');
+    const b = Buffer.from(`${records.map((r) => JSON.stringify(r)).join('\n')}\n`, 'utf8');
     let off = 0;
     while (off < b.length) off += writeSync(this.fd!, b, off, b.length - off);
     this.bytes += b.length;
@@ -71,7 +86,13 @@ export class TokensFile {
 }
 
 /** The windows a run will score (for the progress bar's total): the same plan evaluatePerplexity makes. */
-export function evalPlan(model: LanguageModel, textTokens: Int32Array, ctx: number, stride: number | undefined, chunks: number | undefined): WindowPlan {
+export function evalPlan(
+  model: LanguageModel,
+  textTokens: Int32Array,
+  ctx: number,
+  stride: number | undefined,
+  chunks: number | undefined,
+): WindowPlan {
   return planWindows('eval', tokenStream(model, textTokens).length, ctx, {
     addsBos: model.addsBos && model.bosToken !== undefined,
     ...(stride !== undefined ? { stride } : {}),
@@ -92,7 +113,10 @@ export function interruptibleEval(): { signal: AbortSignal; release: () => void 
 }
 
 /** The figures of every eval's --json, with units in the names. */
-export function evalFigures(result: EvaluateResult, run: { ctx: number; stride: number | undefined; evaluatedAtStart: number; scoreSeconds: number }) {
+export function evalFigures(
+  result: EvaluateResult,
+  run: { ctx: number; stride: number | undefined; evaluatedAtStart: number; scoreSeconds: number },
+) {
   const evaluatedNow = result.tokens_evaluated - run.evaluatedAtStart;
   const scoredFraction = result.tokens_evaluated > 0 ? result.tokens_scored / result.tokens_evaluated : 0;
   const tokensPerSecond = run.scoreSeconds > 0 ? evaluatedNow / run.scoreSeconds : NaN;
@@ -124,7 +148,14 @@ export function evalFigures(result: EvaluateResult, run: { ctx: number; stride: 
  */
 export function evalSummaryLines(
   result: EvaluateResult,
-  o: { header: string; ctx: number; stride: number | undefined; top1: string | undefined; speed: string; checkpoint: string | undefined },
+  o: {
+    header: string;
+    ctx: number;
+    stride: number | undefined;
+    top1: string | undefined;
+    speed: string;
+    checkpoint: string | undefined;
+  },
 ): string[] {
   const top1 = o.top1 ?? `${(100 * result.top1_accuracy).toFixed(2)}%`;
   const lines = [

@@ -7,8 +7,9 @@
  * The API key (XENT_API_KEY, else OPENAI_API_KEY) goes in the Authorization header only:
  * it is not printed, logged, or written to results or checkpoints.
  */
-import { rmSync, statSync } from 'node:fs';
+
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { XentError } from '../errors.js';
 import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
@@ -36,12 +37,20 @@ export interface ServerEvalCliOptions {
 function intOption(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, { arg: name, value: v });
+  if (!Number.isInteger(n) || n < min)
+    throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
+      arg: name,
+      value: v,
+    });
   return n;
 }
 
 /** Opens every endpoint (a few attempts each); unreachable ones are left out while one remains. */
-async function openEndpoints(urls: string[], modelName: string | undefined, timeoutMs: number): Promise<{ models: import('../models/server.js').ServerModel[]; warnings: string[] }> {
+async function openEndpoints(
+  urls: string[],
+  modelName: string | undefined,
+  timeoutMs: number,
+): Promise<{ models: import('../models/server.js').ServerModel[]; warnings: string[] }> {
   const { ServerModel } = await import('../models/server.js');
   const warnings: string[] = [];
   const opened = await Promise.all(
@@ -57,20 +66,33 @@ async function openEndpoints(urls: string[], modelName: string | undefined, time
         }
       }
       if (urls.length === 1) throw last;
-      warnings.push(`left out ${(last as XentError).fields.endpoint ?? url}: ${(last as XentError).fields.detail ?? (last as Error).message}`);
+      warnings.push(
+        `left out ${(last as XentError).fields.endpoint ?? url}: ${(last as XentError).fields.detail ?? (last as Error).message}`,
+      );
       return undefined;
     }),
   );
   const models = opened.filter((m): m is NonNullable<typeof m> => m !== undefined);
-  if (models.length === 0) throw new XentError('remote_error', 'eval', `no endpoint answered: ${warnings.join('; ')}`, { arg: '--server' });
+  if (models.length === 0)
+    throw new XentError('remote_error', 'eval', `no endpoint answered: ${warnings.join('; ')}`, { arg: '--server' });
   return { models, warnings };
 }
 
 export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   const t0 = performance.now();
-  for (const [given, name] of [[o.model, '--model'], [o.report, '--report'], [o.flashAttn, '--flash-attn'], [o.threads, '--threads']] as const) {
+  for (const [given, name] of [
+    [o.model, '--model'],
+    [o.report, '--report'],
+    [o.flashAttn, '--flash-attn'],
+    [o.threads, '--threads'],
+  ] as const) {
     if (given !== undefined && given !== false) {
-      throw new XentError('invalid_argument', 'eval', `${name} does not apply with --server (the servers run the model${name === '--report' ? '; write --json and --tokens files and build the report with `xent report`' : ''})`, { arg: name });
+      throw new XentError(
+        'invalid_argument',
+        'eval',
+        `${name} does not apply with --server (the servers run the model${name === '--report' ? '; write --json and --tokens files and build the report with `xent report`' : ''})`,
+        { arg: name },
+      );
     }
   }
   const ctx = intOption('--ctx', o.ctx, 4)!;
@@ -92,15 +114,30 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   const primary = models[0]!;
   const text = bytes.toString('utf8');
   const textTokens = await primary.tokenize(text);
-  if (bytes.length > 0 && textTokens.length === 0) throw new XentError('invalid_text', 'eval', `the server's tokenizer produced no tokens for ${o.data} (${bytes.length} bytes)`, { file: o.data });
+  if (bytes.length > 0 && textTokens.length === 0)
+    throw new XentError(
+      'invalid_text',
+      'eval',
+      `the server's tokenizer produced no tokens for ${o.data} (${bytes.length} bytes)`,
+      { file: o.data },
+    );
   // Every endpoint must serve the same model: same vocabulary, BOS and tokenisation of a sample.
   const sample = text.slice(0, 4096);
   const ref = await primary.tokenize(sample);
   for (const m of models.slice(1)) {
     const got = await m.tokenize(sample);
-    const same = (!m.vocabKnown || !primary.vocabKnown || m.vocabSize === primary.vocabSize) && m.bosToken === primary.bosToken && got.length === ref.length && got.every((t, i) => t === ref[i]);
+    const same =
+      (!m.vocabKnown || !primary.vocabKnown || m.vocabSize === primary.vocabSize) &&
+      m.bosToken === primary.bosToken &&
+      got.length === ref.length &&
+      got.every((t, i) => t === ref[i]);
     if (!same) {
-      throw new XentError('incompatible', 'eval', `${m.endpoint} does not serve the same model as ${primary.endpoint} (vocabulary ${m.vocabSize} vs ${primary.vocabSize}, or a different tokenisation of ${o.data})`, { arg: '--server' });
+      throw new XentError(
+        'incompatible',
+        'eval',
+        `${m.endpoint} does not serve the same model as ${primary.endpoint} (vocabulary ${m.vocabSize} vs ${primary.vocabSize}, or a different tokenisation of ${o.data})`,
+        { arg: '--server' },
+      );
     }
   }
 
@@ -128,10 +165,14 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   }
   // Windows scored but not folded when an earlier run stopped: not requested again.
   const shardsFile = o.checkpoint ? sk.shardsFile(o.checkpoint) : undefined;
-  const ahead = shardsFile ? sk.loadShards(shardsFile, fingerprint) : new Map<number, import('../models/language-model.js').PositionScores>();
+  const ahead = shardsFile
+    ? sk.loadShards(shardsFile, fingerprint)
+    : new Map<number, import('../models/language-model.js').PositionScores>();
   for (const w of ahead.keys()) if (w < (resume?.windowsDone ?? 0)) ahead.delete(w);
   const preloadedShards = ahead.size;
-  const tokFile = o.tokens ? new TokensFile(o.tokens, resume ? { bytes: tokensFileBytes, checkpoint: o.checkpoint! } : undefined) : undefined;
+  const tokFile = o.tokens
+    ? new TokensFile(o.tokens, resume ? { bytes: tokensFileBytes, checkpoint: o.checkpoint! } : undefined)
+    : undefined;
 
   const { signal, release } = interruptibleEval();
   const plan = evalPlan(primary, textTokens, ctx, stride, chunks);
@@ -159,8 +200,16 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
       signal,
       concurrency,
       timeoutMs,
-      ...(o.checkpoint ? { preloaded: new Map(ahead), onScored: (w: number, s: import('../models/language-model.js').PositionScores) => void ahead.set(w, s) } : {}),
-      onDrop: (endpoint, reason) => process.stderr.write(`xent eval: warning: dropped endpoint ${endpoint} (${reason}); its shards go to the others\n`),
+      ...(o.checkpoint
+        ? {
+            preloaded: new Map(ahead),
+            onScored: (w: number, s: import('../models/language-model.js').PositionScores) => void ahead.set(w, s),
+          }
+        : {}),
+      onDrop: (endpoint, reason) =>
+        process.stderr.write(
+          `xent eval: warning: dropped endpoint ${endpoint} (${reason}); its shards go to the others\n`,
+        ),
       ...(tokFile ? { onTokens: (records) => tokFile.append(records) } : {}),
       onWindow: (state, p) => {
         lastState = state;
@@ -191,8 +240,14 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   }
   const warnings = [...openWarnings, ...result.warnings];
   const top1Unknown = models.some((m) => m.top1Unknown);
-  if (top1Unknown) warnings.push('a server did not identify its top-1 tokens (legacy echo format keyed by text): top-1 accuracy is unknown');
-  if (models.some((m) => m.lossyBytes)) warnings.push("some token texts came from /detokenize as U+FFFD (a token holding part of a UTF-8 character): bits per byte counts them as 3 bytes");
+  if (top1Unknown)
+    warnings.push(
+      'a server did not identify its top-1 tokens (legacy echo format keyed by text): top-1 accuracy is unknown',
+    );
+  if (models.some((m) => m.lossyBytes))
+    warnings.push(
+      'some token texts came from /detokenize as U+FFFD (a token holding part of a UTF-8 character): bits per byte counts them as 3 bytes',
+    );
   const figures = evalFigures(result, { ctx, stride, evaluatedAtStart, scoreSeconds });
   const out = {
     ...figures,
@@ -216,7 +271,7 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   };
   for (const w of warnings) process.stderr.write(`xent eval: warning: ${w}\n`);
   if (o.json) {
-    process.stdout.write(JSON.stringify(out) + '\n');
+    process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
     const dropped = sharded.endpoints.filter((e) => e.dropped).length;
     const lines = evalSummaryLines(result, {
@@ -226,11 +281,16 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
       top1: top1Unknown ? 'unknown' : undefined,
       speed:
         `speed: ${figures.tokens_per_second.toFixed(0)} tokens/s evaluated (${figures.scored_tokens_per_second.toFixed(0)} scored tokens/s); endpoints: ` +
-        sharded.endpoints.map((e) => `${e.endpoint} ${e.shards} shards${e.failures ? `, ${e.failures} failed requests` : ''}${e.dropped ? ', dropped' : ''}`).join('; ') +
+        sharded.endpoints
+          .map(
+            (e) =>
+              `${e.endpoint} ${e.shards} shards${e.failures ? `, ${e.failures} failed requests` : ''}${e.dropped ? ', dropped' : ''}`,
+          )
+          .join('; ') +
         (dropped ? ` (${dropped} dropped)` : ''),
       checkpoint: o.checkpoint,
     });
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
   }
   if (result.interrupted) process.exitCode = 130;
 }

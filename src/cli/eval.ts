@@ -3,10 +3,11 @@
  * language model on a text, identical to llama.cpp's llama-perplexity (chunk mode) or
  * Hugging Face's sliding window (--stride). See src/eval/windows.ts for the semantics.
  */
-import type { Command } from 'commander';
-import { rmSync, statSync } from 'node:fs';
+
 import { createHash } from 'node:crypto';
+import { rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import type { Command } from 'commander';
 import { XentError } from '../errors.js';
 import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
 
@@ -29,7 +30,11 @@ interface EvalCliOptions {
 function intOption(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, { arg: name, value: v });
+  if (!Number.isInteger(n) || n < min)
+    throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
+      arg: name,
+      value: v,
+    });
   return n;
 }
 
@@ -37,20 +42,46 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description("perplexity and cross-entropy of a model on a text, identical to llama.cpp's llama-perplexity")
-    .option('--model <path>', 'a .gguf model file, or a directory of a model trained by xent (or --server; default: the committed models/brown-lstm)')
-    .option('--data <file>', 'UTF-8 text file to score (default: the Brown corpus test split); repeat it, or give a .jsonl with "text" and "domain" fields, for cross-entropy per domain and the differences between domains', (v: string, a?: string | string[]) => (a === undefined ? v : [...(Array.isArray(a) ? a : [a]), v]))
+    .option(
+      '--model <path>',
+      'a .gguf model file, or a directory of a model trained by xent (or --server; default: the committed models/brown-lstm)',
+    )
+    .option(
+      '--data <file>',
+      'UTF-8 text file to score (default: the Brown corpus test split); repeat it, or give a .jsonl with "text" and "domain" fields, for cross-entropy per domain and the differences between domains',
+      (v: string, a?: string | string[]) => (a === undefined ? v : [...(Array.isArray(a) ? a : [a]), v]),
+    )
     .option('--seed <n>', 'seed of the bootstrap intervals between domains', '0')
     .option('--ctx <n>', 'tokens per chunk (llama.cpp -c)', '512')
     .option('--chunks <k>', 'score only the first K chunks (llama.cpp --chunks)')
-    .option('--stride <s>', "Hugging Face sliding window: windows of --ctx tokens every S tokens, each token scored once with up to ctx−S tokens of context")
+    .option(
+      '--stride <s>',
+      'Hugging Face sliding window: windows of --ctx tokens every S tokens, each token scored once with up to ctx−S tokens of context',
+    )
     .option('--threads <n>', 'CPU threads for llama.cpp (default: min(4, cores))')
     .option('--engine <e>', "GGUF engine: auto | native (raw logits) | map (node-llama-cpp's probability Map)", 'auto')
-    .option('--flash-attn', 'use llama.cpp flash attention (changes the last digits; the reference figures are without it)')
+    .option(
+      '--flash-attn',
+      'use llama.cpp flash attention (changes the last digits; the reference figures are without it)',
+    )
     .option('--json', 'print one JSON object on stdout')
-    .option('--tokens <file.jsonl>', 'write one JSON record per scored token (position, token, text, nats, bits, p, rank (1 = top choice), top1, top1_text, top1_p)')
-    .option('--report <file.html>', 'also write a self-contained HTML report (figures, every token coloured by surprisal, calibration)')
-    .option('--checkpoint <file>', 'save progress to this file; rerunning the same command resumes (also after kill -9)')
-    .option('--server <url>', 'score with an OpenAI-compatible server instead (vLLM, xent serve); repeat for several, the chunks are shared out', (v: string, a: string[] = []) => [...a, v])
+    .option(
+      '--tokens <file.jsonl>',
+      'write one JSON record per scored token (position, token, text, nats, bits, p, rank (1 = top choice), top1, top1_text, top1_p)',
+    )
+    .option(
+      '--report <file.html>',
+      'also write a self-contained HTML report (figures, every token coloured by surprisal, calibration)',
+    )
+    .option(
+      '--checkpoint <file>',
+      'save progress to this file; rerunning the same command resumes (also after kill -9)',
+    )
+    .option(
+      '--server <url>',
+      'score with an OpenAI-compatible server instead (vLLM, xent serve); repeat for several, the chunks are shared out',
+      (v: string, a: string[] = []) => [...a, v],
+    )
     .option('--server-model <name>', 'model name on the servers (default: the first they list)')
     .option('--server-concurrency <n>', 'requests in flight per server', '2')
     .option('--server-timeout <s>', 'seconds one request may take before it is retried', '120')
@@ -66,8 +97,12 @@ per byte of the scored tokens' UTF-8 text, top-1 accuracy, tokens/s (tokens fed 
     )
     .action(async (o: EvalCliOptions) => {
       await (await import('./eval-default.js')).applyEvalDefaults(o);
-      if (o.server?.length) return (await import('./eval-server.js')).runServerEval(o as EvalCliOptions & { server: string[] });
-      if (!o.model) throw new XentError('invalid_argument', 'eval', 'give --model <file.gguf|dir> or --server <url>', { arg: '--model' });
+      if (o.server?.length)
+        return (await import('./eval-server.js')).runServerEval(o as EvalCliOptions & { server: string[] });
+      if (!o.model)
+        throw new XentError('invalid_argument', 'eval', 'give --model <file.gguf|dir> or --server <url>', {
+          arg: '--model',
+        });
       const domainRun = await import('./eval-domains.js');
       if (domainRun.isDomainRun(o.data)) return domainRun.runDomainEval(o);
       await runEval(o);
@@ -82,7 +117,12 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   const threads = intOption('--threads', o.threads, 1);
   if (o.report) (await import('../report/write.js')).checkReportPath('eval', '--report', o.report);
   if (!['auto', 'native', 'map'].includes(o.engine)) {
-    throw new XentError('invalid_argument', 'eval', `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`, { arg: '--engine', value: o.engine });
+    throw new XentError(
+      'invalid_argument',
+      'eval',
+      `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`,
+      { arg: '--engine', value: o.engine },
+    );
   }
   const [{ loadModel }, { evaluatePerplexity }, { readDataFile }, ck, { Progress }, { VERSION }] = await Promise.all([
     import('../models/load.js'),
@@ -104,15 +144,27 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   });
   const engine = (model as { engine?: string }).engine ?? model.kind;
   const tokenizeBytes = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
-  const textTokens = tokenizeBytes ? await tokenizeBytes.call(model, bytes) : await model.tokenize(bytes.toString('utf8'));
+  const textTokens = tokenizeBytes
+    ? await tokenizeBytes.call(model, bytes)
+    : await model.tokenize(bytes.toString('utf8'));
   for (let i = 0; i < textTokens.length; i++) {
     const t = textTokens[i]!;
     if (t < 0 || t >= model.vocabSize) {
-      throw new XentError('invalid_text', 'eval', `the model's tokenizer could not encode ${o.data}: token ${i} has id ${t}, outside [0, ${model.vocabSize})`, { file: o.data, row: i });
+      throw new XentError(
+        'invalid_text',
+        'eval',
+        `the model's tokenizer could not encode ${o.data}: token ${i} has id ${t}, outside [0, ${model.vocabSize})`,
+        { file: o.data, row: i },
+      );
     }
   }
   if (bytes.length > 0 && textTokens.length === 0) {
-    throw new XentError('invalid_text', 'eval', `the model's tokenizer produced no tokens for ${o.data} (${bytes.length} bytes)`, { file: o.data });
+    throw new XentError(
+      'invalid_text',
+      'eval',
+      `the model's tokenizer produced no tokens for ${o.data} (${bytes.length} bytes)`,
+      { file: o.data },
+    );
   }
 
   // Resumable state.
@@ -141,7 +193,9 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   }
 
   // Per-token records stream to <file>.partial, renamed to <file> only when complete.
-  const tokFile = o.tokens ? new TokensFile(o.tokens, resume ? { bytes: tokensFileBytes, checkpoint: o.checkpoint! } : undefined) : undefined;
+  const tokFile = o.tokens
+    ? new TokensFile(o.tokens, resume ? { bytes: tokensFileBytes, checkpoint: o.checkpoint! } : undefined)
+    : undefined;
 
   // --report without a finished --tokens file to read back: collect the records here.
   const reportRecords: unknown[] | undefined = o.report && !o.tokens ? [] : undefined;
@@ -212,7 +266,7 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   };
   for (const w of result.warnings) process.stderr.write(`xent eval: warning: ${w}\n`);
   if (o.json) {
-    process.stdout.write(JSON.stringify(out) + '\n');
+    process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
     const lines = evalSummaryLines(result, {
       header: `model ${basename(o.model)} (${model.kind}, ${engine} engine, V = ${model.vocabSize}), data ${basename(o.data)} (${bytes.length} bytes, ${result.tokens_in_text} tokens)`,
@@ -222,13 +276,17 @@ async function runEval(o: EvalCliOptions): Promise<void> {
       speed: `speed: ${figures.tokens_per_second.toFixed(0)} tokens/s evaluated (${figures.scored_tokens_per_second.toFixed(0)} scored tokens/s), peak RSS ${(out.peak_rss_bytes / 2 ** 20).toFixed(1)} MiB`,
       checkpoint: o.checkpoint,
     });
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
   }
   if (o.report) {
     const { writeEvalReport } = await import('../report/eval-report.js');
     // An interrupted run's records are in the flushed .partial file (earlier resumed chunks included).
     const tokensFile = tokFile ? (result.interrupted ? tokFile.partial : tokFile.path) : undefined;
-    writeEvalReport(o.report, out, { command: `xent eval ${process.argv.slice(3).join(' ')}`, interrupted: result.interrupted, ...(tokensFile ? { tokensFile } : { records: reportRecords ?? [] }) });
+    writeEvalReport(o.report, out, {
+      command: `xent eval ${process.argv.slice(3).join(' ')}`,
+      interrupted: result.interrupted,
+      ...(tokensFile ? { tokensFile } : { records: reportRecords ?? [] }),
+    });
     process.stderr.write(`xent eval: report written to ${resolve(o.report)}\n`);
   }
   if (result.interrupted) process.exitCode = 130;

@@ -5,10 +5,11 @@
  * figures; the default compares the float distributions (the true KLD). `--save-base` /
  * `--base-file` write and read llama.cpp's base-file format (docs/kld-format.md).
  */
-import type { Command } from 'commander';
+
 import { createHash } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import type { Command } from 'commander';
 import { XentError } from '../errors.js';
 import type { LanguageModel } from '../models/language-model.js';
 
@@ -33,7 +34,11 @@ interface KldCliOptions {
 function intOption(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new XentError('invalid_argument', 'kld', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, { arg: name, value: v });
+  if (!Number.isInteger(n) || n < min)
+    throw new XentError('invalid_argument', 'kld', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
+      arg: name,
+      value: v,
+    });
   return n;
 }
 
@@ -46,17 +51,29 @@ export function register(program: Command): void {
     .requiredOption('--data <file>', 'UTF-8 text file to score')
     .option('--ctx <n>', 'tokens per chunk (llama.cpp -c)', '512')
     .option('--chunks <k>', 'score only the first K chunks (llama.cpp --chunks)')
-    .option('--compat <tool>', "'llama': llama.cpp's uint16 base storage and arithmetic, so every figure equals llama-perplexity's")
+    .option(
+      '--compat <tool>',
+      "'llama': llama.cpp's uint16 base storage and arithmetic, so every figure equals llama-perplexity's",
+    )
     .option('--save-base <file>', "also write the base distribution in llama.cpp's --kl-divergence-base format")
-    .option('--base-file <file>', 'read the base distribution from this file (written by xent or llama.cpp) instead of running --base')
+    .option(
+      '--base-file <file>',
+      'read the base distribution from this file (written by xent or llama.cpp) instead of running --base',
+    )
     .option('--top-k <k>', 'k of the top-k agreement column (0 = off)', '10')
-    .option('--jsd', 'compute the Jensen–Shannon divergence column (default: on below 2048 tokens of vocabulary, where it is cheap)')
+    .option(
+      '--jsd',
+      'compute the Jensen–Shannon divergence column (default: on below 2048 tokens of vocabulary, where it is cheap)',
+    )
     .option('--no-jsd', 'skip the Jensen–Shannon divergence column')
     .option('--threads <n>', 'CPU threads for llama.cpp, per model (default: min(4, cores))')
     .option('--engine <e>', 'GGUF engine: auto | native | map', 'auto')
     .option('--json', 'print one JSON object on stdout')
     .option('--report <file.html>', 'also write a self-contained HTML report')
-    .option('--checkpoint <file>', 'save progress to this file; rerunning the same command resumes (also after kill -9)')
+    .option(
+      '--checkpoint <file>',
+      'save progress to this file; rerunning the same command resumes (also after kill -9)',
+    )
     .addHelpText(
       'after',
       `
@@ -75,7 +92,8 @@ Default: exact float distributions. --compat llama and --base-file: llama.cpp's 
 async function tokenizeAll(model: LanguageModel, bytes: Buffer, file: string): Promise<Int32Array> {
   const tb = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
   const toks = tb ? await tb.call(model, bytes) : await model.tokenize(bytes.toString('utf8'));
-  if (bytes.length > 0 && toks.length === 0) throw new XentError('invalid_text', 'kld', `the tokenizer of ${model.id} produced no tokens for ${file}`, { file });
+  if (bytes.length > 0 && toks.length === 0)
+    throw new XentError('invalid_text', 'kld', `the tokenizer of ${model.id} produced no tokens for ${file}`, { file });
   return toks;
 }
 
@@ -86,16 +104,40 @@ async function runKld(o: KldCliOptions): Promise<void> {
   const threads = intOption('--threads', o.threads, 1);
   const topk = intOption('--top-k', o.topK, 0)!;
   if (o.compat !== undefined && o.compat !== 'llama') {
-    throw new XentError('invalid_argument', 'kld', `--compat must be 'llama', got ${JSON.stringify(o.compat)}`, { arg: '--compat', value: o.compat });
+    throw new XentError('invalid_argument', 'kld', `--compat must be 'llama', got ${JSON.stringify(o.compat)}`, {
+      arg: '--compat',
+      value: o.compat,
+    });
   }
   if (!['auto', 'native', 'map'].includes(o.engine)) {
-    throw new XentError('invalid_argument', 'kld', `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`, { arg: '--engine', value: o.engine });
+    throw new XentError(
+      'invalid_argument',
+      'kld',
+      `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`,
+      { arg: '--engine', value: o.engine },
+    );
   }
-  if (!o.base && !o.baseFile) throw new XentError('invalid_argument', 'kld', 'give the reference as --base <model> or --base-file <file>', { arg: '--base' });
-  if (o.base && o.baseFile) throw new XentError('invalid_argument', 'kld', 'give either --base or --base-file, not both', { arg: '--base-file' });
-  if (o.saveBase && !o.base) throw new XentError('invalid_argument', 'kld', '--save-base needs --base (the model whose distribution is saved)', { arg: '--save-base' });
+  if (!o.base && !o.baseFile)
+    throw new XentError('invalid_argument', 'kld', 'give the reference as --base <model> or --base-file <file>', {
+      arg: '--base',
+    });
+  if (o.base && o.baseFile)
+    throw new XentError('invalid_argument', 'kld', 'give either --base or --base-file, not both', {
+      arg: '--base-file',
+    });
+  if (o.saveBase && !o.base)
+    throw new XentError('invalid_argument', 'kld', '--save-base needs --base (the model whose distribution is saved)', {
+      arg: '--save-base',
+    });
   if (o.report) (await import('../report/write.js')).checkReportPath('kld', '--report', o.report);
-  const [{ loadModel }, { evaluateKld, assertSameTokenizer }, { BaseFileReader }, { readDataFile }, { Progress }, { VERSION }] = await Promise.all([
+  const [
+    { loadModel },
+    { evaluateKld, assertSameTokenizer },
+    { BaseFileReader },
+    { readDataFile },
+    { Progress },
+    { VERSION },
+  ] = await Promise.all([
     import('../models/load.js'),
     import('../eval/kld.js'),
     import('../eval/kld-file.js'),
@@ -110,21 +152,35 @@ async function runKld(o: KldCliOptions): Promise<void> {
   const baseFile = o.baseFile ? new BaseFileReader(o.baseFile) : undefined;
   if (baseFile?.meta && baseFile.meta.data_sha256 !== dataSha) {
     baseFile.close();
-    throw new XentError('incompatible', 'kld', `base file ${o.baseFile} was made from another text (sha256 ${baseFile.meta.data_sha256.slice(0, 12)}…, --data ${o.data} has ${dataSha.slice(0, 12)}…)`, {
-      file: o.baseFile,
-      arg: '--data',
-    });
+    throw new XentError(
+      'incompatible',
+      'kld',
+      `base file ${o.baseFile} was made from another text (sha256 ${baseFile.meta.data_sha256.slice(0, 12)}…, --data ${o.data} has ${dataSha.slice(0, 12)}…)`,
+      {
+        file: o.baseFile,
+        arg: '--data',
+      },
+    );
   }
   if (baseFile && baseFile.header.nCtx !== ctx) {
     baseFile.close();
-    throw new XentError('incompatible', 'kld', `base file ${o.baseFile} was made with ctx ${baseFile.header.nCtx}, but this run uses --ctx ${ctx}; rerun with --ctx ${baseFile.header.nCtx}`, {
-      file: o.baseFile,
-      arg: '--ctx',
-      expected: baseFile.header.nCtx,
-      actual: ctx,
-    });
+    throw new XentError(
+      'incompatible',
+      'kld',
+      `base file ${o.baseFile} was made with ctx ${baseFile.header.nCtx}, but this run uses --ctx ${ctx}; rerun with --ctx ${baseFile.header.nCtx}`,
+      {
+        file: o.baseFile,
+        arg: '--ctx',
+        expected: baseFile.header.nCtx,
+        actual: ctx,
+      },
+    );
   }
-  const loadOpts = { ctx, engine: o.engine as 'auto' | 'native' | 'map', ...(threads !== undefined ? { threads } : {}) };
+  const loadOpts = {
+    ctx,
+    engine: o.engine as 'auto' | 'native' | 'map',
+    ...(threads !== undefined ? { threads } : {}),
+  };
   const opened: LanguageModel[] = [];
   try {
     const base = o.base ? await loadModel(o.base, loadOpts) : undefined;
@@ -142,7 +198,10 @@ async function runKld(o: KldCliOptions): Promise<void> {
         );
       }
       const baseTokens = await tokenizeAll(base, bytes, o.data);
-      assertSameTokenizer(base, model, baseTokens, modelTokens, { base: `--base ${basename(o.base!)}`, model: `--model ${basename(o.model)}` });
+      assertSameTokenizer(base, model, baseTokens, modelTokens, {
+        base: `--base ${basename(o.base!)}`,
+        model: `--model ${basename(o.model)}`,
+      });
     }
 
     const ac = new AbortController();
@@ -208,7 +267,12 @@ async function runKld(o: KldCliOptions): Promise<void> {
           const now = performance.now();
           if (ck && (now - lastSave > 2000 || chunk === total || ac.signal.aborted)) {
             syncBase();
-            ck.saveKldCheckpoint(o.checkpoint!, { fingerprint, chunksDone: chunk, tokensEvaluated, acc: acc.toState() });
+            ck.saveKldCheckpoint(o.checkpoint!, {
+              fingerprint,
+              chunksDone: chunk,
+              tokensEvaluated,
+              acc: acc.toState(),
+            });
             lastSave = now;
           }
           progress ??= new Progress({ total, label: 'kld', unit: 'chunk', silent: o.json === true });
@@ -240,7 +304,7 @@ async function runKld(o: KldCliOptions): Promise<void> {
       xent_version: VERSION,
     };
     for (const w of result.warnings) process.stderr.write(`xent kld: warning: ${w}\n`);
-    process.stdout.write(o.json ? JSON.stringify(out) + '\n' : formatKld(out) + '\n');
+    process.stdout.write(o.json ? `${JSON.stringify(out)}\n` : `${formatKld(out)}\n`);
     if (o.report) {
       const { writeReport } = await import('../report/write.js');
       const saved = JSON.parse(JSON.stringify(out)) as Record<string, unknown>;
@@ -256,7 +320,12 @@ async function runKld(o: KldCliOptions): Promise<void> {
   }
 }
 
-type KldOut = Awaited<ReturnType<typeof import('../eval/kld.js').evaluateKld>> & { base: string; model: string; data: string; tokens_per_second: number };
+type KldOut = Awaited<ReturnType<typeof import('../eval/kld.js').evaluateKld>> & {
+  base: string;
+  model: string;
+  data: string;
+  tokens_per_second: number;
+};
 
 /** llama-perplexity's summary block (same labels and printf widths), plus xent's extra columns. */
 export function formatKld(r: KldOut): string {
@@ -278,16 +347,35 @@ export function formatKld(r: KldOut): string {
   L.push('====== KL divergence statistics (nats per token) ======');
   L.push(`Mean    KLD: ${F(r.kld_mean, 10, 6)} ± ${F(r.kld_mean_pm, 10, 6)}`);
   const kl: Array<[string, number]> = [
-    ['Maximum', r.kld_max], ['99.9%  ', r.kld_p999], ['99.0%  ', r.kld_p99], ['95.0%  ', r.kld_p95], ['90.0%  ', r.kld_p90], ['Median ', r.kld_median],
-    ['10.0%  ', r.kld_p10], [' 5.0%  ', r.kld_p05], [' 1.0%  ', r.kld_p01], [' 0.1%  ', r.kld_p001], ['Minimum', r.kld_min],
+    ['Maximum', r.kld_max],
+    ['99.9%  ', r.kld_p999],
+    ['99.0%  ', r.kld_p99],
+    ['95.0%  ', r.kld_p95],
+    ['90.0%  ', r.kld_p90],
+    ['Median ', r.kld_median],
+    ['10.0%  ', r.kld_p10],
+    [' 5.0%  ', r.kld_p05],
+    [' 1.0%  ', r.kld_p01],
+    [' 0.1%  ', r.kld_p001],
+    ['Minimum', r.kld_min],
   ];
   for (const [k, v] of kl) L.push(`${k} KLD: ${F(v, 10, 6)}`);
   L.push('');
   L.push('====== Token probability statistics ======');
   L.push(`Mean    Δp: ${pct(r.delta_p_mean, 6, 3)} ± ${pct(r.delta_p_mean_pm, 5, 3)} %`);
   const dp: Array<[string, number]> = [
-    ['Maximum', r.delta_p_max], ['99.9%  ', r.delta_p_p999], ['99.0%  ', r.delta_p_p99], ['95.0%  ', r.delta_p_p95], ['90.0%  ', r.delta_p_p90], ['75.0%  ', r.delta_p_p75],
-    ['Median ', r.delta_p_median], ['25.0%  ', r.delta_p_p25], ['10.0%  ', r.delta_p_p10], [' 5.0%  ', r.delta_p_p05], [' 1.0%  ', r.delta_p_p01], [' 0.1%  ', r.delta_p_p001],
+    ['Maximum', r.delta_p_max],
+    ['99.9%  ', r.delta_p_p999],
+    ['99.0%  ', r.delta_p_p99],
+    ['95.0%  ', r.delta_p_p95],
+    ['90.0%  ', r.delta_p_p90],
+    ['75.0%  ', r.delta_p_p75],
+    ['Median ', r.delta_p_median],
+    ['25.0%  ', r.delta_p_p25],
+    ['10.0%  ', r.delta_p_p10],
+    [' 5.0%  ', r.delta_p_p05],
+    [' 1.0%  ', r.delta_p_p01],
+    [' 0.1%  ', r.delta_p_p001],
     ['Minimum', r.delta_p_min],
   ];
   for (const [k, v] of dp) L.push(`${k} Δp: ${pct(v, 6, 3)}%`);
@@ -296,10 +384,15 @@ export function formatKld(r: KldOut): string {
   if (r.jsd_mean !== null || r.topk_agreement !== null) {
     L.push('');
     L.push('====== Extra (xent) ======');
-    if (r.jsd_mean !== null) L.push(`Mean    JSD: ${F(r.jsd_mean, 10, 6)} ± ${F(r.jsd_mean_pm ?? NaN, 10, 6)} nats/token`);
-    if (r.topk_agreement !== null) L.push(`Top-${r.topk} agreement: ${pct(r.topk_agreement, 6, 3)} % (mean share of the base's top ${r.topk} tokens in the model's top ${r.topk})`);
+    if (r.jsd_mean !== null)
+      L.push(`Mean    JSD: ${F(r.jsd_mean, 10, 6)} ± ${F(r.jsd_mean_pm ?? NaN, 10, 6)} nats/token`);
+    if (r.topk_agreement !== null)
+      L.push(
+        `Top-${r.topk} agreement: ${pct(r.topk_agreement, 6, 3)} % (mean share of the base's top ${r.topk} tokens in the model's top ${r.topk})`,
+      );
   }
   L.push(`speed: ${r.tokens_per_second.toFixed(0)} tokens/s per model`);
-  if (r.interrupted) L.push(`interrupted after chunk ${r.chunks} of ${r.chunks_total}: the figures cover the chunks scored so far`);
+  if (r.interrupted)
+    L.push(`interrupted after chunk ${r.chunks} of ${r.chunks_total}: the figures cover the chunks scored so far`);
   return L.join('\n');
 }

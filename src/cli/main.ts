@@ -6,18 +6,18 @@
  */
 import { Command } from 'commander';
 import { XentError } from '../errors.js';
-import { VERSION } from '../version.js';
 import { enableRelaxedSimd } from '../util/relaxed-simd.js';
-import { register as registerDemo } from './demo.js';
+import { VERSION } from '../version.js';
 import { register as registerBench } from './bench.js';
-import { register as registerScore } from './score.js';
-import { register as registerEval } from './eval.js';
-import { register as registerReport } from './report.js';
-import { register as registerServe } from './serve.js';
-import { register as registerKld } from './kld.js';
 import { register as registerCompare } from './compare.js';
-import { register as registerTrain } from './train.js';
+import { register as registerDemo } from './demo.js';
 import { register as registerDistill } from './distill.js';
+import { register as registerEval } from './eval.js';
+import { register as registerKld } from './kld.js';
+import { register as registerReport } from './report.js';
+import { register as registerScore } from './score.js';
+import { register as registerServe } from './serve.js';
+import { register as registerTrain } from './train.js';
 
 enableRelaxedSimd(); // before any WebAssembly is compiled: Node 20 needs the flag for the FMA kernels
 const program = new Command();
@@ -47,7 +47,9 @@ function fail(e: unknown): never {
   }
   const err = e as { code?: string; message?: string; stack?: string };
   if (typeof err?.code === 'string' && err.code.startsWith('commander.')) process.exit(2);
-  process.stderr.write(`xent: internal error: ${err?.message ?? String(e)}\n${process.env.XENT_DEBUG ? (err?.stack ?? '') : 'Set XENT_DEBUG=1 for the stack trace.'}\n`);
+  process.stderr.write(
+    `xent: internal error: ${err?.message ?? String(e)}\n${process.env.XENT_DEBUG ? (err?.stack ?? '') : 'Set XENT_DEBUG=1 for the stack trace.'}\n`,
+  );
   process.exit(1);
 }
 

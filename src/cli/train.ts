@@ -7,7 +7,16 @@
  */
 import type { Command } from 'commander';
 import { XentError } from '../errors.js';
-import { addDataOptions, addLstmOptions, interruptible, lstmRunOptions, numberOption, readTrainingTexts, validationLine, type LstmCliOptions } from './train-common.js';
+import {
+  addDataOptions,
+  addLstmOptions,
+  interruptible,
+  type LstmCliOptions,
+  lstmRunOptions,
+  numberOption,
+  readTrainingTexts,
+  validationLine,
+} from './train-common.js';
 
 interface TrainCliOptions extends LstmCliOptions {
   arch: string;
@@ -19,23 +28,39 @@ interface TrainCliOptions extends LstmCliOptions {
 export function register(program: Command): void {
   const cmd = program
     .command('train')
-    .description('train an LSTM language model or a Kneser–Ney n-gram on a text; the model directory scores with `xent eval --model`');
+    .description(
+      'train an LSTM language model or a Kneser–Ney n-gram on a text; the model directory scores with `xent eval --model`',
+    );
   addDataOptions(cmd, 'UTF-8 training text (default: the Brown corpus train split, validated on its validation split)')
     .option('--arch <a>', 'lstm | ngram', 'lstm')
-    .option('--vocab <spec>', 'tokenizer: byte | bpe:<V> (byte-level BPE learned on the training text) | word:<V> (with <unk>; not comparable per byte)', 'bpe:4096')
+    .option(
+      '--vocab <spec>',
+      'tokenizer: byte | bpe:<V> (byte-level BPE learned on the training text) | word:<V> (with <unk>; not comparable per byte)',
+      'bpe:4096',
+    )
     .option('--order <n>', 'n-gram order, 2 … 5', '4')
     .option('--label-smoothing <x>', 'label smoothing of the training loss (validation is plain cross-entropy)', '0');
-  addLstmOptions(cmd, { batch: '32', threads: 'kernel threads (default min(2, cores))', out: 'model directory to write (best model, curves.json, checkpoint/)' })
-    .action(async (o: TrainCliOptions) => {
-      await runTrainCli(o);
-    });
+  addLstmOptions(cmd, {
+    batch: '32',
+    threads: 'kernel threads (default min(2, cores))',
+    out: 'model directory to write (best model, curves.json, checkpoint/)',
+  }).action(async (o: TrainCliOptions) => {
+    await runTrainCli(o);
+  });
 }
 
 async function runTrainCli(o: TrainCliOptions): Promise<void> {
   const op = 'train';
-  if (o.arch !== 'lstm' && o.arch !== 'ngram') throw new XentError('invalid_argument', op, `--arch must be lstm or ngram, got ${JSON.stringify(o.arch)}`, { arg: '--arch', value: o.arch });
+  if (o.arch !== 'lstm' && o.arch !== 'ngram')
+    throw new XentError('invalid_argument', op, `--arch must be lstm or ngram, got ${JSON.stringify(o.arch)}`, {
+      arg: '--arch',
+      value: o.arch,
+    });
   const n = (flag: string, v: string): number => numberOption(op, flag, v)!;
-  const [{ runTraining }, { Progress }] = await Promise.all([import('../train/trainer-run.js'), import('./progress.js')]);
+  const [{ runTraining }, { Progress }] = await Promise.all([
+    import('../train/trainer-run.js'),
+    import('./progress.js'),
+  ]);
   const { trainText, valText, dataLabel } = await readTrainingTexts(op, o);
   const { signal, release } = interruptible(op);
   const quiet = o.json === true;
@@ -58,8 +83,16 @@ async function runTrainCli(o: TrainCliOptions): Promise<void> {
       signal,
       onNote: log,
       onStep: (i, perStep) => {
-        progress ??= new Progress({ total: (i.steps - i.startStep) * perStep, label: 'train', unit: 'tok', silent: quiet });
-        progress.update(i.tokensThisRun, `step ${i.step}/${i.steps} loss ${(i.ceNats / Math.LN2).toFixed(3)} bits/token${lastVal}`);
+        progress ??= new Progress({
+          total: (i.steps - i.startStep) * perStep,
+          label: 'train',
+          unit: 'tok',
+          silent: quiet,
+        });
+        progress.update(
+          i.tokensThisRun,
+          `step ${i.step}/${i.steps} loss ${(i.ceNats / Math.LN2).toFixed(3)} bits/token${lastVal}`,
+        );
       },
       onEval: (p, best) => {
         lastVal = ` val ${(p.nats_per_token / Math.LN2).toFixed(3)} bits/token`;
@@ -99,9 +132,12 @@ async function runTrainCli(o: TrainCliOptions): Promise<void> {
       command: `xent ${process.argv.slice(2).join(' ')}`,
     });
   }
-  if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
+  if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);
   else {
-    const bpb = out.val_bits_per_byte !== null ? `${out.val_bits_per_byte.toFixed(4)} bits/byte` : 'bits/byte not comparable (word-level vocabulary with <unk>)';
+    const bpb =
+      out.val_bits_per_byte !== null
+        ? `${out.val_bits_per_byte.toFixed(4)} bits/byte`
+        : 'bits/byte not comparable (word-level vocabulary with <unk>)';
     const lines = [
       `${result.arch} on ${dataLabel} (${o.vocab}, V = ${result.vocab_size}): best validation ${out.val_nats_per_token.toFixed(4)} nats/token = ${out.val_bits_per_token.toFixed(4)} bits/token; ${bpb}` +
         (result.arch === 'lstm' ? ` at step ${out.best_step}` : ''),
@@ -110,7 +146,7 @@ async function runTrainCli(o: TrainCliOptions): Promise<void> {
         : `counted ${out.train_tokens} tokens at ${out.tokens_per_second.toFixed(0)} tokens/s`,
       `model: ${o.out} (score it with: xent eval --model ${o.out} --data <text>); curves: ${o.out}/curves.json${o.report ? `; report: ${o.report}` : ''}`,
     ];
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
   }
   if (result.stopped === 'interrupted') process.exitCode = 130;
 }

@@ -49,7 +49,10 @@ export async function evalSection(opts: EvalSectionOptions): Promise<DemoSection
     try {
       bytes = readFileSync(opts.data);
     } catch {
-      throw new XentError('invalid_file', 'demo', `data file ${opts.data} does not exist or cannot be read`, { file: opts.data, arg: '--data' });
+      throw new XentError('invalid_file', 'demo', `data file ${opts.data} does not exist or cannot be read`, {
+        file: opts.data,
+        arg: '--data',
+      });
     }
     assertUtf8('demo', bytes, opts.data);
     text = bytes.toString('utf8');

@@ -31,9 +31,17 @@ export function lossTableRows(ps: readonly number[] = TABLE_PROBABILITIES): Loss
   const ceNats = crossEntropy(m, target, { reduction: 'none' }).loss;
   const ceBits = crossEntropy(m, target, { reduction: 'none', unit: 'bit' }).loss;
   const probs = { data: Float64Array.from(ps), shape: [n] };
-  const bce1 = binaryCrossEntropy(probs, { data: new Float64Array(n).fill(1), shape: [n] }, { reduction: 'none' }).loss as Float64Array;
-  const bce0 = binaryCrossEntropy(probs, { data: new Float64Array(n), shape: [n] }, { reduction: 'none' }).loss as Float64Array;
-  return ps.map((p, i) => ({ p, ce_nats: ceNats[i]!, ce_bits: ceBits[i]!, bce_label1_nats: bce1[i]!, bce_label0_nats: bce0[i]! }));
+  const bce1 = binaryCrossEntropy(probs, { data: new Float64Array(n).fill(1), shape: [n] }, { reduction: 'none' })
+    .loss as Float64Array;
+  const bce0 = binaryCrossEntropy(probs, { data: new Float64Array(n), shape: [n] }, { reduction: 'none' })
+    .loss as Float64Array;
+  return ps.map((p, i) => ({
+    p,
+    ce_nats: ceNats[i]!,
+    ce_bits: ceBits[i]!,
+    bce_label1_nats: bce1[i]!,
+    bce_label0_nats: bce0[i]!,
+  }));
 }
 
 export function lossTableSection(): DemoSection {
@@ -48,5 +56,10 @@ export function lossTableSection(): DemoSection {
     ),
     '  (confident and right costs little; confident and wrong costs without bound)',
   ];
-  return { key: 'loss_table', title: '3. Loss against the predicted probability of the true class', lines, data: { rows } };
+  return {
+    key: 'loss_table',
+    title: '3. Loss against the predicted probability of the true class',
+    lines,
+    data: { rows },
+  };
 }

@@ -23,26 +23,43 @@ export interface TrainBrownOptions {
   onNote?: (msg: string) => void;
 }
 
-export const DEMO_TRAIN = { vocab: 'bpe:1024', emb: 64, hidden: 128, seq: 64, batch: 32, lr: 0.005, order: 4, ctx: 512 } as const;
+export const DEMO_TRAIN = {
+  vocab: 'bpe:1024',
+  emb: 64,
+  hidden: 128,
+  seq: 64,
+  batch: 32,
+  lr: 0.005,
+  order: 4,
+  ctx: 512,
+} as const;
 
 export async function trainBrownSection(o: TrainBrownOptions = {}): Promise<DemoSection> {
   const steps = o.steps ?? 600;
   const seed = o.seed ?? 0;
   const d = DEMO_TRAIN;
-  const [{ loadBrownCorpus }, { runTraining }, { loadTrainedModel }, { evaluatePerplexity }, { trainTokenizer }] = await Promise.all([
-    import('../train/corpus-brown.js'),
-    import('../train/trainer-run.js'),
-    import('../models/trained.js'),
-    import('../eval/evaluate.js'),
-    import('../train/tokenizer-spec.js'),
-  ]);
+  const [{ loadBrownCorpus }, { runTraining }, { loadTrainedModel }, { evaluatePerplexity }, { trainTokenizer }] =
+    await Promise.all([
+      import('../train/corpus-brown.js'),
+      import('../train/trainer-run.js'),
+      import('../models/trained.js'),
+      import('../eval/evaluate.js'),
+      import('../train/tokenizer-spec.js'),
+    ]);
   const brown = loadBrownCorpus();
   const dir = o.out ?? mkdtempSync(join(tmpdir(), 'xent-demo-train-'));
   const note = o.onNote ?? (() => {});
   try {
     // One tokenizer for both models, learned on the train split only.
     const tokenizer = trainTokenizer(d.vocab, brown.train);
-    const base = { trainText: brown.train, valText: brown.validation, dataLabel: 'brown', vocab: d.vocab, tokenizer, seed };
+    const base = {
+      trainText: brown.train,
+      valText: brown.validation,
+      dataLabel: 'brown',
+      vocab: d.vocab,
+      tokenizer,
+      seed,
+    };
     const t0 = performance.now();
     note(`training an LSTM on the Brown train split (${steps} steps)…`);
     const lstm = await runTraining({
@@ -64,15 +81,35 @@ export async function trainBrownSection(o: TrainBrownOptions = {}): Promise<Demo
     const ngram = await runTraining({ ...base, arch: 'ngram', out: join(dir, 'brown-ngram'), order: d.order });
     const ngramSeconds = (performance.now() - t1) / 1000;
 
-    const scores: Record<string, { bits_per_byte: number; nats_per_token: number; perplexity: number; tokens_scored: number; bytes_scored: number; seconds: number }> = {};
+    const scores: Record<
+      string,
+      {
+        bits_per_byte: number;
+        nats_per_token: number;
+        perplexity: number;
+        tokens_scored: number;
+        bytes_scored: number;
+        seconds: number;
+      }
+    > = {};
     for (const name of ['brown-lstm', 'brown-ngram']) {
       note(`scoring ${name} on the Brown test split…`);
       const m = await loadTrainedModel(join(dir, name));
       try {
         const t = performance.now();
         const tokens = await m.tokenize(brown.test);
-        const r = await evaluatePerplexity(m, tokens, { ctx: d.ctx, ...(o.evalChunks !== undefined ? { chunks: o.evalChunks } : {}) });
-        scores[name] = { bits_per_byte: r.bits_per_byte, nats_per_token: r.nats_per_token, perplexity: r.perplexity, tokens_scored: r.tokens_scored, bytes_scored: r.bytes_scored, seconds: (performance.now() - t) / 1000 };
+        const r = await evaluatePerplexity(m, tokens, {
+          ctx: d.ctx,
+          ...(o.evalChunks !== undefined ? { chunks: o.evalChunks } : {}),
+        });
+        scores[name] = {
+          bits_per_byte: r.bits_per_byte,
+          nats_per_token: r.nats_per_token,
+          perplexity: r.perplexity,
+          tokens_scored: r.tokens_scored,
+          bytes_scored: r.bytes_scored,
+          seconds: (performance.now() - t) / 1000,
+        };
       } finally {
         await m.close();
       }

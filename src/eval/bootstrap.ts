@@ -35,7 +35,8 @@ function quantile(sorted: Float64Array, q: number): number {
 }
 
 function check(op: string, num: ArrayLike<number>, den: ArrayLike<number>, what: string): void {
-  if (num.length !== den.length) throw new XentError('shape_mismatch', op, `${what}: ${num.length} numerators but ${den.length} denominators`);
+  if (num.length !== den.length)
+    throw new XentError('shape_mismatch', op, `${what}: ${num.length} numerators but ${den.length} denominators`);
   if (num.length === 0) throw new XentError('empty_input', op, `${what}: no units to resample`);
 }
 
@@ -75,10 +76,21 @@ export function bootstrapRatio(num: ArrayLike<number>, den: ArrayLike<number>, o
  * unit indices per replicate for both). denA and denB may differ (e.g. tokens) or be the
  * same array (bytes).
  */
-export function bootstrapPairedDiff(numA: ArrayLike<number>, denA: ArrayLike<number>, numB: ArrayLike<number>, denB: ArrayLike<number>, opts: BootstrapOptions = {}): Interval {
+export function bootstrapPairedDiff(
+  numA: ArrayLike<number>,
+  denA: ArrayLike<number>,
+  numB: ArrayLike<number>,
+  denB: ArrayLike<number>,
+  opts: BootstrapOptions = {},
+): Interval {
   check('bootstrap', numA, denA, 'model a');
   check('bootstrap', numB, denB, 'model b');
-  if (numA.length !== numB.length) throw new XentError('shape_mismatch', 'bootstrap', `paired units differ in number: ${numA.length} and ${numB.length}`);
+  if (numA.length !== numB.length)
+    throw new XentError(
+      'shape_mismatch',
+      'bootstrap',
+      `paired units differ in number: ${numA.length} and ${numB.length}`,
+    );
   const B = opts.replicates ?? 2000;
   const n = numA.length;
   const reps = new Float64Array(B);
@@ -101,7 +113,13 @@ export function bootstrapPairedDiff(numA: ArrayLike<number>, denA: ArrayLike<num
 }
 
 /** CI of Σa/Σden_a − Σb/Σden_b for independent samples (two domains): each resampled on its own. */
-export function bootstrapUnpairedDiff(numA: ArrayLike<number>, denA: ArrayLike<number>, numB: ArrayLike<number>, denB: ArrayLike<number>, opts: BootstrapOptions = {}): Interval {
+export function bootstrapUnpairedDiff(
+  numA: ArrayLike<number>,
+  denA: ArrayLike<number>,
+  numB: ArrayLike<number>,
+  denB: ArrayLike<number>,
+  opts: BootstrapOptions = {},
+): Interval {
   check('bootstrap', numA, denA, 'sample a');
   check('bootstrap', numB, denB, 'sample b');
   const B = opts.replicates ?? 2000;

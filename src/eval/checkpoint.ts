@@ -34,10 +34,20 @@ export function loadCheckpoint(file: string, fingerprint: EvalFingerprint): Eval
   try {
     cp = JSON.parse(readFileSync(file, 'utf8')) as EvalCheckpoint;
   } catch (e) {
-    throw new XentError('invalid_file', OP, `${file} is not a readable xent checkpoint (${(e as Error).message}); delete it to start over`, { file });
+    throw new XentError(
+      'invalid_file',
+      OP,
+      `${file} is not a readable xent checkpoint (${(e as Error).message}); delete it to start over`,
+      { file },
+    );
   }
   if (cp?.format !== CHECKPOINT_FORMAT || typeof cp.state?.windowsDone !== 'number') {
-    throw new XentError('invalid_file', OP, `${file} is not an xent evaluation checkpoint (format ${JSON.stringify(cp?.format)}); delete it to start over`, { file });
+    throw new XentError(
+      'invalid_file',
+      OP,
+      `${file} is not an xent evaluation checkpoint (format ${JSON.stringify(cp?.format)}); delete it to start over`,
+      { file },
+    );
   }
   for (const k of new Set([...Object.keys(fingerprint), ...Object.keys(cp.fingerprint ?? {})])) {
     if (cp.fingerprint?.[k] !== fingerprint[k]) {
@@ -52,7 +62,18 @@ export function loadCheckpoint(file: string, fingerprint: EvalFingerprint): Eval
   return cp;
 }
 
-export function saveCheckpoint(file: string, fingerprint: EvalFingerprint, state: EvalAccumulator, tokensFileBytes: number): void {
-  const cp: EvalCheckpoint = { format: CHECKPOINT_FORMAT, fingerprint, state, tokensFileBytes, savedAt: new Date().toISOString() };
+export function saveCheckpoint(
+  file: string,
+  fingerprint: EvalFingerprint,
+  state: EvalAccumulator,
+  tokensFileBytes: number,
+): void {
+  const cp: EvalCheckpoint = {
+    format: CHECKPOINT_FORMAT,
+    fingerprint,
+    state,
+    tokensFileBytes,
+    savedAt: new Date().toISOString(),
+  };
   atomicWriteFileSync(file, JSON.stringify(cp));
 }

@@ -99,7 +99,11 @@ export interface CompareOutput {
 }
 
 /** Unit boundaries: start offsets of documents (split at blank lines) or of byte blocks. */
-export function unitStarts(bytes: Uint8Array, minUnits = 20, blocks = 50): { kind: 'documents' | 'blocks'; starts: number[] } {
+export function unitStarts(
+  bytes: Uint8Array,
+  minUnits = 20,
+  blocks = 50,
+): { kind: 'documents' | 'blocks'; starts: number[] } {
   const starts = [0];
   for (let i = 1; i + 1 < bytes.length; i++) {
     // A document starts after "\n\n" (any further newlines belong to the gap).
@@ -120,11 +124,19 @@ interface Scored {
   score: CompareModelScore;
 }
 
-export async function compareModels(models: ReadonlyArray<{ name: string; model: LanguageModel }>, bytes: Buffer, opts: CompareOptions): Promise<CompareOutput> {
-  if (models.length < 2) throw new XentError('invalid_argument', OP, `--models needs at least two models, got ${models.length}`, { arg: '--models' });
+export async function compareModels(
+  models: ReadonlyArray<{ name: string; model: LanguageModel }>,
+  bytes: Buffer,
+  opts: CompareOptions,
+): Promise<CompareOutput> {
+  if (models.length < 2)
+    throw new XentError('invalid_argument', OP, `--models needs at least two models, got ${models.length}`, {
+      arg: '--models',
+    });
   const names = new Set<string>();
   for (const m of models) {
-    if (names.has(m.name)) throw new XentError('invalid_argument', OP, `model ${m.name} is given twice`, { arg: '--models', value: m.name });
+    if (names.has(m.name))
+      throw new XentError('invalid_argument', OP, `model ${m.name} is given twice`, { arg: '--models', value: m.name });
     names.add(m.name);
   }
   if (bytes.length === 0) throw new XentError('too_short', OP, 'the text is empty', { arg: '--data' });
@@ -143,7 +155,7 @@ export async function compareModels(models: ReadonlyArray<{ name: string; model:
     const textTokens = tb ? await tb.call(model, bytes) : await model.tokenize(bytes.toString('utf8'));
     const stream = tokenStream(model, textTokens);
     const nats = new Float64Array(stream.length).fill(NaN);
-    let r;
+    let r: Awaited<ReturnType<typeof evaluatePerplexity>>;
     try {
       r = await evaluatePerplexity(model, textTokens, {
         ctx,
@@ -153,7 +165,8 @@ export async function compareModels(models: ReadonlyArray<{ name: string; model:
         },
       });
     } catch (e) {
-      if (e instanceof XentError && e.code === 'too_short') throw new XentError('too_short', OP, `${name}: ${e.message}`, e.fields, { cause: e });
+      if (e instanceof XentError && e.code === 'too_short')
+        throw new XentError('too_short', OP, `${name}: ${e.message}`, e.fields, { cause: e });
       throw e;
     }
     // Byte offsets: BOS (when present) covers no text; each text token ends at the running byte count.
@@ -203,7 +216,13 @@ export async function compareModels(models: ReadonlyArray<{ name: string; model:
       const b = scored[j]!;
       const d = a.score.bits_per_byte - b.score.bits_per_byte;
       const ci = bootstrapPairedDiff(a.bitsPerUnit, unitBytes, b.bitsPerUnit, unitBytes, boot);
-      pairs.push({ a: a.name, b: b.name, diff_bits_per_byte: d, diff_ci95_lo: Math.min(ci.lo, d), diff_ci95_hi: Math.max(ci.hi, d) });
+      pairs.push({
+        a: a.name,
+        b: b.name,
+        diff_bits_per_byte: d,
+        diff_ci95_lo: Math.min(ci.lo, d),
+        diff_ci95_hi: Math.max(ci.hi, d),
+      });
       if (sameTokens(a, b)) tokenPairs.push(tokenPair(a, b, opts.top ?? 10, boot));
     }
   }
@@ -225,7 +244,12 @@ function sameTokens(a: Scored, b: Scored): boolean {
   return true;
 }
 
-function tokenPair(a: Scored, b: Scored, top: number, boot: { replicates: number; seed: number; level: number }): TokenPairScore {
+function tokenPair(
+  a: Scored,
+  b: Scored,
+  top: number,
+  boot: { replicates: number; seed: number; level: number },
+): TokenPairScore {
   const diffs: number[] = [];
   const pos: number[] = [];
   let better = 0;
@@ -253,7 +277,15 @@ function tokenPair(a: Scored, b: Scored, top: number, boot: { replicates: number
     const t = a.stream[p]!;
     let context = '';
     for (let q = Math.max(0, p - 8); q < p; q++) context += a.model.tokenText(a.stream[q]!);
-    return { position: p, token: t, text: a.model.tokenText(t), context, nats_a: a.nats[p]!, nats_b: b.nats[p]!, diff_nats: diffs[i]! };
+    return {
+      position: p,
+      token: t,
+      text: a.model.tokenText(t),
+      context,
+      nats_a: a.nats[p]!,
+      nats_b: b.nats[p]!,
+      diff_nats: diffs[i]!,
+    };
   });
   return {
     a: a.name,

@@ -50,17 +50,36 @@ export function readDomains(files: readonly string[]): DomainText[] {
         try {
           rec = JSON.parse(line);
         } catch (e) {
-          throw new XentError('invalid_file', OP, `${file} line ${i + 1} is not valid JSON (${(e as Error).message})`, { file, line: i + 1 });
+          throw new XentError('invalid_file', OP, `${file} line ${i + 1} is not valid JSON (${(e as Error).message})`, {
+            file,
+            line: i + 1,
+          });
         }
         const r = rec as { text?: unknown; domain?: unknown };
         if (typeof rec !== 'object' || rec === null || typeof r.text !== 'string') {
-          throw new XentError('invalid_file', OP, `${file} line ${i + 1}: field "text" must be a string, got ${JSON.stringify(r?.text ?? rec)?.slice(0, 40)}`, { file, line: i + 1 });
+          throw new XentError(
+            'invalid_file',
+            OP,
+            `${file} line ${i + 1}: field "text" must be a string, got ${JSON.stringify(r?.text ?? rec)?.slice(0, 40)}`,
+            { file, line: i + 1 },
+          );
         }
         if (typeof r.domain !== 'string' || r.domain === '') {
-          throw new XentError('invalid_file', OP, `${file} line ${i + 1}: field "domain" must be a non-empty string, got ${JSON.stringify(r.domain)}`, { file, line: i + 1 });
+          throw new XentError(
+            'invalid_file',
+            OP,
+            `${file} line ${i + 1}: field "domain" must be a non-empty string, got ${JSON.stringify(r.domain)}`,
+            { file, line: i + 1 },
+          );
         }
         const d = out.get(r.domain) ?? { source: `${file}:${r.domain}`, parts: [] };
-        if (d.bytes) throw new XentError('invalid_argument', OP, `domain ${JSON.stringify(r.domain)} of ${file} line ${i + 1} is also the name of a --data file`, { file, line: i + 1 });
+        if (d.bytes)
+          throw new XentError(
+            'invalid_argument',
+            OP,
+            `domain ${JSON.stringify(r.domain)} of ${file} line ${i + 1} is also the name of a --data file`,
+            { file, line: i + 1 },
+          );
         d.parts.push(r.text);
         out.set(r.domain, d);
         n++;
@@ -68,7 +87,13 @@ export function readDomains(files: readonly string[]): DomainText[] {
       if (n === 0) throw new XentError('too_short', OP, `${file} has no JSONL records`, { file, arg: '--data' });
     } else {
       const name = basename(file);
-      if (out.has(name)) throw new XentError('invalid_argument', OP, `two --data inputs give the domain name ${JSON.stringify(name)}; rename one of the files`, { file, arg: '--data' });
+      if (out.has(name))
+        throw new XentError(
+          'invalid_argument',
+          OP,
+          `two --data inputs give the domain name ${JSON.stringify(name)}; rename one of the files`,
+          { file, arg: '--data' },
+        );
       out.set(name, { source: file, parts: [], bytes: buf });
     }
   }
@@ -133,7 +158,11 @@ interface Units {
 }
 
 /** Scores `model` on every domain; differences for every pair (i < j) as domain i − domain j. */
-export async function evaluateDomains(model: LanguageModel, domains: readonly DomainText[], opts: DomainOptions): Promise<DomainsResult> {
+export async function evaluateDomains(
+  model: LanguageModel,
+  domains: readonly DomainText[],
+  opts: DomainOptions,
+): Promise<DomainsResult> {
   const tb = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
   const scores: DomainScore[] = [];
   const units: Units[] = [];
@@ -147,7 +176,7 @@ export async function evaluateDomains(model: LanguageModel, domains: readonly Do
     const tokens: number[] = [];
     const bytes: number[] = [];
     let prev = { n: 0, c: 0, b: 0 };
-    let r;
+    let r: Awaited<ReturnType<typeof evaluatePerplexity>>;
     try {
       r = await evaluatePerplexity(model, toks, {
         ctx: opts.ctx,
@@ -163,12 +192,25 @@ export async function evaluateDomains(model: LanguageModel, domains: readonly Do
       });
     } catch (e) {
       if (e instanceof XentError && e.code === 'too_short') {
-        throw new XentError('too_short', OP, `domain ${JSON.stringify(dom.name)} (${dom.source}) is too short: ${e.message.replace(/^evaluatePerplexity: /, '')}`, { ...e.fields, file: dom.source }, { cause: e });
+        throw new XentError(
+          'too_short',
+          OP,
+          `domain ${JSON.stringify(dom.name)} (${dom.source}) is too short: ${e.message.replace(/^evaluatePerplexity: /, '')}`,
+          { ...e.fields, file: dom.source },
+          { cause: e },
+        );
       }
       throw e;
     }
-    if (nats.length < 10) warnings.push(`domain ${JSON.stringify(dom.name)} has only ${nats.length} chunk(s): its bootstrap interval is unreliable`);
-    const u: Units = { nats: Float64Array.from(nats), tokens: Float64Array.from(tokens), bytes: Float64Array.from(bytes) };
+    if (nats.length < 10)
+      warnings.push(
+        `domain ${JSON.stringify(dom.name)} has only ${nats.length} chunk(s): its bootstrap interval is unreliable`,
+      );
+    const u: Units = {
+      nats: Float64Array.from(nats),
+      tokens: Float64Array.from(tokens),
+      bytes: Float64Array.from(bytes),
+    };
     units.push(u);
     const bitsU = u.nats.map((x) => x / LN2);
     const ci = bootstrapRatio(u.nats, u.tokens, boot);
@@ -200,7 +242,10 @@ export async function evaluateDomains(model: LanguageModel, domains: readonly Do
       const b = scores[j]!;
       const ua = units[i]!;
       const ub = units[j]!;
-      const ci = bootstrapUnpairedDiff(ua.nats, ua.tokens, ub.nats, ub.tokens, { ...boot, seed: boot.seed + 7919 * (i * scores.length + j) });
+      const ci = bootstrapUnpairedDiff(ua.nats, ua.tokens, ub.nats, ub.tokens, {
+        ...boot,
+        seed: boot.seed + 7919 * (i * scores.length + j),
+      });
       const ciB = bootstrapUnpairedDiff(
         ua.nats.map((x) => x / LN2),
         ua.bytes,

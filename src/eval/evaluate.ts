@@ -9,8 +9,8 @@
 import { XentError } from '../errors.js';
 import type { LanguageModel, PositionScores } from '../models/language-model.js';
 import { LN2 } from '../tensor.js';
-import { newAccumulator, summarize, type EvalAccumulator, type EvalSummary } from './stats.js';
-import { planWindows, type EvalMode, type WindowPlan } from './windows.js';
+import { type EvalAccumulator, type EvalSummary, newAccumulator, summarize } from './stats.js';
+import { type EvalMode, planWindows, type WindowPlan } from './windows.js';
 
 export interface TokenRecord {
   /** Index of the predicted token in the token stream (BOS included when the model adds it). */
@@ -97,7 +97,11 @@ export function tokenByteLengths(model: LanguageModel): Int32Array {
  * Throws XentError: too_short (fewer tokens than one window), numerical_error
  * (non-finite scores: names the window and position), invalid_argument.
  */
-export async function evaluatePerplexity(model: LanguageModel, textTokens: Int32Array, opts: EvaluateOptions): Promise<EvaluateResult> {
+export async function evaluatePerplexity(
+  model: LanguageModel,
+  textTokens: Int32Array,
+  opts: EvaluateOptions,
+): Promise<EvaluateResult> {
   const stream = tokenStream(model, textTokens);
   const plan = planWindows(OP, stream.length, opts.ctx, {
     addsBos: model.addsBos && model.bosToken !== undefined,
@@ -106,14 +110,22 @@ export async function evaluatePerplexity(model: LanguageModel, textTokens: Int32
   });
   const warnings: string[] = [];
   if (opts.ctx > model.trainContextLength) {
-    warnings.push(`--ctx ${opts.ctx} is larger than the model's training context (${model.trainContextLength} tokens): the figures describe extrapolation`);
+    warnings.push(
+      `--ctx ${opts.ctx} is larger than the model's training context (${model.trainContextLength} tokens): the figures describe extrapolation`,
+    );
   }
   if (model.byteExact === false) {
-    warnings.push(`${model.id} has a word-level vocabulary with <unk>: its cross-entropy and bits per byte are not comparable with byte-exact models (byte, BPE, GGUF)`);
+    warnings.push(
+      `${model.id} has a word-level vocabulary with <unk>: its cross-entropy and bits per byte are not comparable with byte-exact models (byte, BPE, GGUF)`,
+    );
   }
   const state: EvalAccumulator = opts.resume ? structuredClone(opts.resume) : newAccumulator();
   if (state.windowsDone > plan.windows.length) {
-    throw new XentError('incompatible', OP, `the resume state has ${state.windowsDone} windows done but this run plans only ${plan.windows.length}`);
+    throw new XentError(
+      'incompatible',
+      OP,
+      `the resume state has ${state.windowsDone} windows done but this run plans only ${plan.windows.length}`,
+    );
   }
   const bytesOf = tokenByteLengths(model);
   const wantRecords = opts.onTokens !== undefined;
@@ -132,7 +144,8 @@ export async function evaluatePerplexity(model: LanguageModel, textTokens: Int32
   const inflight: Promise<{ tokens: Int32Array; scores: PositionScores }>[] = [];
   let nextIssue = state.windowsDone;
   const fill = (): void => {
-    while (inflight.length < depth && nextIssue < plan.windows.length && !opts.signal?.aborted) inflight.push(issue(nextIssue++));
+    while (inflight.length < depth && nextIssue < plan.windows.length && !opts.signal?.aborted)
+      inflight.push(issue(nextIssue++));
   };
   try {
     for (let w = state.windowsDone; w < plan.windows.length; w++) {
@@ -170,12 +183,17 @@ export async function evaluatePerplexity(model: LanguageModel, textTokens: Int32
         const x = scores.nats[r]!;
         if (!Number.isFinite(x)) {
           const pos = win.from + r;
-          throw new XentError('numerical_error', OP, `chunk ${w + 1}, position ${pos} (token ${win.start + pos} of the text stream): the true token's loss is ${x} nats; stopping`, {
-            row: win.start + pos,
-            chunk: w + 1,
-            position: pos,
-            value: x,
-          });
+          throw new XentError(
+            'numerical_error',
+            OP,
+            `chunk ${w + 1}, position ${pos} (token ${win.start + pos} of the text stream): the true token's loss is ${x} nats; stopping`,
+            {
+              row: win.start + pos,
+              chunk: w + 1,
+              position: pos,
+              value: x,
+            },
+          );
         }
         nll += x;
         nll2 += x * x;

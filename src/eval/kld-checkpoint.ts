@@ -31,10 +31,24 @@ export function loadKldCheckpoint(file: string, fingerprint: EvalFingerprint): K
   try {
     cp = JSON.parse(readFileSync(file, 'utf8')) as KldCheckpoint;
   } catch (e) {
-    throw new XentError('invalid_file', 'kld', `${file} is not a readable xent checkpoint (${(e as Error).message}); delete it to start over`, { file });
+    throw new XentError(
+      'invalid_file',
+      'kld',
+      `${file} is not a readable xent checkpoint (${(e as Error).message}); delete it to start over`,
+      { file },
+    );
   }
-  if (cp?.format !== KLD_CHECKPOINT_FORMAT || typeof cp.chunksDone !== 'number' || typeof cp.acc?.kld_b64 !== 'string') {
-    throw new XentError('invalid_file', 'kld', `${file} is not an xent kld checkpoint (format ${JSON.stringify(cp?.format)}); delete it to start over`, { file });
+  if (
+    cp?.format !== KLD_CHECKPOINT_FORMAT ||
+    typeof cp.chunksDone !== 'number' ||
+    typeof cp.acc?.kld_b64 !== 'string'
+  ) {
+    throw new XentError(
+      'invalid_file',
+      'kld',
+      `${file} is not an xent kld checkpoint (format ${JSON.stringify(cp?.format)}); delete it to start over`,
+      { file },
+    );
   }
   for (const k of new Set([...Object.keys(fingerprint), ...Object.keys(cp.fingerprint ?? {})])) {
     if (cp.fingerprint?.[k] !== fingerprint[k]) {
@@ -50,5 +64,8 @@ export function loadKldCheckpoint(file: string, fingerprint: EvalFingerprint): K
 }
 
 export function saveKldCheckpoint(file: string, cp: Omit<KldCheckpoint, 'format' | 'savedAt'>): void {
-  atomicWriteFileSync(file, JSON.stringify({ format: KLD_CHECKPOINT_FORMAT, ...cp, savedAt: new Date().toISOString() }));
+  atomicWriteFileSync(
+    file,
+    JSON.stringify({ format: KLD_CHECKPOINT_FORMAT, ...cp, savedAt: new Date().toISOString() }),
+  );
 }

@@ -17,7 +17,19 @@
  * 8 bytes "_xentkl1". The JSON names the base model and the text, so that a base file
  * made from another model or text is refused with a reason rather than silently used.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { XentError } from '../errors.js';
 import { baseRowWidth } from './kld-rows.js';
 
@@ -72,12 +84,21 @@ export class BaseFileWriter {
     this.partial = `${path}.partial`;
     this.rowWidth = baseRowWidth(header.vocabSize);
     if (header.tokens.length !== header.nChunk * header.nCtx) {
-      throw new XentError('invalid_argument', 'kld', `base file ${path}: ${header.tokens.length} tokens given for ${header.nChunk} chunks of ${header.nCtx}`);
+      throw new XentError(
+        'invalid_argument',
+        'kld',
+        `base file ${path}: ${header.tokens.length} tokens given for ${header.nChunk} chunks of ${header.nCtx}`,
+      );
     }
     if (resumeChunks > 0) {
       const keep = this.sizeAfter(resumeChunks);
       if (!existsSync(this.partial) || statSync(this.partial).size < keep) {
-        throw new XentError('incompatible', 'kld', `cannot resume: ${this.partial} is missing or shorter than the checkpoint says (${keep} bytes); delete the checkpoint to start over`, { file: this.partial });
+        throw new XentError(
+          'incompatible',
+          'kld',
+          `cannot resume: ${this.partial} is missing or shorter than the checkpoint says (${keep} bytes); delete the checkpoint to start over`,
+          { file: this.partial },
+        );
       }
       truncateSync(this.partial, keep);
       this.fd = openSync(this.partial, 'a');
@@ -87,7 +108,12 @@ export class BaseFileWriter {
     try {
       this.fd = openSync(this.partial, 'w');
     } catch (e) {
-      throw new XentError('invalid_file', 'kld', `cannot write the base file ${this.partial} (${(e as NodeJS.ErrnoException).code})`, { file: path, arg: '--save-base' });
+      throw new XentError(
+        'invalid_file',
+        'kld',
+        `cannot write the base file ${this.partial} (${(e as NodeJS.ErrnoException).code})`,
+        { file: path, arg: '--save-base' },
+      );
     }
     const h = Buffer.alloc(20);
     h.write(MAGIC, 0, 'latin1');
@@ -117,7 +143,11 @@ export class BaseFileWriter {
   /** Appends one chunk: rowsPerChunk(n_ctx) rows of rowWidth uint16. */
   writeChunk(rows: Uint16Array): void {
     const want = rowsPerChunk(this.header.nCtx) * this.rowWidth;
-    if (rows.length !== want) throw new XentError('shape_mismatch', 'kld', `base file chunk has ${rows.length} uint16, expected ${want}`, { expected: want, actual: rows.length });
+    if (rows.length !== want)
+      throw new XentError('shape_mismatch', 'kld', `base file chunk has ${rows.length} uint16, expected ${want}`, {
+        expected: want,
+        actual: rows.length,
+      });
     writeAll(this.fd, new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength));
     this.chunksWritten++;
   }
@@ -125,7 +155,11 @@ export class BaseFileWriter {
   /** Writes the trailer, syncs and renames into place. */
   finish(meta: BaseFileMeta): void {
     if (this.chunksWritten !== this.header.nChunk) {
-      throw new XentError('interrupted', 'kld', `base file ${this.path}: only ${this.chunksWritten} of ${this.header.nChunk} chunks were written`);
+      throw new XentError(
+        'interrupted',
+        'kld',
+        `base file ${this.path}: only ${this.chunksWritten} of ${this.header.nChunk} chunks were written`,
+      );
     }
     const json = Buffer.from(JSON.stringify(meta), 'utf8');
     const tail = Buffer.alloc(12);
@@ -163,31 +197,51 @@ export class BaseFileReader {
       this.fd = openSync(path, 'r');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new XentError('invalid_file', op, code === 'ENOENT' ? `base file ${path} does not exist` : `cannot read base file ${path} (${code})`, { file: path, arg: '--base-file' });
+      throw new XentError(
+        'invalid_file',
+        op,
+        code === 'ENOENT' ? `base file ${path} does not exist` : `cannot read base file ${path} (${code})`,
+        { file: path, arg: '--base-file' },
+      );
     }
     try {
       const size = fstatSync(this.fd).size;
       const h = Buffer.alloc(20);
       const got = readSync(this.fd, h, 0, 20, 0);
       if (got < 20 || h.toString('latin1', 0, 8) !== MAGIC) {
-        throw new XentError('invalid_file', op, `${path} is not a llama.cpp/xent base file: it does not start with "${MAGIC}"`, { file: path, arg: '--base-file', offset: 0 });
+        throw new XentError(
+          'invalid_file',
+          op,
+          `${path} is not a llama.cpp/xent base file: it does not start with "${MAGIC}"`,
+          { file: path, arg: '--base-file', offset: 0 },
+        );
       }
       const nCtx = h.readUInt32LE(8);
       const V = h.readInt32LE(12);
       const nChunk = h.readInt32LE(16);
       if (nCtx < 4 || V < 1 || nChunk < 1) {
-        throw new XentError('invalid_file', op, `${path}: implausible header n_ctx = ${nCtx}, n_vocab = ${V}, n_chunk = ${nChunk}`, { file: path, offset: 8 });
+        throw new XentError(
+          'invalid_file',
+          op,
+          `${path}: implausible header n_ctx = ${nCtx}, n_vocab = ${V}, n_chunk = ${nChunk}`,
+          { file: path, offset: 8 },
+        );
       }
       this.rowWidth = baseRowWidth(V);
       const nTok = nChunk * nCtx;
       this.dataStart = 20 + 4 * nTok;
       const dataEnd = this.dataStart + nChunk * rowsPerChunk(nCtx) * this.rowWidth * 2;
       if (size < dataEnd) {
-        throw new XentError('invalid_file', op, `${path} is truncated: ${size} bytes, but its header (n_ctx ${nCtx}, n_vocab ${V}, ${nChunk} chunks) needs ${dataEnd}`, {
-          file: path,
-          expected: dataEnd,
-          actual: size,
-        });
+        throw new XentError(
+          'invalid_file',
+          op,
+          `${path} is truncated: ${size} bytes, but its header (n_ctx ${nCtx}, n_vocab ${V}, ${nChunk} chunks) needs ${dataEnd}`,
+          {
+            file: path,
+            expected: dataEnd,
+            actual: size,
+          },
+        );
       }
       const tokens = new Int32Array(nTok);
       readSync(this.fd, new Uint8Array(tokens.buffer), 0, 4 * nTok, 20);
@@ -205,7 +259,11 @@ export class BaseFileReader {
     const out = new Uint16Array(n);
     const pos = this.dataStart + i * n * 2;
     const got = readSync(this.fd, new Uint8Array(out.buffer), 0, n * 2, pos);
-    if (got !== n * 2) throw new XentError('invalid_file', 'kld', `${this.path}: short read in chunk ${i + 1}`, { file: this.path, offset: pos });
+    if (got !== n * 2)
+      throw new XentError('invalid_file', 'kld', `${this.path}: short read in chunk ${i + 1}`, {
+        file: this.path,
+        offset: pos,
+      });
     return out;
   }
 

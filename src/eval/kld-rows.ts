@@ -59,7 +59,15 @@ function nearestInt(x: number): number {
  * and returns the NLL of `tok` as llama.cpp computes it. `f32` is a Float32Array view
  * on the same buffer as `out` (header writes).
  */
-export function quantizeBaseRow(x: Float32Array, o: number, V: number, tok: number, out: Uint16Array, f32: Float32Array, bo: number): number {
+export function quantizeBaseRow(
+  x: Float32Array,
+  o: number,
+  V: number,
+  tok: number,
+  out: Uint16Array,
+  f32: Float32Array,
+  bo: number,
+): number {
   let mx = x[o]!;
   let mn = mx;
   for (let v = 1; v < V; v++) {
@@ -93,7 +101,16 @@ export function quantizeBaseRow(x: Float32Array, o: number, V: number, tok: numb
  * llama.cpp's kl_divergence log_softmax: model row `x[o … o+V)` against the stored base
  * row at `base[bo …]` (`f32` views the same buffer), true token `tok`. Fills `r`.
  */
-export function kldRowLlama(x: Float32Array, o: number, V: number, base: Uint16Array, f32: Float32Array, bo: number, tok: number, r: KldRow): void {
+export function kldRowLlama(
+  x: Float32Array,
+  o: number,
+  V: number,
+  base: Uint16Array,
+  f32: Float32Array,
+  bo: number,
+  tok: number,
+  r: KldRow,
+): void {
   let mx = x[o]!;
   let imax = 0;
   for (let v = 1; v < V; v++) {
@@ -141,7 +158,18 @@ export function kldRowLlama(x: Float32Array, o: number, V: number, base: Uint16A
  *   JSD = ½ Σ p ln(p/μ) + ½ Σ q ln(q/μ),  μ = (p + q)/2
  * and the top-k overlap (`k` > 0). Fills `r`.
  */
-export function kldRowExact(b: Float32Array, bo: number, m: Float32Array, mo: number, V: number, tok: number, r: KldRow, jsd: boolean, k: number, scratch?: TopkScratch): void {
+export function kldRowExact(
+  b: Float32Array,
+  bo: number,
+  m: Float32Array,
+  mo: number,
+  V: number,
+  tok: number,
+  r: KldRow,
+  jsd: boolean,
+  k: number,
+  scratch?: TopkScratch,
+): void {
   let kl = 0;
   let js = 0;
   let bmax = -Infinity;
@@ -212,13 +240,25 @@ function topk(x: Float32Array, o: number, V: number, k: number, ids: Int32Array,
 }
 
 /** |top-k(b) ∩ top-k(m)| / k. */
-export function topkOverlap(b: Float32Array, bo: number, m: Float32Array, mo: number, V: number, k: number, s: TopkScratch): number {
+export function topkOverlap(
+  b: Float32Array,
+  bo: number,
+  m: Float32Array,
+  mo: number,
+  V: number,
+  k: number,
+  s: TopkScratch,
+): number {
   const n = topk(b, bo, V, k, s.idsB, s.vals);
   topk(m, mo, V, k, s.ids, s.vals);
   let common = 0;
   for (let i = 0; i < n; i++) {
     const t = s.idsB[i]!;
-    for (let j = 0; j < n; j++) if (s.ids[j] === t) { common++; break; }
+    for (let j = 0; j < n; j++)
+      if (s.ids[j] === t) {
+        common++;
+        break;
+      }
   }
   return common / n;
 }

@@ -43,7 +43,9 @@ class Values {
     const out = new Values(single);
     const n = b.length / (single ? 4 : 8);
     out.data = single ? new Float32Array(Math.max(1024, n)) : new Float64Array(Math.max(1024, n));
-    const src = single ? new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)) : new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+    const src = single
+      ? new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length))
+      : new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
     out.data.set(src);
     out.length = n;
     return out;
@@ -52,8 +54,25 @@ class Values {
 
 /** Sums of KldAccumulator that checkpoints carry (plain numbers). */
 const SUM_KEYS = [
-  'sumNll', 'sumNll2', 'sumNllBase', 'sumNllBase2', 'sumNllNllBase', 'sumKld', 'sumKld2', 'sumPDiff', 'sumPDiff2', 'sumPDiff4', 'maxPDiff',
-  'nSameTop', 'count', 'sumJsd', 'sumJsd2', 'jsdCount', 'sumTopk', 'topkCount', 'bytes',
+  'sumNll',
+  'sumNll2',
+  'sumNllBase',
+  'sumNllBase2',
+  'sumNllNllBase',
+  'sumKld',
+  'sumKld2',
+  'sumPDiff',
+  'sumPDiff2',
+  'sumPDiff4',
+  'maxPDiff',
+  'nSameTop',
+  'count',
+  'sumJsd',
+  'sumJsd2',
+  'jsdCount',
+  'sumTopk',
+  'topkCount',
+  'bytes',
 ] as const;
 
 /** JSON-serialisable state of a KldAccumulator: exact doubles and the per-token values. */
@@ -139,7 +158,8 @@ export class KldAccumulator {
     for (const k of SUM_KEYS) a[k] = st.sums[k];
     a.kl = Values.fromBase64(st.llama, st.kld_b64);
     a.dp = Values.fromBase64(st.llama, st.delta_p_b64);
-    if (a.kl.length !== a.count || a.dp.length !== a.count) throw new Error(`checkpoint holds ${a.kl.length} KLD values for ${a.count} positions`);
+    if (a.kl.length !== a.count || a.dp.length !== a.count)
+      throw new Error(`checkpoint holds ${a.kl.length} KLD values for ${a.count} positions`);
     return a;
   }
 

@@ -72,7 +72,15 @@ export class KldKernels {
   }
 
   /** llama.cpp's base-pass quantisation (kld-rows.ts quantizeBaseRow) with the SIMD exp sum. */
-  quantizeBaseRow(x: Float32Array, o: number, V: number, tok: number, out: Uint16Array, f32: Float32Array, bo: number): number {
+  quantizeBaseRow(
+    x: Float32Array,
+    o: number,
+    V: number,
+    tok: number,
+    out: Uint16Array,
+    f32: Float32Array,
+    bo: number,
+  ): number {
     this.ensure(V);
     this.x.set(x.subarray(o, o + V));
     this.e.minMax(this.xp, V, this.sp);
@@ -95,7 +103,16 @@ export class KldKernels {
   }
 
   /** kld-rows.ts kldRowLlama with the SIMD sums. */
-  kldRowLlama(x: Float32Array, o: number, V: number, base: Uint16Array, f32: Float32Array, bo: number, tok: number, r: KldRow): void {
+  kldRowLlama(
+    x: Float32Array,
+    o: number,
+    V: number,
+    base: Uint16Array,
+    f32: Float32Array,
+    bo: number,
+    tok: number,
+    r: KldRow,
+  ): void {
     this.ensure(V);
     let mx = x[o]!;
     let imax = 0;
@@ -173,7 +190,13 @@ export function kldKernels(): KldKernels | undefined {
   if (typeof process !== 'undefined' && process.env.XENT_KLD_WASM === '0') return undefined;
   try {
     const mod = new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
-    const inst = new WebAssembly.Instance(mod, { env: { abort: () => { throw new Error('wasm abort'); } } });
+    const inst = new WebAssembly.Instance(mod, {
+      env: {
+        abort: () => {
+          throw new Error('wasm abort');
+        },
+      },
+    });
     cached = new KldKernels(inst.exports as unknown as Exports);
   } catch {
     cached = null;

@@ -13,11 +13,20 @@
 import { XentError } from '../errors.js';
 import type { LanguageModel, PositionScores } from '../models/language-model.js';
 import { tokenStream } from './evaluate.js';
-import { BaseFileReader, BaseFileWriter, rowsPerChunk, type BaseFileMeta } from './kld-file.js';
-import { kldRowExact, kldRowLlama, newKldRow, newTopkScratch, quantizeBaseRow, topkOverlap, baseRowWidth, type KldRow } from './kld-rows.js';
-import { KldAccumulator, summarizeKld, type KldAccumulatorState, type KldSummary } from './kld-stats.js';
-import { planWindows, type EvalWindow } from './windows.js';
+import { type BaseFileMeta, type BaseFileReader, BaseFileWriter, rowsPerChunk } from './kld-file.js';
+import {
+  baseRowWidth,
+  type KldRow,
+  kldRowExact,
+  kldRowLlama,
+  newKldRow,
+  newTopkScratch,
+  quantizeBaseRow,
+  topkOverlap,
+} from './kld-rows.js';
+import { KldAccumulator, type KldAccumulatorState, type KldSummary, summarizeKld } from './kld-stats.js';
 import { KLD_WASM_MIN_VOCAB, kldKernels } from './kld-wasm.js';
+import { type EvalWindow, planWindows } from './windows.js';
 
 const OP = 'kld';
 /** Below this vocabulary size the JSD column is on by default (it costs an exp and a log per entry). */
@@ -42,7 +51,13 @@ export interface KldOptions {
   saveBase?: { path: string; meta: BaseFileMeta };
   signal?: AbortSignal;
   /** Called after every chunk. */
-  onChunk?: (done: { chunk: number; chunks: number; tokensEvaluated: number; acc: KldAccumulator; syncBase: () => void }) => void;
+  onChunk?: (done: {
+    chunk: number;
+    chunks: number;
+    tokensEvaluated: number;
+    acc: KldAccumulator;
+    syncBase: () => void;
+  }) => void;
   /** Continue from a checkpoint (kld-checkpoint.ts): chunks already done are skipped. */
   resume?: { chunksDone: number; tokensEvaluated: number; acc: KldAccumulatorState };
   /** Leave `<save-base>.partial` in place when interrupted or failing (a checkpoint will resume it). */
@@ -69,7 +84,13 @@ export interface KldEvalResult extends KldSummary {
  * Refuses two models whose tokenizers differ: vocabulary size, BOS, then the first
  * vocabulary entry whose text differs, then the first differing token of the text.
  */
-export function assertSameTokenizer(base: LanguageModel, model: LanguageModel, baseTokens: Int32Array, modelTokens: Int32Array, names: { base: string; model: string }): void {
+export function assertSameTokenizer(
+  base: LanguageModel,
+  model: LanguageModel,
+  baseTokens: Int32Array,
+  modelTokens: Int32Array,
+  names: { base: string; model: string },
+): void {
   if (base.vocabSize !== model.vocabSize) {
     throw new XentError(
       'incompatible',
@@ -82,72 +103,118 @@ export function assertSameTokenizer(base: LanguageModel, model: LanguageModel, b
     const a = base.tokenText(t);
     const b = model.tokenText(t);
     if (a !== b) {
-      throw new XentError('incompatible', OP, `the models have different tokenizers: token ${t} is ${JSON.stringify(a)} in ${names.base} but ${JSON.stringify(b)} in ${names.model}`, {
-        arg: '--model',
-        column: t,
-        expected: a,
-        actual: b,
-      });
+      throw new XentError(
+        'incompatible',
+        OP,
+        `the models have different tokenizers: token ${t} is ${JSON.stringify(a)} in ${names.base} but ${JSON.stringify(b)} in ${names.model}`,
+        {
+          arg: '--model',
+          column: t,
+          expected: a,
+          actual: b,
+        },
+      );
     }
   }
   if (base.addsBos !== model.addsBos || base.bosToken !== model.bosToken) {
-    throw new XentError('incompatible', OP, `the models disagree on BOS: ${names.base} ${base.addsBos ? `adds BOS ${base.bosToken}` : 'adds no BOS'}, ${names.model} ${model.addsBos ? `adds BOS ${model.bosToken}` : 'adds no BOS'}`, {
-      arg: '--model',
-    });
+    throw new XentError(
+      'incompatible',
+      OP,
+      `the models disagree on BOS: ${names.base} ${base.addsBos ? `adds BOS ${base.bosToken}` : 'adds no BOS'}, ${names.model} ${model.addsBos ? `adds BOS ${model.bosToken}` : 'adds no BOS'}`,
+      {
+        arg: '--model',
+      },
+    );
   }
   const n = Math.min(baseTokens.length, modelTokens.length);
   for (let i = 0; i <= n; i++) {
     if (i === n ? baseTokens.length !== modelTokens.length : baseTokens[i] !== modelTokens[i]) {
       if (i === n && baseTokens.length === modelTokens.length) break;
-      throw new XentError('incompatible', OP, `the models tokenise the text differently: first difference at token ${i} (${baseTokens[i] ?? 'end'} in ${names.base}, ${modelTokens[i] ?? 'end'} in ${names.model})`, {
-        arg: '--model',
-        row: i,
-      });
+      throw new XentError(
+        'incompatible',
+        OP,
+        `the models tokenise the text differently: first difference at token ${i} (${baseTokens[i] ?? 'end'} in ${names.base}, ${modelTokens[i] ?? 'end'} in ${names.model})`,
+        {
+          arg: '--model',
+          row: i,
+        },
+      );
     }
   }
 }
 
 /** Refuses a base file that does not belong to this run: ctx, vocabulary, tokens (the text). */
-export function checkBaseFile(file: BaseFileReader, stream: Int32Array, ctx: number, model: LanguageModel, dataSha256?: string): void {
+export function checkBaseFile(
+  file: BaseFileReader,
+  stream: Int32Array,
+  ctx: number,
+  model: LanguageModel,
+  dataSha256?: string,
+): void {
   const h = file.header;
   const p = file.path;
   if (h.nCtx !== ctx) {
-    throw new XentError('incompatible', OP, `base file ${p} was made with ctx ${h.nCtx}, but this run uses --ctx ${ctx}; rerun with --ctx ${h.nCtx} or make a new base file`, {
-      file: p,
-      arg: '--ctx',
-      expected: h.nCtx,
-      actual: ctx,
-    });
+    throw new XentError(
+      'incompatible',
+      OP,
+      `base file ${p} was made with ctx ${h.nCtx}, but this run uses --ctx ${ctx}; rerun with --ctx ${h.nCtx} or make a new base file`,
+      {
+        file: p,
+        arg: '--ctx',
+        expected: h.nCtx,
+        actual: ctx,
+      },
+    );
   }
   if (h.vocabSize !== model.vocabSize) {
-    throw new XentError('incompatible', OP, `base file ${p} was made by a model with a vocabulary of ${h.vocabSize} tokens, but ${model.id} has ${model.vocabSize}: another tokenizer`, {
-      file: p,
-      arg: '--model',
-      expected: h.vocabSize,
-      actual: model.vocabSize,
-    });
+    throw new XentError(
+      'incompatible',
+      OP,
+      `base file ${p} was made by a model with a vocabulary of ${h.vocabSize} tokens, but ${model.id} has ${model.vocabSize}: another tokenizer`,
+      {
+        file: p,
+        arg: '--model',
+        expected: h.vocabSize,
+        actual: model.vocabSize,
+      },
+    );
   }
   if (file.meta && dataSha256 && file.meta.data_sha256 !== dataSha256) {
-    throw new XentError('incompatible', OP, `base file ${p} was made from another text (sha256 ${file.meta.data_sha256.slice(0, 12)}…, this --data has ${dataSha256.slice(0, 12)}…)`, {
-      file: p,
-      arg: '--data',
-    });
+    throw new XentError(
+      'incompatible',
+      OP,
+      `base file ${p} was made from another text (sha256 ${file.meta.data_sha256.slice(0, 12)}…, this --data has ${dataSha256.slice(0, 12)}…)`,
+      {
+        file: p,
+        arg: '--data',
+      },
+    );
   }
   const need = h.nChunk * ctx;
   const n = Math.min(need, stream.length);
   for (let i = 0; i < n; i++) {
     if (h.tokens[i] !== stream[i]) {
-      throw new XentError('incompatible', OP, `base file ${p} was made from another text or tokenizer: its token ${i} is ${h.tokens[i]}, this text's is ${stream[i]}`, {
-        file: p,
-        arg: '--data',
-        row: i,
-        expected: h.tokens[i],
-        actual: stream[i],
-      });
+      throw new XentError(
+        'incompatible',
+        OP,
+        `base file ${p} was made from another text or tokenizer: its token ${i} is ${h.tokens[i]}, this text's is ${stream[i]}`,
+        {
+          file: p,
+          arg: '--data',
+          row: i,
+          expected: h.tokens[i],
+          actual: stream[i],
+        },
+      );
     }
   }
   if (stream.length < need) {
-    throw new XentError('incompatible', OP, `base file ${p} holds ${h.nChunk} chunks of ${ctx} tokens, but this text has only ${stream.length} tokens: another text`, { file: p, arg: '--data' });
+    throw new XentError(
+      'incompatible',
+      OP,
+      `base file ${p} holds ${h.nChunk} chunks of ${ctx} tokens, but this text has only ${stream.length} tokens: another text`,
+      { file: p, arg: '--data' },
+    );
   }
 }
 
@@ -162,19 +229,33 @@ interface Scored {
  * (the tokenised text without BOS). Throws XentError: too_short, incompatible,
  * numerical_error, invalid_argument, interrupted (before the first chunk).
  */
-export async function evaluateKld(base: LanguageModel | undefined, model: LanguageModel, textTokens: Int32Array, opts: KldOptions): Promise<KldEvalResult> {
+export async function evaluateKld(
+  base: LanguageModel | undefined,
+  model: LanguageModel,
+  textTokens: Int32Array,
+  opts: KldOptions,
+): Promise<KldEvalResult> {
   const V = model.vocabSize;
-  if (!base && !opts.baseFile) throw new XentError('invalid_argument', OP, 'a base model or a base file is required', { arg: '--base' });
-  if (base && base.vocabSize !== V) throw new XentError('incompatible', OP, `vocabulary sizes differ: base ${base.vocabSize}, model ${V}`, { arg: '--model' });
+  if (!base && !opts.baseFile)
+    throw new XentError('invalid_argument', OP, 'a base model or a base file is required', { arg: '--base' });
+  if (base && base.vocabSize !== V)
+    throw new XentError('incompatible', OP, `vocabulary sizes differ: base ${base.vocabSize}, model ${V}`, {
+      arg: '--model',
+    });
   const stream = tokenStream(base ?? model, textTokens);
   const addsBos = model.addsBos && model.bosToken !== undefined;
-  const plan = planWindows(OP, stream.length, opts.ctx, { addsBos, ...(opts.chunks !== undefined ? { chunks: opts.chunks } : {}) });
+  const plan = planWindows(OP, stream.length, opts.ctx, {
+    addsBos,
+    ...(opts.chunks !== undefined ? { chunks: opts.chunks } : {}),
+  });
   let windows: EvalWindow[] = plan.windows;
   const warnings: string[] = [];
   if (opts.baseFile) {
     checkBaseFile(opts.baseFile, stream, opts.ctx, model);
     if (windows.length > opts.baseFile.header.nChunk) {
-      warnings.push(`the base file holds ${opts.baseFile.header.nChunk} chunks; only those are scored (the text has ${windows.length})`);
+      warnings.push(
+        `the base file holds ${opts.baseFile.header.nChunk} chunks; only those are scored (the text has ${windows.length})`,
+      );
       windows = windows.slice(0, opts.baseFile.header.nChunk);
     }
   }
@@ -182,17 +263,32 @@ export async function evaluateKld(base: LanguageModel | undefined, model: Langua
   const floatBase = base !== undefined && !opts.baseFile;
   const jsd = (opts.jsd ?? V < JSD_AUTO_MAX_VOCAB) && floatBase;
   const k = floatBase ? (opts.topk ?? 10) : 0;
-  if (!Number.isInteger(k) || k < 0 || k > V) throw new XentError('invalid_argument', OP, `--top-k must be an integer in [0, ${V}], got ${opts.topk}`, { arg: '--top-k', value: opts.topk });
+  if (!Number.isInteger(k) || k < 0 || k > V)
+    throw new XentError('invalid_argument', OP, `--top-k must be an integer in [0, ${V}], got ${opts.topk}`, {
+      arg: '--top-k',
+      value: opts.topk,
+    });
   const acc = opts.resume ? KldAccumulator.fromState(opts.resume.acc) : new KldAccumulator(llama);
-  if (acc.llama !== llama) throw new XentError('incompatible', OP, 'the checkpoint was made in another mode (--compat / --base-file)');
+  if (acc.llama !== llama)
+    throw new XentError('incompatible', OP, 'the checkpoint was made in another mode (--compat / --base-file)');
   const start = opts.resume?.chunksDone ?? 0;
-  if (start > windows.length) throw new XentError('incompatible', OP, `the checkpoint has ${start} chunks done but this run plans only ${windows.length}`);
+  if (start > windows.length)
+    throw new XentError(
+      'incompatible',
+      OP,
+      `the checkpoint has ${start} chunks done but this run plans only ${windows.length}`,
+    );
   const nRows = rowsPerChunk(opts.ctx);
   const nv = baseRowWidth(V);
   let writer: BaseFileWriter | undefined;
   if (opts.saveBase) {
-    if (!base) throw new XentError('invalid_argument', OP, '--save-base needs a base model (--base)', { arg: '--save-base' });
-    writer = new BaseFileWriter(opts.saveBase.path, { nCtx: opts.ctx, vocabSize: V, nChunk: windows.length, tokens: stream.slice(0, windows.length * opts.ctx) }, start);
+    if (!base)
+      throw new XentError('invalid_argument', OP, '--save-base needs a base model (--base)', { arg: '--save-base' });
+    writer = new BaseFileWriter(
+      opts.saveBase.path,
+      { nCtx: opts.ctx, vocabSize: V, nChunk: windows.length, tokens: stream.slice(0, windows.length * opts.ctx) },
+      start,
+    );
   }
 
   const issue = (w: number): Promise<Scored> => {
@@ -240,14 +336,20 @@ export async function evaluateKld(base: LanguageModel | undefined, model: Langua
       const win = windows[w]!;
       const targets = s.tokens.subarray(win.from + 1);
       const count = targets.length;
-      if (count !== nRows) throw new XentError('invalid_argument', OP, `chunk ${w + 1} has ${count} scored positions, expected ${nRows}`);
+      if (count !== nRows)
+        throw new XentError('invalid_argument', OP, `chunk ${w + 1} has ${count} scored positions, expected ${nRows}`);
       // Rows: raw logits (llama mode, native engine) or log-probabilities; the llama
       // arithmetic is shift-invariant, the exact path and the JSD need log-probabilities.
       const lm = s.model.logits ?? s.model.logProbs;
       const lb = s.base?.logits ?? s.base?.logProbs;
       const rawM = s.model.logits !== undefined;
       const rawB = s.base?.logits !== undefined;
-      if (!lm || (floatBase && !lb)) throw new XentError('missing_dependency', OP, `${lm ? 'the base' : 'the model'} did not return full log-probabilities (needed for KL divergence)`);
+      if (!lm || (floatBase && !lb))
+        throw new XentError(
+          'missing_dependency',
+          OP,
+          `${lm ? 'the base' : 'the model'} did not return full log-probabilities (needed for KL divergence)`,
+        );
       let q: Uint16Array | undefined;
       let qf: Float32Array | undefined;
       if (opts.baseFile) {
@@ -284,11 +386,16 @@ export async function evaluateKld(base: LanguageModel | undefined, model: Langua
           kldRowExact(lb!, r * V, lm, r * V, V, t, row, jsd, k, scratch);
         }
         if (!Number.isFinite(row.kld)) {
-          throw new XentError('numerical_error', OP, `chunk ${w + 1}, position ${win.from + r}: KL divergence is ${row.kld} (the model gives probability 0 to a token the base does not)`, {
-            row: win.start + win.from + r,
-            chunk: w + 1,
-            value: row.kld,
-          });
+          throw new XentError(
+            'numerical_error',
+            OP,
+            `chunk ${w + 1}, position ${win.from + r}: KL divergence is ${row.kld} (the model gives probability 0 to a token the base does not)`,
+            {
+              row: win.start + win.from + r,
+              chunk: w + 1,
+              value: row.kld,
+            },
+          );
         }
         acc.add(row);
       }
@@ -311,7 +418,10 @@ export async function evaluateKld(base: LanguageModel | undefined, model: Langua
     if (interrupted) release();
     else writer.finish(opts.saveBase!.meta);
   }
-  if (acc.count < 100) warnings.push(`only ${acc.count} positions scored: llama.cpp prints no summary below 100, and the percentiles are rough`);
+  if (acc.count < 100)
+    warnings.push(
+      `only ${acc.count} positions scored: llama.cpp prints no summary below 100, and the percentiles are rough`,
+    );
   return {
     ...summarizeKld(acc),
     mode: opts.mode,

@@ -11,9 +11,9 @@
  * With `full`, logProbs[r·V + v] = l_v − logsumexp (float32).
  */
 import { XentError } from '../errors.js';
-import type { PositionScores } from '../models/language-model.js';
-import { kernelsAvailable } from '../kernels/runtime.js';
 import { logSumExpWasm } from '../kernels/log-softmax.js';
+import { kernelsAvailable } from '../kernels/runtime.js';
+import type { PositionScores } from '../models/language-model.js';
 
 /** From this vocabulary size on, the row log-sum-exp runs on xent's WebAssembly SIMD kernel. */
 export const WASM_MIN_VOCAB = 2048;
@@ -24,12 +24,24 @@ export const WASM_MIN_VOCAB = 2048;
  * that shows in the 4th decimal of a PPL of 32000, so not the default); 'auto' = wasm for
  * V ≥ WASM_MIN_VOCAB when the kernels load.
  */
-export function scoreLogitRows(op: string, logits: Float32Array, V: number, targets: Int32Array, full = false, backend: 'auto' | 'js' | 'wasm' = 'js'): PositionScores {
+export function scoreLogitRows(
+  op: string,
+  logits: Float32Array,
+  V: number,
+  targets: Int32Array,
+  full = false,
+  backend: 'auto' | 'js' | 'wasm' = 'js',
+): PositionScores {
   const useWasm = backend === 'wasm' || (backend === 'auto' && V >= WASM_MIN_VOCAB && kernelsAvailable());
   if (useWasm) return scoreRowsWasm(op, logits, V, targets, full);
   const count = targets.length;
   if (logits.length < count * V) {
-    throw new XentError('shape_mismatch', op, `logits has ${logits.length} values, fewer than count × V = ${count} × ${V}`, { expected: count * V, actual: logits.length });
+    throw new XentError(
+      'shape_mismatch',
+      op,
+      `logits has ${logits.length} values, fewer than count × V = ${count} × ${V}`,
+      { expected: count * V, actual: logits.length },
+    );
   }
   const nats = new Float64Array(count);
   const rank = new Int32Array(count);
@@ -40,7 +52,11 @@ export function scoreLogitRows(op: string, logits: Float32Array, V: number, targ
     const o = r * V;
     const t = targets[r]!;
     if (!(t >= 0 && t < V)) {
-      throw new XentError('index_out_of_range', op, `target[${r}] = ${t} is out of range [0, ${V})`, { arg: 'targets', row: r, value: t });
+      throw new XentError('index_out_of_range', op, `target[${r}] = ${t} is out of range [0, ${V})`, {
+        arg: 'targets',
+        row: r,
+        value: t,
+      });
     }
     let mx = -Infinity;
     let am = 0;
@@ -62,8 +78,14 @@ export function scoreLogitRows(op: string, logits: Float32Array, V: number, targ
     // NaN anywhere makes s NaN; +Infinity makes mx infinite. Both must stop the run.
     if (!Number.isFinite(s) || !Number.isFinite(mx) || Number.isNaN(lt)) {
       let bad = -1;
-      for (let v = 0; v < V && bad < 0; v++) if (!Number.isFinite(logits[o + v]!) && logits[o + v] !== -Infinity) bad = v;
-      throw new XentError('numerical_error', op, `non-finite logit ${bad >= 0 ? `${logits[o + bad]} for token ${bad} ` : ''}at scored row ${r}`, { row: r, column: bad });
+      for (let v = 0; v < V && bad < 0; v++)
+        if (!Number.isFinite(logits[o + v]!) && logits[o + v] !== -Infinity) bad = v;
+      throw new XentError(
+        'numerical_error',
+        op,
+        `non-finite logit ${bad >= 0 ? `${logits[o + bad]} for token ${bad} ` : ''}at scored row ${r}`,
+        { row: r, column: bad },
+      );
     }
     const lse = mx + Math.log(s);
     nats[r] = lse - lt;
@@ -79,15 +101,33 @@ function nonFinite(op: string, logits: Float32Array, V: number, r: number): neve
   const o = r * V;
   let bad = -1;
   for (let v = 0; v < V && bad < 0; v++) if (!Number.isFinite(logits[o + v]!) && logits[o + v] !== -Infinity) bad = v;
-  throw new XentError('numerical_error', op, `non-finite logit ${bad >= 0 ? `${logits[o + bad]} for token ${bad} ` : ''}at scored row ${r}`, { row: r, column: bad });
+  throw new XentError(
+    'numerical_error',
+    op,
+    `non-finite logit ${bad >= 0 ? `${logits[o + bad]} for token ${bad} ` : ''}at scored row ${r}`,
+    { row: r, column: bad },
+  );
 }
 
-function scoreRowsWasm(op: string, logits: Float32Array, V: number, targets: Int32Array, full: boolean): PositionScores {
+function scoreRowsWasm(
+  op: string,
+  logits: Float32Array,
+  V: number,
+  targets: Int32Array,
+  full: boolean,
+): PositionScores {
   const count = targets.length;
   if (logits.length < count * V) {
-    throw new XentError('shape_mismatch', op, `logits has ${logits.length} values, fewer than count × V = ${count} × ${V}`, { expected: count * V, actual: logits.length });
+    throw new XentError(
+      'shape_mismatch',
+      op,
+      `logits has ${logits.length} values, fewer than count × V = ${count} × ${V}`,
+      { expected: count * V, actual: logits.length },
+    );
   }
-  const lse = logSumExpWasm(logits.subarray(0, count * V), count, V, new Float64Array(count), 1, (row) => nonFinite(op, logits, V, row));
+  const lse = logSumExpWasm(logits.subarray(0, count * V), count, V, new Float64Array(count), 1, (row) =>
+    nonFinite(op, logits, V, row),
+  );
   const nats = new Float64Array(count);
   const rank = new Int32Array(count);
   const top1 = new Int32Array(count);
@@ -97,7 +137,11 @@ function scoreRowsWasm(op: string, logits: Float32Array, V: number, targets: Int
     const o = r * V;
     const t = targets[r]!;
     if (!(t >= 0 && t < V)) {
-      throw new XentError('index_out_of_range', op, `target[${r}] = ${t} is out of range [0, ${V})`, { arg: 'targets', row: r, value: t });
+      throw new XentError('index_out_of_range', op, `target[${r}] = ${t} is out of range [0, ${V})`, {
+        arg: 'targets',
+        row: r,
+        value: t,
+      });
     }
     const l = lse[r]!;
     if (!Number.isFinite(l)) nonFinite(op, logits, V, r);

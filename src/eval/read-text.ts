@@ -13,7 +13,12 @@ export function readDataFile(op: string, file: string): Buffer {
     bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new XentError('invalid_file', op, code === 'ENOENT' ? `data file ${file} does not exist` : `cannot read data file ${file} (${code})`, { file, arg: '--data' });
+    throw new XentError(
+      'invalid_file',
+      op,
+      code === 'ENOENT' ? `data file ${file} does not exist` : `cannot read data file ${file} (${code})`,
+      { file, arg: '--data' },
+    );
   }
   assertUtf8(op, bytes, file);
   return bytes;

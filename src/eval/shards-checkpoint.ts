@@ -26,10 +26,19 @@ export function shardsFile(checkpoint: string): string {
   return `${checkpoint}.shards`;
 }
 
-export function saveShards(file: string, fingerprint: EvalFingerprint, shards: ReadonlyMap<number, PositionScores>): void {
+export function saveShards(
+  file: string,
+  fingerprint: EvalFingerprint,
+  shards: ReadonlyMap<number, PositionScores>,
+): void {
   const out: Record<string, SavedShard> = {};
   for (const [w, s] of shards) {
-    out[String(w)] = { nats: Array.from(s.nats), rank: Array.from(s.rank), top1: Array.from(s.top1), top1Prob: Array.from(s.top1Prob, (p) => (Number.isFinite(p) ? p : null)) };
+    out[String(w)] = {
+      nats: Array.from(s.nats),
+      rank: Array.from(s.rank),
+      top1: Array.from(s.top1),
+      top1Prob: Array.from(s.top1Prob, (p) => (Number.isFinite(p) ? p : null)),
+    };
   }
   atomicWriteFileSync(file, JSON.stringify({ format: SHARDS_FORMAT, fingerprint, shards: out }));
 }
@@ -44,12 +53,32 @@ export function loadShards(file: string, fingerprint: EvalFingerprint): Map<numb
   } catch {
     return out;
   }
-  if (j.format !== SHARDS_FORMAT || JSON.stringify(j.fingerprint) !== JSON.stringify(fingerprint) || typeof j.shards !== 'object' || j.shards === null) return out;
+  if (
+    j.format !== SHARDS_FORMAT ||
+    JSON.stringify(j.fingerprint) !== JSON.stringify(fingerprint) ||
+    typeof j.shards !== 'object' ||
+    j.shards === null
+  )
+    return out;
   for (const [k, s] of Object.entries(j.shards)) {
     const w = Number(k);
     const n = s?.nats?.length;
-    if (!Number.isInteger(w) || w < 0 || !n || s.rank?.length !== n || s.top1?.length !== n || s.top1Prob?.length !== n || !s.nats.every(Number.isFinite)) continue;
-    out.set(w, { nats: Float64Array.from(s.nats), rank: Int32Array.from(s.rank), top1: Int32Array.from(s.top1), top1Prob: Float64Array.from(s.top1Prob, (p) => p ?? NaN) });
+    if (
+      !Number.isInteger(w) ||
+      w < 0 ||
+      !n ||
+      s.rank?.length !== n ||
+      s.top1?.length !== n ||
+      s.top1Prob?.length !== n ||
+      !s.nats.every(Number.isFinite)
+    )
+      continue;
+    out.set(w, {
+      nats: Float64Array.from(s.nats),
+      rank: Int32Array.from(s.rank),
+      top1: Int32Array.from(s.top1),
+      top1Prob: Float64Array.from(s.top1Prob, (p) => p ?? NaN),
+    });
   }
   return out;
 }

@@ -23,8 +23,8 @@
 import { XentError } from '../errors.js';
 import type { LanguageModel, PositionScores, ScoreOptions } from '../models/language-model.js';
 import type { ServerModel } from '../models/server.js';
-import { evaluatePerplexity, tokenStream, type EvaluateOptions, type EvaluateResult } from './evaluate.js';
-import { planWindows, type EvalWindow } from './windows.js';
+import { type EvaluateOptions, type EvaluateResult, evaluatePerplexity, tokenStream } from './evaluate.js';
+import { type EvalWindow, planWindows } from './windows.js';
 
 export interface ShardOptions {
   /** Requests in flight per endpoint. Default 2. */
@@ -103,7 +103,8 @@ export class ShardScheduler {
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly ac = new AbortController();
-  private readonly o: Required<Omit<ShardOptions, 'onShard' | 'onDrop' | 'preloaded' | 'onScored'>> & Pick<ShardOptions, 'onShard' | 'onDrop' | 'onScored'>;
+  private readonly o: Required<Omit<ShardOptions, 'onShard' | 'onDrop' | 'preloaded' | 'onScored'>> &
+    Pick<ShardOptions, 'onShard' | 'onDrop' | 'onScored'>;
 
   constructor(
     endpoints: ServerModel[],
@@ -113,7 +114,13 @@ export class ShardScheduler {
     opts: ShardOptions = {},
   ) {
     const concurrency = opts.concurrency ?? 2;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new XentError('invalid_argument', OP, `--server-concurrency must be a positive integer, got ${concurrency}`, { arg: '--server-concurrency', value: concurrency });
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new XentError(
+        'invalid_argument',
+        OP,
+        `--server-concurrency must be a positive integer, got ${concurrency}`,
+        { arg: '--server-concurrency', value: concurrency },
+      );
     this.o = {
       concurrency,
       maxAttempts: opts.maxAttempts ?? 6,
@@ -127,7 +134,12 @@ export class ShardScheduler {
       onDrop: opts.onDrop,
       onScored: opts.onScored,
     };
-    this.slots = endpoints.map((model) => ({ model, active: 0, consecutive: 0, stats: { endpoint: model.endpoint, shards: 0, requests: 0, failures: 0, dropped: false, drop_reason: null } }));
+    this.slots = endpoints.map((model) => ({
+      model,
+      active: 0,
+      consecutive: 0,
+      stats: { endpoint: model.endpoint, shards: 0, requests: 0, failures: 0, dropped: false, drop_reason: null },
+    }));
     this.floor = startWindow;
     this.nextAsk = startWindow;
     for (const [w, scores] of opts.preloaded ?? []) {
@@ -236,11 +248,23 @@ export class ShardScheduler {
 
   private onFailure(slot: Slot, w: number, s: Shard, e: unknown): void {
     if (this.closed || this.failure) return;
-    const f = (e instanceof XentError ? e.fields : {}) as { retryable?: boolean; detail?: string; retryAfterSeconds?: number };
+    const f = (e instanceof XentError ? e.fields : {}) as {
+      retryable?: boolean;
+      detail?: string;
+      retryAfterSeconds?: number;
+    };
     const detail = f.detail ?? (e as Error).message;
     if (!(e instanceof XentError && e.code === 'remote_error' && f.retryable === true)) {
       const code = e instanceof XentError ? e.code : 'remote_error';
-      this.fail(new XentError(code, OP, `endpoint ${slot.stats.endpoint}, ${this.describe(w)}: ${detail}`, { endpoint: slot.stats.endpoint, shard: w + 1, row: w }, { cause: e }));
+      this.fail(
+        new XentError(
+          code,
+          OP,
+          `endpoint ${slot.stats.endpoint}, ${this.describe(w)}: ${detail}`,
+          { endpoint: slot.stats.endpoint, shard: w + 1, row: w },
+          { cause: e },
+        ),
+      );
       return;
     }
     slot.stats.failures++;
@@ -253,14 +277,31 @@ export class ShardScheduler {
     const alive = this.slots.filter((x) => !x.stats.dropped);
     if (alive.length === 0) {
       const why = this.slots.map((x) => `${x.stats.endpoint} (${x.stats.drop_reason ?? 'dropped'})`).join('; ');
-      this.fail(new XentError('remote_error', OP, `every endpoint failed ${this.o.dropAfter} times in a row, ${this.describe(w)} unscored: ${why}`, { shard: w + 1, row: w }, { cause: e }));
+      this.fail(
+        new XentError(
+          'remote_error',
+          OP,
+          `every endpoint failed ${this.o.dropAfter} times in a row, ${this.describe(w)} unscored: ${why}`,
+          { shard: w + 1, row: w },
+          { cause: e },
+        ),
+      );
       return;
     }
     if (s.attempts >= this.o.maxAttempts) {
-      this.fail(new XentError('remote_error', OP, `${this.describe(w)} failed ${s.attempts} times; last: endpoint ${slot.stats.endpoint}: ${detail}`, { endpoint: slot.stats.endpoint, shard: w + 1, row: w }, { cause: e }));
+      this.fail(
+        new XentError(
+          'remote_error',
+          OP,
+          `${this.describe(w)} failed ${s.attempts} times; last: endpoint ${slot.stats.endpoint}: ${detail}`,
+          { endpoint: slot.stats.endpoint, shard: w + 1, row: w },
+          { cause: e },
+        ),
+      );
       return;
     }
-    const backoff = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (s.attempts - 1)) * (0.5 + 0.5 * this.o.random());
+    const backoff =
+      Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (s.attempts - 1)) * (0.5 + 0.5 * this.o.random());
     const asked = f.retryAfterSeconds !== undefined ? Math.min(this.o.maxDelayMs, f.retryAfterSeconds * 1000) : 0;
     s.state = 'pending';
     s.avoid = slot;
@@ -280,7 +321,8 @@ export class ShardScheduler {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.ac.abort();
-    for (const s of this.shards.values()) if (s.state !== 'done') s.reject(new XentError('interrupted', OP, 'evaluation closed'));
+    for (const s of this.shards.values())
+      if (s.state !== 'done') s.reject(new XentError('interrupted', OP, 'evaluation closed'));
   }
 }
 
@@ -339,7 +381,12 @@ class ShardedModel implements LanguageModel {
     if (!win || opts.from !== win.from || tokens.length !== planned.length || tokens.some((t, i) => t !== planned[i])) {
       throw new XentError('incompatible', OP, `internal: window ${w + 1} asked for is not the planned one`);
     }
-    if (opts.full) throw new XentError('invalid_argument', OP, 'full log-probability rows (KL divergence) are not available from servers');
+    if (opts.full)
+      throw new XentError(
+        'invalid_argument',
+        OP,
+        'full log-probability rows (KL divergence) are not available from servers',
+      );
     return this.scheduler.get(w);
   }
   async close(): Promise<void> {
@@ -357,8 +404,13 @@ export interface ShardedResult {
  * lengths; tokens it has not seen are looked up with /detokenize) across `endpoints`.
  * Same options and result as evaluatePerplexity (resume, onWindow checkpoints, onTokens).
  */
-export async function evaluateSharded(endpoints: ServerModel[], textTokens: Int32Array, opts: EvaluateOptions & ShardOptions): Promise<ShardedResult> {
-  if (endpoints.length === 0) throw new XentError('invalid_argument', OP, 'no endpoint to evaluate with', { arg: '--server' });
+export async function evaluateSharded(
+  endpoints: ServerModel[],
+  textTokens: Int32Array,
+  opts: EvaluateOptions & ShardOptions,
+): Promise<ShardedResult> {
+  if (endpoints.length === 0)
+    throw new XentError('invalid_argument', OP, 'no endpoint to evaluate with', { arg: '--server' });
   const primary = endpoints[0]!;
   // Texts and byte lengths of the scored tokens (known already when endpoints[0] tokenised them).
   await primary.learnTexts(textTokens);

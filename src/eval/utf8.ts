@@ -44,7 +44,14 @@ export function firstInvalidUtf8(b: Uint8Array): number {
 export function assertUtf8(op: string, bytes: Uint8Array, file: string): void {
   const at = firstInvalidUtf8(bytes);
   if (at >= 0) {
-    const show = Array.from(bytes.subarray(at, Math.min(bytes.length, at + 4)), (x) => x.toString(16).padStart(2, '0')).join(' ');
-    throw new XentError('invalid_text', op, `${file} is not valid UTF-8: bad byte sequence at byte offset ${at} (${show})`, { file, offset: at });
+    const show = Array.from(bytes.subarray(at, Math.min(bytes.length, at + 4)), (x) =>
+      x.toString(16).padStart(2, '0'),
+    ).join(' ');
+    throw new XentError(
+      'invalid_text',
+      op,
+      `${file} is not valid UTF-8: bad byte sequence at byte offset ${at} (${show})`,
+      { file, offset: at },
+    );
   }
 }

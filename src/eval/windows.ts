@@ -41,21 +41,38 @@ export interface WindowPlan {
   tokensScored: number;
 }
 
-export function planWindows(op: string, streamLength: number, ctx: number, opts: { stride?: number; chunks?: number; addsBos: boolean }): WindowPlan {
+export function planWindows(
+  op: string,
+  streamLength: number,
+  ctx: number,
+  opts: { stride?: number; chunks?: number; addsBos: boolean },
+): WindowPlan {
   const L = streamLength;
-  if (!Number.isInteger(ctx) || ctx < 4) throw new XentError('invalid_argument', op, `--ctx must be an integer ≥ 4, got ${ctx}`, { arg: '--ctx', value: ctx });
+  if (!Number.isInteger(ctx) || ctx < 4)
+    throw new XentError('invalid_argument', op, `--ctx must be an integer ≥ 4, got ${ctx}`, {
+      arg: '--ctx',
+      value: ctx,
+    });
   if (opts.chunks !== undefined && (!Number.isInteger(opts.chunks) || opts.chunks < 1)) {
-    throw new XentError('invalid_argument', op, `--chunks must be a positive integer, got ${opts.chunks}`, { arg: '--chunks', value: opts.chunks });
+    throw new XentError('invalid_argument', op, `--chunks must be a positive integer, got ${opts.chunks}`, {
+      arg: '--chunks',
+      value: opts.chunks,
+    });
   }
   const windows: EvalWindow[] = [];
   if (opts.stride === undefined) {
     const nChunk = Math.floor(L / ctx);
     if (nChunk < 1) {
-      throw new XentError('too_short', op, `the text has ${L} tokens${opts.addsBos ? ' (with BOS)' : ''}, but one chunk of --ctx ${ctx} needs at least ${ctx}`, {
-        arg: '--data',
-        expected: ctx,
-        actual: L,
-      });
+      throw new XentError(
+        'too_short',
+        op,
+        `the text has ${L} tokens${opts.addsBos ? ' (with BOS)' : ''}, but one chunk of --ctx ${ctx} needs at least ${ctx}`,
+        {
+          arg: '--data',
+          expected: ctx,
+          actual: L,
+        },
+      );
     }
     const n = Math.min(nChunk, opts.chunks ?? Infinity);
     const first = Math.floor(ctx / 2);
@@ -63,9 +80,19 @@ export function planWindows(op: string, streamLength: number, ctx: number, opts:
   } else {
     const S = opts.stride;
     if (!Number.isInteger(S) || S < 1 || S >= ctx) {
-      throw new XentError('invalid_argument', op, `--stride must be an integer in [1, ${ctx - 1}] (below --ctx ${ctx}), got ${S}`, { arg: '--stride', value: S });
+      throw new XentError(
+        'invalid_argument',
+        op,
+        `--stride must be an integer in [1, ${ctx - 1}] (below --ctx ${ctx}), got ${S}`,
+        { arg: '--stride', value: S },
+      );
     }
-    if (L < 2) throw new XentError('too_short', op, `the text has ${L} token(s); sliding-window evaluation needs at least 2`, { arg: '--data', expected: 2, actual: L });
+    if (L < 2)
+      throw new XentError('too_short', op, `the text has ${L} token(s); sliding-window evaluation needs at least 2`, {
+        arg: '--data',
+        expected: 2,
+        actual: L,
+      });
     let prevEnd = 0;
     for (let begin = 0; windows.length < (opts.chunks ?? Infinity); begin += S) {
       const end = Math.min(begin + ctx, L);

@@ -28,9 +28,14 @@
  * sums and gradient use the degree-5 exp (1.6e-7), since logS enters every p_v and label-
  * smoothing gradients α·p − cc cancel; the target entry α·expm1(·) + (α − cb) is float64.
  */
-import { crossEntropyCoefficients, crossEntropyDenominators, reduceCrossEntropy, type CrossEntropyArgs } from '../loss/cross-entropy-kernel.js';
-import type { FloatArray } from '../tensor.js';
+import {
+  type CrossEntropyArgs,
+  crossEntropyCoefficients,
+  crossEntropyDenominators,
+  reduceCrossEntropy,
+} from '../loss/cross-entropy-kernel.js';
 import { NeumaierSum } from '../loss/sum.js';
+import type { FloatArray } from '../tensor.js';
 import { runParts } from './pool.js';
 import { f32View, f64View, i32View, isKernelResident, kernelRuntime, Scratch } from './runtime.js';
 
@@ -59,7 +64,7 @@ export interface WasmRunOptions {
 
 /** Runs crossEntropy for float32 logits on the kernels. Returns the reduced loss (for 'none': Σ lossOut). */
 export function crossEntropyWasm(a: CrossEntropyArgs, run: WasmRunOptions): number {
-  const { n, v, target, softTarget, weight, ignoreIndex, reduction, scale, gradOut, lossOut } = a;
+  const { n, v, target, softTarget, weight, ignoreIndex, scale, gradOut, lossOut } = a;
   const x = a.logits as Float32Array;
   const eps = a.labelSmoothing;
   const z = a.zLoss;
@@ -88,7 +93,8 @@ export function crossEntropyWasm(a: CrossEntropyArgs, run: WasmRunOptions): numb
     const q = softTarget;
     const qRes = q === null || (q instanceof Float32Array && isKernelResident(q));
     const chunkRows = xRes && gRes && qRes ? Math.max(n, 1) : Math.max(1, Math.floor(stageBytes / (v * 4)));
-    const stage = (resident: boolean, a: { byteOffset: number } | null): number => (resident ? (a as { byteOffset: number }).byteOffset : sc.alloc(Math.min(n, chunkRows) * v * 4));
+    const stage = (resident: boolean, a: { byteOffset: number } | null): number =>
+      resident ? (a as { byteOffset: number }).byteOffset : sc.alloc(Math.min(n, chunkRows) * v * 4);
     const xs = stage(xRes, x);
     const gs = !wantGrad ? 0 : inPlace ? xs : stage(gRes, gradOut as Float32Array);
     const qs = q === null ? 0 : stage(qRes, q as Float32Array);
@@ -147,16 +153,40 @@ export function crossEntropyWasm(a: CrossEntropyArgs, run: WasmRunOptions): numb
       const gp = !wantGrad ? 0 : base(gs, inPlace ? xRes : gRes);
       if (soft) {
         const qp = base(qs, qRes);
-        runParts('ceSoftRows', r1 - r0, run.threads, 1, (lo, hi) => [xp, qp, gp, v, r0 + lo, r0 + hi, statsP, wp, wp64, eps, coefP]);
+        runParts('ceSoftRows', r1 - r0, run.threads, 1, (lo, hi) => [
+          xp,
+          qp,
+          gp,
+          v,
+          r0 + lo,
+          r0 + hi,
+          statsP,
+          wp,
+          wp64,
+          eps,
+          coefP,
+        ]);
       } else {
-        runParts('ceRows', r1 - r0, run.threads, 1, (lo, hi) => [xp, gp, v, r0 + lo, r0 + hi, statsP, tk, eps > 0 ? 1 : 0, wp, wp64, coefP]);
+        runParts('ceRows', r1 - r0, run.threads, 1, (lo, hi) => [
+          xp,
+          gp,
+          v,
+          r0 + lo,
+          r0 + hi,
+          statsP,
+          tk,
+          eps > 0 ? 1 : 0,
+          wp,
+          wp64,
+          coefP,
+        ]);
       }
       if (wantGrad && !(inPlace ? xRes : gRes)) (gradOut as FloatArray).set(f32View(gs, len, rt), r0 * v);
     }
 
     // Per-row losses and the reduction, in row order (deterministic whatever the threads).
     const st = f64View(statsP, 4 * n, rt);
-    for (let i = 0; i < n; i++) if (st[4 * i + 1] !== st[4 * i + 1]) run.onNonFinite(i);
+    for (let i = 0; i < n; i++) if (Number.isNaN(st[4 * i + 1])) run.onNonFinite(i);
     const sumMain = new NeumaierSum();
     const sumSmooth = new NeumaierSum();
     const sumZ = new NeumaierSum();

@@ -52,16 +52,27 @@ export interface KernelChoice {
  * Decides where a loss on `elements` input elements runs. `float32` says whether every
  * N×V-sized input is a Float32Array (the kernels' type).
  */
-export function chooseKernel(op: string, backend: 'auto' | 'js' | 'wasm', threads: number | undefined, elements: number, float32: boolean): KernelChoice {
+export function chooseKernel(
+  op: string,
+  backend: 'auto' | 'js' | 'wasm',
+  threads: number | undefined,
+  elements: number,
+  float32: boolean,
+): KernelChoice {
   if (backend === 'auto') backend = defaultBackend();
   if (backend === 'js' || !float32) return { wasm: false, threads: 1 };
   if (backend === 'auto' && elements < AUTO_MIN_ELEMENTS) return { wasm: false, threads: 1 };
   if (!kernelsAvailable()) {
     if (backend === 'auto') return { wasm: false, threads: 1 };
-    throw new XentError('missing_dependency', op, `backend 'wasm' is unavailable here: ${kernelsUnavailableReason()} (in a browser: await initKernels() first, on a cross-origin isolated page)`, {
-      arg: 'backend',
-      value: 'wasm',
-    });
+    throw new XentError(
+      'missing_dependency',
+      op,
+      `backend 'wasm' is unavailable here: ${kernelsUnavailableReason()} (in a browser: await initKernels() first, on a cross-origin isolated page)`,
+      {
+        arg: 'backend',
+        value: 'wasm',
+      },
+    );
   }
   const t = threads ?? (elements >= THREADS_MIN_ELEMENTS ? undefined : 1);
   return { wasm: true, threads: resolveThreads(t) };
@@ -82,5 +93,10 @@ export function nonFiniteRowError(op: string, arg: string, data: ArrayLike<numbe
     }
   }
   const x = data[row * v + column] as number;
-  return new XentError('non_finite', op, `${arg}[${row}, ${column}] is ${x}; ${arg} must be finite or -Infinity`, { arg, row, column, value: x });
+  return new XentError('non_finite', op, `${arg}[${row}, ${column}] is ${x}; ${arg} must be finite or -Infinity`, {
+    arg,
+    row,
+    column,
+    value: x,
+  });
 }

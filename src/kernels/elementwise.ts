@@ -8,10 +8,11 @@
  * thread in order with Neumaier compensation, so the result is the same for every thread count.
  * Ordinary (non-wasm-resident) arrays are staged through bounded buffers, as for crossEntropy.
  */
-import type { FloatArray, Reduction } from '../tensor.js';
+
 import { NeumaierSum } from '../loss/sum.js';
-import { runParts } from './pool.js';
+import type { FloatArray, Reduction } from '../tensor.js';
 import { stageBytesNow } from './cross-entropy.js';
+import { runParts } from './pool.js';
 import { ELEMENT_CHUNK, f32View, f64View, isKernelResident, kernelRuntime, Scratch } from './runtime.js';
 
 /**
@@ -30,7 +31,16 @@ function runElementwise(
   scale: number,
   gradOut: FloatArray | null,
   threads: number,
-  call: (ap: number, bp: number, lo: number, hi: number, outs: number, lossP: number, gp: number, partialP: number) => number[],
+  call: (
+    ap: number,
+    bp: number,
+    lo: number,
+    hi: number,
+    outs: number,
+    lossP: number,
+    gp: number,
+    partialP: number,
+  ) => number[],
 ): number {
   const n = a.length;
   const rt = kernelRuntime();
@@ -41,7 +51,9 @@ function runElementwise(
     const inPlace = gradOut === a;
     const gRes = gradOut === null || (inPlace ? aRes : gradOut instanceof Float32Array && isKernelResident(gradOut));
     const staged = !aRes || !bRes || !gRes || lossOut !== null;
-    const block = staged ? Math.max(1, Math.floor(stageBytesNow() / 8 / ELEMENT_CHUNK)) * ELEMENT_CHUNK : Math.max(n, 1);
+    const block = staged
+      ? Math.max(1, Math.floor(stageBytesNow() / 8 / ELEMENT_CHUNK)) * ELEMENT_CHUNK
+      : Math.max(n, 1);
     const cap = Math.min(n, block);
     const as = aRes ? a.byteOffset : sc.alloc(cap * 4);
     const bs = bRes ? b.byteOffset : sc.alloc(cap * 4);
@@ -98,7 +110,30 @@ export function binaryCrossEntropyWithLogitsWasm(
     const wPtr = w === null ? 0 : sc.f64(w);
     const pwPtr = pw === null ? 0 : sc.f64(pw);
     const gscale = reduction === 'mean' ? scale / n : scale;
-    const sum = runElementwise('bceLogitsRange', x, y, lossOut, scale, gradOut, threads, (xp, yp, lo, hi, outs, lossP, gp, partialP) => [xp, yp, wPtr, wp, pwPtr, pwp, lo, hi, outs, lossP, gp, gscale, partialP]);
+    const sum = runElementwise(
+      'bceLogitsRange',
+      x,
+      y,
+      lossOut,
+      scale,
+      gradOut,
+      threads,
+      (xp, yp, lo, hi, outs, lossP, gp, partialP) => [
+        xp,
+        yp,
+        wPtr,
+        wp,
+        pwPtr,
+        pwp,
+        lo,
+        hi,
+        outs,
+        lossP,
+        gp,
+        gscale,
+        partialP,
+      ],
+    );
     return reduction === 'mean' ? (scale * sum) / n : scale * sum;
   } finally {
     sc.release();
@@ -119,7 +154,27 @@ export function klDivergenceWasm(
 ): number {
   const n = input.length;
   const div = reduction === 'batchmean' ? batch : reduction === 'mean' ? n : 1;
-  const sum = runElementwise('klRange', input, target, lossOut, scale, gradOut, threads, (xp, tp, lo, hi, outs, lossP, gp, partialP) => [xp, tp, logTarget ? 1 : 0, lo, hi, outs, lossP, gp, scale / div, partialP]);
+  const sum = runElementwise(
+    'klRange',
+    input,
+    target,
+    lossOut,
+    scale,
+    gradOut,
+    threads,
+    (xp, tp, lo, hi, outs, lossP, gp, partialP) => [
+      xp,
+      tp,
+      logTarget ? 1 : 0,
+      lo,
+      hi,
+      outs,
+      lossP,
+      gp,
+      scale / div,
+      partialP,
+    ],
+  );
   return (scale * sum) / div;
 }
 
@@ -140,7 +195,20 @@ export function bceWithLogitsKernel(threads: number) {
     scale: number,
     lossOut: Float64Array | null,
     gradOut: FloatArray | null,
-  ): number => binaryCrossEntropyWithLogitsWasm(x as Float32Array, y as Float32Array, w, wp, pw, pwp, reduction, scale, lossOut, gradOut, threads);
+  ): number =>
+    binaryCrossEntropyWithLogitsWasm(
+      x as Float32Array,
+      y as Float32Array,
+      w,
+      wp,
+      pw,
+      pwp,
+      reduction,
+      scale,
+      lossOut,
+      gradOut,
+      threads,
+    );
 }
 
 /** klDivergenceWasm with the exact signature of the JS reference kernel (see bceWithLogitsKernel). */
@@ -154,5 +222,16 @@ export function klDivergenceKernel(threads: number) {
     scale: number,
     lossOut: Float64Array | null,
     gradOut: FloatArray | null,
-  ): number => klDivergenceWasm(input as Float32Array, target as Float32Array, logTarget, reduction, batch, scale, lossOut, gradOut, threads);
+  ): number =>
+    klDivergenceWasm(
+      input as Float32Array,
+      target as Float32Array,
+      logTarget,
+      reduction,
+      batch,
+      scale,
+      lossOut,
+      gradOut,
+      threads,
+    );
 }

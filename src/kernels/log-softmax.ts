@@ -5,12 +5,13 @@
  * NaN or +Infinity in a row makes its logS NaN; `onNonFinite(row)` is then called (it throws
  * the validator's error), so the JS pre-scan of the input is not needed.
  */
-import { runParts } from './pool.js';
+
 import { stageBytesNow } from './cross-entropy.js';
+import { runParts } from './pool.js';
 import { f32View, f64View, isKernelResident, kernelRuntime, Scratch } from './runtime.js';
 
 function checkRows(st: Float64Array, n: number, onNonFinite: (row: number) => never): void {
-  for (let i = 0; i < n; i++) if (st[4 * i + 1] !== st[4 * i + 1]) onNonFinite(i);
+  for (let i = 0; i < n; i++) if (Number.isNaN(st[4 * i + 1])) onNonFinite(i);
 }
 
 /** Rows per block when an array must be staged through wasm memory (see cross-entropy.ts). */
@@ -19,7 +20,14 @@ function blockRows(n: number, v: number, staged: boolean): number {
 }
 
 /** Row-wise log-sum-exp into out (length N, float64). */
-export function logSumExpWasm(x: Float32Array, n: number, v: number, out: Float64Array, threads: number, onNonFinite: (row: number) => never): Float64Array {
+export function logSumExpWasm(
+  x: Float32Array,
+  n: number,
+  v: number,
+  out: Float64Array,
+  threads: number,
+  onNonFinite: (row: number) => never,
+): Float64Array {
   const rt = kernelRuntime();
   const sc = new Scratch(rt);
   try {
@@ -50,7 +58,15 @@ export function logSumExpWasm(x: Float32Array, n: number, v: number, out: Float6
  * Row-wise log-softmax (log = true) or softmax into out (float32, may be x itself). Arrays that
  * are not wasm-resident are staged through bounded buffers a block of rows at a time.
  */
-export function softmaxWasm(x: Float32Array, n: number, v: number, out: Float32Array, log: boolean, threads: number, onNonFinite: (row: number) => never): Float32Array {
+export function softmaxWasm(
+  x: Float32Array,
+  n: number,
+  v: number,
+  out: Float32Array,
+  log: boolean,
+  threads: number,
+  onNonFinite: (row: number) => never,
+): Float32Array {
   const rt = kernelRuntime();
   const sc = new Scratch(rt);
   try {

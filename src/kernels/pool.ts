@@ -18,8 +18,9 @@
  *   [8 + i] worker i state: 0 idle, 1 run, 2 quit
  * Arguments: Float64Array, 16 slots per worker: [kernel index, argc, args…].
  */
-import { KERNEL_NAMES, kernelRuntime } from './runtime.js';
+
 import type { KernelName, KernelRuntime } from './runtime.js';
+import { KERNEL_NAMES, kernelRuntime } from './runtime.js';
 
 const MAX_WORKERS = 63;
 const SLOTS = 16;
@@ -163,7 +164,13 @@ function ensureWorkers(rt: KernelRuntime, count: number): Pool | null {
  * multiples of `align` (use the element chunk for elementwise kernels, 1 for rows).
  * `argsFor(lo, hi)` gives the kernel's arguments for one part. Synchronous.
  */
-export function runParts(kernel: KernelName, total: number, threads: number, align: number, argsFor: (lo: number, hi: number) => number[]): void {
+export function runParts(
+  kernel: KernelName,
+  total: number,
+  threads: number,
+  align: number,
+  argsFor: (lo: number, hi: number) => number[],
+): void {
   const rt = kernelRuntime();
   kernelCalls++;
   const units = Math.ceil(total / align);

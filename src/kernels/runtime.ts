@@ -27,14 +27,71 @@ export interface CeKernelExports {
   lseRows(x: number, v: number, r0: number, r1: number, stats: number): void;
   sumRows(x: number, v: number, r0: number, r1: number, out: number): void;
   softmaxRows(x: number, out: number, v: number, r0: number, r1: number, stats: number, log: number): void;
-  ceRows(x: number, g: number, v: number, r0: number, r1: number, stats: number, tgt: number, smooth: number, w: number, w64: number, coef: number): void;
-  ceSoftRows(x: number, q: number, g: number, v: number, r0: number, r1: number, stats: number, w: number, w64: number, eps: number, coef: number): void;
-  bceLogitsRange(x: number, y: number, w: number, wp: number, pw: number, pwp: number, i0: number, i1: number, outs: number, loss: number, g: number, gscale: number, partial: number): void;
-  klRange(inp: number, t: number, logTarget: number, i0: number, i1: number, outs: number, loss: number, g: number, gscale: number, partial: number): void;
+  ceRows(
+    x: number,
+    g: number,
+    v: number,
+    r0: number,
+    r1: number,
+    stats: number,
+    tgt: number,
+    smooth: number,
+    w: number,
+    w64: number,
+    coef: number,
+  ): void;
+  ceSoftRows(
+    x: number,
+    q: number,
+    g: number,
+    v: number,
+    r0: number,
+    r1: number,
+    stats: number,
+    w: number,
+    w64: number,
+    eps: number,
+    coef: number,
+  ): void;
+  bceLogitsRange(
+    x: number,
+    y: number,
+    w: number,
+    wp: number,
+    pw: number,
+    pwp: number,
+    i0: number,
+    i1: number,
+    outs: number,
+    loss: number,
+    g: number,
+    gscale: number,
+    partial: number,
+  ): void;
+  klRange(
+    inp: number,
+    t: number,
+    logTarget: number,
+    i0: number,
+    i1: number,
+    outs: number,
+    loss: number,
+    g: number,
+    gscale: number,
+    partial: number,
+  ): void;
 }
 export type KernelName = keyof CeKernelExports;
 /** Fixed order: workers receive kernel indices, not names. */
-export const KERNEL_NAMES: readonly KernelName[] = ['sumRows', 'lseRows', 'softmaxRows', 'ceRows', 'ceSoftRows', 'bceLogitsRange', 'klRange'];
+export const KERNEL_NAMES: readonly KernelName[] = [
+  'sumRows',
+  'lseRows',
+  'softmaxRows',
+  'ceRows',
+  'ceSoftRows',
+  'bceLogitsRange',
+  'klRange',
+];
 /** Element chunk of the elementwise kernels (bceLogitsRange, klRange): one float64 partial sum per chunk. */
 export const ELEMENT_CHUNK = 8192;
 
@@ -88,7 +145,9 @@ class Heap {
     const pages = Math.ceil(need / PAGE);
     const have = this.end / PAGE;
     if (have + pages > MAX_PAGES) {
-      throw new RangeError(`the kernels' WebAssembly memory cannot grow to ${((have + pages) * PAGE / 2 ** 30).toFixed(2)} GiB (limit 4 GiB)`);
+      throw new RangeError(
+        `the kernels' WebAssembly memory cannot grow to ${(((have + pages) * PAGE) / 2 ** 30).toFixed(2)} GiB (limit 4 GiB)`,
+      );
     }
     this.memory.grow(pages);
     const start = this.end - tailFree;
@@ -173,7 +232,11 @@ function decodeBase64(b64: string): Uint8Array {
 }
 
 function instantiate(module: WebAssembly.Module): KernelRuntime {
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true } as WebAssembly.MemoryDescriptor);
+  const memory = new WebAssembly.Memory({
+    initial: 1,
+    maximum: MAX_PAGES,
+    shared: true,
+  } as WebAssembly.MemoryDescriptor);
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return { module, memory, exports: instance.exports as unknown as CeKernelExports, heap: new Heap(memory) };
 }
@@ -182,7 +245,8 @@ function tryStart(): KernelRuntime | null {
   if (runtimeState !== undefined) return runtimeState;
   try {
     if (typeof WebAssembly === 'undefined') throw new Error('no WebAssembly in this environment');
-    if (typeof SharedArrayBuffer === 'undefined') throw new Error('no SharedArrayBuffer (the page is not cross-origin isolated)');
+    if (typeof SharedArrayBuffer === 'undefined')
+      throw new Error('no SharedArrayBuffer (the page is not cross-origin isolated)');
     compiled ??= new WebAssembly.Module(moduleBytes() as BufferSource);
     runtimeState = instantiate(compiled);
   } catch (e) {
@@ -258,7 +322,8 @@ export function i32View(ptr: number, length: number, rt?: KernelRuntime): Int32A
  * Throws when the kernels are unavailable (see `kernelsAvailable`).
  */
 export function allocFloat32(length: number): Float32Array {
-  if (!Number.isInteger(length) || length < 0) throw new RangeError(`allocFloat32: length must be a non-negative integer, got ${length}`);
+  if (!Number.isInteger(length) || length < 0)
+    throw new RangeError(`allocFloat32: length must be a non-negative integer, got ${length}`);
   const rt = kernelRuntime();
   const p = rt.heap.alloc(length * 4);
   const v = f32View(p, length, rt);

@@ -28,10 +28,16 @@ export interface ResolvedImplementation {
 export function checkImplementationOptions(op: string, options: ImplementationOptions): ResolvedImplementation {
   const { backend, threads } = options;
   if (backend !== undefined && backend !== 'auto' && backend !== 'js' && backend !== 'wasm') {
-    throw new XentError('invalid_argument', op, `backend must be 'auto', 'js' or 'wasm', got ${describe(backend)}`, { arg: 'backend', value: backend });
+    throw new XentError('invalid_argument', op, `backend must be 'auto', 'js' or 'wasm', got ${describe(backend)}`, {
+      arg: 'backend',
+      value: backend,
+    });
   }
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
-    throw new XentError('invalid_argument', op, `threads must be a positive integer, got ${describe(threads)}`, { arg: 'threads', value: threads });
+    throw new XentError('invalid_argument', op, `threads must be a positive integer, got ${describe(threads)}`, {
+      arg: 'threads',
+      value: threads,
+    });
   }
   return { backend: backend ?? 'auto', threads };
 }

@@ -12,9 +12,14 @@
  * [0, 1] are the usual case; PyTorch does not check the range and neither does xent).
  * Empty input: 0 elements → 'mean' NaN, 'sum' 0.
  */
+
+import { chooseKernel } from '../kernels/dispatch.js';
+import { bceWithLogitsKernel } from '../kernels/elementwise.js';
 import type { FloatArray, Reduction, Unit } from '../tensor.js';
-import { NeumaierSum } from './sum.js';
+import type { ImplementationOptions } from './backend.js';
+import { checkImplementationOptions } from './backend.js';
 import type { ElementwiseLossResult } from './binary-cross-entropy.js';
+import { NeumaierSum } from './sum.js';
 import type { TensorLike } from './validate.js';
 import {
   allocLike,
@@ -30,10 +35,6 @@ import {
   REDUCTIONS,
   unitScale,
 } from './validate.js';
-import { checkImplementationOptions } from './backend.js';
-import type { ImplementationOptions } from './backend.js';
-import { chooseKernel } from '../kernels/dispatch.js';
-import { bceWithLogitsKernel } from '../kernels/elementwise.js';
 
 const OP = 'binaryCrossEntropyWithLogits';
 
@@ -116,7 +117,11 @@ export function binaryCrossEntropyWithLogits<A extends FloatArray>(
   target: TensorLike,
   options?: BinaryCrossEntropyWithLogitsOptions,
 ): ElementwiseLossResult<number | Float64Array, A>;
-export function binaryCrossEntropyWithLogits(logits: TensorLike, target: TensorLike, options?: BinaryCrossEntropyWithLogitsOptions): ElementwiseLossResult {
+export function binaryCrossEntropyWithLogits(
+  logits: TensorLike,
+  target: TensorLike,
+  options?: BinaryCrossEntropyWithLogitsOptions,
+): ElementwiseLossResult {
   const o = checkOptions(OP, options) as BinaryCrossEntropyWithLogitsOptions;
   const x = checkTensor(OP, 'logits', logits);
   const t = checkTensor(OP, 'target', target);
@@ -133,7 +138,13 @@ export function binaryCrossEntropyWithLogits(logits: TensorLike, target: TensorL
   const lossOut = reduction === 'none' ? new Float64Array(x.data.length) : null;
   const gradOut = dest ?? (wantGrad ? allocLike(x.data, x.data.length) : null);
   // WebAssembly kernels for large float32 input (src/kernels/dispatch.ts), else the JS reference kernel.
-  const k = chooseKernel(OP, impl.backend, impl.threads, x.data.length, x.data instanceof Float32Array && t.data instanceof Float32Array);
+  const k = chooseKernel(
+    OP,
+    impl.backend,
+    impl.threads,
+    x.data.length,
+    x.data instanceof Float32Array && t.data instanceof Float32Array,
+  );
   const loss = (k.wasm ? bceWithLogitsKernel(k.threads) : binaryCrossEntropyWithLogitsUnchecked)(
     x.data,
     t.data,

@@ -12,9 +12,9 @@
  * Empty input: 0 elements → 'mean' NaN, 'sum' 0.
  */
 import type { FloatArray, Reduction, Unit } from '../tensor.js';
-import { NeumaierSum } from './sum.js';
-import { checkImplementationOptions } from './backend.js';
 import type { ImplementationOptions } from './backend.js';
+import { checkImplementationOptions } from './backend.js';
+import { NeumaierSum } from './sum.js';
 import type { TensorLike } from './validate.js';
 import {
   allocLike,
@@ -45,7 +45,10 @@ export interface BinaryCrossEntropyOptions extends ImplementationOptions {
   inPlace?: boolean;
 }
 
-export interface ElementwiseLossResult<L extends number | Float64Array = number | Float64Array, G extends FloatArray = FloatArray> {
+export interface ElementwiseLossResult<
+  L extends number | Float64Array = number | Float64Array,
+  G extends FloatArray = FloatArray,
+> {
   /** A number, or (reduction 'none') one loss per element in row-major order. */
   loss: L;
   /** d loss / d input, the input's shape and float type. */
@@ -102,7 +105,11 @@ export function binaryCrossEntropy<A extends FloatArray>(
   target: TensorLike,
   options?: BinaryCrossEntropyOptions,
 ): ElementwiseLossResult<number | Float64Array, A>;
-export function binaryCrossEntropy(probs: TensorLike, target: TensorLike, options?: BinaryCrossEntropyOptions): ElementwiseLossResult {
+export function binaryCrossEntropy(
+  probs: TensorLike,
+  target: TensorLike,
+  options?: BinaryCrossEntropyOptions,
+): ElementwiseLossResult {
   const o = checkOptions(OP, options) as BinaryCrossEntropyOptions;
   const p = checkTensor(OP, 'probs', probs);
   const t = checkTensor(OP, 'target', target);
@@ -118,7 +125,16 @@ export function binaryCrossEntropy(probs: TensorLike, target: TensorLike, option
   const lossOut = reduction === 'none' ? new Float64Array(p.data.length) : null;
   const gradOut = dest ?? (wantGrad ? allocLike(p.data, p.data.length) : null);
   // inPlace: the forward loop reads every p before the gradient loop overwrites them.
-  const loss = binaryCrossEntropyUnchecked(p.data, t.data, w?.values ?? null, w?.period ?? 1, reduction, unitScale(unit), lossOut, gradOut);
+  const loss = binaryCrossEntropyUnchecked(
+    p.data,
+    t.data,
+    w?.values ?? null,
+    w?.period ?? 1,
+    reduction,
+    unitScale(unit),
+    lossOut,
+    gradOut,
+  );
   const r: ElementwiseLossResult = { loss: lossOut ?? loss, unit };
   if (gradOut !== null) r.grad = gradOut;
   return r;

@@ -97,7 +97,13 @@ export function crossEntropyCoefficients(a: CrossEntropyArgs, d: CrossEntropyDen
   const mainFactor = a.softTarget !== null ? 1 : 1 - eps;
   const epsOverV = eps / a.v;
   if (reduction === 'mean') {
-    return { mainFactor, epsOverV, cMain: (scale * mainFactor) / d.weightDen, cSmooth: (scale * epsOverV) / d.weightDen, cZ: (scale * z) / d.kept };
+    return {
+      mainFactor,
+      epsOverV,
+      cMain: (scale * mainFactor) / d.weightDen,
+      cSmooth: (scale * epsOverV) / d.weightDen,
+      cZ: (scale * z) / d.kept,
+    };
   }
   return { mainFactor, epsOverV, cMain: scale * mainFactor, cSmooth: scale * epsOverV, cZ: scale * z };
 }
@@ -119,14 +125,15 @@ export function reduceCrossEntropy(
   }
   // PyTorch computes the mean as (Σ nll) / D, then multiplies by (1 − ε); same value to rounding.
   let loss = reduction === 'mean' ? (scale * c.mainFactor * sums.main) / d.weightDen : c.cMain * sums.main;
-  if (eps > 0 && a.softTarget === null) loss += reduction === 'mean' ? (scale * c.epsOverV * sums.smooth) / d.weightDen : c.cSmooth * sums.smooth;
+  if (eps > 0 && a.softTarget === null)
+    loss += reduction === 'mean' ? (scale * c.epsOverV * sums.smooth) / d.weightDen : c.cSmooth * sums.smooth;
   if (z > 0) loss += reduction === 'mean' ? (scale * z * sums.z) / d.kept : c.cZ * sums.z;
   return loss;
 }
 
 /** Runs the kernel; returns the reduced loss (for 'none': the sum of lossOut). */
 export function crossEntropyUnchecked(a: CrossEntropyArgs): number {
-  const { logits: x, n, v, target, softTarget, weight, ignoreIndex, reduction, scale, gradOut, lossOut } = a;
+  const { logits: x, n, v, target, softTarget, weight, ignoreIndex, scale, gradOut, lossOut } = a;
   const eps = a.labelSmoothing;
   const z = a.zLoss;
   const soft = softTarget !== null;

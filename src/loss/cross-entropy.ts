@@ -24,14 +24,14 @@
  * empty_input (V = 0).
  */
 import { XentError } from '../errors.js';
-import type { FloatArray, Matrix, Reduction, Unit } from '../tensor.js';
-import { checkImplementationOptions } from './backend.js';
-import type { ImplementationOptions } from './backend.js';
-import { crossEntropyUnchecked } from './cross-entropy-kernel.js';
 import { crossEntropyWasm } from '../kernels/cross-entropy.js';
-import { chooseKernel, nonFiniteRowError } from '../kernels/dispatch.js';
 import type { KernelChoice } from '../kernels/dispatch.js';
+import { chooseKernel, nonFiniteRowError } from '../kernels/dispatch.js';
+import type { FloatArray, Matrix, Reduction, Unit } from '../tensor.js';
+import type { ImplementationOptions } from './backend.js';
+import { checkImplementationOptions } from './backend.js';
 import type { CrossEntropyArgs } from './cross-entropy-kernel.js';
+import { crossEntropyUnchecked } from './cross-entropy-kernel.js';
 import {
   allocLike,
   checkBoolean,
@@ -76,7 +76,10 @@ export interface CrossEntropyOptions extends ImplementationOptions {
   inPlace?: boolean;
 }
 
-export interface CrossEntropyResult<L extends number | Float64Array = number | Float64Array, G extends FloatArray = FloatArray> {
+export interface CrossEntropyResult<
+  L extends number | Float64Array = number | Float64Array,
+  G extends FloatArray = FloatArray,
+> {
   /** The loss in `unit`s: a number, or per-row losses (Float64Array of N) for reduction 'none'. */
   loss: L;
   /** d loss / d logits, shape [N, V] row-major, in the logits' float type (or out's). */
@@ -99,7 +102,11 @@ export function crossEntropy<A extends FloatArray>(
   target: CrossEntropyTarget,
   options?: CrossEntropyOptions,
 ): CrossEntropyResult<number | Float64Array, A>;
-export function crossEntropy(logits: Matrix, target: CrossEntropyTarget, options?: CrossEntropyOptions): CrossEntropyResult {
+export function crossEntropy(
+  logits: Matrix,
+  target: CrossEntropyTarget,
+  options?: CrossEntropyOptions,
+): CrossEntropyResult {
   const args = validateCrossEntropy(OP, logits, target, options);
   const { unit } = args;
   // Implementation choice (src/kernels/dispatch.ts): the WebAssembly kernels for float32
@@ -127,7 +134,12 @@ export interface ValidatedCrossEntropy {
 }
 
 /** Validates crossEntropy's arguments and normalises them into kernel arguments (allocating outputs). */
-export function validateCrossEntropy(op: string, logits: Matrix, target: CrossEntropyTarget, options: CrossEntropyOptions | undefined): ValidatedCrossEntropy {
+export function validateCrossEntropy(
+  op: string,
+  logits: Matrix,
+  target: CrossEntropyTarget,
+  options: CrossEntropyOptions | undefined,
+): ValidatedCrossEntropy {
   const o = checkOptions(op, options) as CrossEntropyOptions;
   const [n, v] = checkClassMatrix(op, 'logits', logits);
   const impl = checkImplementationOptions(op, o);
@@ -148,10 +160,15 @@ export function validateCrossEntropy(op: string, logits: Matrix, target: CrossEn
   } else if (target !== null && typeof target === 'object' && 'data' in target && 'shape' in target) {
     soft = checkSoftTarget(op, target, n, v);
     if (o.ignoreIndex !== undefined && o.ignoreIndex !== -100) {
-      throw new XentError('invalid_argument', op, `ignoreIndex = ${o.ignoreIndex} cannot be used with probability (soft) targets`, {
-        arg: 'ignoreIndex',
-        value: o.ignoreIndex,
-      });
+      throw new XentError(
+        'invalid_argument',
+        op,
+        `ignoreIndex = ${o.ignoreIndex} cannot be used with probability (soft) targets`,
+        {
+          arg: 'ignoreIndex',
+          value: o.ignoreIndex,
+        },
+      );
     }
   } else {
     checkIndexTarget(op, target, n, v, ignoreIndex); // throws the type error

@@ -13,11 +13,11 @@
  */
 import { XentError } from '../errors.js';
 import type { FloatArray, Matrix, Unit } from '../tensor.js';
+import type { ImplementationOptions } from './backend.js';
+import { checkImplementationOptions } from './backend.js';
 import { crossEntropyUnchecked } from './cross-entropy-kernel.js';
 import { rowMaxUnchecked, rowSumExpUnchecked } from './log-sum-exp.js';
 import { NeumaierSum } from './sum.js';
-import { checkImplementationOptions } from './backend.js';
-import type { ImplementationOptions } from './backend.js';
 import {
   allocLike,
   checkBoolean,
@@ -63,20 +63,34 @@ export interface DistillationResult<G extends FloatArray = FloatArray> {
   unit: Unit;
 }
 
-export function distillationLoss<A extends FloatArray>(studentLogits: Matrix<A>, teacherLogits: Matrix, options?: DistillationOptions): DistillationResult<A>;
-export function distillationLoss(studentLogits: Matrix, teacherLogits: Matrix, options?: DistillationOptions): DistillationResult {
+export function distillationLoss<A extends FloatArray>(
+  studentLogits: Matrix<A>,
+  teacherLogits: Matrix,
+  options?: DistillationOptions,
+): DistillationResult<A>;
+export function distillationLoss(
+  studentLogits: Matrix,
+  teacherLogits: Matrix,
+  options?: DistillationOptions,
+): DistillationResult {
   const o = checkOptions(OP, options) as DistillationOptions;
   const [n, v] = checkClassMatrix(OP, 'studentLogits', studentLogits);
   const [tn, tv] = checkClassMatrix(OP, 'teacherLogits', teacherLogits);
   if (tn !== n || tv !== v) {
-    throw new XentError('shape_mismatch', OP, `teacherLogits.shape [${tn}, ${tv}] differs from studentLogits.shape [${n}, ${v}]`, {
-      arg: 'teacherLogits',
-      expected: [n, v],
-      actual: [tn, tv],
-    });
+    throw new XentError(
+      'shape_mismatch',
+      OP,
+      `teacherLogits.shape [${tn}, ${tv}] differs from studentLogits.shape [${n}, ${v}]`,
+      {
+        arg: 'teacherLogits',
+        expected: [n, v],
+        actual: [tn, tv],
+      },
+    );
   }
   const T = checkNumberIn(OP, 'temperature', o.temperature, 0, Infinity, 1);
-  if (T === 0) throw new XentError('invalid_argument', OP, `temperature must be > 0, got 0`, { arg: 'temperature', value: 0 });
+  if (T === 0)
+    throw new XentError('invalid_argument', OP, `temperature must be > 0, got 0`, { arg: 'temperature', value: 0 });
   checkImplementationOptions(OP, o);
   checkReduction(OP, o.reduction, ['batchmean'], 'batchmean');
   const unit = checkUnit(OP, o.unit);
@@ -85,10 +99,15 @@ export function distillationLoss(studentLogits: Matrix, teacherLogits: Matrix, o
   const ignoreIndex = checkInteger(OP, 'ignoreIndex', o.ignoreIndex, -100);
   const hasTarget = o.target !== undefined;
   if (hasTarget && o.alpha === undefined) {
-    throw new XentError('invalid_argument', OP, `alpha is required with target (loss = alpha·soft + (1 − alpha)·CE)`, { arg: 'alpha' });
+    throw new XentError('invalid_argument', OP, `alpha is required with target (loss = alpha·soft + (1 − alpha)·CE)`, {
+      arg: 'alpha',
+    });
   }
   if (!hasTarget && o.alpha !== undefined) {
-    throw new XentError('invalid_argument', OP, `alpha = ${o.alpha} needs a target for the (1 − alpha)·CE term`, { arg: 'alpha', value: o.alpha });
+    throw new XentError('invalid_argument', OP, `alpha = ${o.alpha} needs a target for the (1 − alpha)·CE term`, {
+      arg: 'alpha',
+      value: o.alpha,
+    });
   }
   const alpha = hasTarget ? checkNumberIn(OP, 'alpha', o.alpha, 0, 1, 1) : 1;
   if (hasTarget) checkIndexTarget(OP, o.target, n, v, ignoreIndex);

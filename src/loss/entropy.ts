@@ -7,8 +7,8 @@
  * Inputs: non-negative finite numbers with a positive sum; empty input → empty_input.
  */
 import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
 import type { Unit } from '../tensor.js';
+import { describe } from '../tensor.js';
 import { NeumaierSum } from './sum.js';
 import { checkOptions, checkUnit, unitScale } from './validate.js';
 
@@ -26,9 +26,19 @@ function checkDistribution(op: string, arg: string, p: unknown): Float64Array {
   const s = new NeumaierSum();
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
-    if (typeof x !== 'number') throw new XentError('invalid_argument', op, `${arg}[${i}] must be a number, got ${describe(x)}`, { arg, column: i });
-    if (!Number.isFinite(x)) throw new XentError('non_finite', op, `${arg}[${i}] is ${x}`, { arg, column: i, value: x });
-    if (x < 0) throw new XentError('invalid_argument', op, `${arg}[${i}] = ${x} is negative; probabilities are ≥ 0`, { arg, column: i, value: x });
+    if (typeof x !== 'number')
+      throw new XentError('invalid_argument', op, `${arg}[${i}] must be a number, got ${describe(x)}`, {
+        arg,
+        column: i,
+      });
+    if (!Number.isFinite(x))
+      throw new XentError('non_finite', op, `${arg}[${i}] is ${x}`, { arg, column: i, value: x });
+    if (x < 0)
+      throw new XentError('invalid_argument', op, `${arg}[${i}] = ${x} is negative; probabilities are ≥ 0`, {
+        arg,
+        column: i,
+        value: x,
+      });
     out[i] = x;
     s.add(x);
   }
@@ -60,7 +70,11 @@ export function relativeEntropy(pk: ArrayLike<number>, qk: ArrayLike<number>, op
   const p = checkDistribution(op, 'pk', pk);
   const q = checkDistribution(op, 'qk', qk);
   if (q.length !== p.length) {
-    throw new XentError('shape_mismatch', op, `qk has length ${q.length} but pk has ${p.length}`, { arg: 'qk', expected: p.length, actual: q.length });
+    throw new XentError('shape_mismatch', op, `qk has length ${q.length} but pk has ${p.length}`, {
+      arg: 'qk',
+      expected: p.length,
+      actual: q.length,
+    });
   }
   const s = new NeumaierSum();
   for (let i = 0; i < p.length; i++) {

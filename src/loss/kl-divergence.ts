@@ -11,7 +11,13 @@
  * Gradient w.r.t. input: −p·c (c = 1/shape[0], 1/numel or 1), as PyTorch's backward.
  * Empty input: 0 elements → 'batchmean'/'mean' NaN, 'sum' 0.
  */
+
+import { chooseKernel } from '../kernels/dispatch.js';
+import { klDivergenceKernel } from '../kernels/elementwise.js';
 import type { FloatArray, Unit } from '../tensor.js';
+import type { ImplementationOptions } from './backend.js';
+import { checkImplementationOptions } from './backend.js';
+import type { ElementwiseLossResult } from './binary-cross-entropy.js';
 import { NeumaierSum } from './sum.js';
 import type { TensorLike } from './validate.js';
 import {
@@ -26,11 +32,6 @@ import {
   checkUnit,
   unitScale,
 } from './validate.js';
-import { checkImplementationOptions } from './backend.js';
-import type { ImplementationOptions } from './backend.js';
-import type { ElementwiseLossResult } from './binary-cross-entropy.js';
-import { chooseKernel } from '../kernels/dispatch.js';
-import { klDivergenceKernel } from '../kernels/elementwise.js';
 
 const OP = 'klDivergence';
 
@@ -95,7 +96,11 @@ export function klDivergence<A extends FloatArray>(
   target: TensorLike,
   options?: KlDivergenceOptions,
 ): ElementwiseLossResult<number | Float64Array, A>;
-export function klDivergence(input: TensorLike, target: TensorLike, options?: KlDivergenceOptions): ElementwiseLossResult {
+export function klDivergence(
+  input: TensorLike,
+  target: TensorLike,
+  options?: KlDivergenceOptions,
+): ElementwiseLossResult {
   const o = checkOptions(OP, options) as KlDivergenceOptions;
   const x = checkTensor(OP, 'input', input);
   const t = checkTensor(OP, 'target', target);
@@ -113,8 +118,23 @@ export function klDivergence(input: TensorLike, target: TensorLike, options?: Kl
   const lossOut = reduction === 'none' ? new Float64Array(x.data.length) : null;
   const gradOut = dest ?? (wantGrad ? allocLike(x.data, x.data.length) : null);
   // WebAssembly kernels for large float32 input (src/kernels/dispatch.ts), else the JS reference kernel.
-  const k = chooseKernel(OP, impl.backend, impl.threads, x.data.length, x.data instanceof Float32Array && t.data instanceof Float32Array);
-  const loss = (k.wasm ? klDivergenceKernel(k.threads) : klDivergenceUnchecked)(x.data, t.data, logTarget, reduction, batch, unitScale(unit), lossOut, gradOut);
+  const k = chooseKernel(
+    OP,
+    impl.backend,
+    impl.threads,
+    x.data.length,
+    x.data instanceof Float32Array && t.data instanceof Float32Array,
+  );
+  const loss = (k.wasm ? klDivergenceKernel(k.threads) : klDivergenceUnchecked)(
+    x.data,
+    t.data,
+    logTarget,
+    reduction,
+    batch,
+    unitScale(unit),
+    lossOut,
+    gradOut,
+  );
   const r: ElementwiseLossResult = { loss: lossOut ?? loss, unit };
   if (gradOut !== null) r.grad = gradOut;
   return r;

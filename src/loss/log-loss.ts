@@ -11,7 +11,17 @@
 import { XentError } from '../errors.js';
 import type { Matrix, Unit } from '../tensor.js';
 import { NeumaierSum } from './sum.js';
-import { checkAllFinite, checkBoolean, checkClassMatrix, checkIndexTarget, checkNumberIn, checkOptions, checkUnit, checkVector, unitScale } from './validate.js';
+import {
+  checkAllFinite,
+  checkBoolean,
+  checkClassMatrix,
+  checkIndexTarget,
+  checkNumberIn,
+  checkOptions,
+  checkUnit,
+  checkVector,
+  unitScale,
+} from './validate.js';
 
 const OP = 'logLoss';
 
@@ -28,11 +38,18 @@ export interface LogLossOptions {
 export function logLoss(yTrue: Int32Array, yPred: Matrix, options?: LogLossOptions): number {
   const o = checkOptions(OP, options) as LogLossOptions;
   const [n, v] = checkClassMatrix(OP, 'yPred', yPred);
-  if (n === 0) throw new XentError('empty_input', OP, `yPred has no rows; log loss needs at least one sample`, { arg: 'yPred' });
+  if (n === 0)
+    throw new XentError('empty_input', OP, `yPred has no rows; log loss needs at least one sample`, { arg: 'yPred' });
   checkIndexTarget(OP, yTrue, n, v, null, 'yTrue');
   checkAllFinite(OP, 'yPred', yPred.data, v);
-  const eps = o.eps === undefined || o.eps === 'auto' ? (yPred.data instanceof Float32Array ? 2 ** -23 : 2 ** -52) : checkNumberIn(OP, 'eps', o.eps, 0, 0.5, 0);
-  const w = o.sampleWeight === undefined ? null : checkVector(OP, 'sampleWeight', o.sampleWeight, n, `yPred has N = ${n} rows`);
+  const eps =
+    o.eps === undefined || o.eps === 'auto'
+      ? yPred.data instanceof Float32Array
+        ? 2 ** -23
+        : 2 ** -52
+      : checkNumberIn(OP, 'eps', o.eps, 0, 0.5, 0);
+  const w =
+    o.sampleWeight === undefined ? null : checkVector(OP, 'sampleWeight', o.sampleWeight, n, `yPred has N = ${n} rows`);
   const normalize = checkBoolean(OP, 'normalize', o.normalize, true);
   const unit = checkUnit(OP, o.unit);
   const p = yPred.data;

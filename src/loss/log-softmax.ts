@@ -5,14 +5,14 @@
  * gradients taken w.r.t. log-probabilities (nllLoss, klDivergence) back to logits.
  */
 import { XentError } from '../errors.js';
-import { allocLike, checkClassMatrix, checkLogits, checkOptions, checkNoNaN } from './validate.js';
-import { rowMaxUnchecked, rowSumExpUnchecked } from './log-sum-exp.js';
-import { checkMatrix } from '../tensor.js';
-import type { FloatArray, Matrix } from '../tensor.js';
-import { checkImplementationOptions } from './backend.js';
-import type { ImplementationOptions } from './backend.js';
 import { chooseKernel, nonFiniteRowError } from '../kernels/dispatch.js';
 import { softmaxWasm } from '../kernels/log-softmax.js';
+import type { FloatArray, Matrix } from '../tensor.js';
+import { checkMatrix } from '../tensor.js';
+import type { ImplementationOptions } from './backend.js';
+import { checkImplementationOptions } from './backend.js';
+import { rowMaxUnchecked, rowSumExpUnchecked } from './log-sum-exp.js';
+import { allocLike, checkClassMatrix, checkLogits, checkNoNaN, checkOptions } from './validate.js';
 
 /** log-softmax of each row of `data` into `out` (may alias `data`). A row of all −Infinity gives NaN, as in PyTorch. */
 export function logSoftmaxUnchecked(data: FloatArray, n: number, v: number, out: FloatArray): FloatArray {
@@ -52,11 +52,16 @@ export function logSoftmaxBackward<A extends FloatArray>(gradLogProbs: Matrix<A>
   const [n, v] = checkMatrix(op, 'gradLogProbs', gradLogProbs);
   const [n2, v2] = checkMatrix(op, 'logProbs', logProbs);
   if (n !== n2 || v !== v2) {
-    throw new XentError('shape_mismatch', op, `gradLogProbs.shape [${n}, ${v}] differs from logProbs.shape [${n2}, ${v2}]`, {
-      arg: 'gradLogProbs',
-      expected: [n2, v2],
-      actual: [n, v],
-    });
+    throw new XentError(
+      'shape_mismatch',
+      op,
+      `gradLogProbs.shape [${n}, ${v}] differs from logProbs.shape [${n2}, ${v2}]`,
+      {
+        arg: 'gradLogProbs',
+        expected: [n2, v2],
+        actual: [n, v],
+      },
+    );
   }
   checkNoNaN(op, 'gradLogProbs', gradLogProbs.data, v);
   checkNoNaN(op, 'logProbs', logProbs.data, v);

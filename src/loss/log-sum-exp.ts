@@ -5,12 +5,13 @@
  * Sums are float64 with Neumaier compensation. A row of all −Infinity has lse −Infinity
  * (log 0), as torch.logsumexp gives.
  */
-import { checkOptions, checkClassMatrix, checkLogits } from './validate.js';
-import type { FloatArray, Matrix } from '../tensor.js';
-import { checkImplementationOptions } from './backend.js';
-import type { ImplementationOptions } from './backend.js';
+
 import { chooseKernel, nonFiniteRowError } from '../kernels/dispatch.js';
 import { logSumExpWasm } from '../kernels/log-softmax.js';
+import type { FloatArray, Matrix } from '../tensor.js';
+import type { ImplementationOptions } from './backend.js';
+import { checkImplementationOptions } from './backend.js';
+import { checkClassMatrix, checkLogits, checkOptions } from './validate.js';
 
 const OP = 'logSumExp';
 

@@ -15,7 +15,15 @@
 import type { Matrix, Reduction } from '../tensor.js';
 import { rowMaxUnchecked } from './log-sum-exp.js';
 import { NeumaierSum } from './sum.js';
-import { checkClassMatrix, checkIndexTarget, checkLogits, checkNumberIn, checkOptions, checkReduction, REDUCTIONS } from './validate.js';
+import {
+  checkClassMatrix,
+  checkIndexTarget,
+  checkLogits,
+  checkNumberIn,
+  checkOptions,
+  checkReduction,
+  REDUCTIONS,
+} from './validate.js';
 
 const OP = 'naiveCrossEntropy';
 
@@ -32,10 +40,26 @@ export interface NaiveCrossEntropyResult<L extends number | Float64Array = numbe
 }
 
 /** −log(softmax(logits)[target] + eps) in nats — deliberately NOT stable; see the file comment. */
-export function naiveCrossEntropy(logits: Matrix, target: Int32Array, options: NaiveCrossEntropyOptions & { reduction: 'none' }): NaiveCrossEntropyResult<Float64Array>;
-export function naiveCrossEntropy(logits: Matrix, target: Int32Array, options?: NaiveCrossEntropyOptions & { reduction?: 'mean' | 'sum' }): NaiveCrossEntropyResult<number>;
-export function naiveCrossEntropy(logits: Matrix, target: Int32Array, options?: NaiveCrossEntropyOptions): NaiveCrossEntropyResult;
-export function naiveCrossEntropy(logits: Matrix, target: Int32Array, options?: NaiveCrossEntropyOptions): NaiveCrossEntropyResult {
+export function naiveCrossEntropy(
+  logits: Matrix,
+  target: Int32Array,
+  options: NaiveCrossEntropyOptions & { reduction: 'none' },
+): NaiveCrossEntropyResult<Float64Array>;
+export function naiveCrossEntropy(
+  logits: Matrix,
+  target: Int32Array,
+  options?: NaiveCrossEntropyOptions & { reduction?: 'mean' | 'sum' },
+): NaiveCrossEntropyResult<number>;
+export function naiveCrossEntropy(
+  logits: Matrix,
+  target: Int32Array,
+  options?: NaiveCrossEntropyOptions,
+): NaiveCrossEntropyResult;
+export function naiveCrossEntropy(
+  logits: Matrix,
+  target: Int32Array,
+  options?: NaiveCrossEntropyOptions,
+): NaiveCrossEntropyResult {
   const o = checkOptions(OP, options) as NaiveCrossEntropyOptions;
   const [n, v] = checkClassMatrix(OP, 'logits', logits);
   const eps = checkNumberIn(OP, 'eps', o.eps, 0, Infinity, 1e-10);

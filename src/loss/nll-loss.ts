@@ -7,9 +7,9 @@
  * Empty input: N = 0 → 'mean' NaN, 'sum' 0; V = 0 → empty_input.
  */
 import type { FloatArray, Matrix, Reduction, Unit } from '../tensor.js';
-import { NeumaierSum } from './sum.js';
-import { checkImplementationOptions } from './backend.js';
 import type { ImplementationOptions } from './backend.js';
+import { checkImplementationOptions } from './backend.js';
+import { NeumaierSum } from './sum.js';
 import {
   allocLike,
   checkBoolean,
@@ -38,7 +38,10 @@ export interface NllLossOptions extends ImplementationOptions {
   inPlace?: boolean;
 }
 
-export interface NllLossResult<L extends number | Float64Array = number | Float64Array, G extends FloatArray = FloatArray> {
+export interface NllLossResult<
+  L extends number | Float64Array = number | Float64Array,
+  G extends FloatArray = FloatArray,
+> {
   loss: L;
   /** d loss / d logProbs, [N, V]. */
   grad?: G;
@@ -86,9 +89,21 @@ export function nllLossUnchecked(
   return reduction === 'mean' ? (scale * sum.value) / d : scale * sum.value;
 }
 
-export function nllLoss<A extends FloatArray>(logProbs: Matrix<A>, target: Int32Array, options: NllLossOptions & { reduction: 'none' }): NllLossResult<Float64Array, A>;
-export function nllLoss<A extends FloatArray>(logProbs: Matrix<A>, target: Int32Array, options?: NllLossOptions & { reduction?: 'mean' | 'sum' }): NllLossResult<number, A>;
-export function nllLoss<A extends FloatArray>(logProbs: Matrix<A>, target: Int32Array, options?: NllLossOptions): NllLossResult<number | Float64Array, A>;
+export function nllLoss<A extends FloatArray>(
+  logProbs: Matrix<A>,
+  target: Int32Array,
+  options: NllLossOptions & { reduction: 'none' },
+): NllLossResult<Float64Array, A>;
+export function nllLoss<A extends FloatArray>(
+  logProbs: Matrix<A>,
+  target: Int32Array,
+  options?: NllLossOptions & { reduction?: 'mean' | 'sum' },
+): NllLossResult<number, A>;
+export function nllLoss<A extends FloatArray>(
+  logProbs: Matrix<A>,
+  target: Int32Array,
+  options?: NllLossOptions,
+): NllLossResult<number | Float64Array, A>;
 export function nllLoss(logProbs: Matrix, target: Int32Array, options?: NllLossOptions): NllLossResult {
   const o = checkOptions(OP, options) as NllLossOptions;
   const [n, v] = checkClassMatrix(OP, 'logProbs', logProbs);
@@ -96,7 +111,8 @@ export function nllLoss(logProbs: Matrix, target: Int32Array, options?: NllLossO
   const reduction = checkReduction(OP, o.reduction, REDUCTIONS, 'mean');
   const unit = checkUnit(OP, o.unit);
   const ignoreIndex = checkInteger(OP, 'ignoreIndex', o.ignoreIndex, -100);
-  const weight = o.weight === undefined ? null : checkVector(OP, 'weight', o.weight, v, `logProbs have V = ${v} classes`);
+  const weight =
+    o.weight === undefined ? null : checkVector(OP, 'weight', o.weight, v, `logProbs have V = ${v} classes`);
   const wantGrad = checkBoolean(OP, 'grad', o.grad, false);
   const dest = checkGradDestination(OP, o.out, o.inPlace, logProbs.data, 'logProbs');
   checkIndexTarget(OP, target, n, v, ignoreIndex);
@@ -105,7 +121,18 @@ export function nllLoss(logProbs: Matrix, target: Int32Array, options?: NllLossO
   const gradOut = dest ?? (wantGrad ? allocLike(logProbs.data, n * v) : null);
   // With inPlace the forward must read logProbs before the gradient overwrites them:
   // the kernel finishes the loss loop before it writes any gradient.
-  const loss = nllLossUnchecked(logProbs.data, n, v, target, weight, ignoreIndex, reduction, unitScale(unit), lossOut, gradOut);
+  const loss = nllLossUnchecked(
+    logProbs.data,
+    n,
+    v,
+    target,
+    weight,
+    ignoreIndex,
+    reduction,
+    unitScale(unit),
+    lossOut,
+    gradOut,
+  );
   const r: NllLossResult = { loss: lossOut ?? loss, unit };
   if (gradOut !== null) r.grad = gradOut;
   return r;

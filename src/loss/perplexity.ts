@@ -14,16 +14,28 @@ export type PerplexityInput = { nats: number; bits?: undefined } | { bits: numbe
 
 export function perplexity(crossEntropyPerToken: PerplexityInput): number {
   if (crossEntropyPerToken === null || typeof crossEntropyPerToken !== 'object') {
-    throw new XentError('invalid_argument', OP, `expected { nats } or { bits }, got ${describe(crossEntropyPerToken)}`, {});
+    throw new XentError(
+      'invalid_argument',
+      OP,
+      `expected { nats } or { bits }, got ${describe(crossEntropyPerToken)}`,
+      {},
+    );
   }
   const { nats, bits } = crossEntropyPerToken as { nats?: unknown; bits?: unknown };
   if ((nats === undefined) === (bits === undefined)) {
-    throw new XentError('invalid_argument', OP, `give exactly one of nats or bits, got ${describe(crossEntropyPerToken)}`, {});
+    throw new XentError(
+      'invalid_argument',
+      OP,
+      `give exactly one of nats or bits, got ${describe(crossEntropyPerToken)}`,
+      {},
+    );
   }
   const arg = nats !== undefined ? 'nats' : 'bits';
   const x = nats !== undefined ? nats : bits;
-  if (typeof x !== 'number') throw new XentError('invalid_argument', OP, `${arg} must be a number, got ${describe(x)}`, { arg, value: x });
+  if (typeof x !== 'number')
+    throw new XentError('invalid_argument', OP, `${arg} must be a number, got ${describe(x)}`, { arg, value: x });
   if (Number.isNaN(x)) throw new XentError('non_finite', OP, `${arg} is NaN`, { arg, value: x });
-  if (x < 0) throw new XentError('invalid_argument', OP, `${arg} = ${x} is negative; a cross-entropy is ≥ 0`, { arg, value: x });
-  return arg === 'nats' ? Math.exp(x) : Math.pow(2, x);
+  if (x < 0)
+    throw new XentError('invalid_argument', OP, `${arg} = ${x} is negative; a cross-entropy is ≥ 0`, { arg, value: x });
+  return arg === 'nats' ? Math.exp(x) : 2 ** x;
 }

@@ -3,13 +3,14 @@
  * float64 (compensated sum) and returned in the input's float type. A row of all
  * −Infinity gives NaN (0/0), as torch.softmax does.
  */
-import { allocLike, checkClassMatrix, checkLogits, checkOptions } from './validate.js';
-import { rowMaxUnchecked, rowSumExpUnchecked } from './log-sum-exp.js';
-import type { FloatArray, Matrix } from '../tensor.js';
-import { checkImplementationOptions } from './backend.js';
-import type { ImplementationOptions } from './backend.js';
+
 import { chooseKernel, nonFiniteRowError } from '../kernels/dispatch.js';
 import { softmaxWasm } from '../kernels/log-softmax.js';
+import type { FloatArray, Matrix } from '../tensor.js';
+import type { ImplementationOptions } from './backend.js';
+import { checkImplementationOptions } from './backend.js';
+import { rowMaxUnchecked, rowSumExpUnchecked } from './log-sum-exp.js';
+import { allocLike, checkClassMatrix, checkLogits, checkOptions } from './validate.js';
 
 /** softmax of each row of `data` into `out` (may alias `data`). */
 export function softmaxUnchecked(data: FloatArray, n: number, v: number, out: FloatArray): FloatArray {

@@ -12,25 +12,47 @@
  * Memory: O(1) whatever the row width.
  */
 import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
 import type { Unit } from '../tensor.js';
+import { describe } from '../tensor.js';
 import { NeumaierSum } from './sum.js';
 import { checkNumberIn, checkOptions, checkUnit, unitScale } from './validate.js';
 
 function checkChunk(op: string, chunk: unknown, offset: number): ArrayLike<number> {
-  if (!(Array.isArray(chunk) || (ArrayBuffer.isView(chunk) && !(chunk instanceof DataView) && !(chunk instanceof BigInt64Array) && !(chunk instanceof BigUint64Array)))) {
-    throw new XentError('invalid_argument', op, `chunk must be an array of numbers (e.g. a Float32Array), got ${describe(chunk)}`, { arg: 'chunk' });
+  if (
+    !(
+      Array.isArray(chunk) ||
+      (ArrayBuffer.isView(chunk) &&
+        !(chunk instanceof DataView) &&
+        !(chunk instanceof BigInt64Array) &&
+        !(chunk instanceof BigUint64Array))
+    )
+  ) {
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `chunk must be an array of numbers (e.g. a Float32Array), got ${describe(chunk)}`,
+      { arg: 'chunk' },
+    );
   }
   const a = chunk as ArrayLike<unknown>;
   for (let j = 0; j < a.length; j++) {
     const x = a[j];
-    if (typeof x !== 'number') throw new XentError('invalid_argument', op, `chunk[${j}] must be a number, got ${describe(x)}`, { arg: 'chunk', column: offset + j });
-    if (!(x < Infinity)) {
-      throw new XentError('non_finite', op, `logit at column ${offset + j} (chunk[${j}]) is ${x}; logits must be finite or -Infinity`, {
+    if (typeof x !== 'number')
+      throw new XentError('invalid_argument', op, `chunk[${j}] must be a number, got ${describe(x)}`, {
         arg: 'chunk',
         column: offset + j,
-        value: x,
       });
+    if (!(x < Infinity)) {
+      throw new XentError(
+        'non_finite',
+        op,
+        `logit at column ${offset + j} (chunk[${j}]) is ${x}; logits must be finite or -Infinity`,
+        {
+          arg: 'chunk',
+          column: offset + j,
+          value: x,
+        },
+      );
     }
   }
   return a as ArrayLike<number>;
@@ -79,7 +101,8 @@ export class StreamingLogSumExp {
   }
 
   protected checkNotEmpty(): void {
-    if (this.count === 0) throw new XentError('empty_input', this.op, `no logits were pushed; a row needs at least one class`, {});
+    if (this.count === 0)
+      throw new XentError('empty_input', this.op, `no logits were pushed; a row needs at least one class`, {});
   }
 
   /** The running max m and log Σ exp(x − m) (NaN when every logit is −Infinity). */
@@ -125,7 +148,12 @@ export class StreamingCrossEntropy extends StreamingLogSumExp {
     const op = 'StreamingCrossEntropy';
     const o = checkOptions(op, options) as StreamingCrossEntropyOptions;
     if (typeof target !== 'number' || !Number.isInteger(target) || target < 0) {
-      throw new XentError('invalid_argument', op, `target must be a class index (a non-negative integer), got ${describe(target)}`, { arg: 'target', value: target });
+      throw new XentError(
+        'invalid_argument',
+        op,
+        `target must be a class index (a non-negative integer), got ${describe(target)}`,
+        { arg: 'target', value: target },
+      );
     }
     this.target = target;
     this.eps = checkNumberIn(op, 'labelSmoothing', o.labelSmoothing, 0, 1, 0);
@@ -145,11 +173,16 @@ export class StreamingCrossEntropy extends StreamingLogSumExp {
     const lse = this.logSumExp;
     const v = this.length;
     if (this.target >= v) {
-      throw new XentError('index_out_of_range', this.op, `target = ${this.target} is out of range [0, ${v}) for the ${v} logits pushed`, {
-        arg: 'target',
-        value: this.target,
-        expected: [0, v],
-      });
+      throw new XentError(
+        'index_out_of_range',
+        this.op,
+        `target = ${this.target} is out of range [0, ${v}) for the ${v} logits pushed`,
+        {
+          arg: 'target',
+          value: this.target,
+          expected: [0, v],
+        },
+      );
     }
     const xy = this.targetLogit;
     const [m, logSum] = this.parts();

@@ -6,7 +6,8 @@ import { XentError } from '../errors.js';
 import { describe } from '../tensor.js';
 
 function checkNumber(op: string, arg: string, x: unknown): number {
-  if (typeof x !== 'number') throw new XentError('invalid_argument', op, `${arg} must be a number, got ${describe(x)}`, { arg, value: x });
+  if (typeof x !== 'number')
+    throw new XentError('invalid_argument', op, `${arg} must be a number, got ${describe(x)}`, { arg, value: x });
   return x;
 }
 

@@ -4,8 +4,8 @@
  * shape / row / column / value. Kernels (`*Unchecked`) never call these.
  */
 import { XentError } from '../errors.js';
-import { checkMatrix, describe, isFloatArray } from '../tensor.js';
 import type { FloatArray, Matrix, Reduction, Unit } from '../tensor.js';
+import { checkMatrix, describe, isFloatArray } from '../tensor.js';
 
 /** An N-dimensional row-major tensor (BCE and KL accept any shape), or a bare 1-D array. */
 export type TensorLike = { readonly data: FloatArray; readonly shape: readonly number[] } | FloatArray;
@@ -14,7 +14,9 @@ export type TensorLike = { readonly data: FloatArray; readonly shape: readonly n
 export function checkOptions<T extends object>(op: string, options: T | undefined): T | Record<string, never> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new XentError('invalid_argument', op, `options must be an object, got ${describe(options)}`, { arg: 'options' });
+    throw new XentError('invalid_argument', op, `options must be an object, got ${describe(options)}`, {
+      arg: 'options',
+    });
   }
   return options;
 }
@@ -59,7 +61,12 @@ export function checkAllFinite(op: string, arg: string, data: ArrayLike<number>,
     if (!Number.isFinite(x)) {
       const row = Math.floor(i / Math.max(v, 1));
       const column = i - row * v;
-      throw new XentError('non_finite', op, `${arg}[${row}, ${column}] is ${x}; ${arg} must be finite`, { arg, row, column, value: x });
+      throw new XentError('non_finite', op, `${arg}[${row}, ${column}] is ${x}; ${arg} must be finite`, {
+        arg,
+        row,
+        column,
+        value: x,
+      });
     }
   }
 }
@@ -68,7 +75,7 @@ export function checkAllFinite(op: string, arg: string, data: ArrayLike<number>,
 export function checkNoNaN(op: string, arg: string, data: FloatArray, v: number): void {
   for (let i = 0; i < data.length; i++) {
     const x = data[i] as number;
-    if (x !== x) {
+    if (Number.isNaN(x)) {
       const row = Math.floor(i / Math.max(v, 1));
       const column = i - row * v;
       throw new XentError('non_finite', op, `${arg}[${row}, ${column}] is NaN`, { arg, row, column, value: x });
@@ -79,10 +86,15 @@ export function checkNoNaN(op: string, arg: string, data: FloatArray, v: number)
 export function checkReduction<R extends string>(op: string, r: unknown, allowed: readonly R[], dflt: R): R {
   if (r === undefined) return dflt;
   if (typeof r !== 'string' || !(allowed as readonly string[]).includes(r)) {
-    throw new XentError('invalid_argument', op, `reduction must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(r)}`, {
-      arg: 'reduction',
-      value: r,
-    });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `reduction must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(r)}`,
+      {
+        arg: 'reduction',
+        value: r,
+      },
+    );
   }
   return r as R;
 }
@@ -92,7 +104,10 @@ export const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
 export function checkUnit(op: string, unit: unknown): Unit {
   if (unit === undefined) return 'nat';
   if (unit !== 'nat' && unit !== 'bit') {
-    throw new XentError('invalid_argument', op, `unit must be 'nat' or 'bit', got ${describe(unit)}`, { arg: 'unit', value: unit });
+    throw new XentError('invalid_argument', op, `unit must be 'nat' or 'bit', got ${describe(unit)}`, {
+      arg: 'unit',
+      value: unit,
+    });
   }
   return unit;
 }
@@ -104,7 +119,8 @@ export function unitScale(unit: Unit): number {
 
 export function checkBoolean(op: string, arg: string, x: unknown, dflt: boolean): boolean {
   if (x === undefined) return dflt;
-  if (typeof x !== 'boolean') throw new XentError('invalid_argument', op, `${arg} must be a boolean, got ${describe(x)}`, { arg, value: x });
+  if (typeof x !== 'boolean')
+    throw new XentError('invalid_argument', op, `${arg} must be a boolean, got ${describe(x)}`, { arg, value: x });
   return x;
 }
 
@@ -112,13 +128,23 @@ export function checkBoolean(op: string, arg: string, x: unknown, dflt: boolean)
 export function checkNumberIn(op: string, arg: string, x: unknown, lo: number, hi: number, dflt: number): number {
   if (x === undefined) return dflt;
   if (typeof x !== 'number' || !Number.isFinite(x)) {
-    throw new XentError(typeof x === 'number' ? 'non_finite' : 'invalid_argument', op, `${arg} must be a finite number, got ${describe(x)}`, {
-      arg,
-      value: x,
-    });
+    throw new XentError(
+      typeof x === 'number' ? 'non_finite' : 'invalid_argument',
+      op,
+      `${arg} must be a finite number, got ${describe(x)}`,
+      {
+        arg,
+        value: x,
+      },
+    );
   }
   if (x < lo || x > hi) {
-    throw new XentError('invalid_argument', op, `${arg} = ${x} is outside [${lo}, ${hi === Infinity ? '∞)' : `${hi}]`}`, { arg, value: x });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg} = ${x} is outside [${lo}, ${hi === Infinity ? '∞)' : `${hi}]`}`,
+      { arg, value: x },
+    );
   }
   return x;
 }
@@ -138,13 +164,26 @@ export function checkVector(op: string, arg: string, w: unknown, len: number, wh
   }
   const a = w as ArrayLike<unknown>;
   if (a.length !== len) {
-    throw new XentError('invalid_argument', op, `${arg} has length ${a.length} but ${what}`, { arg, expected: len, actual: a.length });
+    throw new XentError('invalid_argument', op, `${arg} has length ${a.length} but ${what}`, {
+      arg,
+      expected: len,
+      actual: a.length,
+    });
   }
   const out = new Float64Array(len);
   for (let i = 0; i < len; i++) {
     const x = a[i];
-    if (typeof x !== 'number') throw new XentError('invalid_argument', op, `${arg}[${i}] must be a number, got ${describe(x)}`, { arg, column: i });
-    if (!Number.isFinite(x)) throw new XentError('non_finite', op, `${arg}[${i}] is ${x}; ${arg} must be finite`, { arg, column: i, value: x });
+    if (typeof x !== 'number')
+      throw new XentError('invalid_argument', op, `${arg}[${i}] must be a number, got ${describe(x)}`, {
+        arg,
+        column: i,
+      });
+    if (!Number.isFinite(x))
+      throw new XentError('non_finite', op, `${arg}[${i}] is ${x}; ${arg} must be finite`, {
+        arg,
+        column: i,
+        value: x,
+      });
     out[i] = x;
   }
   return out;
@@ -154,11 +193,23 @@ export function checkVector(op: string, arg: string, w: unknown, len: number, wh
  * Class-index targets: an Int32Array of N entries, each in [0, V) or equal to ignoreIndex.
  * Returns the number of rows that are not ignored.
  */
-export function checkIndexTarget(op: string, target: unknown, n: number, v: number, ignoreIndex: number | null, arg = 'target'): number {
+export function checkIndexTarget(
+  op: string,
+  target: unknown,
+  n: number,
+  v: number,
+  ignoreIndex: number | null,
+  arg = 'target',
+): number {
   if (!(target instanceof Int32Array)) {
-    throw new XentError('invalid_argument', op, `${arg} must be an Int32Array of class indices (or { data, shape: [N, V] } of probabilities), got ${describe(target)}`, {
-      arg,
-    });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg} must be an Int32Array of class indices (or { data, shape: [N, V] } of probabilities), got ${describe(target)}`,
+      {
+        arg,
+      },
+    );
   }
   if (target.length !== n) {
     throw new XentError('shape_mismatch', op, `${arg} has ${target.length} entries but logits have N = ${n} rows`, {
@@ -204,27 +255,47 @@ export function checkSoftTarget(op: string, target: unknown, n: number, v: numbe
 export function checkTensor(op: string, arg: string, t: unknown): { data: FloatArray; shape: number[] } {
   if (isFloatArray(t)) return { data: t, shape: [t.length] };
   if (t === null || typeof t !== 'object') {
-    throw new XentError('invalid_argument', op, `${arg} must be { data: Float32Array | Float64Array, shape: number[] } or a Float32Array/Float64Array, got ${describe(t)}`, {
-      arg,
-    });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg} must be { data: Float32Array | Float64Array, shape: number[] } or a Float32Array/Float64Array, got ${describe(t)}`,
+      {
+        arg,
+      },
+    );
   }
   const { data, shape } = t as { data?: unknown; shape?: unknown };
   if (!isFloatArray(data)) {
-    throw new XentError('invalid_argument', op, `${arg}.data must be a Float32Array or Float64Array, got ${describe(data)}`, { arg });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg}.data must be a Float32Array or Float64Array, got ${describe(data)}`,
+      { arg },
+    );
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new XentError('invalid_argument', op, `${arg}.shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`, {
-      arg,
-      actual: shape,
-    });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg}.shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
+      {
+        arg,
+        actual: shape,
+      },
+    );
   }
   const numel = (shape as number[]).reduce((a, b) => a * b, 1);
   if (numel !== data.length) {
-    throw new XentError('shape_mismatch', op, `${arg}.shape [${shape.join(', ')}] needs ${numel} elements but ${arg}.data has ${data.length}`, {
-      arg,
-      expected: numel,
-      actual: data.length,
-    });
+    throw new XentError(
+      'shape_mismatch',
+      op,
+      `${arg}.shape [${shape.join(', ')}] needs ${numel} elements but ${arg}.data has ${data.length}`,
+      {
+        arg,
+        expected: numel,
+        actual: data.length,
+      },
+    );
   }
   return { data, shape: [...(shape as number[])] };
 }
@@ -234,13 +305,24 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Throws shape_mismatch unless `shape` equals `expected` (the reference argument's shape). */
-export function checkSameShape(op: string, arg: string, shape: readonly number[], ref: string, expected: readonly number[]): void {
+export function checkSameShape(
+  op: string,
+  arg: string,
+  shape: readonly number[],
+  ref: string,
+  expected: readonly number[],
+): void {
   if (!sameShape(shape, expected)) {
-    throw new XentError('shape_mismatch', op, `${arg}.shape [${shape.join(', ')}] differs from ${ref}.shape [${expected.join(', ')}]`, {
-      arg,
-      expected,
-      actual: shape,
-    });
+    throw new XentError(
+      'shape_mismatch',
+      op,
+      `${arg}.shape [${shape.join(', ')}] differs from ${ref}.shape [${expected.join(', ')}]`,
+      {
+        arg,
+        expected,
+        actual: shape,
+      },
+    );
   }
 }
 
@@ -249,7 +331,12 @@ export function checkSameShape(op: string, arg: string, shape: readonly number[]
  * a vector over the last dimension, or a full tensor of the same number of elements.
  * Returns the weights as float64 and the period with which they repeat (1 for a scalar).
  */
-export function checkBroadcastWeight(op: string, arg: string, w: unknown, shape: readonly number[]): { values: Float64Array; period: number } {
+export function checkBroadcastWeight(
+  op: string,
+  arg: string,
+  w: unknown,
+  shape: readonly number[],
+): { values: Float64Array; period: number } {
   const numel = shape.reduce((a, b) => a * b, 1);
   const last = shape.length === 0 ? 1 : (shape[shape.length - 1] as number);
   if (typeof w === 'number') return { values: checkVector(op, arg, [w], 1, ''), period: 1 };
@@ -259,16 +346,23 @@ export function checkBroadcastWeight(op: string, arg: string, w: unknown, shape:
     const t = checkTensor(op, arg, w);
     return checkBroadcastWeight(op, arg, t.data, shape);
   } else {
-    throw new XentError('invalid_argument', op, `${arg} must be a number or an array of numbers, got ${describe(w)}`, { arg });
+    throw new XentError('invalid_argument', op, `${arg} must be a number or an array of numbers, got ${describe(w)}`, {
+      arg,
+    });
   }
   if (len === last) return { values: checkVector(op, arg, w, last, ''), period: last };
   if (len === numel) return { values: checkVector(op, arg, w, numel, ''), period: numel };
   if (len === 1) return { values: checkVector(op, arg, w, 1, ''), period: 1 };
-  throw new XentError('shape_mismatch', op, `${arg} has length ${len}; it must be a number, or have length ${last} (the last dimension) or ${numel} (every element) of shape [${shape.join(', ')}]`, {
-    arg,
-    expected: [last, numel],
-    actual: len,
-  });
+  throw new XentError(
+    'shape_mismatch',
+    op,
+    `${arg} has length ${len}; it must be a number, or have length ${last} (the last dimension) or ${numel} (every element) of shape [${shape.join(', ')}]`,
+    {
+      arg,
+      expected: [last, numel],
+      actual: len,
+    },
+  );
 }
 
 /** Validates the `out` / `inPlace` gradient destination options; returns the buffer to write into, if any. */
@@ -286,14 +380,21 @@ export function checkGradDestination(
   if (ip) return input;
   if (out === undefined) return undefined;
   if (!isFloatArray(out)) {
-    throw new XentError('invalid_argument', op, `out must be a Float32Array or Float64Array, got ${describe(out)}`, { arg: 'out' });
+    throw new XentError('invalid_argument', op, `out must be a Float32Array or Float64Array, got ${describe(out)}`, {
+      arg: 'out',
+    });
   }
   if (out.length !== input.length) {
-    throw new XentError('shape_mismatch', op, `out has length ${out.length} but ${inputArg} has ${input.length} elements`, {
-      arg: 'out',
-      expected: input.length,
-      actual: out.length,
-    });
+    throw new XentError(
+      'shape_mismatch',
+      op,
+      `out has length ${out.length} but ${inputArg} has ${input.length} elements`,
+      {
+        arg: 'out',
+        expected: input.length,
+        actual: out.length,
+      },
+    );
   }
   return out;
 }
@@ -317,26 +418,49 @@ export function multiIndex(shape: readonly number[], i: number): string {
 }
 
 /** Every entry of an N-D tensor lies in [lo, hi] (NaN → non_finite, outside → invalid_argument). */
-export function checkAllInRange(op: string, arg: string, data: FloatArray, shape: readonly number[], lo: number, hi: number): void {
+export function checkAllInRange(
+  op: string,
+  arg: string,
+  data: FloatArray,
+  shape: readonly number[],
+  lo: number,
+  hi: number,
+): void {
   for (let i = 0; i < data.length; i++) {
     const x = data[i] as number;
     if (x >= lo && x <= hi) continue;
     const at = multiIndex(shape, i);
-    if (x !== x) throw new XentError('non_finite', op, `${arg}[${at}] is NaN`, { arg, index: i, value: x });
-    throw new XentError('invalid_argument', op, `${arg}[${at}] = ${x} is outside [${lo}, ${hi}]`, { arg, index: i, value: x, expected: [lo, hi] });
+    if (Number.isNaN(x)) throw new XentError('non_finite', op, `${arg}[${at}] is NaN`, { arg, index: i, value: x });
+    throw new XentError('invalid_argument', op, `${arg}[${at}] = ${x} is outside [${lo}, ${hi}]`, {
+      arg,
+      index: i,
+      value: x,
+      expected: [lo, hi],
+    });
   }
 }
 
 /** No NaN and no +Infinity in an N-D tensor (−Infinity allowed when `allowNegInf`). */
-export function checkTensorFinite(op: string, arg: string, data: FloatArray, shape: readonly number[], allowNegInf: boolean): void {
+export function checkTensorFinite(
+  op: string,
+  arg: string,
+  data: FloatArray,
+  shape: readonly number[],
+  allowNegInf: boolean,
+): void {
   for (let i = 0; i < data.length; i++) {
     const x = data[i] as number;
     if (x < Infinity && (allowNegInf || x > -Infinity)) continue;
     const at = multiIndex(shape, i);
-    throw new XentError('non_finite', op, `${arg}[${at}] is ${x}; ${arg} must be finite${allowNegInf ? ' or -Infinity' : ''}`, {
-      arg,
-      index: i,
-      value: x,
-    });
+    throw new XentError(
+      'non_finite',
+      op,
+      `${arg}[${at}] is ${x}; ${arg} must be finite${allowNegInf ? ' or -Infinity' : ''}`,
+      {
+        arg,
+        index: i,
+        value: x,
+      },
+    );
   }
 }

@@ -23,16 +23,30 @@ function toArray(arg: string, a: unknown, allowNegative: boolean): Float64Array 
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const e = x[i];
-    if (typeof e !== 'number') throw new XentError('invalid_argument', OP, `${arg}[${i}] must be a number, got ${describe(e)}`, { arg, column: i });
-    if (!Number.isFinite(e)) throw new XentError('non_finite', OP, `${arg}[${i}] is ${e}`, { arg, column: i, value: e });
-    if (!allowNegative && e < 0) throw new XentError('invalid_argument', OP, `${arg}[${i}] = ${e} is negative; weights are ≥ 0`, { arg, column: i, value: e });
+    if (typeof e !== 'number')
+      throw new XentError('invalid_argument', OP, `${arg}[${i}] must be a number, got ${describe(e)}`, {
+        arg,
+        column: i,
+      });
+    if (!Number.isFinite(e))
+      throw new XentError('non_finite', OP, `${arg}[${i}] is ${e}`, { arg, column: i, value: e });
+    if (!allowNegative && e < 0)
+      throw new XentError('invalid_argument', OP, `${arg}[${i}] = ${e} is negative; weights are ≥ 0`, {
+        arg,
+        column: i,
+        value: e,
+      });
     out[i] = e;
   }
   return out;
 }
 
 /** Sorted values and their cumulative normalised weights: cdf[k] = weight of values[0..k]. */
-function sortedCdf(arg: string, values: Float64Array, weights: Float64Array | null): { xs: Float64Array; cdf: Float64Array } {
+function sortedCdf(
+  arg: string,
+  values: Float64Array,
+  weights: Float64Array | null,
+): { xs: Float64Array; cdf: Float64Array } {
   const order = Array.from(values.keys()).sort((a, b) => (values[a] as number) - (values[b] as number) || a - b);
   const xs = Float64Array.from(order, (k) => values[k] as number);
   const cdf = new Float64Array(xs.length);
@@ -58,10 +72,18 @@ export function wassersteinDistance(
   const uw = uWeights === undefined ? null : toArray('uWeights', uWeights, false);
   const vw = vWeights === undefined ? null : toArray('vWeights', vWeights, false);
   if (uw !== null && uw.length !== u.length) {
-    throw new XentError('shape_mismatch', OP, `uWeights has length ${uw.length} but uValues has ${u.length}`, { arg: 'uWeights', expected: u.length, actual: uw.length });
+    throw new XentError('shape_mismatch', OP, `uWeights has length ${uw.length} but uValues has ${u.length}`, {
+      arg: 'uWeights',
+      expected: u.length,
+      actual: uw.length,
+    });
   }
   if (vw !== null && vw.length !== v.length) {
-    throw new XentError('shape_mismatch', OP, `vWeights has length ${vw.length} but vValues has ${v.length}`, { arg: 'vWeights', expected: v.length, actual: vw.length });
+    throw new XentError('shape_mismatch', OP, `vWeights has length ${vw.length} but vValues has ${v.length}`, {
+      arg: 'vWeights',
+      expected: v.length,
+      actual: vw.length,
+    });
   }
   const U = sortedCdf('uWeights', u, uw);
   const V = sortedCdf('vWeights', v, vw);

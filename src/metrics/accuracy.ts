@@ -14,11 +14,11 @@
  * the result's `meaningless` flag says so here).
  */
 import { XentError } from '../errors.js';
+import { NeumaierSum } from '../loss/sum.js';
 import type { Matrix } from '../tensor.js';
 import { checkMatrix, describe } from '../tensor.js';
-import { NeumaierSum } from '../loss/sum.js';
-import { checkLabels, checkNumbers, checkOptionsObject, checkSameLength, isArrayLike } from './check.js';
 import type { Label } from './check.js';
+import { checkLabels, checkNumbers, checkOptionsObject, checkSameLength, isArrayLike } from './check.js';
 
 export interface AccuracyOptions {
   /** true (default): fraction of correct rows; false: (weighted) count of correct rows. */
@@ -36,7 +36,11 @@ function checkWeights(op: string, w: unknown, n: number): Float64Array | null {
 
 function checkNormalize(op: string, x: unknown): boolean {
   if (x === undefined) return true;
-  if (typeof x !== 'boolean') throw new XentError('invalid_argument', op, `normalize must be a boolean, got ${describe(x)}`, { arg: 'normalize', value: x });
+  if (typeof x !== 'boolean')
+    throw new XentError('invalid_argument', op, `normalize must be a boolean, got ${describe(x)}`, {
+      arg: 'normalize',
+      value: x,
+    });
   return x;
 }
 
@@ -51,20 +55,31 @@ function reduceHits(op: string, hits: Uint8Array, w: Float64Array | null, normal
   }
   if (!normalize) return num.value;
   if (!(den.value > 0)) {
-    throw new XentError('invalid_argument', op, 'sampleWeight sums to 0; the weighted accuracy is undefined', { arg: 'sampleWeight' });
+    throw new XentError('invalid_argument', op, 'sampleWeight sums to 0; the weighted accuracy is undefined', {
+      arg: 'sampleWeight',
+    });
   }
   return num.value / den.value;
 }
 
 /** Fraction (or count) of rows whose predicted label equals the true label. */
-export function accuracy(yTrue: readonly Label[] | ArrayLike<number>, yPred: readonly Label[] | ArrayLike<number>, options?: AccuracyOptions): number {
+export function accuracy(
+  yTrue: readonly Label[] | ArrayLike<number>,
+  yPred: readonly Label[] | ArrayLike<number>,
+  options?: AccuracyOptions,
+): number {
   const op = 'accuracy';
   const o = checkOptionsObject(op, options);
   const t = checkLabels(op, 'yTrue', yTrue);
   const p = checkLabels(op, 'yPred', yPred);
   checkSameLength(op, 'yPred', p.length, 'yTrue', t.length);
   if (typeof t[0] !== typeof p[0]) {
-    throw new XentError('invalid_argument', op, `yTrue holds ${typeof t[0]}s but yPred holds ${typeof p[0]}s; labels must be of one type`, { arg: 'yPred' });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `yTrue holds ${typeof t[0]}s but yPred holds ${typeof p[0]}s; labels must be of one type`,
+      { arg: 'yPred' },
+    );
   }
   const w = checkWeights(op, o.sampleWeight, t.length);
   const hits = new Uint8Array(t.length);
@@ -84,23 +99,43 @@ export interface TopKAccuracyOptions extends AccuracyOptions {
  */
 export function topKHits(target: ArrayLike<number>, scores: Matrix, k: number, op = 'topKHits'): Uint8Array {
   const [n, v] = checkMatrix(op, 'scores', scores);
-  if (!isArrayLike(target)) throw new XentError('invalid_argument', op, `target must be an array of class indices, got ${describe(target)}`, { arg: 'target' });
+  if (!isArrayLike(target))
+    throw new XentError('invalid_argument', op, `target must be an array of class indices, got ${describe(target)}`, {
+      arg: 'target',
+    });
   checkSameLength(op, 'target', target.length, 'scores rows', n);
-  if (!Number.isInteger(k) || k < 1) throw new XentError('invalid_argument', op, `k must be an integer ≥ 1, got ${describe(k)}`, { arg: 'k', value: k });
+  if (!Number.isInteger(k) || k < 1)
+    throw new XentError('invalid_argument', op, `k must be an integer ≥ 1, got ${describe(k)}`, { arg: 'k', value: k });
   const d = scores.data;
   const hits = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const c = target[i];
     if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= v) {
-      throw new XentError('index_out_of_range', op, `target[${i}] = ${String(c)} is out of range [0, ${v})`, { arg: 'target', row: i, value: c });
+      throw new XentError('index_out_of_range', op, `target[${i}] = ${String(c)} is out of range [0, ${v})`, {
+        arg: 'target',
+        row: i,
+        value: c,
+      });
     }
     const base = i * v;
     const sc = d[base + c] as number;
-    if (Number.isNaN(sc)) throw new XentError('non_finite', op, `scores[${i}, ${c}] is NaN`, { arg: 'scores', row: i, column: c, value: sc });
+    if (Number.isNaN(sc))
+      throw new XentError('non_finite', op, `scores[${i}, ${c}] is NaN`, {
+        arg: 'scores',
+        row: i,
+        column: c,
+        value: sc,
+      });
     let ahead = 0;
     for (let j = 0; j < v && ahead < k; j++) {
       const s = d[base + j] as number;
-      if (Number.isNaN(s)) throw new XentError('non_finite', op, `scores[${i}, ${j}] is NaN`, { arg: 'scores', row: i, column: j, value: s });
+      if (Number.isNaN(s))
+        throw new XentError('non_finite', op, `scores[${i}, ${j}] is NaN`, {
+          arg: 'scores',
+          row: i,
+          column: j,
+          value: s,
+        });
       if (s > sc || (s === sc && j > c)) ahead++;
     }
     hits[i] = ahead < k ? 1 : 0;
@@ -117,7 +152,11 @@ export interface TopKAccuracyResult {
 }
 
 /** Top-k accuracy of [N, V] scores against N class indices (scikit-learn top_k_accuracy_score). */
-export function topKAccuracy(target: ArrayLike<number>, scores: Matrix, options?: TopKAccuracyOptions): TopKAccuracyResult {
+export function topKAccuracy(
+  target: ArrayLike<number>,
+  scores: Matrix,
+  options?: TopKAccuracyOptions,
+): TopKAccuracyResult {
   const op = 'topKAccuracy';
   const o = checkOptionsObject(op, options);
   const k = o.k ?? 2;

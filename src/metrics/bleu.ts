@@ -29,8 +29,8 @@
 import { XentError } from '../errors.js';
 import { describe } from '../tensor.js';
 import { checkOptionsObject } from './check.js';
-import { BLEU_TOKENIZERS, bleuTokenize } from './sacrebleu-tokenizers.js';
 import type { BleuTokenizer } from './sacrebleu-tokenizers.js';
+import { BLEU_TOKENIZERS, bleuTokenize } from './sacrebleu-tokenizers.js';
 import { pyLower, pyRstrip, pySplit } from './text.js';
 
 export type BleuSmoothing = 'exp' | 'floor' | 'add-k' | 'none';
@@ -78,26 +78,54 @@ function settings(op: string, options: BleuOptions | undefined, effectiveDefault
   const o = checkOptionsObject(op, options);
   const tokenize = o.tokenize ?? '13a';
   if (!BLEU_TOKENIZERS.includes(tokenize)) {
-    throw new XentError('invalid_argument', op, `tokenize must be one of ${BLEU_TOKENIZERS.join(', ')}, got ${describe(tokenize)}`, { arg: 'tokenize', value: tokenize });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `tokenize must be one of ${BLEU_TOKENIZERS.join(', ')}, got ${describe(tokenize)}`,
+      { arg: 'tokenize', value: tokenize },
+    );
   }
   const smoothMethod = o.smoothMethod ?? 'exp';
   if (!(smoothMethod in SMOOTH_DEFAULTS)) {
-    throw new XentError('invalid_argument', op, `smoothMethod must be one of exp, floor, add-k, none, got ${describe(smoothMethod)}`, { arg: 'smoothMethod', value: smoothMethod });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `smoothMethod must be one of exp, floor, add-k, none, got ${describe(smoothMethod)}`,
+      { arg: 'smoothMethod', value: smoothMethod },
+    );
   }
   const smoothValue = o.smoothValue ?? SMOOTH_DEFAULTS[smoothMethod];
   if (typeof smoothValue !== 'number' || !Number.isFinite(smoothValue) || smoothValue < 0) {
-    throw new XentError('invalid_argument', op, `smoothValue must be a finite number ≥ 0, got ${describe(smoothValue)}`, { arg: 'smoothValue', value: smoothValue });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `smoothValue must be a finite number ≥ 0, got ${describe(smoothValue)}`,
+      { arg: 'smoothValue', value: smoothValue },
+    );
   }
   const maxOrder = o.maxNgramOrder ?? 4;
   if (!Number.isInteger(maxOrder) || maxOrder < 1) {
-    throw new XentError('invalid_argument', op, `maxNgramOrder must be an integer ≥ 1, got ${describe(maxOrder)}`, { arg: 'maxNgramOrder', value: maxOrder });
+    throw new XentError('invalid_argument', op, `maxNgramOrder must be an integer ≥ 1, got ${describe(maxOrder)}`, {
+      arg: 'maxNgramOrder',
+      value: maxOrder,
+    });
   }
   for (const b of ['lowercase', 'effectiveOrder'] as const) {
     if (o[b] !== undefined && typeof o[b] !== 'boolean') {
-      throw new XentError('invalid_argument', op, `${b} must be a boolean, got ${describe(o[b])}`, { arg: b, value: o[b] });
+      throw new XentError('invalid_argument', op, `${b} must be a boolean, got ${describe(o[b])}`, {
+        arg: b,
+        value: o[b],
+      });
     }
   }
-  return { tokenize, smoothMethod, smoothValue, lowercase: o.lowercase ?? false, effectiveOrder: o.effectiveOrder ?? effectiveDefault, maxOrder };
+  return {
+    tokenize,
+    smoothMethod,
+    smoothValue,
+    lowercase: o.lowercase ?? false,
+    effectiveOrder: o.effectiveOrder ?? effectiveDefault,
+    maxOrder,
+  };
 }
 
 function preprocess(s: string, st: Settings): string {
@@ -169,10 +197,15 @@ export function computeBleu(
 ): BleuResult {
   const st = settings('computeBleu', options, false);
   if (correctIn.length !== st.maxOrder || totalIn.length !== st.maxOrder) {
-    throw new XentError('shape_mismatch', 'computeBleu', `correct and total need ${st.maxOrder} entries (maxNgramOrder), got ${correctIn.length} and ${totalIn.length}`, {
-      expected: st.maxOrder,
-      actual: [correctIn.length, totalIn.length],
-    });
+    throw new XentError(
+      'shape_mismatch',
+      'computeBleu',
+      `correct and total need ${st.maxOrder} entries (maxNgramOrder), got ${correctIn.length} and ${totalIn.length}`,
+      {
+        expected: st.maxOrder,
+        actual: [correctIn.length, totalIn.length],
+      },
+    );
   }
   return bleuFromStats([sysLen, refLen, ...correctIn, ...totalIn], st);
 }
@@ -230,37 +263,74 @@ function formatBleu(score: number, p: readonly number[], bp: number, sysLen: num
 }
 
 /** Checks hypotheses and reference streams; returns the references of each segment. */
-export function segmentReferences(op: string, hypotheses: unknown, references: unknown): { hyps: string[]; refs: string[][] } {
-  if (!Array.isArray(hypotheses)) throw new XentError('invalid_argument', op, `hypotheses must be an array of strings, got ${describe(hypotheses)}`, { arg: 'hypotheses' });
+export function segmentReferences(
+  op: string,
+  hypotheses: unknown,
+  references: unknown,
+): { hyps: string[]; refs: string[][] } {
+  if (!Array.isArray(hypotheses))
+    throw new XentError('invalid_argument', op, `hypotheses must be an array of strings, got ${describe(hypotheses)}`, {
+      arg: 'hypotheses',
+    });
   hypotheses.forEach((h, i) => {
-    if (typeof h !== 'string') throw new XentError('invalid_argument', op, `hypotheses[${i}] must be a string, got ${describe(h)}`, { arg: 'hypotheses', row: i });
+    if (typeof h !== 'string')
+      throw new XentError('invalid_argument', op, `hypotheses[${i}] must be a string, got ${describe(h)}`, {
+        arg: 'hypotheses',
+        row: i,
+      });
   });
   if (!Array.isArray(references) || references.length === 0) {
-    throw new XentError('invalid_argument', op, `references must be a non-empty array of reference streams (string arrays), got ${describe(references)}`, { arg: 'references' });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `references must be a non-empty array of reference streams (string arrays), got ${describe(references)}`,
+      { arg: 'references' },
+    );
   }
   const n = hypotheses.length;
   const refs: string[][] = Array.from({ length: n }, () => []);
   references.forEach((stream, k) => {
     if (!Array.isArray(stream)) {
-      throw new XentError('invalid_argument', op, `references[${k}] must be an array of strings (one reference stream), got ${describe(stream)}`, { arg: 'references' });
+      throw new XentError(
+        'invalid_argument',
+        op,
+        `references[${k}] must be an array of strings (one reference stream), got ${describe(stream)}`,
+        { arg: 'references' },
+      );
     }
     if (stream.length !== n) {
-      throw new XentError('shape_mismatch', op, `references[${k}] has ${stream.length} lines but hypotheses has ${n}`, { arg: `references[${k}]`, expected: n, actual: stream.length });
+      throw new XentError('shape_mismatch', op, `references[${k}] has ${stream.length} lines but hypotheses has ${n}`, {
+        arg: `references[${k}]`,
+        expected: n,
+        actual: stream.length,
+      });
     }
     stream.forEach((r, i) => {
       if (r === null || r === undefined) return;
-      if (typeof r !== 'string') throw new XentError('invalid_argument', op, `references[${k}][${i}] must be a string, got ${describe(r)}`, { arg: 'references', row: i });
+      if (typeof r !== 'string')
+        throw new XentError('invalid_argument', op, `references[${k}][${i}] must be a string, got ${describe(r)}`, {
+          arg: 'references',
+          row: i,
+        });
       (refs[i] as string[]).push(r);
     });
   });
   refs.forEach((r, i) => {
-    if (r.length === 0) throw new XentError('invalid_argument', op, `segment ${i} has no reference (all streams are null there)`, { arg: 'references', row: i });
+    if (r.length === 0)
+      throw new XentError('invalid_argument', op, `segment ${i} has no reference (all streams are null there)`, {
+        arg: 'references',
+        row: i,
+      });
   });
   return { hyps: hypotheses as string[], refs };
 }
 
 /** Corpus BLEU (sacrebleu.corpus_bleu): statistics summed over all segments. */
-export function corpusBleu(hypotheses: readonly string[], references: readonly (readonly (string | null | undefined)[])[], options?: BleuOptions): BleuResult {
+export function corpusBleu(
+  hypotheses: readonly string[],
+  references: readonly (readonly (string | null | undefined)[])[],
+  options?: BleuOptions,
+): BleuResult {
   const op = 'corpusBleu';
   const st = settings(op, options, false);
   const { hyps, refs } = segmentReferences(op, hypotheses, references);
@@ -276,9 +346,17 @@ export function corpusBleu(hypotheses: readonly string[], references: readonly (
 export function sentenceBleu(hypothesis: string, references: readonly string[], options?: BleuOptions): BleuResult {
   const op = 'sentenceBleu';
   const st = settings(op, options, true);
-  if (typeof hypothesis !== 'string') throw new XentError('invalid_argument', op, `hypothesis must be a string, got ${describe(hypothesis)}`, { arg: 'hypothesis' });
+  if (typeof hypothesis !== 'string')
+    throw new XentError('invalid_argument', op, `hypothesis must be a string, got ${describe(hypothesis)}`, {
+      arg: 'hypothesis',
+    });
   if (!Array.isArray(references) || references.length === 0 || references.some((r) => typeof r !== 'string')) {
-    throw new XentError('invalid_argument', op, `references must be a non-empty array of strings, got ${describe(references)}`, { arg: 'references' });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `references must be a non-empty array of strings, got ${describe(references)}`,
+      { arg: 'references' },
+    );
   }
   return bleuFromStats(segmentStats(hypothesis, references, st), st);
 }

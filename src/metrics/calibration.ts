@@ -17,8 +17,8 @@
  * Confidences must lie in [0, 1]; correctness is 0/1 (or boolean).
  */
 import { XentError } from '../errors.js';
-import { checkMatrix, describe } from '../tensor.js';
 import type { Matrix } from '../tensor.js';
+import { checkMatrix, describe } from '../tensor.js';
 import { checkNumbers, checkOptionsObject, checkSameLength, isArrayLike } from './check.js';
 
 export type CalibrationNorm = 'l1' | 'l2' | 'max';
@@ -64,27 +64,48 @@ export function binBoundaries(n: number): Float64Array {
 }
 
 function checkCorrect(op: string, x: unknown, n: number): Float64Array {
-  if (!isArrayLike(x)) throw new XentError('invalid_argument', op, `correct must be an array of 0/1 or booleans, got ${describe(x)}`, { arg: 'correct' });
+  if (!isArrayLike(x))
+    throw new XentError('invalid_argument', op, `correct must be an array of 0/1 or booleans, got ${describe(x)}`, {
+      arg: 'correct',
+    });
   checkSameLength(op, 'correct', x.length, 'confidences', n);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = x[i];
     if (v === true || v === 1) out[i] = 1;
     else if (v === false || v === 0) out[i] = 0;
-    else throw new XentError('invalid_argument', op, `correct[${i}] must be 0, 1 or a boolean, got ${describe(v)}`, { arg: 'correct', row: i, value: v });
+    else
+      throw new XentError('invalid_argument', op, `correct[${i}] must be 0, 1 or a boolean, got ${describe(v)}`, {
+        arg: 'correct',
+        row: i,
+        value: v,
+      });
   }
   return out;
 }
 
 /** Reliability-diagram data and the three calibration errors. */
-export function reliabilityDiagram(confidences: ArrayLike<number>, correct: ArrayLike<number | boolean>, options?: CalibrationOptions): ReliabilityDiagram {
+export function reliabilityDiagram(
+  confidences: ArrayLike<number>,
+  correct: ArrayLike<number | boolean>,
+  options?: CalibrationOptions,
+): ReliabilityDiagram {
   const op = 'reliabilityDiagram';
   const o = checkOptionsObject(op, options);
   const nBins = o.nBins ?? 15;
-  if (!Number.isInteger(nBins) || nBins < 1) throw new XentError('invalid_argument', op, `nBins must be an integer ≥ 1, got ${describe(nBins)}`, { arg: 'nBins', value: nBins });
+  if (!Number.isInteger(nBins) || nBins < 1)
+    throw new XentError('invalid_argument', op, `nBins must be an integer ≥ 1, got ${describe(nBins)}`, {
+      arg: 'nBins',
+      value: nBins,
+    });
   const intervals = o.intervals ?? 'left-closed';
   if (intervals !== 'left-closed' && intervals !== 'right-closed') {
-    throw new XentError('invalid_argument', op, `intervals must be 'left-closed' or 'right-closed', got ${describe(intervals)}`, { arg: 'intervals' });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `intervals must be 'left-closed' or 'right-closed', got ${describe(intervals)}`,
+      { arg: 'intervals' },
+    );
   }
   const c = checkNumbers(op, 'confidences', confidences, { min: 0, max: 1 });
   const a = checkCorrect(op, correct, c.length);
@@ -142,10 +163,27 @@ export function reliabilityDiagram(confidences: ArrayLike<number>, correct: Arra
     if (gap > mce) mce = gap;
     sc += sumConf[i] as number;
     sa += sumAcc[i] as number;
-    bins.push({ lo: b[Math.min(i, nBins)] as number, hi: i < nBins ? (b[i + 1] as number) : 1, count: n, meanConfidence: conf, accuracy: acc });
+    bins.push({
+      lo: b[Math.min(i, nBins)] as number,
+      hi: i < nBins ? (b[i + 1] as number) : 1,
+      count: n,
+      meanConfidence: conf,
+      accuracy: acc,
+    });
   }
-  if (intervals === 'right-closed') bins.forEach((bin, i) => ((bin.lo = b[i] as number), (bin.hi = b[i + 1] as number)));
-  return { bins, total, ece, l2: l2 > 0 ? Math.sqrt(l2) : 0, mce, meanConfidence: total > 0 ? sc / total : 0, accuracy: total > 0 ? sa / total : 0 };
+  if (intervals === 'right-closed')
+    bins.forEach((bin, i) => {
+      (bin.lo = b[i] as number), (bin.hi = b[i + 1] as number);
+    });
+  return {
+    bins,
+    total,
+    ece,
+    l2: l2 > 0 ? Math.sqrt(l2) : 0,
+    mce,
+    meanConfidence: total > 0 ? sc / total : 0,
+    accuracy: total > 0 ? sa / total : 0,
+  };
 }
 
 /** Calibration error in one norm: 'l1' (ECE, default), 'l2' or 'max' (MCE). */
@@ -157,7 +195,10 @@ export function calibrationError(
   const op = 'calibrationError';
   const o = checkOptionsObject(op, options);
   const norm = o.norm ?? 'l1';
-  if (norm !== 'l1' && norm !== 'l2' && norm !== 'max') throw new XentError('invalid_argument', op, `norm must be 'l1', 'l2' or 'max', got ${describe(norm)}`, { arg: 'norm' });
+  if (norm !== 'l1' && norm !== 'l2' && norm !== 'max')
+    throw new XentError('invalid_argument', op, `norm must be 'l1', 'l2' or 'max', got ${describe(norm)}`, {
+      arg: 'norm',
+    });
   const d = reliabilityDiagram(confidences, correct, o);
   return norm === 'l1' ? d.ece : norm === 'l2' ? d.l2 : d.mce;
 }
@@ -167,10 +208,16 @@ export function calibrationError(
  * distribution) and N class indices, as torchmetrics' multiclass update: confidence =
  * max_v probs[n, v], correct = [argmax = target] (first maximum on ties).
  */
-export function topLabelConfidences(probs: Matrix, target: ArrayLike<number>): { confidences: Float64Array; correct: Uint8Array } {
+export function topLabelConfidences(
+  probs: Matrix,
+  target: ArrayLike<number>,
+): { confidences: Float64Array; correct: Uint8Array } {
   const op = 'topLabelConfidences';
   const [n, v] = checkMatrix(op, 'probs', probs);
-  if (!isArrayLike(target)) throw new XentError('invalid_argument', op, `target must be an array of class indices, got ${describe(target)}`, { arg: 'target' });
+  if (!isArrayLike(target))
+    throw new XentError('invalid_argument', op, `target must be an array of class indices, got ${describe(target)}`, {
+      arg: 'target',
+    });
   checkSameLength(op, 'target', target.length, 'probs rows', n);
   if (v === 0) throw new XentError('empty_input', op, 'probs has no columns', { arg: 'probs' });
   const confidences = new Float64Array(n);
@@ -181,12 +228,22 @@ export function topLabelConfidences(probs: Matrix, target: ArrayLike<number>): {
     let bv = -Infinity;
     for (let j = 0; j < v; j++) {
       const x = d[i * v + j] as number;
-      if (!(x >= 0 && x <= 1)) throw new XentError('invalid_argument', op, `probs[${i}, ${j}] = ${x} is not a probability in [0, 1]`, { arg: 'probs', row: i, column: j, value: x });
-      if (x > bv) ((bv = x), (best = j));
+      if (!(x >= 0 && x <= 1))
+        throw new XentError('invalid_argument', op, `probs[${i}, ${j}] = ${x} is not a probability in [0, 1]`, {
+          arg: 'probs',
+          row: i,
+          column: j,
+          value: x,
+        });
+      if (x > bv) (bv = x), (best = j);
     }
     const t = target[i];
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= v) {
-      throw new XentError('index_out_of_range', op, `target[${i}] = ${String(t)} is out of range [0, ${v})`, { arg: 'target', row: i, value: t });
+      throw new XentError('index_out_of_range', op, `target[${i}] = ${String(t)} is out of range [0, ${v})`, {
+        arg: 'target',
+        row: i,
+        value: t,
+      });
     }
     confidences[i] = bv;
     correct[i] = best === t ? 1 : 0;

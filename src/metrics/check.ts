@@ -15,25 +15,46 @@ export function isArrayLike(x: unknown): x is ArrayLike<unknown> {
 export function checkOptionsObject<T extends object>(op: string, options: T | undefined): Partial<T> {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new XentError('invalid_argument', op, `options must be an object, got ${describe(options)}`, { arg: 'options' });
+    throw new XentError('invalid_argument', op, `options must be an object, got ${describe(options)}`, {
+      arg: 'options',
+    });
   }
   return options;
 }
 
 /** A non-empty array of finite numbers, copied to float64. */
-export function checkNumbers(op: string, arg: string, x: unknown, opts: { allowEmpty?: boolean; min?: number; max?: number } = {}): Float64Array {
-  if (!isArrayLike(x)) throw new XentError('invalid_argument', op, `${arg} must be an array of numbers, got ${describe(x)}`, { arg });
+export function checkNumbers(
+  op: string,
+  arg: string,
+  x: unknown,
+  opts: { allowEmpty?: boolean; min?: number; max?: number } = {},
+): Float64Array {
+  if (!isArrayLike(x))
+    throw new XentError('invalid_argument', op, `${arg} must be an array of numbers, got ${describe(x)}`, { arg });
   if (x.length === 0 && !opts.allowEmpty) throw new XentError('empty_input', op, `${arg} is empty`, { arg });
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const e = x[i];
-    if (typeof e !== 'number') throw new XentError('invalid_argument', op, `${arg}[${i}] must be a number, got ${describe(e)}`, { arg, column: i });
-    if (!Number.isFinite(e)) throw new XentError('non_finite', op, `${arg}[${i}] is ${e}`, { arg, column: i, value: e });
+    if (typeof e !== 'number')
+      throw new XentError('invalid_argument', op, `${arg}[${i}] must be a number, got ${describe(e)}`, {
+        arg,
+        column: i,
+      });
+    if (!Number.isFinite(e))
+      throw new XentError('non_finite', op, `${arg}[${i}] is ${e}`, { arg, column: i, value: e });
     if (opts.min !== undefined && e < opts.min) {
-      throw new XentError('invalid_argument', op, `${arg}[${i}] = ${e} is below ${opts.min}`, { arg, column: i, value: e });
+      throw new XentError('invalid_argument', op, `${arg}[${i}] = ${e} is below ${opts.min}`, {
+        arg,
+        column: i,
+        value: e,
+      });
     }
     if (opts.max !== undefined && e > opts.max) {
-      throw new XentError('invalid_argument', op, `${arg}[${i}] = ${e} is above ${opts.max}`, { arg, column: i, value: e });
+      throw new XentError('invalid_argument', op, `${arg}[${i}] = ${e} is above ${opts.max}`, {
+        arg,
+        column: i,
+        value: e,
+      });
     }
     out[i] = e;
   }
@@ -42,25 +63,40 @@ export function checkNumbers(op: string, arg: string, x: unknown, opts: { allowE
 
 /** Labels: all finite numbers or all strings (scikit-learn refuses a mix). */
 export function checkLabels(op: string, arg: string, x: unknown, allowEmpty = false): Label[] {
-  if (!isArrayLike(x)) throw new XentError('invalid_argument', op, `${arg} must be an array of labels (numbers or strings), got ${describe(x)}`, { arg });
+  if (!isArrayLike(x))
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg} must be an array of labels (numbers or strings), got ${describe(x)}`,
+      { arg },
+    );
   if (x.length === 0 && !allowEmpty) throw new XentError('empty_input', op, `${arg} is empty`, { arg });
   const out: Label[] = new Array(x.length);
   let kind: 'number' | 'string' | undefined;
   for (let i = 0; i < x.length; i++) {
     const e = x[i];
     if (typeof e === 'number') {
-      if (!Number.isFinite(e)) throw new XentError('non_finite', op, `${arg}[${i}] is ${e}`, { arg, column: i, value: e });
+      if (!Number.isFinite(e))
+        throw new XentError('non_finite', op, `${arg}[${i}] is ${e}`, { arg, column: i, value: e });
     } else if (typeof e !== 'string') {
-      throw new XentError('invalid_argument', op, `${arg}[${i}] must be a number or a string, got ${describe(e)}`, { arg, column: i });
+      throw new XentError('invalid_argument', op, `${arg}[${i}] must be a number or a string, got ${describe(e)}`, {
+        arg,
+        column: i,
+      });
     }
     const k = typeof e as 'number' | 'string';
     if (kind === undefined) kind = k;
     else if (k !== kind) {
-      throw new XentError('invalid_argument', op, `${arg}[${i}] is a ${k} but earlier labels are ${kind}s; labels must be all numbers or all strings`, {
-        arg,
-        column: i,
-        value: e,
-      });
+      throw new XentError(
+        'invalid_argument',
+        op,
+        `${arg}[${i}] is a ${k} but earlier labels are ${kind}s; labels must be all numbers or all strings`,
+        {
+          arg,
+          column: i,
+          value: e,
+        },
+      );
     }
     out[i] = e as Label;
   }
@@ -69,7 +105,11 @@ export function checkLabels(op: string, arg: string, x: unknown, allowEmpty = fa
 
 export function checkSameLength(op: string, arg: string, len: number, ref: string, refLen: number): void {
   if (len !== refLen) {
-    throw new XentError('shape_mismatch', op, `${arg} has length ${len} but ${ref} has length ${refLen}`, { arg, expected: refLen, actual: len });
+    throw new XentError('shape_mismatch', op, `${arg} has length ${len} but ${ref} has length ${refLen}`, {
+      arg,
+      expected: refLen,
+      actual: len,
+    });
   }
 }
 
@@ -89,7 +129,12 @@ export function uniqueLabels(op: string, ...arrays: readonly Label[][]): Label[]
     for (const e of a) {
       if (kind === undefined) kind = typeof e;
       else if (typeof e !== kind) {
-        throw new XentError('invalid_argument', op, `y_true and y_pred mix numeric and string labels (${JSON.stringify(e)}); use one type`, { value: e });
+        throw new XentError(
+          'invalid_argument',
+          op,
+          `y_true and y_pred mix numeric and string labels (${JSON.stringify(e)}); use one type`,
+          { value: e },
+        );
       }
       seen.add(e);
     }

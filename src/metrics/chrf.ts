@@ -60,12 +60,19 @@ function settings(op: string, options: ChrfOptions | undefined): Settings {
   const o = checkOptionsObject(op, options);
   const int = (name: 'charOrder' | 'wordOrder', dflt: number, min: number): number => {
     const v = o[name] ?? dflt;
-    if (!Number.isInteger(v) || v < min) throw new XentError('invalid_argument', op, `${name} must be an integer ≥ ${min}, got ${describe(v)}`, { arg: name, value: v });
+    if (!Number.isInteger(v) || v < min)
+      throw new XentError('invalid_argument', op, `${name} must be an integer ≥ ${min}, got ${describe(v)}`, {
+        arg: name,
+        value: v,
+      });
     return v;
   };
   const beta = o.beta ?? 2;
   if (typeof beta !== 'number' || !Number.isFinite(beta) || beta < 0) {
-    throw new XentError('invalid_argument', op, `beta must be a finite number ≥ 0, got ${describe(beta)}`, { arg: 'beta', value: beta });
+    throw new XentError('invalid_argument', op, `beta must be a finite number ≥ 0, got ${describe(beta)}`, {
+      arg: 'beta',
+      value: beta,
+    });
   }
   const s: Settings = {
     charOrder: int('charOrder', 6, 0),
@@ -75,7 +82,8 @@ function settings(op: string, options: ChrfOptions | undefined): Settings {
     whitespace: o.whitespace ?? false,
     eps: o.epsSmoothing ?? false,
   };
-  if (s.charOrder + s.wordOrder === 0) throw new XentError('invalid_argument', op, 'charOrder + wordOrder must be ≥ 1', { arg: 'charOrder' });
+  if (s.charOrder + s.wordOrder === 0)
+    throw new XentError('invalid_argument', op, 'charOrder + wordOrder must be ≥ 1', { arg: 'charOrder' });
   return s;
 }
 
@@ -173,7 +181,9 @@ function segmentStats(hyp: string, refs: readonly string[], st: Settings): numbe
   for (const r of refs) {
     const rn = allNgrams(st.lowercase ? pyLower(r) : r, st);
     const stats: number[] = [];
-    h.forEach((hm, i) => stats.push(...matchStats(hm, rn[i] as Map<string, number>)));
+    h.forEach((hm, i) => {
+      stats.push(...matchStats(hm, rn[i] as Map<string, number>));
+    });
     const f = fScore(stats, st);
     if (f > bestF) {
       bestF = f;
@@ -184,11 +194,21 @@ function segmentStats(hyp: string, refs: readonly string[], st: Settings): numbe
 }
 
 function result(score: number, st: Settings): ChrfResult {
-  return { score, name: `chrF${st.beta}${'+'.repeat(st.wordOrder)}`, charOrder: st.charOrder, wordOrder: st.wordOrder, beta: st.beta };
+  return {
+    score,
+    name: `chrF${st.beta}${'+'.repeat(st.wordOrder)}`,
+    charOrder: st.charOrder,
+    wordOrder: st.wordOrder,
+    beta: st.beta,
+  };
 }
 
 /** Corpus chrF (sacrebleu.corpus_chrf); references as reference streams, like corpusBleu. */
-export function corpusChrf(hypotheses: readonly string[], references: readonly (readonly (string | null | undefined)[])[], options?: ChrfOptions): ChrfResult {
+export function corpusChrf(
+  hypotheses: readonly string[],
+  references: readonly (readonly (string | null | undefined)[])[],
+  options?: ChrfOptions,
+): ChrfResult {
   const op = 'corpusChrf';
   const st = settings(op, options);
   const { hyps, refs } = segmentReferences(op, hypotheses, references);
@@ -204,9 +224,17 @@ export function corpusChrf(hypotheses: readonly string[], references: readonly (
 export function sentenceChrf(hypothesis: string, references: readonly string[], options?: ChrfOptions): ChrfResult {
   const op = 'sentenceChrf';
   const st = settings(op, options);
-  if (typeof hypothesis !== 'string') throw new XentError('invalid_argument', op, `hypothesis must be a string, got ${describe(hypothesis)}`, { arg: 'hypothesis' });
+  if (typeof hypothesis !== 'string')
+    throw new XentError('invalid_argument', op, `hypothesis must be a string, got ${describe(hypothesis)}`, {
+      arg: 'hypothesis',
+    });
   if (!Array.isArray(references) || references.length === 0 || references.some((r) => typeof r !== 'string')) {
-    throw new XentError('invalid_argument', op, `references must be a non-empty array of strings, got ${describe(references)}`, { arg: 'references' });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `references must be a non-empty array of strings, got ${describe(references)}`,
+      { arg: 'references' },
+    );
   }
   return result(fScore(segmentStats(hypothesis, references, st), st), st);
 }

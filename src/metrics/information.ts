@@ -11,9 +11,9 @@
  * library's `entropy` / `relativeEntropy` (src/loss/entropy.ts).
  */
 import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
 import { entropy, relativeEntropy } from '../loss/entropy.js';
 import { NeumaierSum } from '../loss/sum.js';
+import { describe } from '../tensor.js';
 import { checkNumbers, checkOptionsObject, checkSameLength } from './check.js';
 
 export interface BaseOptions {
@@ -24,7 +24,10 @@ export interface BaseOptions {
 function lnBase(op: string, base: unknown): number {
   if (base === undefined || base === null) return 1;
   if (typeof base !== 'number' || !Number.isFinite(base) || base <= 0 || base === 1) {
-    throw new XentError('invalid_argument', op, `base must be a finite number > 0 and ≠ 1, got ${describe(base)}`, { arg: 'base', value: base });
+    throw new XentError('invalid_argument', op, `base must be a finite number > 0 and ≠ 1, got ${describe(base)}`, {
+      arg: 'base',
+      value: base,
+    });
   }
   return Math.log(base);
 }

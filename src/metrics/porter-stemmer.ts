@@ -71,7 +71,9 @@ export class PorterStemmer {
 
   constructor(mode: PorterMode = 'NLTK_EXTENSIONS') {
     if (mode !== 'NLTK_EXTENSIONS' && mode !== 'MARTIN_EXTENSIONS' && mode !== 'ORIGINAL_ALGORITHM') {
-      throw new TypeError(`PorterStemmer: mode must be NLTK_EXTENSIONS, MARTIN_EXTENSIONS or ORIGINAL_ALGORITHM, got ${String(mode)}`);
+      throw new TypeError(
+        `PorterStemmer: mode must be NLTK_EXTENSIONS, MARTIN_EXTENSIONS or ORIGINAL_ALGORITHM, got ${String(mode)}`,
+      );
     }
     this.mode = mode;
   }
@@ -111,7 +113,7 @@ export class PorterStemmer {
   }
 
   private step1a(w: string): string {
-    if (this.nltk && w.endsWith('ies') && w.length === 4) return w.slice(0, -3) + 'ie';
+    if (this.nltk && w.endsWith('ies') && w.length === 4) return `${w.slice(0, -3)}ie`;
     return this.applyRules(w, [
       ['sses', 'ss', null],
       ['ies', 'i', null],
@@ -124,7 +126,7 @@ export class PorterStemmer {
     if (this.nltk && w.endsWith('ied')) return w.slice(0, -3) + (w.length === 4 ? 'ie' : 'i');
     if (w.endsWith('eed')) {
       const stem = w.slice(0, -3);
-      return measure(stem) > 0 ? stem + 'ee' : w;
+      return measure(stem) > 0 ? `${stem}ee` : w;
     }
     let inter: string | undefined;
     for (const suffix of ['ed', 'ing']) {
@@ -154,7 +156,7 @@ export class PorterStemmer {
 
   private step2(w: string): string {
     const pos = (stem: string): boolean => measure(stem) > 0;
-    if (this.nltk && w.endsWith('alli') && pos(w.slice(0, -4))) return this.step2(w.slice(0, -4) + 'al');
+    if (this.nltk && w.endsWith('alli') && pos(w.slice(0, -4))) return this.step2(`${w.slice(0, -4)}al`);
     const rules: Rule[] = [
       ['ational', 'ate', pos],
       ['tional', 'tion', pos],

@@ -21,8 +21,8 @@
  */
 import { XentError } from '../errors.js';
 import { describe } from '../tensor.js';
-import { checkLabels, checkNumbers, checkOptionsObject, checkSameLength, uniqueLabels } from './check.js';
 import type { Label } from './check.js';
+import { checkLabels, checkNumbers, checkOptionsObject, checkSameLength, uniqueLabels } from './check.js';
 
 export type Average = 'binary' | 'micro' | 'macro' | 'weighted' | 'none';
 /** 'warn' → 0 with a warning; 0; 1; NaN. */
@@ -69,7 +69,10 @@ const AVERAGES: readonly Average[] = ['binary', 'micro', 'macro', 'weighted', 'n
 function checkZeroDivision(op: string, z: unknown): ZeroDivision {
   if (z === undefined) return 'warn';
   if (z === 'warn' || z === 0 || z === 1 || (typeof z === 'number' && Number.isNaN(z))) return z as ZeroDivision;
-  throw new XentError('invalid_argument', op, `zeroDivision must be 'warn', 0, 1 or NaN, got ${describe(z)}`, { arg: 'zeroDivision', value: z });
+  throw new XentError('invalid_argument', op, `zeroDivision must be 'warn', 0, 1 or NaN, got ${describe(z)}`, {
+    arg: 'zeroDivision',
+    value: z,
+  });
 }
 
 /** scikit-learn's _warn_prf message. */
@@ -147,16 +150,24 @@ function prfImpl(
   const o = checkOptionsObject(op, options);
   const avg = o.average ?? 'binary';
   if (!AVERAGES.includes(avg)) {
-    throw new XentError('invalid_argument', op, `average must be one of ${AVERAGES.map((a) => `'${a}'`).join(', ')}, got ${describe(avg)}`, {
-      arg: 'average',
-      value: avg,
-    });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `average must be one of ${AVERAGES.map((a) => `'${a}'`).join(', ')}, got ${describe(avg)}`,
+      {
+        arg: 'average',
+        value: avg,
+      },
+    );
   }
   const zd = checkZeroDivision(op, o.zeroDivision);
   const nanMode = typeof zd === 'number' && Number.isNaN(zd);
   const beta = o.beta ?? 1;
   if (typeof beta !== 'number' || Number.isNaN(beta) || beta < 0) {
-    throw new XentError('invalid_argument', op, `beta must be ≥ 0, got ${describe(beta)}`, { arg: 'beta', value: beta });
+    throw new XentError('invalid_argument', op, `beta must be ≥ 0, got ${describe(beta)}`, {
+      arg: 'beta',
+      value: beta,
+    });
   }
   const warnings: string[] = [];
   const warn = (m: string): void => {
@@ -167,20 +178,31 @@ function prfImpl(
   const t = checkLabels(op, 'yTrue', yTrue);
   const p = checkLabels(op, 'yPred', yPred);
   checkSameLength(op, 'yPred', p.length, 'yTrue', t.length);
-  for (const [arg, arr] of [['yTrue', t], ['yPred', p]] as const) {
+  for (const [arg, arr] of [
+    ['yTrue', t],
+    ['yPred', p],
+  ] as const) {
     for (let i = 0; i < arr.length; i++) {
       const e = arr[i];
       if (typeof e === 'number' && !Number.isInteger(e)) {
-        throw new XentError('invalid_argument', op, `${arg}[${i}] = ${e} is not an integer; classification labels are integers or strings (scikit-learn: continuous targets are refused)`, {
-          arg,
-          column: i,
-          value: e,
-        });
+        throw new XentError(
+          'invalid_argument',
+          op,
+          `${arg}[${i}] = ${e} is not an integer; classification labels are integers or strings (scikit-learn: continuous targets are refused)`,
+          {
+            arg,
+            column: i,
+            value: e,
+          },
+        );
       }
     }
   }
   const present = uniqueLabels(op, t, p);
-  const sw = o.sampleWeight === undefined ? null : checkNumbers(op, 'sampleWeight', o.sampleWeight, { allowEmpty: true, min: 0 });
+  const sw =
+    o.sampleWeight === undefined
+      ? null
+      : checkNumbers(op, 'sampleWeight', o.sampleWeight, { allowEmpty: true, min: 0 });
   if (sw !== null) checkSameLength(op, 'sampleWeight', sw.length, 'yTrue', t.length);
 
   // Which labels are reported (scikit-learn _check_set_wise_labels).
@@ -188,26 +210,44 @@ function prfImpl(
   const posLabel = o.posLabel ?? 1;
   if (avg === 'binary') {
     if (present.length > 2) {
-      throw new XentError('invalid_argument', op, `target is multiclass (${present.length} labels) but average='binary'; choose 'micro', 'macro', 'weighted' or 'none'`, {
-        arg: 'average',
-        value: avg,
-      });
+      throw new XentError(
+        'invalid_argument',
+        op,
+        `target is multiclass (${present.length} labels) but average='binary'; choose 'micro', 'macro', 'weighted' or 'none'`,
+        {
+          arg: 'average',
+          value: avg,
+        },
+      );
     }
     if (!present.includes(posLabel) && present.length >= 2) {
-      throw new XentError('invalid_argument', op, `posLabel=${JSON.stringify(posLabel)} is not a valid label; it should be one of ${JSON.stringify(present)}`, {
-        arg: 'posLabel',
-        value: posLabel,
-      });
+      throw new XentError(
+        'invalid_argument',
+        op,
+        `posLabel=${JSON.stringify(posLabel)} is not a valid label; it should be one of ${JSON.stringify(present)}`,
+        {
+          arg: 'posLabel',
+          value: posLabel,
+        },
+      );
     }
     labels = [posLabel];
   } else if (o.posLabel !== undefined && o.posLabel !== 1) {
-    warn(`Note that posLabel (set to ${JSON.stringify(o.posLabel)}) is ignored when average != 'binary' (got '${avg}'). You may use labels=[posLabel] to specify a single positive class.`);
+    warn(
+      `Note that posLabel (set to ${JSON.stringify(o.posLabel)}) is ignored when average != 'binary' (got '${avg}'). You may use labels=[posLabel] to specify a single positive class.`,
+    );
   }
   if (labels !== undefined && present.length > 0 && labels.length > 0 && typeof labels[0] !== typeof present[0]) {
-    throw new XentError('invalid_argument', op, `labels holds ${typeof labels[0]}s but yTrue/yPred hold ${typeof present[0]}s`, { arg: 'labels' });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `labels holds ${typeof labels[0]}s but yTrue/yPred hold ${typeof present[0]}s`,
+      { arg: 'labels' },
+    );
   }
   const reported = labels ?? present;
-  if (reported.length === 0) throw new XentError('empty_input', op, 'labels is empty; at least one label is needed', { arg: 'labels' });
+  if (reported.length === 0)
+    throw new XentError('empty_input', op, 'labels is empty; at least one label is needed', { arg: 'labels' });
 
   // Per-label sums over the rows (multilabel_confusion_matrix restricted to `reported`).
   const index = new Map<Label, number>();
@@ -326,11 +366,17 @@ export function recallScore(yTrue: Y, yPred: Y, options?: PrecisionRecallOptions
 }
 
 /** F-beta (scikit-learn fbeta_score); `options.beta` is required. */
-export function fbetaScore(yTrue: Y, yPred: Y, options: PrecisionRecallOptions & { beta: number; average: 'none' }): number[];
+export function fbetaScore(
+  yTrue: Y,
+  yPred: Y,
+  options: PrecisionRecallOptions & { beta: number; average: 'none' },
+): number[];
 export function fbetaScore(yTrue: Y, yPred: Y, options: PrecisionRecallOptions & { beta: number }): number;
 export function fbetaScore(yTrue: Y, yPred: Y, options: PrecisionRecallOptions & { beta: number }): number | number[] {
   if (options === undefined || options === null || typeof options.beta !== 'number') {
-    throw new XentError('invalid_argument', 'fbetaScore', `options.beta is required, got ${describe(options?.beta)}`, { arg: 'beta' });
+    throw new XentError('invalid_argument', 'fbetaScore', `options.beta is required, got ${describe(options?.beta)}`, {
+      arg: 'beta',
+    });
   }
   return pick(prfImpl('fbetaScore', yTrue, yPred, options, new Set(['f-score'])), 'fScore');
 }
@@ -341,4 +387,3 @@ export function f1Score(yTrue: Y, yPred: Y, options?: PrecisionRecallOptions): n
 export function f1Score(yTrue: Y, yPred: Y, options?: PrecisionRecallOptions): number | number[] {
   return pick(prfImpl('f1Score', yTrue, yPred, { ...options, beta: 1 }, new Set(['f-score'])), 'fScore');
 }
-

@@ -87,7 +87,9 @@ function lcsTable(ref: readonly string[], can: readonly string[]): Int32Array {
   for (let i = 1; i <= ref.length; i++) {
     for (let j = 1; j <= can.length; j++) {
       t[i * cols + j] =
-        ref[i - 1] === can[j - 1] ? (t[(i - 1) * cols + j - 1] as number) + 1 : Math.max(t[(i - 1) * cols + j] as number, t[i * cols + j - 1] as number);
+        ref[i - 1] === can[j - 1]
+          ? (t[(i - 1) * cols + j - 1] as number) + 1
+          : Math.max(t[(i - 1) * cols + j] as number, t[i * cols + j - 1] as number);
     }
   }
   return t;
@@ -147,32 +149,57 @@ function summaryLevelLcs(refSents: readonly string[][], canSents: readonly strin
 function checkTypes(op: string, types: unknown): RougeType[] {
   if (types === undefined) return [...DEFAULT_TYPES];
   if (!Array.isArray(types) || types.length === 0) {
-    throw new XentError('invalid_argument', op, `rougeTypes must be a non-empty array such as ['rouge1', 'rougeL'], got ${describe(types)}`, { arg: 'rougeTypes' });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `rougeTypes must be a non-empty array such as ['rouge1', 'rougeL'], got ${describe(types)}`,
+      { arg: 'rougeTypes' },
+    );
   }
   for (const t of types) {
     if (typeof t !== 'string' || !/^rouge([1-9]|L|Lsum)$/.test(t)) {
-      throw new XentError('invalid_argument', op, `invalid ROUGE type ${JSON.stringify(t)}; use rouge1…rouge9, rougeL or rougeLsum`, { arg: 'rougeTypes', value: t });
+      throw new XentError(
+        'invalid_argument',
+        op,
+        `invalid ROUGE type ${JSON.stringify(t)}; use rouge1…rouge9, rougeL or rougeLsum`,
+        { arg: 'rougeTypes', value: t },
+      );
     }
   }
   return types as RougeType[];
 }
 
 /** ROUGE scores of `prediction` against `target` (rouge-score RougeScorer(...).score(target, prediction)). */
-export function rougeScore(target: string, prediction: string, options?: RougeOptions): Partial<Record<RougeType, RougeScore>> {
+export function rougeScore(
+  target: string,
+  prediction: string,
+  options?: RougeOptions,
+): Partial<Record<RougeType, RougeScore>> {
   const op = 'rougeScore';
   const o = checkOptionsObject(op, options);
-  if (typeof target !== 'string') throw new XentError('invalid_argument', op, `target must be a string, got ${describe(target)}`, { arg: 'target' });
-  if (typeof prediction !== 'string') throw new XentError('invalid_argument', op, `prediction must be a string, got ${describe(prediction)}`, { arg: 'prediction' });
+  if (typeof target !== 'string')
+    throw new XentError('invalid_argument', op, `target must be a string, got ${describe(target)}`, { arg: 'target' });
+  if (typeof prediction !== 'string')
+    throw new XentError('invalid_argument', op, `prediction must be a string, got ${describe(prediction)}`, {
+      arg: 'prediction',
+    });
   const types = checkTypes(op, o.rougeTypes);
   const stem = o.useStemmer ?? false;
-  if (typeof stem !== 'boolean') throw new XentError('invalid_argument', op, `useStemmer must be a boolean, got ${describe(stem)}`, { arg: 'useStemmer' });
+  if (typeof stem !== 'boolean')
+    throw new XentError('invalid_argument', op, `useStemmer must be a boolean, got ${describe(stem)}`, {
+      arg: 'useStemmer',
+    });
   const tt = rougeTokenize(target, stem);
   const pt = rougeTokenize(prediction, stem);
   const out: Partial<Record<RougeType, RougeScore>> = {};
   for (const type of types) {
     if (type === 'rougeL') out[type] = scoreLcs(tt, pt);
     else if (type === 'rougeLsum') {
-      const sents = (s: string): string[][] => s.split('\n').filter((x) => x.length > 0).map((x) => rougeTokenize(x, stem));
+      const sents = (s: string): string[][] =>
+        s
+          .split('\n')
+          .filter((x) => x.length > 0)
+          .map((x) => rougeTokenize(x, stem));
       out[type] = summaryLevelLcs(sents(target), sents(prediction));
     } else {
       const n = Number(type.slice(5));
@@ -198,22 +225,33 @@ export function corpusRouge(
   const o = checkOptionsObject(op, options);
   const types = checkTypes(op, o.rougeTypes);
   if (!Array.isArray(predictions) || predictions.length === 0) {
-    throw new XentError('empty_input', op, `predictions must be a non-empty array of strings, got ${describe(predictions)}`, { arg: 'predictions' });
+    throw new XentError(
+      'empty_input',
+      op,
+      `predictions must be a non-empty array of strings, got ${describe(predictions)}`,
+      { arg: 'predictions' },
+    );
   }
   const sums = new Map<RougeType, RougeScore>(types.map((t) => [t, { precision: 0, recall: 0, fmeasure: 0 }]));
   predictions.forEach((p, i) => {
     const refs: string[] = [];
     references.forEach((stream, k) => {
       if (!Array.isArray(stream) || stream.length !== predictions.length) {
-        throw new XentError('shape_mismatch', op, `references[${k}] has ${Array.isArray(stream) ? stream.length : describe(stream)} lines but predictions has ${predictions.length}`, {
-          arg: `references[${k}]`,
-          expected: predictions.length,
-        });
+        throw new XentError(
+          'shape_mismatch',
+          op,
+          `references[${k}] has ${Array.isArray(stream) ? stream.length : describe(stream)} lines but predictions has ${predictions.length}`,
+          {
+            arg: `references[${k}]`,
+            expected: predictions.length,
+          },
+        );
       }
       const r = stream[i];
       if (typeof r === 'string') refs.push(r);
     });
-    if (refs.length === 0) throw new XentError('invalid_argument', op, `segment ${i} has no reference`, { arg: 'references', row: i });
+    if (refs.length === 0)
+      throw new XentError('invalid_argument', op, `segment ${i} has no reference`, { arg: 'references', row: i });
     const per = refs.map((r) => rougeScore(r, p, { ...o, rougeTypes: types }));
     for (const t of types) {
       let best = per[0]?.[t] as RougeScore;

@@ -33,10 +33,10 @@
  * (1-D positions), use `tokenEmd1d`, which is exact in O(V log V).
  */
 import { XentError } from '../errors.js';
-import { checkMatrix, describe } from '../tensor.js';
-import type { Matrix } from '../tensor.js';
-import { wassersteinDistance } from '../loss/wasserstein.js';
 import { NeumaierSum } from '../loss/sum.js';
+import { wassersteinDistance } from '../loss/wasserstein.js';
+import type { Matrix } from '../tensor.js';
+import { checkMatrix, describe } from '../tensor.js';
 import { checkNumbers, checkOptionsObject, checkSameLength } from './check.js';
 
 export type TokenCost = Matrix | ((i: number, j: number) => number);
@@ -80,7 +80,12 @@ function topIndices(x: Float64Array, k: number): number[] {
 }
 
 /** EMD between next-token distributions p and q under the token cost C. */
-export function tokenEmd(p: ArrayLike<number>, q: ArrayLike<number>, cost: TokenCost, options?: TokenEmdOptions): TokenEmdResult {
+export function tokenEmd(
+  p: ArrayLike<number>,
+  q: ArrayLike<number>,
+  cost: TokenCost,
+  options?: TokenEmdOptions,
+): TokenEmdResult {
   const op = 'tokenEmd';
   const o = checkOptionsObject(op, options);
   const a0 = checkNumbers(op, 'p', p, { min: 0 });
@@ -92,11 +97,16 @@ export function tokenEmd(p: ArrayLike<number>, q: ArrayLike<number>, cost: Token
   else {
     const [r, c] = checkMatrix(op, 'cost', cost);
     if (r !== V || c !== V) {
-      throw new XentError('shape_mismatch', op, `cost.shape [${r}, ${c}] must be [V, V] = [${V}, ${V}] for distributions of length ${V}`, {
-        arg: 'cost',
-        expected: [V, V],
-        actual: [r, c],
-      });
+      throw new XentError(
+        'shape_mismatch',
+        op,
+        `cost.shape [${r}, ${c}] must be [V, V] = [${V}, ${V}] for distributions of length ${V}`,
+        {
+          arg: 'cost',
+          expected: [V, V],
+          actual: [r, c],
+        },
+      );
     }
     const d = cost.data;
     costAt = (i, j) => d[i * V + j] as number;
@@ -104,7 +114,8 @@ export function tokenEmd(p: ArrayLike<number>, q: ArrayLike<number>, cost: Token
   const norm = (x: Float64Array, arg: string): number => {
     const s = new NeumaierSum();
     for (const v of x) s.add(v);
-    if (!(s.value > 0)) throw new XentError('invalid_argument', op, `${arg} sums to 0; it cannot be normalised`, { arg });
+    if (!(s.value > 0))
+      throw new XentError('invalid_argument', op, `${arg} sums to 0; it cannot be normalised`, { arg });
     return s.value;
   };
   const sa = norm(a0, 'p');
@@ -112,7 +123,10 @@ export function tokenEmd(p: ArrayLike<number>, q: ArrayLike<number>, cost: Token
   let rows: number[];
   let cols: number[];
   if (o.topK !== undefined) {
-    if (!Number.isInteger(o.topK) || o.topK < 1) throw new XentError('invalid_argument', op, `topK must be an integer ≥ 1, got ${describe(o.topK)}`, { arg: 'topK' });
+    if (!Number.isInteger(o.topK) || o.topK < 1)
+      throw new XentError('invalid_argument', op, `topK must be an integer ≥ 1, got ${describe(o.topK)}`, {
+        arg: 'topK',
+      });
     const keep = new Set([...topIndices(a0, o.topK), ...topIndices(b0, o.topK)]);
     rows = [...keep].filter((i) => (a0[i] as number) > 0).sort((x, y) => x - y);
     cols = [...keep].filter((j) => (b0[j] as number) > 0).sort((x, y) => x - y);
@@ -136,9 +150,20 @@ export function tokenEmd(p: ArrayLike<number>, q: ArrayLike<number>, cost: Token
     for (let t = 0; t < D; t++) {
       const c = costAt(rows[s] as number, cols[t] as number);
       if (typeof c !== 'number' || !Number.isFinite(c)) {
-        throw new XentError('non_finite', op, `cost[${rows[s]}, ${cols[t]}] is ${String(c)}; costs must be finite`, { arg: 'cost', row: rows[s], column: cols[t], value: c });
+        throw new XentError('non_finite', op, `cost[${rows[s]}, ${cols[t]}] is ${String(c)}; costs must be finite`, {
+          arg: 'cost',
+          row: rows[s],
+          column: cols[t],
+          value: c,
+        });
       }
-      if (c < 0) throw new XentError('invalid_argument', op, `cost[${rows[s]}, ${cols[t]}] = ${c} is negative; a token distance is ≥ 0`, { arg: 'cost', row: rows[s], column: cols[t], value: c });
+      if (c < 0)
+        throw new XentError(
+          'invalid_argument',
+          op,
+          `cost[${rows[s]}, ${cols[t]}] = ${c} is negative; a token distance is ≥ 0`,
+          { arg: 'cost', row: rows[s], column: cols[t], value: c },
+        );
       C[s * D + t] = c;
       if (c > maxC) maxC = c;
     }
@@ -146,20 +171,48 @@ export function tokenEmd(p: ArrayLike<number>, q: ArrayLike<number>, cost: Token
   const method = o.method ?? (S * D <= EXACT_LIMIT ? 'exact' : 'sinkhorn');
   const dropped = { p: 1 - keptA / sa, q: 1 - keptB / sb };
   if (method === 'exact') {
-    return { distance: exactTransport(a, b, C), method, errorBound: 0, rows: S, columns: D, droppedMass: dropped, iterations: 0 };
+    return {
+      distance: exactTransport(a, b, C),
+      method,
+      errorBound: 0,
+      rows: S,
+      columns: D,
+      droppedMass: dropped,
+      iterations: 0,
+    };
   }
-  if (method !== 'sinkhorn') throw new XentError('invalid_argument', op, `method must be 'exact' or 'sinkhorn', got ${describe(method)}`, { arg: 'method' });
+  if (method !== 'sinkhorn')
+    throw new XentError('invalid_argument', op, `method must be 'exact' or 'sinkhorn', got ${describe(method)}`, {
+      arg: 'method',
+    });
   const eps = o.epsilon ?? 1e-2;
-  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) throw new XentError('invalid_argument', op, `epsilon must be a finite number > 0, got ${describe(eps)}`, { arg: 'epsilon' });
+  if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps))
+    throw new XentError('invalid_argument', op, `epsilon must be a finite number > 0, got ${describe(eps)}`, {
+      arg: 'epsilon',
+    });
   const maxIter = o.maxIterations ?? 2000;
-  if (!Number.isInteger(maxIter) || maxIter < 1) throw new XentError('invalid_argument', op, `maxIterations must be an integer ≥ 1, got ${describe(maxIter)}`, { arg: 'maxIterations' });
+  if (!Number.isInteger(maxIter) || maxIter < 1)
+    throw new XentError('invalid_argument', op, `maxIterations must be an integer ≥ 1, got ${describe(maxIter)}`, {
+      arg: 'maxIterations',
+    });
   const tol = o.tolerance ?? 1e-9;
-  if (typeof tol !== 'number' || !(tol >= 0)) throw new XentError('invalid_argument', op, `tolerance must be a number ≥ 0, got ${describe(tol)}`, { arg: 'tolerance' });
+  if (typeof tol !== 'number' || !(tol >= 0))
+    throw new XentError('invalid_argument', op, `tolerance must be a number ≥ 0, got ${describe(tol)}`, {
+      arg: 'tolerance',
+    });
   // The transport cost is linear in C: iterate on C / max C, so that ε·max C cannot underflow
   // (costs of 5e-324 made ε = 0 and the plan NaN), and scale the result back.
   const scale = maxC > 0 ? maxC : 1;
   const r = sinkhorn(a, b, scale === 1 ? C : C.map((c) => c / scale), maxC > 0 ? 1 : 0, eps, maxIter, tol);
-  return { distance: r.cost * scale, method, errorBound: r.bound * scale, rows: S, columns: D, droppedMass: dropped, iterations: r.iterations };
+  return {
+    distance: r.cost * scale,
+    method,
+    errorBound: r.bound * scale,
+    rows: S,
+    columns: D,
+    droppedMass: dropped,
+    iterations: r.iterations,
+  };
 }
 
 /**
@@ -184,7 +237,10 @@ function exactTransport(a: Float64Array, b: Float64Array, C: Float64Array): numb
   // ends when no demand is left to reach, which also absorbs the ulp-level mismatch between
   // Σp and Σq after normalisation.
   const TINY = 0;
-  let remaining = Math.min(a.reduce((x, y) => x + y, 0), b.reduce((x, y) => x + y, 0));
+  let remaining = Math.min(
+    a.reduce((x, y) => x + y, 0),
+    b.reduce((x, y) => x + y, 0),
+  );
   const dist = new Float64Array(N);
   const prev = new Int32Array(N);
   const done = new Uint8Array(N);
@@ -197,7 +253,7 @@ function exactTransport(a: Float64Array, b: Float64Array, C: Float64Array): numb
     for (;;) {
       let u = -1;
       let du = Infinity;
-      for (let v = 0; v < N; v++) if (!done[v] && (dist[v] as number) < du) ((du = dist[v] as number), (u = v));
+      for (let v = 0; v < N; v++) if (!done[v] && (dist[v] as number) < du) (du = dist[v] as number), (u = v);
       if (u < 0) break;
       done[u] = 1;
       if (u >= S && (demand[u - S] as number) > TINY) {
@@ -210,7 +266,7 @@ function exactTransport(a: Float64Array, b: Float64Array, C: Float64Array): numb
           const v = S + t;
           if (done[v]) continue;
           const nd = du + (C[u * D + t] as number) + pu - (pot[v] as number);
-          if (nd < (dist[v] as number)) ((dist[v] = nd), (prev[v] = u));
+          if (nd < (dist[v] as number)) (dist[v] = nd), (prev[v] = u);
         }
       } else {
         const t = u - S;
@@ -218,7 +274,7 @@ function exactTransport(a: Float64Array, b: Float64Array, C: Float64Array): numb
         for (let s = 0; s < S; s++) {
           if (done[s] || !((flow[s * D + t] as number) > 0)) continue;
           const nd = du - (C[s * D + t] as number) + pu - (pot[s] as number);
-          if (nd < (dist[s] as number)) ((dist[s] = nd), (prev[s] = u));
+          if (nd < (dist[s] as number)) (dist[s] = nd), (prev[s] = u);
         }
       }
     }
@@ -263,7 +319,15 @@ function logSumExp(xs: Float64Array, n: number): number {
 }
 
 /** Log-domain Sinkhorn + rounding; returns the rounded plan's cost and the error bound. */
-function sinkhorn(a: Float64Array, b: Float64Array, C: Float64Array, maxC: number, epsRel: number, maxIter: number, tol: number): { cost: number; bound: number; iterations: number } {
+function sinkhorn(
+  a: Float64Array,
+  b: Float64Array,
+  C: Float64Array,
+  maxC: number,
+  epsRel: number,
+  maxIter: number,
+  tol: number,
+): { cost: number; bound: number; iterations: number } {
   const S = a.length;
   const D = b.length;
   const eps = epsRel * (maxC > 0 ? maxC : 1);
@@ -273,7 +337,8 @@ function sinkhorn(a: Float64Array, b: Float64Array, C: Float64Array, maxC: numbe
   const lb = b.map(Math.log);
   const tmpD = new Float64Array(D);
   const tmpS = new Float64Array(S);
-  const plan = (i: number, j: number): number => Math.exp(((f[i] as number) + (g[j] as number) - (C[i * D + j] as number)) / eps);
+  const plan = (i: number, j: number): number =>
+    Math.exp(((f[i] as number) + (g[j] as number) - (C[i * D + j] as number)) / eps);
   let it = 0;
   let err = Infinity;
   if (maxC / eps < 600) {
@@ -310,29 +375,30 @@ function sinkhorn(a: Float64Array, b: Float64Array, C: Float64Array, maxC: numbe
     }
     for (let i = 0; i < S; i++) f[i] = eps * Math.log(u[i] as number);
     for (let j = 0; j < D; j++) g[j] = eps * Math.log(v[j] as number);
-  } else for (; it < maxIter; it++) {
-    for (let i = 0; i < S; i++) {
-      for (let j = 0; j < D; j++) tmpD[j] = ((g[j] as number) - (C[i * D + j] as number)) / eps;
-      f[i] = eps * ((la[i] as number) - logSumExp(tmpD, D));
-    }
-    for (let j = 0; j < D; j++) {
-      for (let i = 0; i < S; i++) tmpS[i] = ((f[i] as number) - (C[i * D + j] as number)) / eps;
-      g[j] = eps * ((lb[j] as number) - logSumExp(tmpS, S));
-    }
-    // After the g update the column marginals are exact; check the rows.
-    if (it % 10 === 9 || it === maxIter - 1) {
-      err = 0;
+  } else
+    for (; it < maxIter; it++) {
       for (let i = 0; i < S; i++) {
-        let r = 0;
-        for (let j = 0; j < D; j++) r += plan(i, j);
-        err += Math.abs(r - (a[i] as number));
+        for (let j = 0; j < D; j++) tmpD[j] = ((g[j] as number) - (C[i * D + j] as number)) / eps;
+        f[i] = eps * ((la[i] as number) - logSumExp(tmpD, D));
       }
-      if (err <= tol) {
-        it++;
-        break;
+      for (let j = 0; j < D; j++) {
+        for (let i = 0; i < S; i++) tmpS[i] = ((f[i] as number) - (C[i * D + j] as number)) / eps;
+        g[j] = eps * ((lb[j] as number) - logSumExp(tmpS, S));
+      }
+      // After the g update the column marginals are exact; check the rows.
+      if (it % 10 === 9 || it === maxIter - 1) {
+        err = 0;
+        for (let i = 0; i < S; i++) {
+          let r = 0;
+          for (let j = 0; j < D; j++) r += plan(i, j);
+          err += Math.abs(r - (a[i] as number));
+        }
+        if (err <= tol) {
+          it++;
+          break;
+        }
       }
     }
-  }
   // Marginal errors of the final iterate F, then Altschuler et al. (2017) Algorithm 2 rounding.
   const F = new Float64Array(S * D);
   for (let i = 0; i < S; i++) for (let j = 0; j < D; j++) F[i * D + j] = plan(i, j);

@@ -90,10 +90,15 @@ class Reader {
   ) {}
 
   private corrupt(what: string): never {
-    throw new XentError('invalid_file', OP, `${this.path} is truncated or corrupt: ${what} at byte ${this.pos} runs past the end of the file (${this.size} bytes)`, {
-      file: this.path,
-      offset: this.pos,
-    });
+    throw new XentError(
+      'invalid_file',
+      OP,
+      `${this.path} is truncated or corrupt: ${what} at byte ${this.pos} runs past the end of the file (${this.size} bytes)`,
+      {
+        file: this.path,
+        offset: this.pos,
+      },
+    );
   }
 
   private ensure(n: number, what: string): number {
@@ -130,7 +135,12 @@ class Reader {
     const v = this.buf.readBigUInt64LE(o);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
       this.pos -= 8;
-      throw new XentError('invalid_file', OP, `${this.path} is corrupt: ${what} = ${v} at byte ${this.pos} is impossibly large`, { file: this.path, offset: this.pos });
+      throw new XentError(
+        'invalid_file',
+        OP,
+        `${this.path} is corrupt: ${what} = ${v} at byte ${this.pos} is impossibly large`,
+        { file: this.path, offset: this.pos },
+      );
     }
     return Number(v);
   }
@@ -138,26 +148,56 @@ class Reader {
     const o = this.ensure([1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8][type] ?? 0, what);
     const b = this.buf;
     switch (type) {
-      case 0: this.pos += 1; return b.readUInt8(o);
-      case 1: this.pos += 1; return b.readInt8(o);
-      case 2: this.pos += 2; return b.readUInt16LE(o);
-      case 3: this.pos += 2; return b.readInt16LE(o);
-      case 4: this.pos += 4; return b.readUInt32LE(o);
-      case 5: this.pos += 4; return b.readInt32LE(o);
-      case 6: this.pos += 4; return b.readFloatLE(o);
-      case 7: this.pos += 1; return b.readUInt8(o) !== 0;
-      case 10: this.pos += 8; return b.readBigUInt64LE(o);
-      case 11: this.pos += 8; return b.readBigInt64LE(o);
-      case 12: this.pos += 8; return b.readDoubleLE(o);
+      case 0:
+        this.pos += 1;
+        return b.readUInt8(o);
+      case 1:
+        this.pos += 1;
+        return b.readInt8(o);
+      case 2:
+        this.pos += 2;
+        return b.readUInt16LE(o);
+      case 3:
+        this.pos += 2;
+        return b.readInt16LE(o);
+      case 4:
+        this.pos += 4;
+        return b.readUInt32LE(o);
+      case 5:
+        this.pos += 4;
+        return b.readInt32LE(o);
+      case 6:
+        this.pos += 4;
+        return b.readFloatLE(o);
+      case 7:
+        this.pos += 1;
+        return b.readUInt8(o) !== 0;
+      case 10:
+        this.pos += 8;
+        return b.readBigUInt64LE(o);
+      case 11:
+        this.pos += 8;
+        return b.readBigInt64LE(o);
+      case 12:
+        this.pos += 8;
+        return b.readDoubleLE(o);
       default:
-        throw new XentError('invalid_file', OP, `${this.path} is corrupt: unknown metadata value type ${type} for ${what} at byte ${this.pos}`, { file: this.path, offset: this.pos });
+        throw new XentError(
+          'invalid_file',
+          OP,
+          `${this.path} is corrupt: unknown metadata value type ${type} for ${what} at byte ${this.pos}`,
+          { file: this.path, offset: this.pos },
+        );
     }
   }
   string(what: string): string {
     const at = this.pos;
     const n = this.u64(`length of ${what}`);
     if (n > MAX_STRING) {
-      throw new XentError('invalid_file', OP, `${this.path} is corrupt: ${what} at byte ${at} claims ${n} bytes`, { file: this.path, offset: at });
+      throw new XentError('invalid_file', OP, `${this.path} is corrupt: ${what} at byte ${at} claims ${n} bytes`, {
+        file: this.path,
+        offset: at,
+      });
     }
     const o = this.ensure(n, what);
     this.pos += n;
@@ -181,29 +221,55 @@ export function readGgufHeader(path: string): GgufHeader {
     fd = openSync(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new XentError('invalid_file', OP, code === 'ENOENT' ? `model file ${path} does not exist` : `cannot open model file ${path} (${code ?? String(e)})`, { file: path });
+    throw new XentError(
+      'invalid_file',
+      OP,
+      code === 'ENOENT' ? `model file ${path} does not exist` : `cannot open model file ${path} (${code ?? String(e)})`,
+      { file: path },
+    );
   }
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new XentError('invalid_file', OP, `${path} is not a regular file`, { file: path });
     const r = new Reader(fd, st.size, path);
     if (st.size < 24) {
-      throw new XentError('invalid_file', OP, `${path} is not a GGUF model: ${st.size} bytes is shorter than a GGUF header (24 bytes)`, { file: path });
+      throw new XentError(
+        'invalid_file',
+        OP,
+        `${path} is not a GGUF model: ${st.size} bytes is shorter than a GGUF header (24 bytes)`,
+        { file: path },
+      );
     }
     const magic = [r.u8('magic'), r.u8('magic'), r.u8('magic'), r.u8('magic')];
     if (String.fromCharCode(...magic) !== 'GGUF') {
-      const shown = magic.map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-      throw new XentError('invalid_file', OP, `${path} is not a GGUF model: it starts with "${shown}", not the magic "GGUF"`, { file: path, offset: 0, value: shown });
+      const shown = magic
+        .map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
+        .join('');
+      throw new XentError(
+        'invalid_file',
+        OP,
+        `${path} is not a GGUF model: it starts with "${shown}", not the magic "GGUF"`,
+        { file: path, offset: 0, value: shown },
+      );
     }
     const version = r.u32('version');
     if (version !== 2 && version !== 3) {
-      throw new XentError('invalid_file', OP, `${path}: GGUF version ${version} is not supported (2 or 3)`, { file: path, offset: 4, value: version });
+      throw new XentError('invalid_file', OP, `${path}: GGUF version ${version} is not supported (2 or 3)`, {
+        file: path,
+        offset: 4,
+        value: version,
+      });
     }
     const nTensors = r.u64('tensor_count');
     const nKv = r.u64('metadata kv_count');
     // Every tensor needs ≥ 32 header bytes and every kv ≥ 13: reject absurd counts before looping.
     if (nTensors * 32 + nKv * 13 > st.size) {
-      throw new XentError('invalid_file', OP, `${path} is corrupt: ${nTensors} tensors and ${nKv} metadata entries cannot fit in ${st.size} bytes`, { file: path, offset: 8 });
+      throw new XentError(
+        'invalid_file',
+        OP,
+        `${path} is corrupt: ${nTensors} tensors and ${nKv} metadata entries cannot fit in ${st.size} bytes`,
+        { file: path, offset: 8 },
+      );
     }
     const metadata = new Map<string, GgufValue>();
     const arrayLengths = new Map<string, number>();
@@ -217,17 +283,33 @@ export function readGgufHeader(path: string): GgufHeader {
         const n = r.u64(`length of ${key}`);
         arrayLengths.set(key, n);
         if (et === 8) {
-          if (n <= KEEP_ARRAY) metadata.set(key, Array.from({ length: n }, (_, j) => r.string(`${key}[${j}]`)));
+          if (n <= KEEP_ARRAY)
+            metadata.set(
+              key,
+              Array.from({ length: n }, (_, j) => r.string(`${key}[${j}]`)),
+            );
           else for (let j = 0; j < n; j++) r.skipString(`${key}[${j}]`);
         } else {
           const w = SCALAR_BYTES[et];
           if (w === undefined) {
-            throw new XentError('invalid_file', OP, `${path} is corrupt: array ${key} has unknown element type ${et}`, { file: path, offset: r.pos });
+            throw new XentError('invalid_file', OP, `${path} is corrupt: array ${key} has unknown element type ${et}`, {
+              file: path,
+              offset: r.pos,
+            });
           }
-          if (n <= KEEP_ARRAY) metadata.set(key, Array.from({ length: n }, () => r.scalar(et, key)));
+          if (n <= KEEP_ARRAY)
+            metadata.set(
+              key,
+              Array.from({ length: n }, () => r.scalar(et, key)),
+            );
           else {
             if (r.pos + n * w > st.size) {
-              throw new XentError('invalid_file', OP, `${path} is truncated or corrupt: array ${key} (${n} × ${w} bytes) runs past the end of the file`, { file: path, offset: r.pos });
+              throw new XentError(
+                'invalid_file',
+                OP,
+                `${path} is truncated or corrupt: array ${key} (${n} × ${w} bytes) runs past the end of the file`,
+                { file: path, offset: r.pos },
+              );
             }
             r.pos += n * w;
           }
@@ -240,7 +322,11 @@ export function readGgufHeader(path: string): GgufHeader {
     for (let i = 0; i < nTensors; i++) {
       const name = r.string(`tensor name #${i}`);
       const nd = r.u32(`n_dims of ${name}`);
-      if (nd < 1 || nd > MAX_DIMS) throw new XentError('invalid_file', OP, `${path} is corrupt: tensor ${name} has ${nd} dimensions`, { file: path, offset: r.pos });
+      if (nd < 1 || nd > MAX_DIMS)
+        throw new XentError('invalid_file', OP, `${path} is corrupt: tensor ${name} has ${nd} dimensions`, {
+          file: path,
+          offset: r.pos,
+        });
       const dims: number[] = [];
       for (let d = 0; d < nd; d++) dims.push(r.u64(`dimension ${d} of ${name}`));
       const type = r.u32(`type of ${name}`);
@@ -265,7 +351,10 @@ export function readGgufHeader(path: string): GgufHeader {
         );
       }
     }
-    const architecture = typeof metadata.get('general.architecture') === 'string' ? (metadata.get('general.architecture') as string) : undefined;
+    const architecture =
+      typeof metadata.get('general.architecture') === 'string'
+        ? (metadata.get('general.architecture') as string)
+        : undefined;
     const ctxRaw = architecture ? metadata.get(`${architecture}.context_length`) : undefined;
     const contextLength = typeof ctxRaw === 'number' ? ctxRaw : typeof ctxRaw === 'bigint' ? Number(ctxRaw) : undefined;
     return {

@@ -30,7 +30,13 @@ export interface XentLlamaBinding {
   modelInfo(m: NativeModelHandle): NativeModelInfo;
   tokenize(m: NativeModelHandle, bytes: Uint8Array, addSpecial: boolean, parseSpecial: boolean): Int32Array;
   tokenPieces(m: NativeModelHandle): Uint8Array[];
-  createContext(m: NativeModelHandle, nCtx: number, nBatch: number, nThreads: number, flashAttention: boolean): NativeContextHandle;
+  createContext(
+    m: NativeModelHandle,
+    nCtx: number,
+    nBatch: number,
+    nThreads: number,
+    flashAttention: boolean,
+  ): NativeContextHandle;
   freeContext(c: NativeContextHandle): void;
   /**
    * Fresh KV cache; decodes tokens; for positions first…T−2 writes the raw logits into
@@ -38,7 +44,13 @@ export interface XentLlamaBinding {
    * nll (nats), lse, max, argmax, rank — llama-perplexity's arithmetic (native/xent-llama.c, row_stats).
    * A non-finite row has nll = NaN and argmax = the first offending token (−1 if none).
    */
-  evalChunk(c: NativeContextHandle, tokens: Int32Array, first: number, out: Float32Array | null, stats: Float64Array | null): Promise<number>;
+  evalChunk(
+    c: NativeContextHandle,
+    tokens: Int32Array,
+    first: number,
+    out: Float32Array | null,
+    stats: Float64Array | null,
+  ): Promise<number>;
   /**
    * The row statistics evalChunk computes, on rows [targets.length, V] the caller gives:
    * with `scalar`, the reference loop (libm expf, summed in index order, llama.cpp's

@@ -17,9 +17,15 @@
  */
 import { cpus } from 'node:os';
 import { XentError } from '../errors.js';
+import { type GgufHeader, readGgufHeader } from './gguf-header.js';
+import {
+  loadNativeBinding,
+  type NativeContextHandle,
+  type NativeModelHandle,
+  nativeUnavailableReason,
+  type XentLlamaBinding,
+} from './gguf-native.js';
 import { checkScoreInput, type LanguageModel, type PositionScores, type ScoreOptions } from './language-model.js';
-import { readGgufHeader, type GgufHeader } from './gguf-header.js';
-import { loadNativeBinding, nativeUnavailableReason, type NativeContextHandle, type NativeModelHandle, type XentLlamaBinding } from './gguf-native.js';
 
 export type GgufEngine = 'auto' | 'native' | 'map';
 
@@ -58,16 +64,28 @@ export interface GgufModel extends LanguageModel {
 export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): Promise<GgufModel> {
   const header = readGgufHeader(path);
   const threads = opts.threads ?? Math.max(1, Math.min(4, cpus().length));
-  if (!Number.isInteger(threads) || threads < 1) throw new XentError('invalid_argument', OP, `threads must be a positive integer, got ${opts.threads}`, { arg: 'threads', value: opts.threads });
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new XentError('invalid_argument', OP, `threads must be a positive integer, got ${opts.threads}`, {
+      arg: 'threads',
+      value: opts.threads,
+    });
   const ctx = opts.ctx ?? 512;
-  if (!Number.isInteger(ctx) || ctx < 2) throw new XentError('invalid_argument', OP, `ctx must be an integer ≥ 2, got ${opts.ctx}`, { arg: 'ctx', value: opts.ctx });
+  if (!Number.isInteger(ctx) || ctx < 2)
+    throw new XentError('invalid_argument', OP, `ctx must be an integer ≥ 2, got ${opts.ctx}`, {
+      arg: 'ctx',
+      value: opts.ctx,
+    });
   const engine = opts.engine ?? 'auto';
   const flash = opts.flashAttention ?? false;
   if (engine !== 'map') {
     const binding = loadNativeBinding();
     if (binding) return NativeGgufModel.open(binding, header, ctx, threads, flash);
     if (engine === 'native') {
-      throw new XentError('missing_dependency', OP, `the native engine is unavailable: ${nativeUnavailableReason()}. ${GGUF_INSTALL_HINT}, then run \`npm run build\``);
+      throw new XentError(
+        'missing_dependency',
+        OP,
+        `the native engine is unavailable: ${nativeUnavailableReason()}. ${GGUF_INSTALL_HINT}, then run \`npm run build\``,
+      );
     }
   }
   return MapGgufModel.open(header, ctx, threads, flash);
@@ -115,7 +133,13 @@ class NativeGgufModel implements GgufModel {
     try {
       m = b.loadModel(header.path);
     } catch (e) {
-      throw new XentError('invalid_file', OP, `llama.cpp could not load ${header.path} (architecture ${header.architecture ?? 'unknown'}); run with XENT_LLAMA_LOG=1 for llama.cpp's log`, { file: header.path }, { cause: e });
+      throw new XentError(
+        'invalid_file',
+        OP,
+        `llama.cpp could not load ${header.path} (architecture ${header.architecture ?? 'unknown'}); run with XENT_LLAMA_LOG=1 for llama.cpp's log`,
+        { file: header.path },
+        { cause: e },
+      );
     }
     const model = new NativeGgufModel(b, m, header, threads, flash);
     model.ensureContext(ctx);
@@ -133,7 +157,13 @@ class NativeGgufModel implements GgufModel {
     try {
       this.ctxHandle = this.b.createContext(this.m, n, n, this.threads, this.flashAttention);
     } catch (e) {
-      throw new XentError('invalid_argument', 'GgufModel.score', `llama.cpp could not create a context of ${n} tokens for ${this.id}`, { arg: 'ctx', value: n }, { cause: e });
+      throw new XentError(
+        'invalid_argument',
+        'GgufModel.score',
+        `llama.cpp could not create a context of ${n} tokens for ${this.id}`,
+        { arg: 'ctx', value: n },
+        { cause: e },
+      );
     }
     this.ctxSize = n;
   }
@@ -147,7 +177,13 @@ class NativeGgufModel implements GgufModel {
     try {
       return this.b.tokenize(this.m, bytes, false, false);
     } catch (e) {
-      throw new XentError('invalid_text', 'GgufModel.tokenize', `the model's tokenizer could not encode the text (${(e as Error).message})`, {}, { cause: e });
+      throw new XentError(
+        'invalid_text',
+        'GgufModel.tokenize',
+        `the model's tokenizer could not encode the text (${(e as Error).message})`,
+        {},
+        { cause: e },
+      );
     }
   }
 
@@ -179,7 +215,10 @@ class NativeGgufModel implements GgufModel {
     // A longer chunk than the context holds needs a new context: only once the calls in
     // flight on the old one have finished.
     const grow = this.ctxHandle === undefined || this.ctxSize < tokens.length;
-    const run = grow && this.inflight.size > 0 ? Promise.allSettled([...this.inflight]).then(() => this.decode(tokens, opts)) : this.decode(tokens, opts);
+    const run =
+      grow && this.inflight.size > 0
+        ? Promise.allSettled([...this.inflight]).then(() => this.decode(tokens, opts))
+        : this.decode(tokens, opts);
     this.inflight.add(run);
     const done = (): void => void this.inflight.delete(run);
     run.then(done, done);
@@ -201,7 +240,13 @@ class NativeGgufModel implements GgufModel {
     try {
       await this.b.evalChunk(this.ctxHandle!, toks, opts.from, logits, stats);
     } catch (e) {
-      throw new XentError('numerical_error', op, `llama.cpp failed to evaluate ${T} tokens (${(e as Error).message})`, {}, { cause: e });
+      throw new XentError(
+        'numerical_error',
+        op,
+        `llama.cpp failed to evaluate ${T} tokens (${(e as Error).message})`,
+        {},
+        { cause: e },
+      );
     }
     const nats = new Float64Array(count);
     const rank = new Int32Array(count);
@@ -212,7 +257,12 @@ class NativeGgufModel implements GgufModel {
       const nll = stats[s]!;
       if (!Number.isFinite(nll)) {
         const bad = stats[s + 3]!;
-        throw new XentError('numerical_error', op, `non-finite logit${bad >= 0 ? ` for token ${bad}` : ''} at scored row ${r}`, { row: r, column: bad });
+        throw new XentError(
+          'numerical_error',
+          op,
+          `non-finite logit${bad >= 0 ? ` for token ${bad}` : ''} at scored row ${r}`,
+          { row: r, column: bad },
+        );
       }
       nats[r] = nll;
       top1[r] = stats[s + 3]!;
@@ -257,7 +307,13 @@ async function importNodeLlamaCpp(): Promise<NlcModule> {
   try {
     return await import('node-llama-cpp');
   } catch (e) {
-    throw new XentError('missing_dependency', OP, `${GGUF_INSTALL_HINT} (import failed: ${(e as Error).message.split('\n')[0]})`, {}, { cause: e });
+    throw new XentError(
+      'missing_dependency',
+      OP,
+      `${GGUF_INSTALL_HINT} (import failed: ${(e as Error).message.split('\n')[0]})`,
+      {},
+      { cause: e },
+    );
   }
 }
 
@@ -288,19 +344,34 @@ class MapGgufModel implements GgufModel {
     this.bosToken = bos ?? undefined;
     // Same rule as llama.cpp's llama_vocab_get_add_bos (tokenizer.ggml.add_bos_token, default by tokenizer type).
     const flag = header.metadata.get('tokenizer.ggml.add_bos_token');
-    this.addsBos = typeof flag === 'boolean' ? flag : header.metadata.get('tokenizer.ggml.model') === 'llama' && bos != null;
+    this.addsBos =
+      typeof flag === 'boolean' ? flag : header.metadata.get('tokenizer.ggml.model') === 'llama' && bos != null;
   }
 
   static async open(header: GgufHeader, ctx: number, threads: number, flash: boolean): Promise<MapGgufModel> {
     const nlc = await importNodeLlamaCpp();
-    const llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: nlc.LlamaLogLevel.error, progressLogs: false });
+    const llama = await nlc.getLlama({
+      gpu: false,
+      build: 'never',
+      logLevel: nlc.LlamaLogLevel.error,
+      progressLogs: false,
+    });
     let model: NlcModel;
     try {
       model = await llama.loadModel({ modelPath: header.path, gpuLayers: 0 });
     } catch (e) {
-      throw new XentError('invalid_file', OP, `llama.cpp could not load ${header.path}: ${(e as Error).message}`, { file: header.path }, { cause: e });
+      throw new XentError(
+        'invalid_file',
+        OP,
+        `llama.cpp could not load ${header.path}: ${(e as Error).message}`,
+        { file: header.path },
+        { cause: e },
+      );
     }
-    if (!header.vocabSize) throw new XentError('invalid_file', OP, `${header.path} has no tokenizer.ggml.tokens vocabulary`, { file: header.path });
+    if (!header.vocabSize)
+      throw new XentError('invalid_file', OP, `${header.path} has no tokenizer.ggml.tokens vocabulary`, {
+        file: header.path,
+      });
     const m = new MapGgufModel(model, header, threads, flash);
     await m.ensureContext(ctx);
     return m;
@@ -313,7 +384,13 @@ class MapGgufModel implements GgufModel {
   private async ensureContext(n: number): Promise<void> {
     if (this.context && this.ctxSize >= n) return;
     if (this.context) await this.context.dispose();
-    this.context = await this.model.createContext({ contextSize: n, batchSize: n, threads: this.threads, sequences: 1, flashAttention: this.flashAttention });
+    this.context = await this.model.createContext({
+      contextSize: n,
+      batchSize: n,
+      threads: this.threads,
+      sequences: 1,
+      flashAttention: this.flashAttention,
+    });
     this.sequence = this.context.getSequence();
     this.ctxSize = n;
   }
@@ -322,7 +399,13 @@ class MapGgufModel implements GgufModel {
     try {
       return Int32Array.from(this.model.tokenize(text, false));
     } catch (e) {
-      throw new XentError('invalid_text', 'GgufModel.tokenize', `the model's tokenizer could not encode the text (${(e as Error).message})`, {}, { cause: e });
+      throw new XentError(
+        'invalid_text',
+        'GgufModel.tokenize',
+        `the model's tokenizer could not encode the text (${(e as Error).message})`,
+        {},
+        { cause: e },
+      );
     }
   }
 
@@ -380,7 +463,9 @@ class MapGgufModel implements GgufModel {
     await this.ensureContext(T);
     const seq = this.sequence!;
     await seq.clearHistory();
-    const items = Array.from(tokens, (t, k) => (k >= opts.from && k <= T - 2 ? ([t, { generateNext: { probabilities: true } }] as const) : t));
+    const items = Array.from(tokens, (t, k) =>
+      k >= opts.from && k <= T - 2 ? ([t, { generateNext: { probabilities: true } }] as const) : t,
+    );
     const res = await seq.controlledEvaluate(items as Parameters<NlcSequence['controlledEvaluate']>[0]);
     const count = T - 1 - opts.from;
     const nats = new Float64Array(count);
@@ -391,13 +476,22 @@ class MapGgufModel implements GgufModel {
     for (let r = 0; r < count; r++) {
       const k = opts.from + r;
       const probs = res[k]?.next?.probabilities;
-      if (!probs) throw new XentError('numerical_error', op, `node-llama-cpp returned no probabilities at position ${k}`, { row: r });
+      if (!probs)
+        throw new XentError('numerical_error', op, `node-llama-cpp returned no probabilities at position ${k}`, {
+          row: r,
+        });
       const target = tokens[k + 1]!;
       let i = 0;
       let p = 0;
       let found = -1;
       for (const [tok, prob] of probs) {
-        if (!Number.isFinite(prob)) throw new XentError('numerical_error', op, `non-finite probability ${prob} for token ${tok} at scored row ${r}`, { row: r, column: tok });
+        if (!Number.isFinite(prob))
+          throw new XentError(
+            'numerical_error',
+            op,
+            `non-finite probability ${prob} for token ${tok} at scored row ${r}`,
+            { row: r, column: tok },
+          );
         if (i === 0) {
           top1[r] = tok;
           top1Prob[r] = prob;

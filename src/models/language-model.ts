@@ -91,16 +91,30 @@ export interface LanguageModel {
  * [0, T − 1 − minScored] (GGUF and server models score at least one position, minScored
  * = 1; trained models accept an empty range, 0), and, when V is known, every token id in [0, V).
  */
-export function checkScoreInput(op: string, tokens: Int32Array, from: number, V: number | undefined, minScored: 0 | 1): void {
+export function checkScoreInput(
+  op: string,
+  tokens: Int32Array,
+  from: number,
+  V: number | undefined,
+  minScored: 0 | 1,
+): void {
   const T = tokens.length;
   if (T < 1) throw new XentError('too_short', op, 'tokens is empty: nothing to score', { arg: 'tokens' });
   const last = T - 1 - minScored;
   if (!Number.isInteger(from) || from < 0 || from > last) {
-    throw new XentError('invalid_argument', op, `from = ${from} must be an integer in [0, ${last}] for ${T} tokens`, { arg: 'from', value: from });
+    throw new XentError('invalid_argument', op, `from = ${from} must be an integer in [0, ${last}] for ${T} tokens`, {
+      arg: 'from',
+      value: from,
+    });
   }
   if (V === undefined) return;
   for (let i = 0; i < T; i++) {
     const t = tokens[i]!;
-    if (t < 0 || t >= V) throw new XentError('index_out_of_range', op, `tokens[${i}] = ${t} is out of range [0, ${V})`, { arg: 'tokens', row: i, value: t });
+    if (t < 0 || t >= V)
+      throw new XentError('index_out_of_range', op, `tokens[${i}] = ${t} is out of range [0, ${V})`, {
+        arg: 'tokens',
+        row: i,
+        value: t,
+      });
   }
 }

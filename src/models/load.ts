@@ -5,8 +5,8 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { XentError } from '../errors.js';
+import { type GgufLoadOptions, loadGgufModel } from './gguf.js';
 import type { LanguageModel } from './language-model.js';
-import { loadGgufModel, type GgufLoadOptions } from './gguf.js';
 
 export type LoadModelOptions = GgufLoadOptions;
 
@@ -22,18 +22,30 @@ function startsWithGguf(path: string): boolean {
 
 export async function loadModel(spec: string, opts: LoadModelOptions = {}): Promise<LanguageModel> {
   const op = 'loadModel';
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(spec);
   } catch {
-    throw new XentError('invalid_file', op, `model ${spec} does not exist (expected a .gguf file or a directory of a model trained by xent)`, { file: spec, arg: '--model' });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `model ${spec} does not exist (expected a .gguf file or a directory of a model trained by xent)`,
+      { file: spec, arg: '--model' },
+    );
   }
   if (st.isDirectory()) {
     // Resolved at run time so this file builds before (and without) the trained-model loader.
     const url = new URL('./trained.js', import.meta.url).href;
-    const mod = (await import(url).catch(() => undefined)) as { loadTrainedModel?: (dir: string, o?: unknown) => Promise<LanguageModel> } | undefined;
+    const mod = (await import(url).catch(() => undefined)) as
+      | { loadTrainedModel?: (dir: string, o?: unknown) => Promise<LanguageModel> }
+      | undefined;
     if (!mod?.loadTrainedModel) {
-      throw new XentError('missing_dependency', op, `${spec} is a directory, but this build of xent has no loader for trained models (src/models/trained.ts)`, { file: spec });
+      throw new XentError(
+        'missing_dependency',
+        op,
+        `${spec} is a directory, but this build of xent has no loader for trained models (src/models/trained.ts)`,
+        { file: spec },
+      );
     }
     return mod.loadTrainedModel(spec, opts);
   }

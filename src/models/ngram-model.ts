@@ -17,11 +17,11 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XentError } from '../errors.js';
-import { loadNgram, saveNgram } from '../train/ngram-file.js';
+import { tokenizerByteLengths } from '../train/model-dir.js';
 import type { NgramModel } from '../train/ngram.js';
+import { loadNgram, saveNgram } from '../train/ngram-file.js';
 import type { Tokenizer } from '../train/tokenizer.js';
 import { tokenizerFromJSON } from '../train/tokenizer-spec.js';
-import { tokenizerByteLengths } from '../train/model-dir.js';
 import { atomicWriteFileSync } from '../util/fs.js';
 import { checkScoreInput, type LanguageModel, type PositionScores, type ScoreOptions } from './language-model.js';
 
@@ -54,10 +54,15 @@ export class NgramLanguageModel implements LanguageModel {
     readonly id = `ngram-${ngram.order}`,
   ) {
     if (tokenizer.vocabSize !== ngram.vocabSize) {
-      throw new XentError('incompatible', 'NgramLanguageModel', `tokenizer V = ${tokenizer.vocabSize} but the n-gram has V = ${ngram.vocabSize}`, {
-        expected: ngram.vocabSize,
-        actual: tokenizer.vocabSize,
-      });
+      throw new XentError(
+        'incompatible',
+        'NgramLanguageModel',
+        `tokenizer V = ${tokenizer.vocabSize} but the n-gram has V = ${ngram.vocabSize}`,
+        {
+          expected: ngram.vocabSize,
+          actual: tokenizer.vocabSize,
+        },
+      );
     }
     this.vocabSize = ngram.vocabSize;
     this.order = ngram.order;
@@ -134,12 +139,22 @@ export class NgramLanguageModel implements LanguageModel {
 }
 
 /** Writes a model directory (see the module comment); extra `meta` goes into model.json. */
-export function saveNgramModelDir(dir: string, model: NgramModel, tokenizer: Tokenizer, meta: Record<string, unknown> = {}): void {
+export function saveNgramModelDir(
+  dir: string,
+  model: NgramModel,
+  tokenizer: Tokenizer,
+  meta: Record<string, unknown> = {},
+): void {
   if (tokenizer.vocabSize !== model.vocabSize) {
-    throw new XentError('incompatible', 'saveNgramModelDir', `tokenizer V = ${tokenizer.vocabSize} but the n-gram has V = ${model.vocabSize}`, {
-      expected: model.vocabSize,
-      actual: tokenizer.vocabSize,
-    });
+    throw new XentError(
+      'incompatible',
+      'saveNgramModelDir',
+      `tokenizer V = ${tokenizer.vocabSize} but the n-gram has V = ${model.vocabSize}`,
+      {
+        expected: model.vocabSize,
+        actual: tokenizer.vocabSize,
+      },
+    );
   }
   mkdirSync(dir, { recursive: true });
   atomicWriteFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
@@ -155,7 +170,7 @@ export function saveNgramModelDir(dir: string, model: NgramModel, tokenizer: Tok
     weights: 'ngram.bin',
     byteExact: tokenizer.byteExact,
   };
-  atomicWriteFileSync(join(dir, NGRAM_MODEL_FILE), JSON.stringify(json, null, 2) + '\n');
+  atomicWriteFileSync(join(dir, NGRAM_MODEL_FILE), `${JSON.stringify(json, null, 2)}\n`);
 }
 
 /** Whether `dir` holds an xent n-gram model (model.json with kind "ngram"). */
@@ -184,12 +199,28 @@ export function loadNgramModelDir(dir: string): NgramLanguageModel {
     try {
       return JSON.parse(text);
     } catch (e) {
-      throw new XentError('invalid_file', op, `${file} is not valid JSON: ${(e as Error).message}`, { file }, { cause: e });
+      throw new XentError(
+        'invalid_file',
+        op,
+        `${file} is not valid JSON: ${(e as Error).message}`,
+        { file },
+        { cause: e },
+      );
     }
   };
   const j = readJson(p) as Partial<NgramModelDirJSON>;
-  if (!j || j.format !== 'xent-model' || j.kind !== 'ngram' || typeof j.tokenizer !== 'string' || typeof j.weights !== 'string') {
-    throw new XentError('invalid_file', op, `${p} does not describe an xent n-gram model (expected format "xent-model", kind "ngram")`, { file: p });
+  if (
+    j?.format !== 'xent-model' ||
+    j.kind !== 'ngram' ||
+    typeof j.tokenizer !== 'string' ||
+    typeof j.weights !== 'string'
+  ) {
+    throw new XentError(
+      'invalid_file',
+      op,
+      `${p} does not describe an xent n-gram model (expected format "xent-model", kind "ngram")`,
+      { file: p },
+    );
   }
   const tokFile = join(dir, j.tokenizer);
   let tokenizer: Tokenizer;
@@ -201,9 +232,14 @@ export function loadNgramModelDir(dir: string): NgramLanguageModel {
   }
   const ngram = loadNgram(join(dir, j.weights));
   if (ngram.order !== j.order || ngram.vocabSize !== j.vocabSize) {
-    throw new XentError('incompatible', op, `${p} says order ${String(j.order)}, V ${String(j.vocabSize)} but ${j.weights} has order ${ngram.order}, V ${ngram.vocabSize}`, {
-      file: p,
-    });
+    throw new XentError(
+      'incompatible',
+      op,
+      `${p} says order ${String(j.order)}, V ${String(j.vocabSize)} but ${j.weights} has order ${ngram.order}, V ${ngram.vocabSize}`,
+      {
+        file: p,
+      },
+    );
   }
   return new NgramLanguageModel(ngram, tokenizer, dir);
 }

@@ -48,9 +48,21 @@ export function displayUrl(url: string): string {
   }
 }
 
-export function remoteError(op: string, endpoint: string, detail: string, f: Omit<RemoteErrorFields, 'endpoint' | 'detail'>, cause?: unknown): XentError {
+export function remoteError(
+  op: string,
+  endpoint: string,
+  detail: string,
+  f: Omit<RemoteErrorFields, 'endpoint' | 'detail'>,
+  cause?: unknown,
+): XentError {
   const fields: RemoteErrorFields = { endpoint, detail, ...f };
-  return new XentError('remote_error', op, `endpoint ${endpoint}: ${detail}`, fields as unknown as Record<string, unknown>, cause !== undefined ? { cause } : undefined);
+  return new XentError(
+    'remote_error',
+    op,
+    `endpoint ${endpoint}: ${detail}`,
+    fields as unknown as Record<string, unknown>,
+    cause !== undefined ? { cause } : undefined,
+  );
 }
 
 /** Short printable excerpt of a response body (servers put the reason there). */
@@ -72,7 +84,13 @@ function networkReason(e: unknown): string {
  * GET (body undefined) or POST `body` as JSON to `base + path`; resolves with the parsed
  * JSON. Throws XentError('remote_error') with RemoteErrorFields.
  */
-export async function requestJson(op: string, base: string, path: string, body: unknown, o: HttpOptions): Promise<unknown> {
+export async function requestJson(
+  op: string,
+  base: string,
+  path: string,
+  body: unknown,
+  o: HttpOptions,
+): Promise<unknown> {
   const endpoint = displayUrl(base);
   const url = base.replace(/\/+$/, '') + path;
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -83,12 +101,20 @@ export async function requestJson(op: string, base: string, path: string, body: 
   let res: Response;
   let text: string;
   try {
-    res = await fetch(url, { method: body === undefined ? 'GET' : 'POST', headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal });
+    res = await fetch(url, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal,
+    });
     const len = Number(res.headers.get('content-length') ?? NaN);
     const max = o.maxResponseBytes ?? 256 * 2 ** 20;
     if (len > max) {
       await res.body?.cancel();
-      throw remoteError(op, endpoint, `${path}: the response is ${len} bytes, more than the ${max} allowed`, { status: res.status, retryable: false });
+      throw remoteError(op, endpoint, `${path}: the response is ${len} bytes, more than the ${max} allowed`, {
+        status: res.status,
+        retryable: false,
+      });
     }
     text = await res.text();
   } catch (e) {
@@ -100,7 +126,8 @@ export async function requestJson(op: string, base: string, path: string, body: 
   if (!res.ok) {
     const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
     const ra = Number(res.headers.get('retry-after') ?? NaN);
-    const hint = res.status === 401 || res.status === 403 ? ' (set XENT_API_KEY or OPENAI_API_KEY to the server\'s key)' : '';
+    const hint =
+      res.status === 401 || res.status === 403 ? " (set XENT_API_KEY or OPENAI_API_KEY to the server's key)" : '';
     throw remoteError(op, endpoint, `${path}: HTTP ${res.status}${hint}${text ? `: ${excerpt(text)}` : ''}`, {
       status: res.status,
       retryable,
@@ -111,9 +138,14 @@ export async function requestJson(op: string, base: string, path: string, body: 
     return JSON.parse(text);
   } catch {
     // A body cut short by a dying server, or a proxy's HTML page: worth another attempt.
-    throw remoteError(op, endpoint, `${path}: the response is not JSON (${text.length} bytes${text.length ? `, starting ${JSON.stringify(text.slice(0, 40))}` : ''}): truncated or malformed`, {
-      status: res.status,
-      retryable: true,
-    });
+    throw remoteError(
+      op,
+      endpoint,
+      `${path}: the response is not JSON (${text.length} bytes${text.length ? `, starting ${JSON.stringify(text.slice(0, 40))}` : ''}): truncated or malformed`,
+      {
+        status: res.status,
+        retryable: true,
+      },
+    );
   }
 }

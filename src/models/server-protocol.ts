@@ -50,25 +50,38 @@ export function parsePromptLogprobs(res: unknown, tokens: Int32Array, from: numb
 }
 
 function alloc(count: number): ParsedScores {
-  return { nats: new Float64Array(count), rank: new Int32Array(count).fill(-1), top1: new Int32Array(count).fill(-1), top1Prob: new Float64Array(count).fill(NaN), texts: new Map() };
+  return {
+    nats: new Float64Array(count),
+    rank: new Int32Array(count).fill(-1),
+    top1: new Int32Array(count).fill(-1),
+    top1Prob: new Float64Array(count).fill(NaN),
+    texts: new Map(),
+  };
 }
 
 function parseVllm(pl: unknown, tokens: Int32Array, from: number): ParsedScores {
   const T = tokens.length;
   if (!Array.isArray(pl)) throw new ProtocolError('choices[0].prompt_logprobs is not an array');
-  if (pl.length !== T) throw new ProtocolError(`choices[0].prompt_logprobs has ${pl.length} entries for a prompt of ${T} tokens (truncated, or the server re-tokenised the prompt)`);
+  if (pl.length !== T)
+    throw new ProtocolError(
+      `choices[0].prompt_logprobs has ${pl.length} entries for a prompt of ${T} tokens (truncated, or the server re-tokenised the prompt)`,
+    );
   const count = T - 1 - from;
   const out = alloc(count);
   for (let r = 0; r < count; r++) {
     const k = from + 1 + r;
     const entry = pl[k];
     const where = `choices[0].prompt_logprobs[${k}]`;
-    if (!isRecord(entry)) throw new ProtocolError(`${where} is ${entry === null ? 'null' : typeof entry}, expected {token_id: {logprob, …}}`);
+    if (!isRecord(entry))
+      throw new ProtocolError(
+        `${where} is ${entry === null ? 'null' : typeof entry}, expected {token_id: {logprob, …}}`,
+      );
     const target = tokens[k]!;
     const mine = entry[String(target)];
     if (!isRecord(mine)) throw new ProtocolError(`${where} has no entry for the prompt's token ${target}`);
     const lp = mine.logprob;
-    if (typeof lp !== 'number' || !Number.isFinite(lp) || lp > 1e-6) throw new ProtocolError(`${where}["${target}"].logprob is ${JSON.stringify(lp)}, expected a finite number ≤ 0`);
+    if (typeof lp !== 'number' || !Number.isFinite(lp) || lp > 1e-6)
+      throw new ProtocolError(`${where}["${target}"].logprob is ${JSON.stringify(lp)}, expected a finite number ≤ 0`);
     out.nats[r] = -lp;
     if (Number.isInteger(mine.rank) && (mine.rank as number) >= 1) out.rank[r] = (mine.rank as number) - 1;
     // The top-1 is the rank-1 entry where ranks are given, else the most likely listed token
@@ -77,7 +90,8 @@ function parseVllm(pl: unknown, tokens: Int32Array, from: number): ParsedScores 
     let best: Record<string, unknown> | undefined;
     for (const [key, v] of Object.entries(entry)) {
       const id = Number(key);
-      if (!Number.isInteger(id) || id < 0 || !isRecord(v) || typeof v.logprob !== 'number') throw new ProtocolError(`${where} has a malformed entry ${JSON.stringify(key)}`);
+      if (!Number.isInteger(id) || id < 0 || !isRecord(v) || typeof v.logprob !== 'number')
+        throw new ProtocolError(`${where} has a malformed entry ${JSON.stringify(key)}`);
       if (typeof v.decoded_token === 'string') out.texts.set(id, v.decoded_token);
       if (best?.rank === 1) continue;
       if (v.rank === 1 || best === undefined || v.logprob > (best.logprob as number)) {
@@ -96,14 +110,20 @@ function parseVllm(pl: unknown, tokens: Int32Array, from: number): ParsedScores 
 function parseEcho(lp: Record<string, unknown>, tokens: Int32Array, from: number): ParsedScores {
   const T = tokens.length;
   const tl = lp.token_logprobs as unknown[];
-  if (tl.length < T) throw new ProtocolError(`choices[0].logprobs.token_logprobs has ${tl.length} entries for a prompt of ${T} tokens: the server did not echo the prompt (truncated?)`);
+  if (tl.length < T)
+    throw new ProtocolError(
+      `choices[0].logprobs.token_logprobs has ${tl.length} entries for a prompt of ${T} tokens: the server did not echo the prompt (truncated?)`,
+    );
   const top = Array.isArray(lp.top_logprobs) ? (lp.top_logprobs as unknown[]) : [];
   const count = T - 1 - from;
   const out = alloc(count);
   for (let r = 0; r < count; r++) {
     const k = from + 1 + r;
     const x = tl[k];
-    if (typeof x !== 'number' || !Number.isFinite(x) || x > 1e-6) throw new ProtocolError(`choices[0].logprobs.token_logprobs[${k}] is ${JSON.stringify(x)}, expected a finite number ≤ 0`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x > 1e-6)
+      throw new ProtocolError(
+        `choices[0].logprobs.token_logprobs[${k}] is ${JSON.stringify(x)}, expected a finite number ≤ 0`,
+      );
     out.nats[r] = -x;
     const t = top[k];
     if (isRecord(t)) {
@@ -130,7 +150,8 @@ export interface ParsedTokenize {
 }
 
 export function parseTokenize(res: unknown): ParsedTokenize {
-  if (!isRecord(res) || !Array.isArray(res.tokens)) throw new ProtocolError('the /tokenize response has no tokens array');
+  if (!isRecord(res) || !Array.isArray(res.tokens))
+    throw new ProtocolError('the /tokenize response has no tokens array');
   const list = res.tokens as unknown[];
   const tokens = new Int32Array(list.length);
   let pieces: Map<number, Uint8Array> | undefined;
@@ -145,7 +166,8 @@ export function parseTokenize(res: unknown): ParsedTokenize {
       pieces ??= new Map();
       // A piece is a string, or (llama-server) an array of byte values when it is not valid UTF-8.
       if (typeof x.piece === 'string') pieces.set(tokens[i]!, Buffer.from(x.piece, 'utf8'));
-      else if (Array.isArray(x.piece) && x.piece.every((b) => Number.isInteger(b) && b >= 0 && b < 256)) pieces.set(tokens[i]!, Uint8Array.from(x.piece as number[]));
+      else if (Array.isArray(x.piece) && x.piece.every((b) => Number.isInteger(b) && b >= 0 && b < 256))
+        pieces.set(tokens[i]!, Uint8Array.from(x.piece as number[]));
       else throw new ProtocolError(`/tokenize tokens[${i}].piece is neither a string nor a byte array`);
       continue;
     }

@@ -21,8 +21,8 @@
  */
 import { XentError } from '../errors.js';
 import { checkScoreInput, type LanguageModel, type PositionScores, type ScoreOptions } from './language-model.js';
-import { displayUrl, requestJson, remoteError, type HttpOptions } from './server-http.js';
-import { parsePromptLogprobs, parseTokenize, pieceText, ProtocolError } from './server-protocol.js';
+import { displayUrl, type HttpOptions, remoteError, requestJson } from './server-http.js';
+import { ProtocolError, parsePromptLogprobs, parseTokenize, pieceText } from './server-protocol.js';
 
 export interface ServerModelOptions {
   /** Model name on the server; default: the first of GET /v1/models. */
@@ -93,29 +93,54 @@ export class ServerModel implements LanguageModel {
     try {
       u = new URL(url);
     } catch {
-      throw new XentError('invalid_argument', OP, `--server ${JSON.stringify(url)} is not a URL (expected e.g. http://127.0.0.1:8000)`, { arg: '--server', value: url });
+      throw new XentError(
+        'invalid_argument',
+        OP,
+        `--server ${JSON.stringify(url)} is not a URL (expected e.g. http://127.0.0.1:8000)`,
+        { arg: '--server', value: url },
+      );
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new XentError('invalid_argument', OP, `--server ${displayUrl(url)} must be an http:// or https:// URL`, { arg: '--server' });
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new XentError('invalid_argument', OP, `--server ${displayUrl(url)} must be an http:// or https:// URL`, {
+        arg: '--server',
+      });
     // Accept both http://host:port and http://host:port/v1 (OpenAI clients' base URL).
     const base = url.replace(/\/+$/, '').replace(/\/v1$/, '');
     const endpoint = displayUrl(base);
     const http: HttpOptions = { apiKey: opts.apiKey ?? apiKeyFromEnv(), timeoutMs: opts.timeoutMs ?? 120_000 };
-    const list = await requestJson(OP, base, '/v1/models', undefined, { ...http, timeoutMs: Math.min(http.timeoutMs, 30_000) });
+    const list = await requestJson(OP, base, '/v1/models', undefined, {
+      ...http,
+      timeoutMs: Math.min(http.timeoutMs, 30_000),
+    });
     const data = (list as { data?: unknown }).data;
-    if (!Array.isArray(data) || data.length === 0) throw remoteError(OP, endpoint, 'GET /v1/models lists no model', { retryable: false });
+    if (!Array.isArray(data) || data.length === 0)
+      throw remoteError(OP, endpoint, 'GET /v1/models lists no model', { retryable: false });
     const names = data.map((d) => (d as { id?: unknown }).id).filter((x): x is string => typeof x === 'string');
     const name = opts.model ?? names[0];
     const card = data.find((d) => (d as { id?: unknown }).id === name) as Record<string, unknown> | undefined;
     if (name === undefined || !card) {
-      throw new XentError('invalid_argument', OP, `--server-model ${JSON.stringify(opts.model)} is not served by ${endpoint} (it serves ${names.map((n) => JSON.stringify(n)).join(', ')})`, {
-        arg: '--server-model',
-        value: opts.model,
-      });
+      throw new XentError(
+        'invalid_argument',
+        OP,
+        `--server-model ${JSON.stringify(opts.model)} is not served by ${endpoint} (it serves ${names.map((n) => JSON.stringify(n)).join(', ')})`,
+        {
+          arg: '--server-model',
+          value: opts.model,
+        },
+      );
     }
     const ext = card.xent as { vocab_size?: unknown } | undefined;
     const vocab = typeof ext?.vocab_size === 'number' ? ext.vocab_size : 0;
     const mml = typeof card.max_model_len === 'number' ? card.max_model_len : undefined;
-    const m = new ServerModel(base, endpoint, name, typeof card.owned_by === 'string' ? card.owned_by : 'unknown', vocab, mml, http);
+    const m = new ServerModel(
+      base,
+      endpoint,
+      name,
+      typeof card.owned_by === 'string' ? card.owned_by : 'unknown',
+      vocab,
+      mml,
+      http,
+    );
     const bos = await m.tokenizeRaw('', true);
     if (bos.tokens.length === 1) {
       m._addsBos = true;
@@ -169,7 +194,13 @@ export class ServerModel implements LanguageModel {
     const p = await this.tokenizeRaw(text, false);
     if (this.vocabKnown) {
       for (let i = 0; i < p.tokens.length; i++) {
-        if (p.tokens[i]! >= this.vocab) throw remoteError(OP, this.endpoint, `POST /tokenize: token ${i} has id ${p.tokens[i]}, outside the vocabulary [0, ${this.vocab})`, { retryable: false });
+        if (p.tokens[i]! >= this.vocab)
+          throw remoteError(
+            OP,
+            this.endpoint,
+            `POST /tokenize: token ${i} has id ${p.tokens[i]}, outside the vocabulary [0, ${this.vocab})`,
+            { retryable: false },
+          );
       }
     }
     await this.learnTexts(p.tokens);
@@ -188,9 +219,22 @@ export class ServerModel implements LanguageModel {
     for (let i = 0; i < missing.length; i += 8) {
       await Promise.all(
         missing.slice(i, i + 8).map(async (t) => {
-          const res = (await requestJson(OP, this.base, '/detokenize', { model: this.modelName, tokens: [t] }, this.http)) as Record<string, unknown>;
-          const s = typeof res?.prompt === 'string' ? res.prompt : typeof res?.content === 'string' ? res.content : undefined;
-          if (s === undefined) throw remoteError(OP, this.endpoint, `POST /detokenize of token ${t}: the response has neither prompt (vLLM) nor content (llama-server)`, { retryable: false });
+          const res = (await requestJson(
+            OP,
+            this.base,
+            '/detokenize',
+            { model: this.modelName, tokens: [t] },
+            this.http,
+          )) as Record<string, unknown>;
+          const s =
+            typeof res?.prompt === 'string' ? res.prompt : typeof res?.content === 'string' ? res.content : undefined;
+          if (s === undefined)
+            throw remoteError(
+              OP,
+              this.endpoint,
+              `POST /detokenize of token ${t}: the response has neither prompt (vLLM) nor content (llama-server)`,
+              { retryable: false },
+            );
           if (s.includes('\uFFFD')) this.lossyBytes = true;
           this.learn(t, s, Buffer.byteLength(s, 'utf8'));
         }),
@@ -228,13 +272,18 @@ export class ServerModel implements LanguageModel {
     };
     if (this.ownedBy === 'llamacpp') Object.assign(body, { echo: true, logprobs: 1 });
     else Object.assign(body, { prompt_logprobs: 1, prompt_logprobs_from: from });
-    const res = await requestJson(OP, this.base, '/v1/completions', body, { ...this.http, signal: o.signal, timeoutMs: o.timeoutMs ?? this.http.timeoutMs });
-    let parsed;
+    const res = await requestJson(OP, this.base, '/v1/completions', body, {
+      ...this.http,
+      signal: o.signal,
+      timeoutMs: o.timeoutMs ?? this.http.timeoutMs,
+    });
+    let parsed: ReturnType<typeof parsePromptLogprobs>;
     try {
       parsed = parsePromptLogprobs(res, tokens, from);
     } catch (e) {
       if (e instanceof ProtocolError && this.ownedBy === 'llamacpp') {
-        e.message += "; llama.cpp's llama-server answers log-probabilities of generated tokens only (llama.cpp issue #27174): serve the GGUF file with `xent serve` instead";
+        e.message +=
+          "; llama.cpp's llama-server answers log-probabilities of generated tokens only (llama.cpp issue #27174): serve the GGUF file with `xent serve` instead";
       }
       throw protocol(this.endpoint, 'POST /v1/completions', e);
     }
@@ -249,7 +298,12 @@ export class ServerModel implements LanguageModel {
   }
 
   async score(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores> {
-    if (opts.full) throw new XentError('invalid_argument', 'ServerModel.score', 'full log-probability rows (KL divergence) are not available from a server, only the true and top-1 tokens');
+    if (opts.full)
+      throw new XentError(
+        'invalid_argument',
+        'ServerModel.score',
+        'full log-probability rows (KL divergence) are not available from a server, only the true and top-1 tokens',
+      );
     return this.scoreRequest(tokens, opts.from);
   }
 

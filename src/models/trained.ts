@@ -12,7 +12,7 @@
  */
 import { XentError } from '../errors.js';
 import type { LstmConfig } from '../train/lstm.js';
-import { loadLstmModelDir, readModelJson, tokenizerByteLengths, type GgufTokenizerRef } from '../train/model-dir.js';
+import { type GgufTokenizerRef, loadLstmModelDir, readModelJson, tokenizerByteLengths } from '../train/model-dir.js';
 import type { Tokenizer } from '../train/tokenizer.js';
 import { tokenizerFromJSON } from '../train/tokenizer-spec.js';
 import { LstmEngine } from '../train/trainer-engine.js';
@@ -50,7 +50,10 @@ function fromTokenizer(tok: Tokenizer): TextSide {
 async function textSide(op: string, dir: string, json: unknown): Promise<TextSide> {
   const j = json as Partial<GgufTokenizerRef> | null;
   if (j && j.kind === 'gguf') {
-    if (typeof j.file !== 'string') throw new XentError('invalid_file', op, `${dir}/tokenizer.json: "file" of a gguf tokenizer must be a path`, { file: `${dir}/tokenizer.json` });
+    if (typeof j.file !== 'string')
+      throw new XentError('invalid_file', op, `${dir}/tokenizer.json: "file" of a gguf tokenizer must be a path`, {
+        file: `${dir}/tokenizer.json`,
+      });
     const { loadGgufModel } = await import('./gguf.js');
     const g = await loadGgufModel(j.file, { ctx: 64, threads: 1 });
     return {
@@ -81,7 +84,12 @@ export class LstmLanguageModel implements LanguageModel {
     opts: { seq?: number; threads?: number } = {},
   ) {
     if (text.vocabSize !== config.V) {
-      throw new XentError('incompatible', 'LstmLanguageModel', `${id}: the tokenizer has V = ${text.vocabSize} but the model has V = ${config.V}`, { expected: config.V, actual: text.vocabSize });
+      throw new XentError(
+        'incompatible',
+        'LstmLanguageModel',
+        `${id}: the tokenizer has V = ${text.vocabSize} but the model has V = ${config.V}`,
+        { expected: config.V, actual: text.vocabSize },
+      );
     }
     this.vocabSize = config.V;
     // An LSTM runs on any length; the training window is the context it has seen.
@@ -144,35 +152,39 @@ export class LstmLanguageModel implements LanguageModel {
     const inputs = new Int32Array(eng.T);
     inputs.set(tokens.subarray(0, n));
     eng.forward(inputs);
-    eng.forEachBlock((r0, rows, z) => {
-      for (let r = 0; r < rows; r++) {
-        const t = r0 + r; // B = 1: row = time step
-        if (t < from || t >= n) continue;
-        const o = r * V;
-        let mx = -Infinity;
-        let arg = 0;
-        for (let v = 0; v < V; v++) {
-          const x = z[o + v]!;
-          if (x > mx) {
-            mx = x;
-            arg = v;
+    eng.forEachBlock(
+      (r0, rows, z) => {
+        for (let r = 0; r < rows; r++) {
+          const t = r0 + r; // B = 1: row = time step
+          if (t < from || t >= n) continue;
+          const o = r * V;
+          let mx = -Infinity;
+          let arg = 0;
+          for (let v = 0; v < V; v++) {
+            const x = z[o + v]!;
+            if (x > mx) {
+              mx = x;
+              arg = v;
+            }
           }
+          let s = 0;
+          for (let v = 0; v < V; v++) s += Math.exp(z[o + v]! - mx);
+          const lse = mx + Math.log(s);
+          const y = tokens[t + 1]!;
+          const zy = z[o + y]!;
+          let above = 0;
+          for (let v = 0; v < V; v++) if (z[o + v]! > zy) above++;
+          const i = t - from;
+          nats[i] = lse - zy;
+          rank[i] = above;
+          top1[i] = arg;
+          top1Prob[i] = Math.exp(mx - lse);
+          if (logProbs) for (let v = 0; v < V; v++) logProbs[i * V + v] = z[o + v]! - lse;
         }
-        let s = 0;
-        for (let v = 0; v < V; v++) s += Math.exp(z[o + v]! - mx);
-        const lse = mx + Math.log(s);
-        const y = tokens[t + 1]!;
-        const zy = z[o + y]!;
-        let above = 0;
-        for (let v = 0; v < V; v++) if (z[o + v]! > zy) above++;
-        const i = t - from;
-        nats[i] = lse - zy;
-        rank[i] = above;
-        top1[i] = arg;
-        top1Prob[i] = Math.exp(mx - lse);
-        if (logProbs) for (let v = 0; v < V; v++) logProbs[i * V + v] = z[o + v]! - lse;
-      }
-    }, false, from);
+      },
+      false,
+      from,
+    );
     return logProbs ? { nats, rank, top1, top1Prob, logProbs } : { nats, rank, top1, top1Prob };
   }
 
@@ -197,7 +209,13 @@ export async function loadTrainedModel(dir: string, opts: TrainedLoadOptions = {
     text = await textSide(op, dir, tokenizerJSON);
   } catch (e) {
     if (e instanceof XentError && e.op === op) throw e;
-    throw new XentError('invalid_file', op, `${dir}/tokenizer.json: ${(e as Error).message}`, { file: `${dir}/tokenizer.json` }, { cause: e });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `${dir}/tokenizer.json: ${(e as Error).message}`,
+      { file: `${dir}/tokenizer.json` },
+      { cause: e },
+    );
   }
   return new LstmLanguageModel(dir, config, params, text, {
     ...(typeof json.seq === 'number' ? { seq: json.seq } : {}),

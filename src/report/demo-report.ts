@@ -8,10 +8,11 @@
  * - data that is (or holds) training curves ({ train, val }) becomes a training section;
  * - any other section becomes a "figures" section of its scalar figures and its lines.
  */
-import type { ReportMeta } from './html.js';
-import { detectKind, validateEvalResult, type EvalResult, type TrainCurves } from './schema.js';
-import type { ReportSection } from './sections.js';
+
 import type { LossTableRow } from './charts/basics.js';
+import type { ReportMeta } from './html.js';
+import { detectKind, type EvalResult, type TrainCurves, validateEvalResult } from './schema.js';
+import type { ReportSection } from './sections.js';
 import { writeReport } from './write.js';
 
 /** The shape of src/demo/section.ts's DemoSection (structural, to keep the report free of demo imports). */
@@ -32,7 +33,10 @@ function isEvalResult(v: Record<string, unknown>): boolean {
   }
 }
 
-export function demoReportInputs(demo: readonly DemoSectionLike[], command = 'xent demo'): { sections: ReportSection[]; meta: ReportMeta } {
+export function demoReportInputs(
+  demo: readonly DemoSectionLike[],
+  command = 'xent demo',
+): { sections: ReportSection[]; meta: ReportMeta } {
   const sections: ReportSection[] = [];
   let lossTable: LossTableRow[] | undefined;
   for (const d of demo) {
@@ -45,8 +49,11 @@ export function demoReportInputs(demo: readonly DemoSectionLike[], command = 'xe
       sections.push({ kind: 'eval', result: d.data as unknown as EvalResult, source: `demo ${d.key}` });
       continue;
     }
-    const curves = detectKind(d.data) === 'train' ? d.data : Object.values(d.data).find((v) => detectKind(v) === 'train');
-    const scalars = Object.fromEntries(Object.entries(d.data).filter(([, v]) => v !== curves && (typeof v !== 'object' || v === null)));
+    const curves =
+      detectKind(d.data) === 'train' ? d.data : Object.values(d.data).find((v) => detectKind(v) === 'train');
+    const scalars = Object.fromEntries(
+      Object.entries(d.data).filter(([, v]) => v !== curves && (typeof v !== 'object' || v === null)),
+    );
     if (curves === undefined || Object.keys(scalars).length > 0) {
       sections.push({ kind: 'figures', title: d.title, data: scalars, lines: [...d.lines], source: `demo ${d.key}` });
     }
@@ -54,7 +61,12 @@ export function demoReportInputs(demo: readonly DemoSectionLike[], command = 'xe
   }
   return {
     sections,
-    meta: { title: 'xent demo: cross-entropy, exact and visible', command, basicsFirst: true, ...(lossTable ? { lossTable } : {}) },
+    meta: {
+      title: 'xent demo: cross-entropy, exact and visible',
+      command,
+      basicsFirst: true,
+      ...(lossTable ? { lossTable } : {}),
+    },
   };
 }
 

@@ -6,9 +6,9 @@
  * a resume), else the records this run collected in memory. Node only.
  */
 import { basename } from 'node:path';
-import type { ReportSection } from './sections.js';
-import { loadInputs } from './load.js';
 import type { ReportMeta } from './html.js';
+import { loadInputs } from './load.js';
+import type { ReportSection } from './sections.js';
 import { writeReport } from './write.js';
 
 export interface EvalReportOptions {
@@ -25,7 +25,10 @@ export interface EvalReportOptions {
 }
 
 /** The sections and meta of an eval report (exported for tests and other commands). */
-export function evalReportInputs(result: Record<string, unknown>, opts: EvalReportOptions = {}): { sections: ReportSection[]; meta: ReportMeta } {
+export function evalReportInputs(
+  result: Record<string, unknown>,
+  opts: EvalReportOptions = {},
+): { sections: ReportSection[]; meta: ReportMeta } {
   const saved = JSON.parse(JSON.stringify(result)) as Record<string, unknown>;
   const sections: ReportSection[] = [{ kind: 'eval', result: saved as never, source: 'xent eval' }];
   if (opts.tokensFile !== undefined) sections.push(...loadInputs([opts.tokensFile]));

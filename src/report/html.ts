@@ -11,15 +11,16 @@
  * Token data travels in `<script type="application/json">` blocks, which browsers
  * never execute (HTML Living Standard §4.12.1, "data block").
  */
+
+import { XentError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { binaryCrossEntropyChart, crossEntropyChart, type LossTableRow, lossTableHtml } from './charts/basics.js';
 import { CLIENT_SCRIPT } from './client.js';
 import { escapeHtml } from './escape.js';
-import { binaryCrossEntropyChart, crossEntropyChart, lossTableHtml, type LossTableRow } from './charts/basics.js';
-import { renderSection, type ReportSection } from './sections.js';
+import { type ReportSection, renderSection } from './sections.js';
 import { cspHash } from './sha256.js';
 import { STYLE } from './style.js';
 import { summaryTable } from './summary.js';
-import { XentError } from '../errors.js';
 
 export interface ReportMeta {
   /** Document title (default "xent report"). */
@@ -42,14 +43,29 @@ export interface ReportMeta {
 
 function checkLossTable(rows: unknown): readonly LossTableRow[] | undefined {
   if (rows === undefined) return undefined;
-  if (!Array.isArray(rows)) throw new XentError('invalid_argument', 'buildReport', 'meta.lossTable must be an array of { p, ce_nats, … }', { arg: 'meta.lossTable' });
+  if (!Array.isArray(rows))
+    throw new XentError('invalid_argument', 'buildReport', 'meta.lossTable must be an array of { p, ce_nats, … }', {
+      arg: 'meta.lossTable',
+    });
   rows.forEach((r: Partial<LossTableRow> | null, i) => {
     const p = r?.p;
-    if (typeof p !== 'number' || !(p > 0 && p < 1)) throw new XentError('invalid_argument', 'buildReport', `meta.lossTable[${i}].p must be a probability in (0, 1), got ${JSON.stringify(p)}`, { arg: `meta.lossTable[${i}].p`, value: p });
+    if (typeof p !== 'number' || !(p > 0 && p < 1))
+      throw new XentError(
+        'invalid_argument',
+        'buildReport',
+        `meta.lossTable[${i}].p must be a probability in (0, 1), got ${JSON.stringify(p)}`,
+        { arg: `meta.lossTable[${i}].p`, value: p },
+      );
     for (const k of ['ce_nats', 'bce_label1_nats', 'bce_label0_nats'] as const) {
       const v = r?.[k];
       if (v === undefined && k !== 'ce_nats') continue;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new XentError('invalid_argument', 'buildReport', `meta.lossTable[${i}].${k} must be a finite loss ≥ 0 nats, got ${JSON.stringify(v)}`, { arg: `meta.lossTable[${i}].${k}`, value: v });
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        throw new XentError(
+          'invalid_argument',
+          'buildReport',
+          `meta.lossTable[${i}].${k} must be a finite loss ≥ 0 nats, got ${JSON.stringify(v)}`,
+          { arg: `meta.lossTable[${i}].${k}`, value: v },
+        );
     }
   });
   return rows as LossTableRow[];
@@ -61,16 +77,34 @@ export function reportCsp(): string {
 }
 
 export function buildReport(sections: readonly ReportSection[], meta: ReportMeta = {}): string {
-  if (!Array.isArray(sections)) throw new XentError('invalid_argument', 'buildReport', 'sections must be an array of report sections', { arg: 'sections', value: sections });
+  if (!Array.isArray(sections))
+    throw new XentError('invalid_argument', 'buildReport', 'sections must be an array of report sections', {
+      arg: 'sections',
+      value: sections,
+    });
   const tokensPerPage = meta.tokensPerPage ?? 2000;
   const maxTokens = meta.maxTokens ?? 200_000;
-  for (const [arg, v] of [['tokensPerPage', tokensPerPage], ['maxTokens', maxTokens]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new XentError('invalid_argument', 'buildReport', `meta.${arg} must be a positive integer, got ${String(v)}`, { arg: `meta.${arg}`, value: v });
+  for (const [arg, v] of [
+    ['tokensPerPage', tokensPerPage],
+    ['maxTokens', maxTokens],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new XentError(
+        'invalid_argument',
+        'buildReport',
+        `meta.${arg} must be a positive integer, got ${String(v)}`,
+        { arg: `meta.${arg}`, value: v },
+      );
   }
   const rendered = sections.map((s, i) => {
     const kinds = ['eval', 'tokens', 'train', 'compare', 'kld', 'figures'];
     if (!s || !kinds.includes((s as { kind?: string }).kind ?? '')) {
-      throw new XentError('invalid_argument', 'buildReport', `sections[${i}].kind must be one of ${kinds.join(', ')}, got ${JSON.stringify((s as { kind?: unknown })?.kind)}`, { arg: `sections[${i}].kind` });
+      throw new XentError(
+        'invalid_argument',
+        'buildReport',
+        `sections[${i}].kind must be one of ${kinds.join(', ')}, got ${JSON.stringify((s as { kind?: unknown })?.kind)}`,
+        { arg: `sections[${i}].kind` },
+      );
     }
     return renderSection(s, { id: `s${i + 1}-${s.kind}`, tokensPerPage, maxTokens });
   });
@@ -92,7 +126,18 @@ export function buildReport(sections: readonly ReportSection[], meta: ReportMeta
     meta.basicsFirst ? '' : basicsLink,
   ].join('');
   const summary = `<section id="summary"><h2>Summary table</h2><p class="sub">Every figure with its unit, and where it came from.</p>${
-    rendered.length ? summaryTable([...rendered.map((r) => r.summary), { title: 'Report', rows: [{ figure: 'xent version', value: VERSION, unit: '' }, { figure: 'generated', value: generated, unit: 'UTC' }] }]) : '<p class="sub">No inputs.</p>'
+    rendered.length
+      ? summaryTable([
+          ...rendered.map((r) => r.summary),
+          {
+            title: 'Report',
+            rows: [
+              { figure: 'xent version', value: VERSION, unit: '' },
+              { figure: 'generated', value: generated, unit: 'UTC' },
+            ],
+          },
+        ])
+      : '<p class="sub">No inputs.</p>'
   }</section>`;
   return (
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +

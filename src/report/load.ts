@@ -14,7 +14,10 @@ function parseLine(line: string, file: string, n: number): unknown {
   try {
     return JSON.parse(line);
   } catch (e) {
-    throw new XentError('invalid_file', 'report', `${file} line ${n}: not valid JSON (${(e as Error).message})`, { file, line: n });
+    throw new XentError('invalid_file', 'report', `${file} line ${n}: not valid JSON (${(e as Error).message})`, {
+      file,
+      line: n,
+    });
   }
 }
 
@@ -31,7 +34,12 @@ export function sectionFromText(text: string, name: string): ReportSection {
   }
   if (isJson && Array.isArray(whole)) {
     if (whole.length === 0 || detectKind(whole[0]) !== 'tokens') {
-      throw new XentError('invalid_file', 'report', `${name}: a JSON array must hold token records ({ position, token, text, nats, … })`, { file: name });
+      throw new XentError(
+        'invalid_file',
+        'report',
+        `${name}: a JSON array must hold token records ({ position, token, text, nats, … })`,
+        { file: name },
+      );
     }
     return { kind: 'tokens', records: whole as never, source: name };
   }
@@ -85,7 +93,8 @@ export function loadInputs(paths: readonly string[]): ReportSection[] {
       bytes = readFileSync(p);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? (e as Error).message);
+      const why =
+        code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? (e as Error).message);
       throw new XentError('invalid_file', 'report', `cannot read ${p}: ${why}`, { file: p }, { cause: e });
     }
     return sectionFromText(new TextDecoder('utf-8', { fatal: false }).decode(bytes), basename(p));

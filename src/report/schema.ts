@@ -160,7 +160,7 @@ function where(o: Origin): string {
 }
 
 function show(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v));
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -178,14 +178,24 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Field readers: `req*` throw when absent, `opt*` return undefined when absent; both throw on a wrong type. */
-function num(o: Origin, obj: Record<string, unknown>, key: string, required: boolean, min = -Infinity, max = Infinity): number | undefined {
+function num(
+  o: Origin,
+  obj: Record<string, unknown>,
+  key: string,
+  required: boolean,
+  min = -Infinity,
+  max = Infinity,
+): number | undefined {
   const v = obj[key];
   if (v === undefined || v === null) {
     if (required) throw bad(o, key, 'a number', v);
     return undefined;
   }
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    const range = min === -Infinity && max === Infinity ? 'a finite number' : `a number in [${min}, ${max === Infinity ? '∞' : max}]`;
+    const range =
+      min === -Infinity && max === Infinity
+        ? 'a finite number'
+        : `a number in [${min}, ${max === Infinity ? '∞' : max}]`;
     throw bad(o, key, range, v);
   }
   return v;
@@ -210,18 +220,27 @@ function str(o: Origin, obj: Record<string, unknown>, key: string, required: boo
 /** Two figures that must agree (e.g. bits = nats / ln 2) within a relative tolerance. */
 function agree(o: Origin, key: string, value: number, expected: number, what: string, rel = 1e-6, abs = 1e-9): void {
   if (Math.abs(value - expected) > abs + rel * Math.abs(expected)) {
-    throw new XentError('invalid_file', 'report', `${where(o)}: field "${key}" = ${value} disagrees with ${what} = ${expected}`, {
-      file: o.file,
-      line: o.line,
-      arg: key,
-      value,
-      expected,
-    });
+    throw new XentError(
+      'invalid_file',
+      'report',
+      `${where(o)}: field "${key}" = ${value} disagrees with ${what} = ${expected}`,
+      {
+        file: o.file,
+        line: o.line,
+        arg: key,
+        value,
+        expected,
+      },
+    );
   }
 }
 
 function object(o: Origin, v: unknown, what: string): Record<string, unknown> {
-  if (!isObject(v)) throw new XentError('invalid_file', 'report', `${where(o)}: expected ${what} (a JSON object), got ${show(v)}`, { file: o.file, line: o.line });
+  if (!isObject(v))
+    throw new XentError('invalid_file', 'report', `${where(o)}: expected ${what} (a JSON object), got ${show(v)}`, {
+      file: o.file,
+      line: o.line,
+    });
   return v;
 }
 
@@ -269,7 +288,8 @@ export function validateTokenRecord(v: unknown, o: Origin): TokenRecord {
   const top1P = obj.top1_p !== undefined ? num(o, obj, 'top1_p', false, 0, 1) : num(o, obj, 'p_top1', false, 0, 1);
   if (top1P !== undefined) {
     // The top token is at least as likely as the true one (rounding aside).
-    if (top1P < p * (1 - 1e-4) - 1e-12) throw bad(o, obj.top1_p !== undefined ? 'top1_p' : 'p_top1', `≥ p (${p}), the top token's probability`, top1P);
+    if (top1P < p * (1 - 1e-4) - 1e-12)
+      throw bad(o, obj.top1_p !== undefined ? 'top1_p' : 'p_top1', `≥ p (${p}), the top token's probability`, top1P);
     rec.top1_p = top1P;
   }
   return rec;
@@ -283,7 +303,8 @@ function curve(o: Origin, v: unknown, key: string): CurvePoint[] {
     const obj = object(o, p, `${name} ({ step, nats_per_token })`);
     const sub: Origin = o;
     const step = int(sub, obj, 'step', true);
-    if (step === undefined || step <= last) throw bad(o, `${name}.step`, `an integer greater than the previous step (${last})`, obj.step);
+    if (step === undefined || step <= last)
+      throw bad(o, `${name}.step`, `an integer greater than the previous step (${last})`, obj.step);
     last = step;
     const nats = num(sub, obj, 'nats_per_token', true, 0);
     const pt: CurvePoint = { step, nats_per_token: nats! };
@@ -299,14 +320,17 @@ export function validateTrainCurves(v: unknown, o: Origin): TrainCurves {
   const obj = object(o, v, 'training curves');
   const train = curve(o, obj.train, 'train');
   const val = curve(o, obj.val, 'val');
-  if (train.length === 0 && val.length === 0) throw bad(o, 'train', 'a non-empty array (both train and val are empty)', obj.train);
+  if (train.length === 0 && val.length === 0)
+    throw bad(o, 'train', 'a non-empty array (both train and val are empty)', obj.train);
   const best = int(o, obj, 'best_step', false);
-  if (best !== undefined && !val.some((p) => p.step === best)) throw bad(o, 'best_step', 'the step of one of the val points', best);
+  if (best !== undefined && !val.some((p) => p.step === best))
+    throw bad(o, 'best_step', 'the step of one of the val points', best);
   for (const k of ['model', 'data', 'arch', 'xent_version']) str(o, obj, k, false);
   if (obj.settings !== undefined) {
     const s = object(o, obj.settings, 'settings');
     for (const [k, x] of Object.entries(s)) {
-      if (!['string', 'number', 'boolean'].includes(typeof x)) throw bad(o, `settings.${k}`, 'a string, number or boolean', x);
+      if (!['string', 'number', 'boolean'].includes(typeof x))
+        throw bad(o, `settings.${k}`, 'a string, number or boolean', x);
     }
   }
   return { ...obj, train, val } as TrainCurves;
@@ -320,10 +344,17 @@ export function validateCompareResult(v: unknown, o: Origin): CompareResult {
     const k = (f: string): string => `models[${i}].${f}`;
     if (typeof mo.model !== 'string') throw bad(o, k('model'), 'a string', mo.model);
     const bpb = mo.bits_per_byte;
-    if (typeof bpb !== 'number' || !Number.isFinite(bpb) || bpb < 0) throw bad(o, k('bits_per_byte'), 'a number ≥ 0', bpb);
+    if (typeof bpb !== 'number' || !Number.isFinite(bpb) || bpb < 0)
+      throw bad(o, k('bits_per_byte'), 'a number ≥ 0', bpb);
     const lo = mo.bits_per_byte_ci95_lo;
     const hi = mo.bits_per_byte_ci95_hi;
-    if ((lo === undefined) !== (hi === undefined)) throw bad(o, k(lo === undefined ? 'bits_per_byte_ci95_lo' : 'bits_per_byte_ci95_hi'), 'given with its partner bound', lo ?? hi);
+    if ((lo === undefined) !== (hi === undefined))
+      throw bad(
+        o,
+        k(lo === undefined ? 'bits_per_byte_ci95_lo' : 'bits_per_byte_ci95_hi'),
+        'given with its partner bound',
+        lo ?? hi,
+      );
     if (lo !== undefined && (typeof lo !== 'number' || typeof hi !== 'number' || !(lo <= bpb && bpb <= hi))) {
       throw bad(o, k('bits_per_byte_ci95_lo'), `numbers with lo ≤ bits_per_byte (${bpb}) ≤ hi`, [lo, hi]);
     }
@@ -334,14 +365,19 @@ export function validateCompareResult(v: unknown, o: Origin): CompareResult {
     obj.pairs.forEach((p, i) => {
       const po = object(o, p, `pairs[${i}]`);
       for (const f of ['a', 'b']) {
-        if (typeof po[f] !== 'string' || !names.has(po[f] as string)) throw bad(o, `pairs[${i}].${f}`, 'the name of one of the models', po[f]);
+        if (typeof po[f] !== 'string' || !names.has(po[f] as string))
+          throw bad(o, `pairs[${i}].${f}`, 'the name of one of the models', po[f]);
       }
       for (const f of ['diff_bits_per_byte', 'diff_ci95_lo', 'diff_ci95_hi']) {
-        if (typeof po[f] !== 'number' || !Number.isFinite(po[f])) throw bad(o, `pairs[${i}].${f}`, 'a finite number', po[f]);
+        if (typeof po[f] !== 'number' || !Number.isFinite(po[f]))
+          throw bad(o, `pairs[${i}].${f}`, 'a finite number', po[f]);
       }
       const d = po.diff_bits_per_byte as number;
       if (!((po.diff_ci95_lo as number) <= d && d <= (po.diff_ci95_hi as number))) {
-        throw bad(o, `pairs[${i}].diff_ci95_lo`, `≤ diff_bits_per_byte (${d}) ≤ diff_ci95_hi`, [po.diff_ci95_lo, po.diff_ci95_hi]);
+        throw bad(o, `pairs[${i}].diff_ci95_lo`, `≤ diff_bits_per_byte (${d}) ≤ diff_ci95_hi`, [
+          po.diff_ci95_lo,
+          po.diff_ci95_hi,
+        ]);
       }
     });
   }
@@ -351,7 +387,17 @@ export function validateCompareResult(v: unknown, o: Origin): CompareResult {
 }
 
 const KLD_NUMBERS = [
-  'kld_mean_pm', 'kld_max', 'kld_p999', 'kld_p99', 'kld_p95', 'kld_p90', 'kld_median', 'kld_p10', 'kld_p05', 'kld_p01', 'kld_min',
+  'kld_mean_pm',
+  'kld_max',
+  'kld_p999',
+  'kld_p99',
+  'kld_p95',
+  'kld_p90',
+  'kld_median',
+  'kld_p10',
+  'kld_p05',
+  'kld_p01',
+  'kld_min',
 ] as const;
 
 export function validateKldResult(v: unknown, o: Origin): KldResult {
@@ -366,7 +412,11 @@ export function validateKldResult(v: unknown, o: Origin): KldResult {
     const h = object(o, obj.kld_histogram, 'kld_histogram');
     const e = h.edges_nats;
     const c = h.counts;
-    if (!Array.isArray(e) || e.length < 2 || !e.every((x, i) => typeof x === 'number' && Number.isFinite(x) && (i === 0 || x > (e[i - 1] as number)))) {
+    if (
+      !Array.isArray(e) ||
+      e.length < 2 ||
+      !e.every((x, i) => typeof x === 'number' && Number.isFinite(x) && (i === 0 || x > (e[i - 1] as number)))
+    ) {
       throw bad(o, 'kld_histogram.edges_nats', 'at least two increasing finite numbers', e);
     }
     if (!Array.isArray(c) || c.length !== e.length - 1 || !c.every((x) => Number.isInteger(x) && (x as number) >= 0)) {

@@ -93,8 +93,10 @@ export function rowsFromObject(obj: Record<string, unknown>, skip: ReadonlySet<s
   const rows: SummaryRow[] = [];
   for (const [k, v] of Object.entries(obj)) {
     if (skip.has(k)) continue;
-    if (typeof v === 'number') rows.push({ figure: label(k), value: formatValue(k, v), unit: KNOWN[k]?.[1] ?? unitFromKey(k) });
-    else if (typeof v === 'string' || typeof v === 'boolean') rows.push({ figure: label(k), value: String(v), unit: '' });
+    if (typeof v === 'number')
+      rows.push({ figure: label(k), value: formatValue(k, v), unit: KNOWN[k]?.[1] ?? unitFromKey(k) });
+    else if (typeof v === 'string' || typeof v === 'boolean')
+      rows.push({ figure: label(k), value: String(v), unit: '' });
   }
   return rows;
 }
@@ -104,7 +106,12 @@ export function summaryTable(groups: readonly SummaryGroup[]): string {
     .map(
       (g) =>
         `<tr class="group"><td colspan="3">${escapeHtml(g.title)}</td></tr>` +
-        g.rows.map((r) => `<tr><td>${escapeHtml(r.figure)}</td><td class="num">${escapeHtml(r.value)}</td><td>${escapeHtml(r.unit)}</td></tr>`).join(''),
+        g.rows
+          .map(
+            (r) =>
+              `<tr><td>${escapeHtml(r.figure)}</td><td class="num">${escapeHtml(r.value)}</td><td>${escapeHtml(r.unit)}</td></tr>`,
+          )
+          .join(''),
     )
     .join('');
   return `<div class="wrap"><table class="summary"><thead><tr><th>figure</th><th class="num">value</th><th>unit</th></tr></thead><tbody>${body}</tbody></table></div>`;

@@ -37,11 +37,34 @@ export interface SecondaryAxis {
 
 export type Mark =
   | { type: 'line'; points: ReadonlyArray<readonly [number, number]>; cls: string; dashed?: boolean }
-  | { type: 'points'; points: ReadonlyArray<{ x: number; y: number; tip?: string }>; cls: string; r?: number; shape?: 'circle' | 'diamond' | 'square' }
-  | { type: 'bars'; bars: ReadonlyArray<{ x0: number; x1: number; y0?: number; y1: number; tip?: string }>; cls: string }
-  | { type: 'errorbars'; items: ReadonlyArray<{ y: number; lo: number; hi: number; x: number; tip?: string }>; cls: string }
+  | {
+      type: 'points';
+      points: ReadonlyArray<{ x: number; y: number; tip?: string }>;
+      cls: string;
+      r?: number;
+      shape?: 'circle' | 'diamond' | 'square';
+    }
+  | {
+      type: 'bars';
+      bars: ReadonlyArray<{ x0: number; x1: number; y0?: number; y1: number; tip?: string }>;
+      cls: string;
+    }
+  | {
+      type: 'errorbars';
+      items: ReadonlyArray<{ y: number; lo: number; hi: number; x: number; tip?: string }>;
+      cls: string;
+    }
   | { type: 'rule'; x?: number; y?: number; cls: string; label?: string }
-  | { type: 'label'; x: number; y: number; text: string; cls?: string; anchor?: 'start' | 'middle' | 'end'; dx?: number; dy?: number };
+  | {
+      type: 'label';
+      x: number;
+      y: number;
+      text: string;
+      cls?: string;
+      anchor?: 'start' | 'middle' | 'end';
+      dx?: number;
+      dy?: number;
+    };
 
 export interface ChartSpec {
   /** Accessible name of the chart (also the SVG <title>). */
@@ -83,7 +106,8 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const out: number[] = [];
-  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) out.push(Number((i * step).toPrecision(12)));
+  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++)
+    out.push(Number((i * step).toPrecision(12)));
   return out;
 }
 
@@ -120,7 +144,8 @@ function stepOf(ticks: number[]): number {
 
 function defaultFormat(ticks: number[], log: boolean): (v: number) => string {
   // Log ticks (1, 2, 5, 10…) are unevenly spaced; each gets the precision of its own decade.
-  const isLogSpaced = log && ticks.length > 2 && Math.abs(ticks[2]! - 2 * ticks[1]! + ticks[0]!) > 1e-9 * Math.abs(ticks[2]!);
+  const isLogSpaced =
+    log && ticks.length > 2 && Math.abs(ticks[2]! - 2 * ticks[1]! + ticks[0]!) > 1e-9 * Math.abs(ticks[2]!);
   if (isLogSpaced) return (v) => fmtTick(v, 10 ** Math.floor(Math.log10(v)));
   const st = stepOf(ticks);
   return (v) => fmtTick(v, st);
@@ -143,12 +168,16 @@ export function chart(spec: ChartSpec): string {
   const clipX = (v: number): number => Math.max(m.l, Math.min(W - m.r, v));
   const clipY = (v: number): number => Math.max(m.t, Math.min(H - m.b, v));
   const out: string[] = [];
-  out.push(`<svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="group" aria-label="${escapeHtml(spec.title)}" xmlns="http://www.w3.org/2000/svg">`);
+  out.push(
+    `<svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="group" aria-label="${escapeHtml(spec.title)}" xmlns="http://www.w3.org/2000/svg">`,
+  );
   out.push(`<title>${escapeHtml(spec.title)}</title>`);
 
   // Grid and axes.
-  const xt = spec.x.ticks ?? autoTicks(spec.x.min, spec.x.max, !!spec.x.log, Math.max(3, Math.round((W - m.l - m.r) / 90)));
-  const yt = spec.y.ticks ?? autoTicks(spec.y.min, spec.y.max, !!spec.y.log, Math.max(3, Math.round((H - m.t - m.b) / 50)));
+  const xt =
+    spec.x.ticks ?? autoTicks(spec.x.min, spec.x.max, !!spec.x.log, Math.max(3, Math.round((W - m.l - m.r) / 90)));
+  const yt =
+    spec.y.ticks ?? autoTicks(spec.y.min, spec.y.max, !!spec.y.log, Math.max(3, Math.round((H - m.t - m.b) / 50)));
   const xf = spec.x.format ?? defaultFormat(xt, !!spec.x.log);
   const yf = spec.y.format ?? defaultFormat(yt, !!spec.y.log);
   out.push('<g class="grid">');
@@ -156,10 +185,16 @@ export function chart(spec: ChartSpec): string {
   for (const t of xt) out.push(`<line y1="${m.t}" y2="${H - m.b}" x1="${r1(xs(t))}" x2="${r1(xs(t))}"/>`);
   out.push('</g>');
   out.push(`<g class="axis"><path d="M${m.l} ${m.t}V${H - m.b}H${W - m.r}${y2s.length ? `V${m.t}` : ''}"/>`);
-  for (const t of xt) out.push(`<text x="${r1(xs(t))}" y="${H - m.b + 16}" text-anchor="middle">${escapeHtml(xf(t))}</text>`);
-  for (const t of yt) out.push(`<text x="${m.l - 6}" y="${r1(ys(t) + 4)}" text-anchor="end">${escapeHtml(yf(t))}</text>`);
-  out.push(`<text class="axis-label" x="${r1((m.l + W - m.r) / 2)}" y="${H - 8}" text-anchor="middle">${escapeHtml(spec.x.label)}</text>`);
-  out.push(`<text class="axis-label" transform="translate(14 ${r1((m.t + H - m.b) / 2)}) rotate(-90)" text-anchor="middle">${escapeHtml(spec.y.label)}</text>`);
+  for (const t of xt)
+    out.push(`<text x="${r1(xs(t))}" y="${H - m.b + 16}" text-anchor="middle">${escapeHtml(xf(t))}</text>`);
+  for (const t of yt)
+    out.push(`<text x="${m.l - 6}" y="${r1(ys(t) + 4)}" text-anchor="end">${escapeHtml(yf(t))}</text>`);
+  out.push(
+    `<text class="axis-label" x="${r1((m.l + W - m.r) / 2)}" y="${H - 8}" text-anchor="middle">${escapeHtml(spec.x.label)}</text>`,
+  );
+  out.push(
+    `<text class="axis-label" transform="translate(14 ${r1((m.t + H - m.b) / 2)}) rotate(-90)" text-anchor="middle">${escapeHtml(spec.y.label)}</text>`,
+  );
   y2s.forEach((a, i) => {
     const x0 = W - m.r + i * 62;
     const lo = a.from(spec.y.min);
@@ -169,9 +204,13 @@ export function chart(spec: ChartSpec): string {
     out.push(`<path d="M${x0 + (i ? 4 : 0)} ${m.t}V${H - m.b}"/>`);
     for (const t of ticks) {
       const y = ys(a.to(t));
-      out.push(`<path d="M${x0 + (i ? 4 : 0)} ${r1(y)}h4"/><text x="${x0 + 7 + (i ? 4 : 0)}" y="${r1(y + 4)}">${escapeHtml(f(t))}</text>`);
+      out.push(
+        `<path d="M${x0 + (i ? 4 : 0)} ${r1(y)}h4"/><text x="${x0 + 7 + (i ? 4 : 0)}" y="${r1(y + 4)}">${escapeHtml(f(t))}</text>`,
+      );
     }
-    out.push(`<text class="axis-label" transform="translate(${x0 + 54} ${r1((m.t + H - m.b) / 2)}) rotate(90)" text-anchor="middle">${escapeHtml(a.label)}</text>`);
+    out.push(
+      `<text class="axis-label" transform="translate(${x0 + 54} ${r1((m.t + H - m.b) / 2)}) rotate(90)" text-anchor="middle">${escapeHtml(a.label)}</text>`,
+    );
   });
   out.push('</g>');
 
@@ -208,7 +247,8 @@ function renderMark(
             const s = r * 1.5;
             return `<path class="pt ${mk.cls}" d="M${cx} ${r1(Number(cy) - s)}l${s} ${s}l${-s} ${s}l${-s} ${-s}z"${tipAttrs(p.tip)}/>`;
           }
-          if (mk.shape === 'square') return `<rect class="pt ${mk.cls}" x="${r1(Number(cx) - r)}" y="${r1(Number(cy) - r)}" width="${2 * r}" height="${2 * r}"${tipAttrs(p.tip)}/>`;
+          if (mk.shape === 'square')
+            return `<rect class="pt ${mk.cls}" x="${r1(Number(cx) - r)}" y="${r1(Number(cy) - r)}" width="${2 * r}" height="${2 * r}"${tipAttrs(p.tip)}/>`;
           return `<circle class="pt ${mk.cls}" cx="${cx}" cy="${cy}" r="${r}"${tipAttrs(p.tip)}/>`;
         })
         .join('');
@@ -246,7 +286,13 @@ function renderMark(
 }
 
 /** An HTML legend: a swatch per series with its name (charts never rely on colour alone: marks also have tips). */
-export function legend(items: ReadonlyArray<{ cls: string; label: string; kind?: 'line' | 'dashed' | 'point' | 'bar' | 'diamond' | 'square' }>): string {
+export function legend(
+  items: ReadonlyArray<{
+    cls: string;
+    label: string;
+    kind?: 'line' | 'dashed' | 'point' | 'bar' | 'diamond' | 'square';
+  }>,
+): string {
   const sw = (cls: string, kind: string): string => {
     switch (kind) {
       case 'point':

@@ -8,10 +8,11 @@
  * `tokensPerPage` spans at a time. The first page is also rendered here, so the
  * text is readable with scripts off.
  */
+
+import { SURPRISAL_EDGES_BITS, surprisalClass } from './charts/surprisal.js';
 import { displayText, escapeHtml, jsonForScript } from './escape.js';
 import { fmt, fmtInt } from './format.js';
 import type { TokenRecord } from './schema.js';
-import { SURPRISAL_EDGES_BITS, surprisalClass } from './charts/surprisal.js';
 
 export interface TokenViewOptions {
   /** Element id prefix, unique in the document. */
@@ -69,7 +70,10 @@ export function tokenView(records: readonly TokenRecord[], opts: TokenViewOption
     .slice(0, per)
     .map((r, i) => {
       const prev = i > 0 ? records[i - 1]!.position : r.position - 1;
-      const gap = r.position !== prev + 1 && i > 0 ? `<span class="gap" aria-hidden="true">${r.position > prev ? ` ⋯ ${r.position - prev - 1} unscored tokens ⋯ ` : ' ⋯ '}</span>` : '';
+      const gap =
+        r.position !== prev + 1 && i > 0
+          ? `<span class="gap" aria-hidden="true">${r.position > prev ? ` ⋯ ${r.position - prev - 1} unscored tokens ⋯ ` : ' ⋯ '}</span>`
+          : '';
       return `${gap}<span class="tk t${surprisalClass(r.bits)}" data-i="${i}" tabindex="${i === 0 ? 0 : -1}">${escapeHtml(r.text)}</span>`;
     })
     .join('');
@@ -90,8 +94,12 @@ export function tokenView(records: readonly TokenRecord[], opts: TokenViewOption
 
 /** The `n` most surprising tokens as a table (static: readable without the script). */
 export function surprisingTable(records: readonly TokenRecord[], n = 12): string {
-  const idx = records.map((_, i) => i).sort((a, b) => records[b]!.bits - records[a]!.bits).slice(0, n);
-  const q = (s: string | undefined, id: number): string => (s === undefined ? `id ${id}` : `<code>${escapeHtml(JSON.stringify(displayText(s)))}</code>`);
+  const idx = records
+    .map((_, i) => i)
+    .sort((a, b) => records[b]!.bits - records[a]!.bits)
+    .slice(0, n);
+  const q = (s: string | undefined, id: number): string =>
+    s === undefined ? `id ${id}` : `<code>${escapeHtml(JSON.stringify(displayText(s)))}</code>`;
   const rows = idx.map((i) => {
     const r = records[i]!;
     return `<tr><td class="num">${fmtInt(r.position)}</td><td>${q(r.text, r.token)}</td><td class="num">${fmt(r.bits)}</td><td class="num">${fmt(r.p, 3)}</td><td class="num">${fmtInt(r.rank)}</td><td>${q(r.top1_text, r.top1)}${r.top1_p !== undefined ? ` <span class="sub">(p = ${fmt(r.top1_p, 3)})</span>` : ''}</td></tr>`;

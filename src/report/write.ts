@@ -17,7 +17,13 @@ export function writeReport(path: string, sections: readonly ReportSection[], me
     atomicWriteFileSync(path, bytes);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new XentError('invalid_file', 'report', `cannot write ${path}: ${err.code ?? err.message}`, { file: path }, { cause: e });
+    throw new XentError(
+      'invalid_file',
+      'report',
+      `cannot write ${path}: ${err.code ?? err.message}`,
+      { file: path },
+      { cause: e },
+    );
   }
   return bytes.length;
 }
@@ -28,6 +34,8 @@ export function writeReport(path: string, sections: readonly ReportSection[], me
  */
 export function checkReportPath(op: string, arg: string, path: string): void {
   const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new XentError('invalid_argument', op, `${arg} ${path}: folder ${dir} does not exist`, { arg, file: path });
-  if (existsSync(path) && statSync(path).isDirectory()) throw new XentError('invalid_argument', op, `${arg} ${path} is a folder, not a file`, { arg, file: path });
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new XentError('invalid_argument', op, `${arg} ${path}: folder ${dir} does not exist`, { arg, file: path });
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new XentError('invalid_argument', op, `${arg} ${path} is a folder, not a file`, { arg, file: path });
 }

@@ -32,11 +32,18 @@ export interface CompletionContext {
 
 const MAX_TOP = 20;
 
-function intField(body: Record<string, unknown>, key: string, min: number, max: number, dflt: number | null): number | null {
+function intField(
+  body: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+  dflt: number | null,
+): number | null {
   const v = body[key];
   if (v === undefined || v === null) return dflt;
   if (typeof v === 'boolean' && key === 'logprobs') return v ? 1 : null;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new RequestError(400, `${key} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new RequestError(400, `${key} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -44,17 +51,23 @@ async function promptTokens(ctx: CompletionContext, prompt: unknown): Promise<In
   const V = ctx.model.vocabSize;
   let tokens: Int32Array;
   if (typeof prompt === 'string') tokens = await ctx.encode(prompt, true);
-  else if (Array.isArray(prompt) && prompt.length === 1 && (typeof prompt[0] === 'string' || Array.isArray(prompt[0]))) return promptTokens(ctx, prompt[0]);
+  else if (Array.isArray(prompt) && prompt.length === 1 && (typeof prompt[0] === 'string' || Array.isArray(prompt[0])))
+    return promptTokens(ctx, prompt[0]);
   else if (Array.isArray(prompt) && prompt.every((t) => typeof t === 'number')) {
     tokens = new Int32Array(prompt.length);
     for (let i = 0; i < prompt.length; i++) {
       const t = prompt[i] as number;
-      if (!Number.isInteger(t) || t < 0 || t >= V) throw new RequestError(400, `prompt[${i}] = ${t} is not a token id in [0, ${V})`);
+      if (!Number.isInteger(t) || t < 0 || t >= V)
+        throw new RequestError(400, `prompt[${i}] = ${t} is not a token id in [0, ${V})`);
       tokens[i] = t;
     }
   } else throw new RequestError(400, 'prompt must be a string or an array of token ids (one prompt per request)');
   if (tokens.length === 0) throw new RequestError(400, 'prompt is empty');
-  if (tokens.length > ctx.maxPromptTokens) throw new RequestError(400, `prompt has ${tokens.length} tokens, more than this server's limit of ${ctx.maxPromptTokens} (--max-prompt-tokens)`);
+  if (tokens.length > ctx.maxPromptTokens)
+    throw new RequestError(
+      400,
+      `prompt has ${tokens.length} tokens, more than this server's limit of ${ctx.maxPromptTokens} (--max-prompt-tokens)`,
+    );
   return tokens;
 }
 
@@ -89,19 +102,39 @@ function entryAt(model: LanguageModel, s: PositionScores, r: number, target: num
   const e: Record<string, Entry> = {};
   if (k > 1 && s.logProbs) {
     const row = s.logProbs.subarray(r * V, (r + 1) * V);
-    topK(row, k).forEach(([v, lp], i) => (e[String(v)] = { logprob: lp, rank: i + 1, decoded_token: model.tokenText(v) }));
+    for (const [i, [v, lp]] of topK(row, k).entries()) {
+      e[String(v)] = { logprob: lp, rank: i + 1, decoded_token: model.tokenText(v) };
+    }
   }
   const top = s.top1[r]!;
-  if (top >= 0) e[String(top)] = { logprob: Math.log(s.top1Prob[r]!), rank: 1, decoded_token: model.tokenText(top), prob: s.top1Prob[r]! };
+  if (top >= 0)
+    e[String(top)] = {
+      logprob: Math.log(s.top1Prob[r]!),
+      rank: 1,
+      decoded_token: model.tokenText(top),
+      prob: s.top1Prob[r]!,
+    };
   const nats = s.nats[r]!;
   // The true token last: its logprob is the exact −nats, whatever the rows above said.
-  e[String(target)] = { logprob: -nats, rank: s.rank[r]! >= 0 ? s.rank[r]! + 1 : (e[String(target)]?.rank ?? 0), decoded_token: model.tokenText(target), ...(top === target ? { prob: s.top1Prob[r]! } : {}) };
+  e[String(target)] = {
+    logprob: -nats,
+    rank: s.rank[r]! >= 0 ? s.rank[r]! + 1 : (e[String(target)]?.rank ?? 0),
+    decoded_token: model.tokenText(target),
+    ...(top === target ? { prob: s.top1Prob[r]! } : {}),
+  };
   return e;
 }
 
-export async function completions(ctx: CompletionContext, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+export async function completions(
+  ctx: CompletionContext,
+  body: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const { model } = ctx;
-  if (body.model !== undefined && body.model !== ctx.modelName) throw new RequestError(404, `The model \`${String(body.model)}\` does not exist; this server serves \`${ctx.modelName}\``);
+  if (body.model !== undefined && body.model !== ctx.modelName)
+    throw new RequestError(
+      404,
+      `The model \`${String(body.model)}\` does not exist; this server serves \`${ctx.modelName}\``,
+    );
   if (body.stream === true) throw new RequestError(400, 'stream is not supported by xent serve');
   if (body.n !== undefined && body.n !== 1) throw new RequestError(400, 'n must be 1');
   const tokens = await promptTokens(ctx, body.prompt);
@@ -114,7 +147,10 @@ export async function completions(ctx: CompletionContext, body: Record<string, u
   const wantPrompt = (k !== null || (echo && legacyK !== null)) && T >= 2;
   const depth = Math.max(k ?? 0, legacyK ?? 0);
   if (depth > 1 && (T - from) * model.vocabSize > 2 ** 27) {
-    throw new RequestError(400, `top-${depth} log-probabilities of ${T - from} positions need ${T - from} × ${model.vocabSize} floats, more than this server allows: ask for 1, or a shorter prompt`);
+    throw new RequestError(
+      400,
+      `top-${depth} log-probabilities of ${T - from} positions need ${T - from} × ${model.vocabSize} floats, more than this server allows: ask for 1, or a shorter prompt`,
+    );
   }
   let scores: PositionScores | undefined;
   if (wantPrompt) scores = await model.score(tokens, { from, full: depth > 1 });
@@ -130,7 +166,9 @@ export async function completions(ctx: CompletionContext, body: Record<string, u
   }
 
   const pl: Array<Record<string, Entry> | null> = new Array(T).fill(null);
-  if (scores) for (let r = 0; r < T - 1 - from; r++) pl[from + 1 + r] = entryAt(model, scores, r, tokens[from + 1 + r]!, Math.max(1, depth));
+  if (scores)
+    for (let r = 0; r < T - 1 - from; r++)
+      pl[from + 1 + r] = entryAt(model, scores, r, tokens[from + 1 + r]!, Math.max(1, depth));
 
   let logprobs: Record<string, unknown> | null = null;
   if (legacyK !== null) {

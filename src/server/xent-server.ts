@@ -14,11 +14,12 @@
  * clients retry). With an API key (XENT_API_KEY), every route but /health needs
  * `Authorization: Bearer <key>`; the key is compared in constant time and never logged.
  */
+
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { LanguageModel } from '../models/language-model.js';
-import { completions, RequestError, type CompletionContext } from './completions.js';
+import { type CompletionContext, completions, RequestError } from './completions.js';
 
 export interface XentServerOptions {
   host?: string;
@@ -63,7 +64,14 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 function errorBody(status: number, message: string): unknown {
-  const type = status === 401 ? 'AuthenticationError' : status === 404 ? 'NotFoundError' : status >= 500 ? 'InternalServerError' : 'BadRequestError';
+  const type =
+    status === 401
+      ? 'AuthenticationError'
+      : status === 404
+        ? 'NotFoundError'
+        : status >= 500
+          ? 'InternalServerError'
+          : 'BadRequestError';
   return { object: 'error', error: { message, type, code: status }, message, type, code: status };
 }
 
@@ -89,7 +97,8 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
   const host = o.host ?? '127.0.0.1';
   const maxBody = o.maxBodyBytes ?? 64 * 2 ** 20;
   const maxQueue = o.maxQueue ?? 64;
-  const maxPromptTokens = o.maxPromptTokens ?? (Number.isFinite(model.trainContextLength) ? Math.max(model.trainContextLength, 4096) : 8192);
+  const maxPromptTokens =
+    o.maxPromptTokens ?? (Number.isFinite(model.trainContextLength) ? Math.max(model.trainContextLength, 4096) : 8192);
   const pieces = pieceTable(model);
   const keyHash = o.apiKey ? createHash('sha256').update(o.apiKey).digest() : undefined;
   const tokenizeBytes = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
@@ -114,8 +123,9 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
     const path = (req.url ?? '/').split('?')[0]!;
-    if (req.method === 'GET' && path === '/health') return send(res, 200, { status: 'ok' }), 200;
-    if (!authorised(req)) return send(res, 401, errorBody(401, 'missing or wrong API key (Authorization: Bearer …)')), 401;
+    if (req.method === 'GET' && path === '/health') return (send(res, 200, { status: 'ok' }), 200);
+    if (!authorised(req))
+      return (send(res, 401, errorBody(401, 'missing or wrong API key (Authorization: Bearer …)')), 401);
     if (req.method === 'GET' && path === '/v1/models') {
       const card = {
         id: o.modelName,
@@ -125,10 +135,10 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
         max_model_len: Number.isFinite(model.trainContextLength) ? model.trainContextLength : null,
         xent: { vocab_size: model.vocabSize, add_bos: model.addsBos, bos_token: model.bosToken ?? null },
       };
-      return send(res, 200, { object: 'list', data: [card] }), 200;
+      return (send(res, 200, { object: 'list', data: [card] }), 200);
     }
     if (req.method !== 'POST' || !['/v1/completions', '/tokenize', '/detokenize'].includes(path)) {
-      return send(res, 404, errorBody(404, `no route ${req.method} ${path}`)), 404;
+      return (send(res, 404, errorBody(404, `no route ${req.method} ${path}`)), 404);
     }
     const raw = await readBody(req, maxBody);
     let body: Record<string, unknown>;
@@ -137,25 +147,44 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
     } catch {
       throw new RequestError(400, 'the request body is not JSON');
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError(400, 'the request body is not a JSON object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new RequestError(400, 'the request body is not a JSON object');
     if (path === '/tokenize') {
       const text = typeof body.prompt === 'string' ? body.prompt : body.content;
-      if (typeof text !== 'string') throw new RequestError(400, 'tokenize needs `prompt` (vLLM) or `content` (llama-server) as a string');
+      if (typeof text !== 'string')
+        throw new RequestError(400, 'tokenize needs `prompt` (vLLM) or `content` (llama-server) as a string');
       const special = body.add_special_tokens === true || body.add_special === true;
       const tokens = await encode(text, special);
-      const list = body.with_pieces === true ? Array.from(tokens, (id) => ({ id, piece: pieceJson(pieces[id]!) })) : Array.from(tokens);
-      return send(res, 200, { tokens: list, count: tokens.length, max_model_len: Number.isFinite(model.trainContextLength) ? model.trainContextLength : maxPromptTokens }), 200;
+      const list =
+        body.with_pieces === true
+          ? Array.from(tokens, (id) => ({ id, piece: pieceJson(pieces[id]!) }))
+          : Array.from(tokens);
+      return (
+        send(res, 200, {
+          tokens: list,
+          count: tokens.length,
+          max_model_len: Number.isFinite(model.trainContextLength) ? model.trainContextLength : maxPromptTokens,
+        }),
+        200
+      );
     }
     if (path === '/detokenize') {
       const ids = body.tokens;
-      if (!Array.isArray(ids) || !ids.every((t) => Number.isInteger(t) && t >= 0 && t < model.vocabSize)) throw new RequestError(400, `tokens must be an array of token ids in [0, ${model.vocabSize})`);
+      if (!Array.isArray(ids) || !ids.every((t) => Number.isInteger(t) && t >= 0 && t < model.vocabSize))
+        throw new RequestError(400, `tokens must be an array of token ids in [0, ${model.vocabSize})`);
       const s = Buffer.concat(ids.map((t: number) => pieces[t]!)).toString('utf8');
-      return send(res, 200, { prompt: s, content: s }), 200;
+      return (send(res, 200, { prompt: s, content: s }), 200);
     }
-    if (waiting >= maxQueue) return send(res, 503, errorBody(503, `server busy: ${waiting} requests waiting (--max-queue ${maxQueue})`), { 'retry-after': '1' }), 503;
+    if (waiting >= maxQueue)
+      return (
+        send(res, 503, errorBody(503, `server busy: ${waiting} requests waiting (--max-queue ${maxQueue})`), {
+          'retry-after': '1',
+        }),
+        503
+      );
     waiting++;
     try {
-      return send(res, 200, await completions(ctx, body)), 200;
+      return (send(res, 200, await completions(ctx, body)), 200);
     } finally {
       waiting--;
     }

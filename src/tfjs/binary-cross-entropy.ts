@@ -11,11 +11,12 @@
  * posWeight and a different default reduction; this op matches PyTorch.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { binaryCrossEntropyWithLogits as bceWithLogits } from '../loss/binary-cross-entropy-with-logits.js';
 import type { BinaryCrossEntropyWithLogitsOptions } from '../loss/binary-cross-entropy-with-logits.js';
-import { asOp, gradientsWanted, readOptions, readFloat, readSameShape, weightValues } from './tensors.js';
+import { binaryCrossEntropyWithLogits as bceWithLogits } from '../loss/binary-cross-entropy-with-logits.js';
+import { asOp, gradientsWanted, readFloat, readOptions, readSameShape, weightValues } from './tensors.js';
 
-export interface TfBinaryCrossEntropyOptions extends Omit<BinaryCrossEntropyWithLogitsOptions, 'grad' | 'out' | 'inPlace' | 'weight' | 'posWeight'> {
+export interface TfBinaryCrossEntropyOptions
+  extends Omit<BinaryCrossEntropyWithLogitsOptions, 'grad' | 'out' | 'inPlace' | 'weight' | 'posWeight'> {
   /** Per-element weight: a number, a vector over the last axis, one per element, or a tensor of those. */
   weight?: number | ArrayLike<number> | tf.Tensor;
   /** Weight of positive examples (PyTorch's pos_weight): a number, a vector over the last axis, or a tensor. */
@@ -23,7 +24,11 @@ export interface TfBinaryCrossEntropyOptions extends Omit<BinaryCrossEntropyWith
 }
 
 /** Binary cross-entropy of `logits` (any shape) against `targets` of the same shape. */
-export function binaryCrossEntropyWithLogits(logits: tf.Tensor, targets: tf.Tensor, options: TfBinaryCrossEntropyOptions = {}): tf.Tensor {
+export function binaryCrossEntropyWithLogits(
+  logits: tf.Tensor,
+  targets: tf.Tensor,
+  options: TfBinaryCrossEntropyOptions = {},
+): tf.Tensor {
   const op = 'binaryCrossEntropyWithLogits';
   const x = readFloat(op, 'logits', logits);
   const t = readSameShape(op, 'targets', targets, x.shape, '0/1 or soft labels');

@@ -23,9 +23,17 @@
  * gradient an upload: the price of exactness there.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { crossEntropy } from '../loss/cross-entropy.js';
 import type { CrossEntropyOptions } from '../loss/cross-entropy.js';
-import { asOp, gradientsWanted, readOptions, readClassIndices, readRows, readSameShape, readVector } from './tensors.js';
+import { crossEntropy } from '../loss/cross-entropy.js';
+import {
+  asOp,
+  gradientsWanted,
+  readClassIndices,
+  readOptions,
+  readRows,
+  readSameShape,
+  readVector,
+} from './tensors.js';
 
 /** Options of the tfjs cross-entropy ops: the library's, with `weight` also accepted as a tensor. */
 export interface TfCrossEntropyOptions extends Omit<CrossEntropyOptions, 'grad' | 'out' | 'inPlace' | 'weight'> {
@@ -38,7 +46,11 @@ export interface TfCrossEntropyOptions extends Omit<CrossEntropyOptions, 'grad' 
  * (int32, or float32 whole numbers, or an Int32Array of N). Rows whose label is
  * `ignoreIndex` (default −100) contribute neither loss nor gradient.
  */
-export function sparseSoftmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor | Int32Array, options: TfCrossEntropyOptions = {}): tf.Tensor {
+export function sparseSoftmaxCrossEntropy(
+  logits: tf.Tensor,
+  labels: tf.Tensor | Int32Array,
+  options: TfCrossEntropyOptions = {},
+): tf.Tensor {
   const op = 'sparseSoftmaxCrossEntropy';
   const rows = readRows(op, 'logits', logits);
   const target = readClassIndices(op, 'labels', labels, rows.lead);
@@ -49,7 +61,11 @@ export function sparseSoftmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor |
  * Cross-entropy of `logits` [..., V] against probability targets of the same
  * shape (one-hot or soft labels): −Σ_v t_v · log softmax(logits)_v per row.
  */
-export function softmaxCrossEntropy(logits: tf.Tensor, targets: tf.Tensor, options: TfCrossEntropyOptions = {}): tf.Tensor {
+export function softmaxCrossEntropy(
+  logits: tf.Tensor,
+  targets: tf.Tensor,
+  options: TfCrossEntropyOptions = {},
+): tf.Tensor {
   const op = 'softmaxCrossEntropy';
   const rows = readRows(op, 'logits', logits);
   const soft = readSameShape(op, 'targets', targets, logits.shape, 'probabilities');

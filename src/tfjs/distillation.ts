@@ -11,10 +11,10 @@
  * no gradient reaches the teacher model.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { distillationLoss as distill } from '../loss/distillation.js';
-import type { DistillationOptions } from '../loss/distillation.js';
 import { XentError } from '../errors.js';
-import { asOp, gradientsWanted, readOptions, readClassIndices, readRows, readSameShape } from './tensors.js';
+import type { DistillationOptions } from '../loss/distillation.js';
+import { distillationLoss as distill } from '../loss/distillation.js';
+import { asOp, gradientsWanted, readClassIndices, readOptions, readRows, readSameShape } from './tensors.js';
 
 export interface TfDistillationOptions extends Omit<DistillationOptions, 'grad' | 'target'> {
   /** Hard class-index labels for the (1 − α)·CE term ([N] / [B, T], int32 or whole float32, or an Int32Array). */
@@ -22,14 +22,26 @@ export interface TfDistillationOptions extends Omit<DistillationOptions, 'grad' 
 }
 
 /** Distillation loss of `studentLogits` against `teacherLogits` (same shape). Returns a scalar. */
-export function distillationLoss(studentLogits: tf.Tensor, teacherLogits: tf.Tensor, options: TfDistillationOptions = {}): tf.Tensor {
+export function distillationLoss(
+  studentLogits: tf.Tensor,
+  teacherLogits: tf.Tensor,
+  options: TfDistillationOptions = {},
+): tf.Tensor {
   const op = 'distillationLoss';
   const o = readOptions(op, options);
   if ('target' in o) {
-    throw new XentError('invalid_argument', op, `pass hard labels as options.labels (a tensor or Int32Array), not options.target`, { arg: 'target' });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `pass hard labels as options.labels (a tensor or Int32Array), not options.target`,
+      { arg: 'target' },
+    );
   }
   if (o.alpha !== undefined && o.labels === undefined) {
-    throw new XentError('invalid_argument', op, `alpha = ${o.alpha} needs options.labels for the (1 − alpha)·CE term`, { arg: 'alpha', value: o.alpha });
+    throw new XentError('invalid_argument', op, `alpha = ${o.alpha} needs options.labels for the (1 − alpha)·CE term`, {
+      arg: 'alpha',
+      value: o.alpha,
+    });
   }
   const s = readRows(op, 'studentLogits', studentLogits);
   const t = readSameShape(op, 'teacherLogits', teacherLogits, studentLogits.shape, 'logits');

@@ -8,13 +8,14 @@
  * respect to the prediction (tf.grad, optimizer.minimize, model.fit). Use
  * `layersLoss(op, options)` for `model.compile({ loss })`.
  */
-export { sparseSoftmaxCrossEntropy, softmaxCrossEntropy } from './cross-entropy.js';
-export type { TfCrossEntropyOptions } from './cross-entropy.js';
-export { binaryCrossEntropyWithLogits } from './binary-cross-entropy.js';
+
 export type { TfBinaryCrossEntropyOptions } from './binary-cross-entropy.js';
-export { klDivergence } from './kl-divergence.js';
-export type { TfKlDivergenceOptions } from './kl-divergence.js';
-export { distillationLoss } from './distillation.js';
+export { binaryCrossEntropyWithLogits } from './binary-cross-entropy.js';
+export type { TfCrossEntropyOptions } from './cross-entropy.js';
+export { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from './cross-entropy.js';
 export type { TfDistillationOptions } from './distillation.js';
-export { layersLoss } from './layers-loss.js';
+export { distillationLoss } from './distillation.js';
+export type { TfKlDivergenceOptions } from './kl-divergence.js';
+export { klDivergence } from './kl-divergence.js';
 export type { LayersLossFn } from './layers-loss.js';
+export { layersLoss } from './layers-loss.js';

@@ -11,9 +11,9 @@
  * a constant (PyTorch: detached); gradients flow to `input` only.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { klDivergence as klDiv } from '../loss/kl-divergence.js';
 import type { KlDivergenceOptions } from '../loss/kl-divergence.js';
-import { asOp, gradientsWanted, readOptions, readFloat, readSameShape } from './tensors.js';
+import { klDivergence as klDiv } from '../loss/kl-divergence.js';
+import { asOp, gradientsWanted, readFloat, readOptions, readSameShape } from './tensors.js';
 
 export type TfKlDivergenceOptions = Omit<KlDivergenceOptions, 'grad' | 'out' | 'inPlace'>;
 

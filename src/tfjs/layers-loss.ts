@@ -17,6 +17,9 @@ import type * as tf from '@tensorflow/tfjs';
 export type LayersLossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
 /** Wraps an xent/tfjs op (prediction first) as a tfjs-layers loss function (yTrue first). */
-export function layersLoss<O>(op: (prediction: tf.Tensor, target: tf.Tensor, options?: O) => tf.Tensor, options?: O): LayersLossFn {
+export function layersLoss<O>(
+  op: (prediction: tf.Tensor, target: tf.Tensor, options?: O) => tf.Tensor,
+  options?: O,
+): LayersLossFn {
   return (yTrue, yPred) => op(yPred, yTrue, options);
 }

@@ -29,7 +29,9 @@ export interface RowsView {
 export function readOptions<T extends object>(op: string, options: T | undefined): T {
   if (options === undefined) return {} as T;
   if (options === null || typeof options !== 'object' || Array.isArray(options) || options instanceof tf.Tensor) {
-    throw new XentError('invalid_argument', op, `options must be an object, got ${typeName(options)}`, { arg: 'options' });
+    throw new XentError('invalid_argument', op, `options must be an object, got ${typeName(options)}`, {
+      arg: 'options',
+    });
   }
   return options;
 }
@@ -37,16 +39,26 @@ export function readOptions<T extends object>(op: string, options: T | undefined
 /** Checks `x` is a float32 tensor of rank ≥ 2 and reads it as [N, V]. */
 export function readRows(op: string, arg: string, x: unknown): RowsView {
   if (!(x instanceof tf.Tensor)) {
-    throw new XentError('invalid_argument', op, `${arg} must be a tf.Tensor of shape [..., V], got ${typeName(x)}`, { arg });
+    throw new XentError('invalid_argument', op, `${arg} must be a tf.Tensor of shape [..., V], got ${typeName(x)}`, {
+      arg,
+    });
   }
   if (x.dtype !== 'float32') {
-    throw new XentError('invalid_argument', op, `${arg} must be float32, got dtype ${x.dtype}`, { arg, value: x.dtype });
+    throw new XentError('invalid_argument', op, `${arg} must be float32, got dtype ${x.dtype}`, {
+      arg,
+      value: x.dtype,
+    });
   }
   if (x.rank < 2) {
-    throw new XentError('shape_mismatch', op, `${arg} must have rank ≥ 2 ([N, V] or [B, T, V]), got shape [${x.shape.join(', ')}]`, {
-      arg,
-      actual: x.shape,
-    });
+    throw new XentError(
+      'shape_mismatch',
+      op,
+      `${arg} must have rank ≥ 2 ([N, V] or [B, T, V]), got shape [${x.shape.join(', ')}]`,
+      {
+        arg,
+        actual: x.shape,
+      },
+    );
   }
   const v = x.shape[x.rank - 1]!;
   const lead: number[] = (x.shape as number[]).slice(0, -1);
@@ -60,7 +72,10 @@ export function readFloat(op: string, arg: string, x: unknown): { data: Float32A
     throw new XentError('invalid_argument', op, `${arg} must be a tf.Tensor, got ${typeName(x)}`, { arg });
   }
   if (x.dtype !== 'float32') {
-    throw new XentError('invalid_argument', op, `${arg} must be float32, got dtype ${x.dtype}`, { arg, value: x.dtype });
+    throw new XentError('invalid_argument', op, `${arg} must be float32, got dtype ${x.dtype}`, {
+      arg,
+      value: x.dtype,
+    });
   }
   if (x.rank < 1) {
     throw new XentError('shape_mismatch', op, `${arg} must have rank ≥ 1, got a scalar`, { arg, actual: x.shape });
@@ -84,19 +99,31 @@ export function readClassIndices(op: string, arg: string, target: unknown, lead:
   const n = lead.reduce((a, b) => a * b, 1);
   if (target instanceof Int32Array) {
     if (target.length !== n) {
-      throw new XentError('shape_mismatch', op, `${arg} has ${target.length} entries but logits have ${n} rows ([${lead.join(', ')}])`, {
-        arg,
-        expected: n,
-        actual: target.length,
-      });
+      throw new XentError(
+        'shape_mismatch',
+        op,
+        `${arg} has ${target.length} entries but logits have ${n} rows ([${lead.join(', ')}])`,
+        {
+          arg,
+          expected: n,
+          actual: target.length,
+        },
+      );
     }
     return target;
   }
   if (!(target instanceof tf.Tensor)) {
-    throw new XentError('invalid_argument', op, `${arg} must be a tf.Tensor or Int32Array of class indices, got ${typeName(target)}`, { arg });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg} must be a tf.Tensor or Int32Array of class indices, got ${typeName(target)}`,
+      { arg },
+    );
   }
   const shape = target.shape;
-  const matches = sameShape(shape, lead) || (shape.length === lead.length + 1 && shape[shape.length - 1] === 1 && sameShape(shape.slice(0, -1), lead));
+  const matches =
+    sameShape(shape, lead) ||
+    (shape.length === lead.length + 1 && shape[shape.length - 1] === 1 && sameShape(shape.slice(0, -1), lead));
   if (!matches) {
     throw new XentError(
       'shape_mismatch',
@@ -107,14 +134,23 @@ export function readClassIndices(op: string, arg: string, target: unknown, lead:
   }
   if (target.dtype === 'int32') return Int32Array.from(target.dataSync() as Int32Array);
   if (target.dtype !== 'float32') {
-    throw new XentError('invalid_argument', op, `${arg} must be int32 or float32 class indices, got dtype ${target.dtype}`, { arg, value: target.dtype });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg} must be int32 or float32 class indices, got dtype ${target.dtype}`,
+      { arg, value: target.dtype },
+    );
   }
   const values = target.dataSync() as Float32Array;
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const y = values[i]!;
     if (!Number.isInteger(y)) {
-      throw new XentError('invalid_argument', op, `${arg}[${i}] = ${y} is not a class index (a whole number)`, { arg, row: i, value: y });
+      throw new XentError('invalid_argument', op, `${arg}[${i}] = ${y} is not a class index (a whole number)`, {
+        arg,
+        row: i,
+        value: y,
+      });
     }
     out[i] = y;
   }
@@ -122,19 +158,33 @@ export function readClassIndices(op: string, arg: string, target: unknown, lead:
 }
 
 /** Reads a float32 tensor that must have exactly `shape` (soft targets, BCE targets, teacher logits). */
-export function readSameShape(op: string, arg: string, x: unknown, shape: readonly number[], what: string): Float32Array {
+export function readSameShape(
+  op: string,
+  arg: string,
+  x: unknown,
+  shape: readonly number[],
+  what: string,
+): Float32Array {
   if (!(x instanceof tf.Tensor)) {
     throw new XentError('invalid_argument', op, `${arg} must be a tf.Tensor (${what}), got ${typeName(x)}`, { arg });
   }
   if (!sameShape(x.shape, shape)) {
-    throw new XentError('shape_mismatch', op, `${arg} must have the logits' shape [${shape.join(', ')}], got [${x.shape.join(', ')}]`, {
-      arg,
-      expected: shape,
-      actual: x.shape,
-    });
+    throw new XentError(
+      'shape_mismatch',
+      op,
+      `${arg} must have the logits' shape [${shape.join(', ')}], got [${x.shape.join(', ')}]`,
+      {
+        arg,
+        expected: shape,
+        actual: x.shape,
+      },
+    );
   }
   if (x.dtype !== 'float32') {
-    throw new XentError('invalid_argument', op, `${arg} must be float32 (${what}), got dtype ${x.dtype}`, { arg, value: x.dtype });
+    throw new XentError('invalid_argument', op, `${arg} must be float32 (${what}), got dtype ${x.dtype}`, {
+      arg,
+      value: x.dtype,
+    });
   }
   return float32Data(x);
 }
@@ -154,9 +204,19 @@ export function readVector(op: string, arg: string, w: unknown, length: number):
   let values: ArrayLike<number>;
   if (w instanceof tf.Tensor) values = w.dataSync() as Float32Array;
   else if (Array.isArray(w) || w instanceof Float32Array || w instanceof Float64Array) values = w as ArrayLike<number>;
-  else throw new XentError('invalid_argument', op, `${arg} must be a number[], Float32Array, Float64Array or tf.Tensor, got ${typeName(w)}`, { arg });
+  else
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg} must be a number[], Float32Array, Float64Array or tf.Tensor, got ${typeName(w)}`,
+      { arg },
+    );
   if (values.length !== length) {
-    throw new XentError('shape_mismatch', op, `${arg} has ${values.length} entries, expected ${length}`, { arg, expected: length, actual: values.length });
+    throw new XentError('shape_mismatch', op, `${arg} has ${values.length} entries, expected ${length}`, {
+      arg,
+      expected: length,
+      actual: values.length,
+    });
   }
   return Float64Array.from(values);
 }
@@ -232,7 +292,12 @@ function typeName(x: unknown): string {
  * with respect to them fails loudly instead of returning made-up zeros.
  * Without a gradient (no tape recording) it is a plain tensor.
  */
-export function asOp(input: tf.Tensor, loss: number | ArrayLike<number>, lossShape: readonly number[], grad: ArrayLike<number> | undefined): tf.Tensor {
+export function asOp(
+  input: tf.Tensor,
+  loss: number | ArrayLike<number>,
+  lossShape: readonly number[],
+  grad: ArrayLike<number> | undefined,
+): tf.Tensor {
   if (grad === undefined) return lossTensor(loss, lossShape);
   const shape = input.shape;
   const op = tf.customGrad((x) => {

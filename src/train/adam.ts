@@ -33,13 +33,30 @@ export function createAdamState(n: number): AdamState {
 }
 
 export function checkAdamOptions(op: string, o: AdamOptions): Required<AdamOptions> {
-  const r = { lr: o.lr, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0, decoupled: o.decoupled ?? false };
-  if (!(r.lr > 0) || !Number.isFinite(r.lr)) throw new XentError('invalid_argument', op, `lr must be a positive number, got ${o.lr}`, { arg: 'lr', value: o.lr });
+  const r = {
+    lr: o.lr,
+    beta1: o.beta1 ?? 0.9,
+    beta2: o.beta2 ?? 0.999,
+    eps: o.eps ?? 1e-8,
+    weightDecay: o.weightDecay ?? 0,
+    decoupled: o.decoupled ?? false,
+  };
+  if (!(r.lr > 0) || !Number.isFinite(r.lr))
+    throw new XentError('invalid_argument', op, `lr must be a positive number, got ${o.lr}`, {
+      arg: 'lr',
+      value: o.lr,
+    });
   for (const k of ['beta1', 'beta2'] as const) {
-    if (!(r[k] >= 0 && r[k] < 1)) throw new XentError('invalid_argument', op, `${k} must be in [0, 1), got ${r[k]}`, { arg: k, value: r[k] });
+    if (!(r[k] >= 0 && r[k] < 1))
+      throw new XentError('invalid_argument', op, `${k} must be in [0, 1), got ${r[k]}`, { arg: k, value: r[k] });
   }
-  if (!(r.eps > 0)) throw new XentError('invalid_argument', op, `eps must be positive, got ${r.eps}`, { arg: 'eps', value: r.eps });
-  if (!(r.weightDecay >= 0)) throw new XentError('invalid_argument', op, `weightDecay must be ≥ 0, got ${r.weightDecay}`, { arg: 'weightDecay', value: r.weightDecay });
+  if (!(r.eps > 0))
+    throw new XentError('invalid_argument', op, `eps must be positive, got ${r.eps}`, { arg: 'eps', value: r.eps });
+  if (!(r.weightDecay >= 0))
+    throw new XentError('invalid_argument', op, `weightDecay must be ≥ 0, got ${r.weightDecay}`, {
+      arg: 'weightDecay',
+      value: r.weightDecay,
+    });
   return r;
 }
 
@@ -47,9 +64,14 @@ export function checkAdamOptions(op: string, o: AdamOptions): Required<AdamOptio
 export function adamStep(params: Floats, grads: Floats, state: AdamState, options: AdamOptions): void {
   const o = checkAdamOptions('adamStep', options);
   if (grads.length !== params.length || state.m.length !== params.length || state.v.length !== params.length) {
-    throw new XentError('shape_mismatch', 'adamStep', `params (${params.length}), grads (${grads.length}) and state (${state.m.length}, ${state.v.length}) must have the same length`, {
-      expected: params.length,
-    });
+    throw new XentError(
+      'shape_mismatch',
+      'adamStep',
+      `params (${params.length}), grads (${grads.length}) and state (${state.m.length}, ${state.v.length}) must have the same length`,
+      {
+        expected: params.length,
+      },
+    );
   }
   state.t += 1;
   const { lr, beta1, beta2, eps, weightDecay, decoupled } = o;

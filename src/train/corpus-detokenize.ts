@@ -50,7 +50,10 @@ export function detokenizeWords(words: readonly string[]): string {
 
 /** One line of a Brown file (whitespace-separated word/TAG tokens) as text. */
 export function detokenizeBrownLine(line: string): string {
-  const toks = line.trim().split(/\s+/).filter((t) => t.length > 0);
+  const toks = line
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t.length > 0);
   return detokenizeWords(toks.map(brownWord));
 }
 

@@ -13,13 +13,13 @@ import { tokenByteLengths } from '../eval/evaluate.js';
 import { loadModel } from '../models/load.js';
 import type { CurvePoint } from '../report/schema.js';
 import { VERSION } from '../version.js';
-import { readJsonFile, readModelJson, type GgufTokenizerRef } from './model-dir.js';
+import { createDistillTrainable } from './distill.js';
+import { type GgufTokenizerRef, readJsonFile, readModelJson } from './model-dir.js';
 import { tokenizerFromJSON } from './tokenizer-spec.js';
+import { type StepInfo, trainLoop } from './trainer.js';
 import type { Fingerprint } from './trainer-checkpoint.js';
 import { checkStream } from './trainer-data.js';
 import { positiveInt, resolveLstmOptions, type TrainRunOptions, type TrainRunResult } from './trainer-run.js';
-import { trainLoop, type StepInfo } from './trainer.js';
-import { createDistillTrainable } from './distill.js';
 
 export interface DistillRunOptions extends Omit<TrainRunOptions, 'arch' | 'vocab' | 'order' | 'labelSmoothing'> {
   /** A .gguf file or an xent model directory. */
@@ -41,8 +41,16 @@ const OP = 'distill';
 export async function runDistill(o: DistillRunOptions): Promise<DistillRunResult> {
   const temperature = o.temperature ?? 2;
   const alpha = o.alpha ?? 0.5;
-  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new XentError('invalid_argument', OP, `--temperature must be a positive number, got ${o.temperature}`, { arg: '--temperature', value: o.temperature });
-  if (!(alpha >= 0 && alpha <= 1)) throw new XentError('invalid_argument', OP, `--alpha must be in [0, 1], got ${o.alpha}`, { arg: '--alpha', value: o.alpha });
+  if (!(temperature > 0) || !Number.isFinite(temperature))
+    throw new XentError('invalid_argument', OP, `--temperature must be a positive number, got ${o.temperature}`, {
+      arg: '--temperature',
+      value: o.temperature,
+    });
+  if (!(alpha >= 0 && alpha <= 1))
+    throw new XentError('invalid_argument', OP, `--alpha must be in [0, 1], got ${o.alpha}`, {
+      arg: '--alpha',
+      value: o.alpha,
+    });
   const seq = positiveInt('--seq', o.seq, 64);
   // One llama.cpp thread: the windows are short, and spinning threads compete with the
   // student's kernels (measured here: 10 ms per 33-token window on 1 thread, 60–1700 ms on 2).
@@ -53,7 +61,13 @@ export async function runDistill(o: DistillRunOptions): Promise<DistillRunResult
     let teacherBytes: number;
     if (teacher.kind === 'gguf') {
       teacherBytes = statSync(o.teacher).size;
-      const ref: GgufTokenizerRef = { kind: 'gguf', version: 1, file: resolve(o.teacher), vocabSize: teacher.vocabSize, bytes: teacherBytes };
+      const ref: GgufTokenizerRef = {
+        kind: 'gguf',
+        version: 1,
+        file: resolve(o.teacher),
+        vocabSize: teacher.vocabSize,
+        bytes: teacherBytes,
+      };
       tokenizerJSON = ref;
       byteExact = true;
     } else {
@@ -67,8 +81,14 @@ export async function runDistill(o: DistillRunOptions): Promise<DistillRunResult
     const valTokens = await teacher.tokenize(o.valText);
     checkStream(OP, 'training', trainTokens, seq, o.dataLabel);
     checkStream(OP, 'validation', valTokens, seq, o.dataLabel);
-    o.onNote?.(`teacher ${o.teacher} (${teacher.kind}, V = ${teacher.vocabSize}): ${trainTokens.length} training tokens, ${valTokens.length} validation tokens`);
-    const { E, H, B, lr, clip, weightDecay, evalInterval, patience, valTokensMax, steps } = resolveLstmOptions(o, trainTokens.length, seq);
+    o.onNote?.(
+      `teacher ${o.teacher} (${teacher.kind}, V = ${teacher.vocabSize}): ${trainTokens.length} training tokens, ${valTokens.length} validation tokens`,
+    );
+    const { E, H, B, lr, clip, weightDecay, evalInterval, patience, valTokensMax, steps } = resolveLstmOptions(
+      o,
+      trainTokens.length,
+      seq,
+    );
     const config = { V: teacher.vocabSize, E, H, seed: o.seed >>> 0 };
     const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
     const fingerprint: Fingerprint = {
@@ -102,7 +122,21 @@ export async function runDistill(o: DistillRunOptions): Promise<DistillRunResult
       teacher,
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
     });
-    const settings = { teacher: o.teacher, temperature, alpha, V: config.V, emb: E, hidden: H, seq, batch: B, lr, clip, weight_decay: weightDecay, seed: config.seed, steps };
+    const settings = {
+      teacher: o.teacher,
+      temperature,
+      alpha,
+      V: config.V,
+      emb: E,
+      hidden: H,
+      seq,
+      batch: B,
+      lr,
+      clip,
+      weight_decay: weightDecay,
+      seed: config.seed,
+      steps,
+    };
     const summary = await trainLoop(student, {
       out: o.out,
       trainTokens,

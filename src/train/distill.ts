@@ -20,7 +20,7 @@ import type { LanguageModel } from '../models/language-model.js';
 import type { AdamOptions } from './adam.js';
 import { createLstmModel, type LstmConfig } from './lstm.js';
 import type { Trainable } from './trainer.js';
-import { IGNORE, type Batch } from './trainer-data.js';
+import { type Batch, IGNORE } from './trainer-data.js';
 import { LstmEngine } from './trainer-engine.js';
 
 export interface DistillTrainableOptions {
@@ -37,7 +37,12 @@ export interface DistillTrainableOptions {
 }
 
 /** Plain CE of rows of logits (float64): sum over non-ignored rows, and their count. */
-function ceRows(z: Float32Array, rows: number, V: number, target: (r: number) => number): { sum: number; count: number } {
+function ceRows(
+  z: Float32Array,
+  rows: number,
+  V: number,
+  target: (r: number) => number,
+): { sum: number; count: number } {
   let sum = 0;
   let count = 0;
   for (let r = 0; r < rows; r++) {
@@ -59,10 +64,19 @@ export function createDistillTrainable(config: LstmConfig, o: DistillTrainableOp
   const init = createLstmModel(config);
   const V = init.config.V;
   if (o.teacher.vocabSize !== V) {
-    throw new XentError('incompatible', op, `the teacher ${o.teacher.id} has V = ${o.teacher.vocabSize} but the student has V = ${V}: they must share the tokenizer`, { expected: V, actual: o.teacher.vocabSize });
+    throw new XentError(
+      'incompatible',
+      op,
+      `the teacher ${o.teacher.id} has V = ${o.teacher.vocabSize} but the student has V = ${V}: they must share the tokenizer`,
+      { expected: V, actual: o.teacher.vocabSize },
+    );
   }
   const { B, T } = o;
-  const eng = new LstmEngine(init.config, { B, T, train: true, ...(o.threads !== undefined ? { threads: o.threads } : {}) }, init.params.flat as Float32Array);
+  const eng = new LstmEngine(
+    init.config,
+    { B, T, train: true, ...(o.threads !== undefined ? { threads: o.threads } : {}) },
+    init.params.flat as Float32Array,
+  );
   const clip = o.clip ?? 0;
   const bos = o.teacher.addsBos && o.teacher.bosToken !== undefined ? o.teacher.bosToken : undefined;
   const N = B * T;
@@ -78,7 +92,12 @@ export function createDistillTrainable(config: LstmConfig, o: DistillTrainableOp
       const r = await o.teacher.score(w, { from: k, full: true });
       const lp = r.logProbs;
       if (!lp || lp.length !== T * V) {
-        throw new XentError('incompatible', op, `the teacher ${o.teacher.id} returned ${lp ? lp.length / V : 0} full rows for a window of ${T} predictions`, {});
+        throw new XentError(
+          'incompatible',
+          op,
+          `the teacher ${o.teacher.id} returned ${lp ? lp.length / V : 0} full rows for a window of ${T} predictions`,
+          {},
+        );
       }
       for (let t = 0; t < T; t++) teacherRows.set(lp.subarray(t * V, t * V + V), (t * B + b) * V);
     }
@@ -108,9 +127,13 @@ export function createDistillTrainable(config: LstmConfig, o: DistillTrainableOp
           const n = r0 + r;
           target[r] = batch.targets[(n % B) * T + Math.floor(n / B)]!;
         }
-        let res;
+        let res: ReturnType<typeof distillationLoss>;
         try {
-          res = distillationLoss({ data: z, shape: [rows, V] }, { data: teacherRows.subarray(r0 * V, (r0 + rows) * V), shape: [rows, V] }, { temperature: o.temperature, alpha: o.alpha, target, grad: true });
+          res = distillationLoss(
+            { data: z, shape: [rows, V] },
+            { data: teacherRows.subarray(r0 * V, (r0 + rows) * V), shape: [rows, V] },
+            { temperature: o.temperature, alpha: o.alpha, target, grad: true },
+          );
         } catch (e) {
           if (e instanceof XentError && e.code === 'non_finite') {
             finite = false;

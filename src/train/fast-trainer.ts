@@ -59,7 +59,12 @@ export class FastLstmTrainer {
   constructor(config: LstmConfig, opts: FastTrainerOptions, initial?: Float32Array) {
     const { B, T } = opts;
     if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) {
-      throw new XentError('invalid_argument', 'FastLstmTrainer', `B and T must be positive integers, got B=${B}, T=${T}`, { arg: 'B, T' });
+      throw new XentError(
+        'invalid_argument',
+        'FastLstmTrainer',
+        `B and T must be positive integers, got B=${B}, T=${T}`,
+        { arg: 'B, T' },
+      );
     }
     const N = B * T;
     this.engine = new LstmEngine(
@@ -108,7 +113,10 @@ export class FastLstmTrainer {
     const { B, T } = this;
     const N = B * T;
     if (!(targets instanceof Int32Array) || targets.length !== N) {
-      throw new XentError('shape_mismatch', op, `targets must be an Int32Array of B·T = ${N} ids`, { arg: 'targets', expected: N });
+      throw new XentError('shape_mismatch', op, `targets must be an Int32Array of B·T = ${N} ids`, {
+        arg: 'targets',
+        expected: N,
+      });
     }
     const tg = this.k.i32(this.engine.pointer('targets'), N);
     let count = 0;
@@ -116,7 +124,12 @@ export class FastLstmTrainer {
       for (let t = 0; t < T; t++) {
         const y = targets[b * T + t]!;
         if (y !== this.ignoreIndex && (y < 0 || y >= V)) {
-          throw new XentError('index_out_of_range', op, `targets[${b}, ${t}] = ${y} is out of range [0, ${V})`, { arg: 'targets', row: b, column: t, value: y });
+          throw new XentError('index_out_of_range', op, `targets[${b}, ${t}] = ${y} is out of range [0, ${V})`, {
+            arg: 'targets',
+            row: b,
+            column: t,
+            value: y,
+          });
         }
         if (y !== this.ignoreIndex) count++;
         tg[t * B + b] = y;
@@ -139,7 +152,19 @@ export class FastLstmTrainer {
     let sumNats = 0;
     let sumCe = 0;
     engine.forEachBlock((r0, rows) => {
-      k.run('ce_rows', block, targets + r0 * 4, rows, V, this.labelSmoothing, this.ignoreIndex, scale, grad ? 1 : 0, lossPtr, cePtr);
+      k.run(
+        'ce_rows',
+        block,
+        targets + r0 * 4,
+        rows,
+        V,
+        this.labelSmoothing,
+        this.ignoreIndex,
+        scale,
+        grad ? 1 : 0,
+        lossPtr,
+        cePtr,
+      );
       for (let r = 0; r < rows; r++) {
         sumNats += lossRows[r]!;
         sumCe += ceRows[r]!;

@@ -16,9 +16,18 @@
  *   demb[token] += dz · W_ih
  */
 import { XentError } from '../errors.js';
-import { alloc, checkTokens, paramViews, sigmoid, inputGates, type LstmModel, type LstmParams, type LstmState } from './lstm.js';
-import { matmulAB, matmulABt, matmulAtB, type Floats } from './matmul.js';
-import { outputCrossEntropyRef, type OutputCeOptions } from './output-ce.js';
+import {
+  alloc,
+  checkTokens,
+  inputGates,
+  type LstmModel,
+  type LstmParams,
+  type LstmState,
+  paramViews,
+  sigmoid,
+} from './lstm.js';
+import { type Floats, matmulAB, matmulABt, matmulAtB } from './matmul.js';
+import { type OutputCeOptions, outputCrossEntropyRef } from './output-ce.js';
 
 export interface LossOptions extends OutputCeOptions {
   /** Initial state (h, c of [B, H]); zeros when omitted. */
@@ -66,7 +75,8 @@ function forwardCached(model: LstmModel, tokens: Int32Array, B: number, T: numbe
   const hp = alloc(p.flat, B * H);
   const gates = alloc(p.flat, B * G);
   for (let t = 0; t < T; t++) {
-    for (let b = 0; b < B; b++) hp.set(t === 0 ? h0.subarray(b * H, b * H + H) : hs.subarray((b * T + t - 1) * H, (b * T + t) * H), b * H);
+    for (let b = 0; b < B; b++)
+      hp.set(t === 0 ? h0.subarray(b * H, b * H + H) : hs.subarray((b * T + t - 1) * H, (b * T + t) * H), b * H);
     matmulABt(gates, hp, p.wHh, B, H, G);
     for (let b = 0; b < B; b++) {
       const n = b * T + t;
@@ -97,19 +107,31 @@ function forwardCached(model: LstmModel, tokens: Int32Array, B: number, T: numbe
  * marks target positions to skip.
  */
 export function lstmLossAndGrad(
-  model: LstmModel, inputs: Int32Array, targets: Int32Array, B: number, T: number, opts: LossOptions = {},
+  model: LstmModel,
+  inputs: Int32Array,
+  targets: Int32Array,
+  B: number,
+  T: number,
+  opts: LossOptions = {},
 ): LossAndGrad {
   const op = 'lstmLossAndGrad';
   const { V, E, H } = model.config;
   checkTokens(op, inputs, B, T, V, 'inputs');
   const ignore = opts.ignoreIndex ?? -100;
   if (!(targets instanceof Int32Array) || targets.length !== B * T) {
-    throw new XentError('shape_mismatch', op, `targets must be an Int32Array of B·T = ${B * T} ids`, { arg: 'targets' });
+    throw new XentError('shape_mismatch', op, `targets must be an Int32Array of B·T = ${B * T} ids`, {
+      arg: 'targets',
+    });
   }
   for (let i = 0; i < targets.length; i++) {
     const y = targets[i]!;
     if (y !== ignore && (y < 0 || y >= V)) {
-      throw new XentError('index_out_of_range', op, `targets[${Math.floor(i / T)}, ${i % T}] = ${y} is out of range [0, ${V})`, { arg: 'targets', value: y });
+      throw new XentError(
+        'index_out_of_range',
+        op,
+        `targets[${Math.floor(i / T)}, ${i % T}] = ${y} is out of range [0, ${V})`,
+        { arg: 'targets', value: y },
+      );
     }
   }
   const p = model.params;
@@ -122,7 +144,10 @@ export function lstmLossAndGrad(
   for (let i = 0; i < N; i++) if (targets[i] !== ignore) count++;
   const dhs = alloc(p.flat, N * H);
   const ce = outputCrossEntropyRef(cache.hs, N, H, p.wOut, p.bOut, V, targets, opts, {
-    dW: grads.wOut, db: grads.bOut, dhs, scale: count > 0 ? 1 / count : 0,
+    dW: grads.wOut,
+    db: grads.bOut,
+    dhs,
+    scale: count > 0 ? 1 / count : 0,
   });
 
   // Backward through time.
@@ -135,7 +160,10 @@ export function lstmLossAndGrad(
       const n = b * T + t;
       const ao = n * G;
       for (let j = 0; j < H; j++) {
-        const gi = cache.act[ao + j]!, gf = cache.act[ao + H + j]!, gg = cache.act[ao + 2 * H + j]!, go = cache.act[ao + 3 * H + j]!;
+        const gi = cache.act[ao + j]!,
+          gf = cache.act[ao + H + j]!,
+          gg = cache.act[ao + 2 * H + j]!,
+          go = cache.act[ao + 3 * H + j]!;
         const c = cache.cs[n * H + j]!;
         const cprev = t === 0 ? cache.c0[b * H + j]! : cache.cs[(n - 1) * H + j]!;
         const tc = Math.tanh(c);

@@ -23,7 +23,7 @@
  */
 import { XentError } from '../errors.js';
 import type { Matrix } from '../tensor.js';
-import { matmulABt, type Floats } from './matmul.js';
+import { type Floats, matmulABt } from './matmul.js';
 import { fillNormal, fillUniform } from './rng.js';
 
 export interface LstmConfig {
@@ -73,7 +73,15 @@ export function alloc(like: Floats, n: number): Floats {
 /** [rows, cols] of every parameter (biases are [1, n]). */
 export function paramShapes(cfg: LstmConfig): Record<ParamName, [number, number]> {
   const { V, E, H } = cfg;
-  return { emb: [V, E], wIh: [4 * H, E], wHh: [4 * H, H], bIh: [1, 4 * H], bHh: [1, 4 * H], wOut: [V, H], bOut: [1, V] };
+  return {
+    emb: [V, E],
+    wIh: [4 * H, E],
+    wHh: [4 * H, H],
+    bIh: [1, 4 * H],
+    bHh: [1, 4 * H],
+    wOut: [V, H],
+    bOut: [1, V],
+  };
 }
 
 export function paramCount(cfg: LstmConfig): number {
@@ -92,10 +100,15 @@ export function paramViews(cfg: LstmConfig, flat: Floats = new Float32Array(para
     off += len;
   }
   if (off !== flat.length) {
-    throw new XentError('shape_mismatch', 'lstm', `parameter vector has ${flat.length} values but V=${cfg.V}, E=${cfg.E}, H=${cfg.H} needs ${off}`, {
-      expected: off,
-      actual: flat.length,
-    });
+    throw new XentError(
+      'shape_mismatch',
+      'lstm',
+      `parameter vector has ${flat.length} values but V=${cfg.V}, E=${cfg.E}, H=${cfg.H} needs ${off}`,
+      {
+        expected: off,
+        actual: flat.length,
+      },
+    );
   }
   return out as LstmParams;
 }
@@ -104,12 +117,18 @@ export function checkConfig(op: string, cfg: LstmConfig): Required<LstmConfig> {
   for (const k of ['V', 'E', 'H'] as const) {
     const v = cfg[k];
     if (!Number.isInteger(v) || v < 1 || v > 1 << 24) {
-      throw new XentError('invalid_argument', op, `config.${k} must be an integer in [1, 2^24], got ${String(v)}`, { arg: `config.${k}`, value: v });
+      throw new XentError('invalid_argument', op, `config.${k} must be an integer in [1, 2^24], got ${String(v)}`, {
+        arg: `config.${k}`,
+        value: v,
+      });
     }
   }
   const seed = cfg.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new XentError('invalid_argument', op, `config.seed must be an integer in [0, 2^32), got ${String(seed)}`, { arg: 'config.seed', value: seed });
+    throw new XentError('invalid_argument', op, `config.seed must be an integer in [0, 2^32), got ${String(seed)}`, {
+      arg: 'config.seed',
+      value: seed,
+    });
   }
   return { V: cfg.V, E: cfg.E, H: cfg.H, seed };
 }
@@ -126,7 +145,8 @@ export function createLstmModel(config: LstmConfig): LstmModel {
   const params = paramViews(cfg);
   const k = 1 / Math.sqrt(cfg.H);
   fillNormal(params.emb, cfg.seed, INIT_STREAMS.emb, 0, 1);
-  for (const n of ['wIh', 'wHh', 'bIh', 'bHh', 'wOut', 'bOut'] as const) fillUniform(params[n], cfg.seed, INIT_STREAMS[n], -k, k);
+  for (const n of ['wIh', 'wHh', 'bIh', 'bHh', 'wOut', 'bOut'] as const)
+    fillUniform(params[n], cfg.seed, INIT_STREAMS[n], -k, k);
   return { config: cfg, params };
 }
 
@@ -142,24 +162,37 @@ export function checkTokens(op: string, tokens: unknown, B: number, T: number, V
     throw new XentError('invalid_argument', op, `${arg} must be an Int32Array of B·T token ids`, { arg });
   }
   if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) {
-    throw new XentError('invalid_argument', op, `B and T must be positive integers, got B=${B}, T=${T}`, { arg: 'B, T', value: [B, T] });
+    throw new XentError('invalid_argument', op, `B and T must be positive integers, got B=${B}, T=${T}`, {
+      arg: 'B, T',
+      value: [B, T],
+    });
   }
   if (tokens.length !== B * T) {
-    throw new XentError('shape_mismatch', op, `${arg} has ${tokens.length} ids but [B, T] = [${B}, ${T}] needs ${B * T}`, {
-      arg,
-      expected: B * T,
-      actual: tokens.length,
-    });
+    throw new XentError(
+      'shape_mismatch',
+      op,
+      `${arg} has ${tokens.length} ids but [B, T] = [${B}, ${T}] needs ${B * T}`,
+      {
+        arg,
+        expected: B * T,
+        actual: tokens.length,
+      },
+    );
   }
   for (let i = 0; i < tokens.length; i++) {
     const x = tokens[i]!;
     if (x < 0 || x >= V) {
-      throw new XentError('index_out_of_range', op, `${arg}[${Math.floor(i / T)}, ${i % T}] = ${x} is out of range [0, ${V})`, {
-        arg,
-        row: Math.floor(i / T),
-        column: i % T,
-        value: x,
-      });
+      throw new XentError(
+        'index_out_of_range',
+        op,
+        `${arg}[${Math.floor(i / T)}, ${i % T}] = ${x} is out of range [0, ${V})`,
+        {
+          arg,
+          row: Math.floor(i / T),
+          column: i % T,
+          value: x,
+        },
+      );
     }
   }
   return tokens;
@@ -188,7 +221,11 @@ export function inputGates(model: LstmModel, tokens: Int32Array): { x: Floats; x
  * the final state. `state` (h, c of [B, H]) defaults to zeros and is not modified.
  */
 export function lstmHiddenStates(
-  model: LstmModel, tokens: Int32Array, B: number, T: number, state?: LstmState,
+  model: LstmModel,
+  tokens: Int32Array,
+  B: number,
+  T: number,
+  state?: LstmState,
 ): { hs: Floats; state: LstmState } {
   const { V, H } = model.config;
   checkTokens('lstmHiddenStates', tokens, B, T, V);

@@ -16,16 +16,28 @@ export type Floats = Float32Array | Float64Array;
 
 /** out[m, n] = (accumulate ? out[m, n] : 0) + bias[n] + Σ_k a[m, k] · w[n, k]. */
 export function matmulABt(
-  out: Floats, a: Floats, w: Floats, M: number, K: number, N: number,
-  bias: Floats | null = null, accumulate = false,
+  out: Floats,
+  a: Floats,
+  w: Floats,
+  M: number,
+  K: number,
+  N: number,
+  bias: Floats | null = null,
+  accumulate = false,
 ): void {
   let m = 0;
   // Four rows at a time: each weight element is loaded once for four products.
   for (; m + 4 <= M; m += 4) {
-    const a0 = m * K, a1 = a0 + K, a2 = a1 + K, a3 = a2 + K;
+    const a0 = m * K,
+      a1 = a0 + K,
+      a2 = a1 + K,
+      a3 = a2 + K;
     for (let n = 0; n < N; n++) {
       const wo = n * K;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let k = 0; k < K; k++) {
         const wk = w[wo + k]!;
         s0 += a[a0 + k]! * wk;
@@ -36,10 +48,15 @@ export function matmulABt(
       const b = bias === null ? 0 : bias[n]!;
       const o = m * N + n;
       if (accumulate) {
-        out[o] = out[o]! + s0 + b; out[o + N] = out[o + N]! + s1 + b;
-        out[o + 2 * N] = out[o + 2 * N]! + s2 + b; out[o + 3 * N] = out[o + 3 * N]! + s3 + b;
+        out[o] = out[o]! + s0 + b;
+        out[o + N] = out[o + N]! + s1 + b;
+        out[o + 2 * N] = out[o + 2 * N]! + s2 + b;
+        out[o + 3 * N] = out[o + 3 * N]! + s3 + b;
       } else {
-        out[o] = s0 + b; out[o + N] = s1 + b; out[o + 2 * N] = s2 + b; out[o + 3 * N] = s3 + b;
+        out[o] = s0 + b;
+        out[o + N] = s1 + b;
+        out[o + 2 * N] = s2 + b;
+        out[o + 3 * N] = s3 + b;
       }
     }
   }

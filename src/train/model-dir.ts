@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { XentError } from '../errors.js';
 import { atomicWriteFileSync } from '../util/fs.js';
 import { BpeTokenizer } from './bpe.js';
-import { checkConfig, paramCount, paramShapes, PARAM_NAMES, type LstmConfig } from './lstm.js';
+import { checkConfig, type LstmConfig, PARAM_NAMES, paramCount, paramShapes } from './lstm.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export const MODEL_FILE = 'model.json';
@@ -71,10 +71,21 @@ export function readFloat32File(op: string, file: string, n: number): Float32Arr
   try {
     buf = readFileSync(file);
   } catch (e) {
-    throw new XentError('invalid_file', op, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file }, { cause: e });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { file },
+      { cause: e },
+    );
   }
   if (buf.length !== n * 4) {
-    throw new XentError('invalid_file', op, `${file} has ${buf.length} bytes, expected ${n} float32 values = ${n * 4} bytes`, { file, expected: n * 4, actual: buf.length });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `${file} has ${buf.length} bytes, expected ${n} float32 values = ${n * 4} bytes`,
+      { file, expected: n * 4, actual: buf.length },
+    );
   }
   const out = new Float32Array(n);
   new Uint8Array(out.buffer).set(buf);
@@ -86,12 +97,24 @@ export function readJsonFile(op: string, file: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new XentError('invalid_file', op, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file }, { cause: e });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { file },
+      { cause: e },
+    );
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new XentError('invalid_file', op, `${file} is not valid JSON: ${(e as Error).message}`, { file }, { cause: e });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `${file} is not valid JSON: ${(e as Error).message}`,
+      { file },
+      { cause: e },
+    );
   }
 }
 
@@ -119,7 +142,12 @@ export function saveLstmModelDir(dir: string, o: SaveLstmDirOptions): LstmModelD
   const cfg = checkConfig('saveLstmModelDir', o.config);
   const P = paramCount(cfg);
   if (o.params.length !== P) {
-    throw new XentError('shape_mismatch', 'saveLstmModelDir', `params has ${o.params.length} values, V=${cfg.V} E=${cfg.E} H=${cfg.H} needs ${P}`, { expected: P, actual: o.params.length });
+    throw new XentError(
+      'shape_mismatch',
+      'saveLstmModelDir',
+      `params has ${o.params.length} values, V=${cfg.V} E=${cfg.E} H=${cfg.H} needs ${P}`,
+      { expected: P, actual: o.params.length },
+    );
   }
   mkdirSync(dir, { recursive: true });
   atomicWriteFileSync(join(dir, TOKENIZER_FILE), JSON.stringify(o.tokenizer));
@@ -140,37 +168,76 @@ export function saveLstmModelDir(dir: string, o: SaveLstmDirOptions): LstmModelD
     param_layout: PARAM_NAMES.map((n) => `${n} [${shapes[n].join(', ')}]`),
     byteExact: o.byteExact,
   };
-  atomicWriteFileSync(join(dir, MODEL_FILE), JSON.stringify(json, null, 2) + '\n');
+  atomicWriteFileSync(join(dir, MODEL_FILE), `${JSON.stringify(json, null, 2)}\n`);
   return json;
 }
 
 /** model.json of any xent model directory (validated for format and kind only). */
-export function readModelJson(dir: string, op = 'loadTrainedModel'): { kind: 'lstm' | 'ngram'; json: Record<string, unknown> } {
+export function readModelJson(
+  dir: string,
+  op = 'loadTrainedModel',
+): { kind: 'lstm' | 'ngram'; json: Record<string, unknown> } {
   const file = join(dir, MODEL_FILE);
   if (!existsSync(file)) {
-    throw new XentError('invalid_file', op, `${dir} is not a model directory: ${file} is missing (xent train --out writes it)`, { file });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `${dir} is not a model directory: ${file} is missing (xent train --out writes it)`,
+      { file },
+    );
   }
   const j = readJsonFile(op, file) as Record<string, unknown> | null;
   if (!j || typeof j !== 'object' || j.format !== 'xent-model' || (j.kind !== 'lstm' && j.kind !== 'ngram')) {
-    throw new XentError('invalid_file', op, `${file} does not describe an xent model (expected "format": "xent-model" and "kind": "lstm" or "ngram")`, { file });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `${file} does not describe an xent model (expected "format": "xent-model" and "kind": "lstm" or "ngram")`,
+      { file },
+    );
   }
-  if (j.version !== 1) throw new XentError('invalid_file', op, `${file}: version ${JSON.stringify(j.version)} is not supported (expected 1)`, { file, value: j.version });
+  if (j.version !== 1)
+    throw new XentError(
+      'invalid_file',
+      op,
+      `${file}: version ${JSON.stringify(j.version)} is not supported (expected 1)`,
+      { file, value: j.version },
+    );
   return { kind: j.kind, json: j };
 }
 
 /** Reads an LSTM directory's config and weights (the tokenizer is loaded by the caller). */
-export function loadLstmModelDir(dir: string, op = 'loadTrainedModel'): { json: LstmModelDirJSON; config: Required<LstmConfig>; params: Float32Array; tokenizerJSON: unknown } {
+export function loadLstmModelDir(
+  dir: string,
+  op = 'loadTrainedModel',
+): { json: LstmModelDirJSON; config: Required<LstmConfig>; params: Float32Array; tokenizerJSON: unknown } {
   const { kind, json } = readModelJson(dir, op);
   const file = join(dir, MODEL_FILE);
-  if (kind !== 'lstm') throw new XentError('invalid_file', op, `${file} describes a ${kind} model, not an LSTM`, { file });
+  if (kind !== 'lstm')
+    throw new XentError('invalid_file', op, `${file} describes a ${kind} model, not an LSTM`, { file });
   const j = json as Partial<LstmModelDirJSON>;
   for (const k of ['vocabSize', 'embedding', 'hidden'] as const) {
-    if (!Number.isInteger(j[k]) || (j[k] as number) < 1) throw new XentError('invalid_file', op, `${file}: "${k}" must be a positive integer, got ${JSON.stringify(j[k])}`, { file, arg: k, value: j[k] });
+    if (!Number.isInteger(j[k]) || (j[k] as number) < 1)
+      throw new XentError(
+        'invalid_file',
+        op,
+        `${file}: "${k}" must be a positive integer, got ${JSON.stringify(j[k])}`,
+        { file, arg: k, value: j[k] },
+      );
   }
-  const config = checkConfig(op, { V: j.vocabSize!, E: j.embedding!, H: j.hidden!, seed: typeof j.seed === 'number' ? j.seed : 0 });
+  const config = checkConfig(op, {
+    V: j.vocabSize!,
+    E: j.embedding!,
+    H: j.hidden!,
+    seed: typeof j.seed === 'number' ? j.seed : 0,
+  });
   const P = paramCount(config);
   if (j.param_count !== undefined && j.param_count !== P) {
-    throw new XentError('invalid_file', op, `${file}: param_count ${String(j.param_count)} disagrees with V=${config.V} E=${config.E} H=${config.H} (${P})`, { file });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `${file}: param_count ${String(j.param_count)} disagrees with V=${config.V} E=${config.E} H=${config.H} (${P})`,
+      { file },
+    );
   }
   const params = readFloat32File(op, join(dir, typeof j.weights === 'string' ? j.weights : WEIGHTS_FILE), P);
   const tokenizerJSON = readJsonFile(op, join(dir, typeof j.tokenizer === 'string' ? j.tokenizer : TOKENIZER_FILE));

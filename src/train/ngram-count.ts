@@ -47,17 +47,29 @@ function grow(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
 export function countNgrams(tokens: ArrayLike<number>, order: number, vocabSize: number): NgramTrie {
   const op = 'countNgrams';
   if (!Number.isInteger(order) || order < 1 || order > MAX_NGRAM_ORDER) {
-    throw new XentError('invalid_argument', op, `order = ${order} must be an integer in [1, ${MAX_NGRAM_ORDER}]`, { arg: 'order', value: order });
+    throw new XentError('invalid_argument', op, `order = ${order} must be an integer in [1, ${MAX_NGRAM_ORDER}]`, {
+      arg: 'order',
+      value: order,
+    });
   }
   if (!Number.isInteger(vocabSize) || vocabSize < 1 || vocabSize > MAX_NGRAM_VOCAB) {
-    throw new XentError('invalid_argument', op, `vocabSize = ${vocabSize} must be an integer in [1, ${MAX_NGRAM_VOCAB}]`, { arg: 'vocabSize', value: vocabSize });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `vocabSize = ${vocabSize} must be an integer in [1, ${MAX_NGRAM_VOCAB}]`,
+      { arg: 'vocabSize', value: vocabSize },
+    );
   }
   const T = tokens.length;
   if (T === 0) throw new XentError('empty_input', op, 'tokens is empty: nothing to count', { arg: 'tokens' });
   for (let i = 0; i < T; i++) {
     const t = tokens[i] as number;
     if (!Number.isInteger(t) || t < 0 || t >= vocabSize) {
-      throw new XentError('index_out_of_range', op, `tokens[${i}] = ${t} is out of range [0, ${vocabSize})`, { arg: 'tokens', row: i, value: t });
+      throw new XentError('index_out_of_range', op, `tokens[${i}] = ${t} is out of range [0, ${vocabSize})`, {
+        arg: 'tokens',
+        row: i,
+        value: t,
+      });
     }
   }
 

@@ -19,5 +19,9 @@ export function modifiedKneserNeyDiscounts(n: readonly [number, number, number, 
   const [n1, n2, n3, n4] = n;
   const y = n1 / (n1 + 2 * n2);
   const raw = [1 - (2 * y * n2) / n1, 2 - (3 * y * n3) / n2, 3 - (4 * y * n4) / n3];
-  return raw.map((d, i) => (Number.isFinite(d) && d > 0 && d <= i + 1 ? d : (FALLBACK_DISCOUNTS[i] as number))) as [number, number, number];
+  return raw.map((d, i) => (Number.isFinite(d) && d > 0 && d <= i + 1 ? d : (FALLBACK_DISCOUNTS[i] as number))) as [
+    number,
+    number,
+    number,
+  ];
 }

@@ -14,7 +14,13 @@ export function loadNgram(path: string): NgramModel {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new XentError('invalid_file', 'loadNgram', `cannot read ${path}: ${(e as Error).message}`, { file: path }, { cause: e });
+    throw new XentError(
+      'invalid_file',
+      'loadNgram',
+      `cannot read ${path}: ${(e as Error).message}`,
+      { file: path },
+      { cause: e },
+    );
   }
   return deserializeNgram(bytes, path);
 }

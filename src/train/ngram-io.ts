@@ -12,7 +12,7 @@
  * re-validates its whole structure, so a corrupt or truncated file is refused.
  */
 import { XentError } from '../errors.js';
-import { NgramModel, type NgramDiscounts } from './ngram.js';
+import { type NgramDiscounts, NgramModel } from './ngram.js';
 
 const MAGIC = 'XENTNGRM';
 const VERSION = 1;
@@ -55,13 +55,25 @@ export function serializeNgram(model: NgramModel): Uint8Array {
 export function deserializeNgram(bytes: Uint8Array, file = '<bytes>'): NgramModel {
   const op = 'deserializeNgram';
   const fail = (msg: string, offset?: number, cause?: unknown): never => {
-    throw new XentError('invalid_file', op, `${file}: ${msg}`, { file, ...(offset === undefined ? {} : { offset }) }, cause === undefined ? undefined : { cause });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `${file}: ${msg}`,
+      { file, ...(offset === undefined ? {} : { offset }) },
+      cause === undefined ? undefined : { cause },
+    );
   };
-  if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) fail(`not an xent n-gram file (no ${MAGIC} magic)`, 0);
+  if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC)
+    fail(`not an xent n-gram file (no ${MAGIC} magic)`, 0);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
   if (version !== VERSION) {
-    throw new XentError('incompatible', op, `${file}: n-gram format version ${version} is not supported (expected ${VERSION})`, { file, value: version });
+    throw new XentError(
+      'incompatible',
+      op,
+      `${file}: n-gram format version ${version} is not supported (expected ${VERSION})`,
+      { file, value: version },
+    );
   }
   const hLen = dv.getUint32(12, true);
   if (16 + hLen > bytes.length) fail(`header length ${hLen} runs past the end of the file (${bytes.length} bytes)`, 12);
@@ -75,7 +87,8 @@ export function deserializeNgram(bytes: Uint8Array, file = '<bytes>'): NgramMode
   if (!Number.isInteger(N) || N < 1) fail(`header nodeCount = ${String(N)} is not a positive integer`, 16);
   if (!Array.isArray(header.discounts)) fail('header has no discounts array', 16);
   const start = (16 + hLen + 3) & ~3;
-  if (bytes.length !== start + 12 * N) fail(`expected ${start + 12 * N} bytes for ${N} nodes, found ${bytes.length} (truncated or corrupt)`, start);
+  if (bytes.length !== start + 12 * N)
+    fail(`expected ${start + 12 * N} bytes for ${N} nodes, found ${bytes.length} (truncated or corrupt)`, start);
   const read = (k: number): Int32Array => {
     const a = new Int32Array(N);
     const off = start + 4 * N * k;
@@ -84,7 +97,10 @@ export function deserializeNgram(bytes: Uint8Array, file = '<bytes>'): NgramMode
     return a;
   };
   try {
-    return new NgramModel({ order: header.order, vocabSize: header.vocabSize, tokens: read(0), counts: read(1), childCount: read(2) }, header.discounts);
+    return new NgramModel(
+      { order: header.order, vocabSize: header.vocabSize, tokens: read(0), counts: read(1), childCount: read(2) },
+      header.discounts,
+    );
   } catch (e) {
     return fail(`corrupt model: ${(e as Error).message}`, start, e);
   }

@@ -44,10 +44,15 @@ export interface NgramTextScore {
 export function scoreNgramText(model: NgramModel, tokenizer: Tokenizer, text: string): NgramTextScore {
   const op = 'scoreNgramText';
   if (tokenizer.vocabSize !== model.vocabSize) {
-    throw new XentError('incompatible', op, `tokenizer V = ${tokenizer.vocabSize} but the model has V = ${model.vocabSize}`, {
-      expected: model.vocabSize,
-      actual: tokenizer.vocabSize,
-    });
+    throw new XentError(
+      'incompatible',
+      op,
+      `tokenizer V = ${tokenizer.vocabSize} but the model has V = ${model.vocabSize}`,
+      {
+        expected: model.vocabSize,
+        actual: tokenizer.vocabSize,
+      },
+    );
   }
   const bytes = utf8Encode(op, text).length;
   const tokens = tokenizer.encode(text);

@@ -48,10 +48,14 @@ export class NgramModel {
     const bad = (msg: string, fields: Record<string, unknown> = {}): never => {
       throw new XentError('invalid_argument', op, msg, { arg: 'trie', ...fields });
     };
-    if (!Number.isInteger(order) || order < 1 || order > MAX_NGRAM_ORDER) bad(`order = ${order} must be in [1, ${MAX_NGRAM_ORDER}]`, { value: order });
-    if (!Number.isInteger(vocabSize) || vocabSize < 1) bad(`vocabSize = ${vocabSize} must be a positive integer`, { value: vocabSize });
+    if (!Number.isInteger(order) || order < 1 || order > MAX_NGRAM_ORDER)
+      bad(`order = ${order} must be in [1, ${MAX_NGRAM_ORDER}]`, { value: order });
+    if (!Number.isInteger(vocabSize) || vocabSize < 1)
+      bad(`vocabSize = ${vocabSize} must be a positive integer`, { value: vocabSize });
     if (N < 1 || counts.length !== N || childCount.length !== N) {
-      bad(`tokens, counts and childCount must have one equal length ≥ 1 (got ${N}, ${counts.length}, ${childCount.length})`);
+      bad(
+        `tokens, counts and childCount must have one equal length ≥ 1 (got ${N}, ${counts.length}, ${childCount.length})`,
+      );
     }
     this.order = order;
     this.vocabSize = vocabSize;
@@ -75,14 +79,18 @@ export class NgramModel {
         for (let c = a; c < a + k; c++) {
           const t = tokens[c] as number;
           if (!Number.isInteger(t) || t <= prev || t >= vocabSize) {
-            bad(`tokens[${c}] = ${t} is out of range [0, ${vocabSize}) or not above its previous sibling`, { row: c, value: t });
+            bad(`tokens[${c}] = ${t} is out of range [0, ${vocabSize}) or not above its previous sibling`, {
+              row: c,
+              value: t,
+            });
           }
           prev = t;
           depth[c] = (depth[i] as number) + 1;
         }
       }
     }
-    if (childStart[N] !== N) bad(`childCount accounts for ${(childStart[N] as number) - 1} children, expected ${N - 1}`);
+    if (childStart[N] !== N)
+      bad(`childCount accounts for ${(childStart[N] as number) - 1} children, expected ${N - 1}`);
     this.childStart = childStart;
     this.depth = depth;
 
@@ -98,12 +106,14 @@ export class NgramModel {
       }
       discounts = coc.map((n) => modifiedKneserNeyDiscounts(n));
     }
-    if (discounts.length !== order) bad(`discounts has ${discounts.length} orders, expected ${order}`, { arg: 'discounts' });
-    discounts.forEach((d, k) =>
-      d.forEach((x, r) => {
-        if (!(x > 0 && x <= r + 1)) bad(`discounts[${k}][${r}] = ${x} must be in (0, ${r + 1}]`, { arg: 'discounts', value: x });
-      }),
-    );
+    if (discounts.length !== order)
+      bad(`discounts has ${discounts.length} orders, expected ${order}`, { arg: 'discounts' });
+    for (const [k, d] of discounts.entries()) {
+      for (const [r, x] of d.entries()) {
+        if (!(x > 0 && x <= r + 1))
+          bad(`discounts[${k}][${r}] = ${x} must be in (0, ${r + 1}]`, { arg: 'discounts', value: x });
+      }
+    }
     this.discounts = discounts.map((d) => [d[0], d[1], d[2]]);
 
     // Context statistics S(h) and γ(h).
@@ -144,7 +154,9 @@ export class NgramModel {
       const { counts, tokens: toks } = this.trie;
       for (let c = this.childStart[0] as number; c < (this.childStart[1] as number); c++) {
         const n = counts[c] as number;
-        if (n > 0) p[toks[c] as number] = (p[toks[c] as number] as number) + Math.max(n - (n === 1 ? d1 : n === 2 ? d2 : d3), 0) * inv;
+        if (n > 0)
+          p[toks[c] as number] =
+            (p[toks[c] as number] as number) + Math.max(n - (n === 1 ? d1 : n === 2 ? d2 : d3), 0) * inv;
       }
     }
     this.p1 = p;
@@ -190,12 +202,19 @@ export class NgramModel {
 
   private checkPrefix(op: string, tokens: ArrayLike<number>, end: number): void {
     if (!Number.isInteger(end) || end < 0 || end > tokens.length) {
-      throw new XentError('invalid_argument', op, `end = ${end} is outside [0, ${tokens.length}]`, { arg: 'end', value: end });
+      throw new XentError('invalid_argument', op, `end = ${end} is outside [0, ${tokens.length}]`, {
+        arg: 'end',
+        value: end,
+      });
     }
     for (let i = Math.max(0, end - this.order + 1); i < end; i++) {
       const t = tokens[i] as number;
       if (!Number.isInteger(t) || t < 0 || t >= this.vocabSize) {
-        throw new XentError('index_out_of_range', op, `tokens[${i}] = ${t} is out of range [0, ${this.vocabSize})`, { arg: 'tokens', row: i, value: t });
+        throw new XentError('index_out_of_range', op, `tokens[${i}] = ${t} is out of range [0, ${this.vocabSize})`, {
+          arg: 'tokens',
+          row: i,
+          value: t,
+        });
       }
     }
   }
@@ -204,7 +223,12 @@ export class NgramModel {
   probAt(tokens: ArrayLike<number>, end: number, w: number): number {
     this.checkPrefix('NgramModel.probAt', tokens, end);
     if (!Number.isInteger(w) || w < 0 || w >= this.vocabSize) {
-      throw new XentError('index_out_of_range', 'NgramModel.probAt', `w = ${w} is out of range [0, ${this.vocabSize})`, { arg: 'w', value: w });
+      throw new XentError(
+        'index_out_of_range',
+        'NgramModel.probAt',
+        `w = ${w} is out of range [0, ${this.vocabSize})`,
+        { arg: 'w', value: w },
+      );
     }
     return this.probUnchecked(tokens, end, w);
   }
@@ -234,11 +258,16 @@ export class NgramModel {
   distributionAt(tokens: ArrayLike<number>, end: number, out: Float64Array): Float64Array {
     this.checkPrefix('NgramModel.distributionAt', tokens, end);
     if (out.length !== this.vocabSize) {
-      throw new XentError('shape_mismatch', 'NgramModel.distributionAt', `out has length ${out.length}, expected V = ${this.vocabSize}`, {
-        arg: 'out',
-        expected: [this.vocabSize],
-        actual: [out.length],
-      });
+      throw new XentError(
+        'shape_mismatch',
+        'NgramModel.distributionAt',
+        `out has length ${out.length}, expected V = ${this.vocabSize}`,
+        {
+          arg: 'out',
+          expected: [this.vocabSize],
+          actual: [out.length],
+        },
+      );
     }
     // One pass over V: p = (Π_{k≥2} γ_k)·p1 + Σ_{k≥2} (Π_{j>k} γ_j)·own_k, where own_k is
     // the discounted count share of order k's context and p1 the cached unigram level.
@@ -276,16 +305,24 @@ export class NgramModel {
   sequenceLogProbNats(tokens: ArrayLike<number>, from = 0): number {
     const T = tokens.length;
     if (!Number.isInteger(from) || from < 0 || from > T) {
-      throw new XentError('invalid_argument', 'NgramModel.sequenceLogProbNats', `from = ${from} is outside [0, ${T}]`, { arg: 'from', value: from });
+      throw new XentError('invalid_argument', 'NgramModel.sequenceLogProbNats', `from = ${from} is outside [0, ${T}]`, {
+        arg: 'from',
+        value: from,
+      });
     }
     for (let i = 0; i < T; i++) {
       const t = tokens[i] as number;
       if (!Number.isInteger(t) || t < 0 || t >= this.vocabSize) {
-        throw new XentError('index_out_of_range', 'NgramModel.sequenceLogProbNats', `tokens[${i}] = ${t} is out of range [0, ${this.vocabSize})`, {
-          arg: 'tokens',
-          row: i,
-          value: t,
-        });
+        throw new XentError(
+          'index_out_of_range',
+          'NgramModel.sequenceLogProbNats',
+          `tokens[${i}] = ${t} is out of range [0, ${this.vocabSize})`,
+          {
+            arg: 'tokens',
+            row: i,
+            value: t,
+          },
+        );
       }
     }
     // Neumaier-compensated sum: long sequences add ~10^6 terms.

@@ -38,8 +38,15 @@ export interface OutputCeResult {
 }
 
 export function outputCrossEntropyRef(
-  hs: Floats, N: number, H: number, wOut: Floats, bOut: Floats, V: number,
-  targets: Int32Array, opts: OutputCeOptions = {}, grads?: OutputCeGrads,
+  hs: Floats,
+  N: number,
+  H: number,
+  wOut: Floats,
+  bOut: Floats,
+  V: number,
+  targets: Int32Array,
+  opts: OutputCeOptions = {},
+  grads?: OutputCeGrads,
 ): OutputCeResult {
   const eps = opts.labelSmoothing ?? 0;
   const ignore = opts.ignoreIndex ?? -100;

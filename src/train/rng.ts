@@ -29,18 +29,30 @@ const TWO_POW_M32 = 2 ** -32;
 
 /** u(i) ∈ (0, 1) of the stream with this key. */
 export function uniformAt(key: number, i: number): number {
-  return ((fmix32((fmix32(i >>> 0) ^ key) >>> 0) + 0.5) * TWO_POW_M32);
+  return (fmix32((fmix32(i >>> 0) ^ key) >>> 0) + 0.5) * TWO_POW_M32;
 }
 
 /** Fills `out` with U(lo, hi) values i = 0 … out.length−1 of stream `stream` (computed in float64, rounded once). */
-export function fillUniform(out: Float32Array | Float64Array, seed: number, stream: number, lo: number, hi: number): void {
+export function fillUniform(
+  out: Float32Array | Float64Array,
+  seed: number,
+  stream: number,
+  lo: number,
+  hi: number,
+): void {
   const key = streamKey(seed, stream);
   const span = hi - lo;
   for (let i = 0; i < out.length; i++) out[i] = lo + span * uniformAt(key, i);
 }
 
 /** Fills `out` with N(mean, std²) values by Box–Muller on the uniform pairs (2i, 2i+1). */
-export function fillNormal(out: Float32Array | Float64Array, seed: number, stream: number, mean: number, std: number): void {
+export function fillNormal(
+  out: Float32Array | Float64Array,
+  seed: number,
+  stream: number,
+  mean: number,
+  std: number,
+): void {
   const key = streamKey(seed, stream);
   for (let i = 0; i < out.length; i++) {
     const u1 = uniformAt(key, 2 * i);

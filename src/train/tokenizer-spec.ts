@@ -22,17 +22,27 @@ export function parseTokenizerSpec(spec: string, arg = '--vocab'): TokenizerSpec
   if (s === 'byte' || s === 'byte:256') return { kind: 'byte', vocabSize: 256 };
   const m = /^(bpe|word):(\d+)$/.exec(s);
   if (!m) {
-    throw new XentError('invalid_argument', op, `${arg} = ${JSON.stringify(spec)} is not a tokenizer spec (expected byte, bpe:<V> or word:<V>, e.g. bpe:4096)`, {
-      arg,
-      value: spec,
-    });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg} = ${JSON.stringify(spec)} is not a tokenizer spec (expected byte, bpe:<V> or word:<V>, e.g. bpe:4096)`,
+      {
+        arg,
+        value: spec,
+      },
+    );
   }
   const kind = m[1] as 'bpe' | 'word';
   const v = Number(m[2]);
   const min = kind === 'bpe' ? 256 : 2;
   const max = 1 << 21;
   if (!Number.isSafeInteger(v) || v < min || v > max) {
-    throw new XentError('invalid_argument', op, `${arg} = ${JSON.stringify(spec)}: V = ${m[2]} must be in [${min}, ${max}]`, { arg, value: spec });
+    throw new XentError(
+      'invalid_argument',
+      op,
+      `${arg} = ${JSON.stringify(spec)}: V = ${m[2]} must be in [${min}, ${max}]`,
+      { arg, value: spec },
+    );
   }
   return { kind, vocabSize: v };
 }
@@ -61,8 +71,13 @@ export function tokenizerFromJSON(json: unknown): Tokenizer {
     case 'word':
       return WordTokenizer.fromJSON(json);
     default:
-      throw new XentError('invalid_file', 'tokenizerFromJSON', `unknown tokenizer kind ${JSON.stringify(kind)} (expected byte, bpe or word)`, {
-        value: kind,
-      });
+      throw new XentError(
+        'invalid_file',
+        'tokenizerFromJSON',
+        `unknown tokenizer kind ${JSON.stringify(kind)} (expected byte, bpe or word)`,
+        {
+          value: kind,
+        },
+      );
   }
 }

@@ -19,9 +19,9 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { XentError } from '../errors.js';
+import type { CurvePoint } from '../report/schema.js';
 import { atomicWriteFileSync } from '../util/fs.js';
 import { float32Bytes, readFloat32File, readJsonFile } from './model-dir.js';
-import type { CurvePoint } from '../report/schema.js';
 
 export type Fingerprint = Record<string, string | number | boolean | null>;
 
@@ -59,7 +59,13 @@ export function hasCheckpoint(out: string): boolean {
 }
 
 /** Writes the checkpoint (see the module comment). */
-export function saveCheckpoint(out: string, state: Omit<TrainState, 'format' | 'version' | 'params' | 'adam'>, params: Float32Array, adamM: Float32Array, adamV: Float32Array): void {
+export function saveCheckpoint(
+  out: string,
+  state: Omit<TrainState, 'format' | 'version' | 'params' | 'adam'>,
+  params: Float32Array,
+  adamM: Float32Array,
+  adamV: Float32Array,
+): void {
   const dir = checkpointDir(out);
   mkdirSync(dir, { recursive: true });
   const pName = `params-${state.step}.f32`;
@@ -70,7 +76,7 @@ export function saveCheckpoint(out: string, state: Omit<TrainState, 'format' | '
   mv.set(adamV, adamM.length);
   atomicWriteFileSync(join(dir, aName), new Uint8Array(mv.buffer));
   const full: TrainState = { format: 'xent-train-state', version: 1, ...state, params: pName, adam: aName };
-  atomicWriteFileSync(join(dir, STATE_FILE), JSON.stringify(full) + '\n');
+  atomicWriteFileSync(join(dir, STATE_FILE), `${JSON.stringify(full)}\n`);
   for (const f of readdirSync(dir)) {
     if (/^(params|adam)-\d+\.f32$/.test(f) && f !== pName && f !== aName) rmSync(join(dir, f), { force: true });
   }
@@ -91,14 +97,29 @@ export function loadCheckpointTokenizer(out: string, op: string): unknown {
  * Loads the checkpoint of `out` and checks its fingerprint against this run's:
  * a different configuration is refused, naming the first setting that differs.
  */
-export function loadCheckpoint(op: string, out: string, fingerprint: Fingerprint, P: number): { state: TrainState; params: Float32Array; adamM: Float32Array; adamV: Float32Array } {
+export function loadCheckpoint(
+  op: string,
+  out: string,
+  fingerprint: Fingerprint,
+  P: number,
+): { state: TrainState; params: Float32Array; adamM: Float32Array; adamV: Float32Array } {
   const dir = checkpointDir(out);
   const file = join(dir, STATE_FILE);
   if (!existsSync(file)) {
-    throw new XentError('invalid_file', op, `--resume: ${file} does not exist (no run to continue in ${out}; drop --resume to start one)`, { file, arg: '--resume' });
+    throw new XentError(
+      'invalid_file',
+      op,
+      `--resume: ${file} does not exist (no run to continue in ${out}; drop --resume to start one)`,
+      { file, arg: '--resume' },
+    );
   }
   const s = readJsonFile(op, file) as TrainState;
-  if (!s || s.format !== 'xent-train-state' || s.version !== 1 || typeof s.fingerprint !== 'object' || !Number.isInteger(s.step)) {
+  if (
+    s?.format !== 'xent-train-state' ||
+    s.version !== 1 ||
+    typeof s.fingerprint !== 'object' ||
+    !Number.isInteger(s.step)
+  ) {
     throw new XentError('invalid_file', op, `${file} is not an xent training checkpoint`, { file });
   }
   const keys = new Set([...Object.keys(fingerprint), ...Object.keys(s.fingerprint)]);

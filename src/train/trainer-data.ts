@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { XentError } from '../errors.js';
 import { assertUtf8 } from '../eval/utf8.js';
-import { CounterRng } from './rng.js';
+import type { CounterRng } from './rng.js';
 
 export const IGNORE = -100;
 
@@ -26,9 +26,15 @@ export function readCorpus(op: string, file: string, arg = '--data'): { text: st
     bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new XentError('invalid_file', op, code === 'ENOENT' ? `${arg} ${file} does not exist` : `cannot read ${arg} ${file} (${code})`, { file, arg });
+    throw new XentError(
+      'invalid_file',
+      op,
+      code === 'ENOENT' ? `${arg} ${file} does not exist` : `cannot read ${arg} ${file} (${code})`,
+      { file, arg },
+    );
   }
-  if (bytes.length === 0) throw new XentError('empty_input', op, `${arg} ${file} is empty: nothing to train on`, { file, arg });
+  if (bytes.length === 0)
+    throw new XentError('empty_input', op, `${arg} ${file} is empty: nothing to train on`, { file, arg });
   assertUtf8(op, bytes, file);
   return { text: bytes.toString('utf8'), bytes };
 }
@@ -39,7 +45,10 @@ export function readCorpus(op: string, file: string, arg = '--data'): { text: st
  */
 export function splitText(op: string, text: string, fraction: number, file = '--data'): { train: string; val: string } {
   if (!(fraction > 0 && fraction < 1)) {
-    throw new XentError('invalid_argument', op, `--val-split = ${fraction} must be in (0, 1) (or give --val-data)`, { arg: '--val-split', value: fraction });
+    throw new XentError('invalid_argument', op, `--val-split = ${fraction} must be in (0, 1) (or give --val-data)`, {
+      arg: '--val-split',
+      value: fraction,
+    });
   }
   let cut = Math.floor(text.length * (1 - fraction));
   const nl = text.indexOf('\n', cut);
@@ -47,18 +56,39 @@ export function splitText(op: string, text: string, fraction: number, file = '--
   const train = text.slice(0, cut);
   const val = text.slice(cut);
   if (val.trim().length === 0) {
-    throw new XentError('empty_input', op, `the validation split of ${file} has no data: its last ${(fraction * 100).toFixed(1)}% holds no complete line after the cut (use a larger --val-split, or --val-data)`, { arg: '--val-split', file, value: fraction });
+    throw new XentError(
+      'empty_input',
+      op,
+      `the validation split of ${file} has no data: its last ${(fraction * 100).toFixed(1)}% holds no complete line after the cut (use a larger --val-split, or --val-data)`,
+      { arg: '--val-split', file, value: fraction },
+    );
   }
   return { train, val };
 }
 
 /** Checks that a token stream is long enough for one window of seq + 1 tokens. */
-export function checkStream(op: string, what: 'training' | 'validation', tokens: Int32Array, seq: number, file: string): void {
+export function checkStream(
+  op: string,
+  what: 'training' | 'validation',
+  tokens: Int32Array,
+  seq: number,
+  file: string,
+): void {
   if (tokens.length < 2) {
-    throw new XentError('empty_input', op, `the ${what} text of ${file} has ${tokens.length} token(s): it needs at least 2 to score one prediction`, { file, value: tokens.length });
+    throw new XentError(
+      'empty_input',
+      op,
+      `the ${what} text of ${file} has ${tokens.length} token(s): it needs at least 2 to score one prediction`,
+      { file, value: tokens.length },
+    );
   }
   if (what === 'training' && tokens.length < seq + 1) {
-    throw new XentError('too_short', op, `the training text of ${file} is too small: ${tokens.length} tokens, but one training window needs --seq + 1 = ${seq + 1}; use more text or a smaller --seq`, { file, arg: '--seq', value: tokens.length });
+    throw new XentError(
+      'too_short',
+      op,
+      `the training text of ${file} is too small: ${tokens.length} tokens, but one training window needs --seq + 1 = ${seq + 1}; use more text or a smaller --seq`,
+      { file, arg: '--seq', value: tokens.length },
+    );
   }
 }
 

@@ -21,8 +21,16 @@
  * so no operand is ever transposed in memory; the weights are packed once per step.
  */
 import { XentError } from '../errors.js';
-import { checkAdamOptions, type AdamOptions } from './adam.js';
-import { checkConfig, lstmModelFromParams, paramCount, paramViews, type LstmConfig, type LstmModel, type LstmParams } from './lstm.js';
+import { type AdamOptions, checkAdamOptions } from './adam.js';
+import {
+  checkConfig,
+  type LstmConfig,
+  type LstmModel,
+  type LstmParams,
+  lstmModelFromParams,
+  paramCount,
+  paramViews,
+} from './lstm.js';
 import { TrainKernels } from './wasm-kernels.js';
 
 export interface LstmEngineOptions {
@@ -64,7 +72,9 @@ export class LstmEngine {
     const { V, E, H } = cfg;
     const { B, T } = opts;
     if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) {
-      throw new XentError('invalid_argument', 'LstmEngine', `B and T must be positive integers, got B=${B}, T=${T}`, { arg: 'B, T' });
+      throw new XentError('invalid_argument', 'LstmEngine', `B and T must be positive integers, got B=${B}, T=${T}`, {
+        arg: 'B, T',
+      });
     }
     this.B = B;
     this.T = T;
@@ -78,15 +88,36 @@ export class LstmEngine {
     const pk = TrainKernels.packedSize;
     // packed B operands of the products (see the header): …Pf forward, …Pb/…Pd backward
     const sizes: [string, number][] = [
-      ['params', P], ['bsum', G], ['x', N * E], ['xg', N * G], ['act', N * G],
-      ['h0', B * H + N * H], ['c0', B * H + N * H], ['gh', B * G], ['block', R * V],
-      ['woutPz', pk(H, V)], ['wihPf', pk(E, G)], ['whhPf', pk(H, G)],
+      ['params', P],
+      ['bsum', G],
+      ['x', N * E],
+      ['xg', N * G],
+      ['act', N * G],
+      ['h0', B * H + N * H],
+      ['c0', B * H + N * H],
+      ['gh', B * G],
+      ['block', R * V],
+      ['woutPz', pk(H, V)],
+      ['wihPf', pk(E, G)],
+      ['whhPf', pk(H, G)],
     ];
     if (train) {
       sizes.push(
-        ['grads', P], ['adamM', P], ['adamV', P], ['woutPd', pk(V, H)], ['whhPb', pk(G, H)], ['wihPb', pk(G, E)],
-        ['dhs', N * H], ['hsP', pk(R, H)], ['dz', N * G], ['dhNext', B * H], ['dcNext', B * H],
-        ['hprevP', pk(N, H)], ['xP', pk(N, E)], ['dx', N * E], ['partial', 64],
+        ['grads', P],
+        ['adamM', P],
+        ['adamV', P],
+        ['woutPd', pk(V, H)],
+        ['whhPb', pk(G, H)],
+        ['wihPb', pk(G, E)],
+        ['dhs', N * H],
+        ['hsP', pk(R, H)],
+        ['dz', N * G],
+        ['dhNext', B * H],
+        ['dcNext', B * H],
+        ['hprevP', pk(N, H)],
+        ['xP', pk(N, E)],
+        ['dx', N * E],
+        ['partial', 64],
       );
     }
     for (const [name, n] of Object.entries(opts.extraBuffers ?? {})) sizes.push([`extra:${name}`, n]);
@@ -97,11 +128,18 @@ export class LstmEngine {
     this.p.cs = this.p.c0! + B * H * 4;
     const flat = this.k.f32(this.p.params!, P);
     if (initial) {
-      if (initial.length !== P) throw new XentError('shape_mismatch', 'LstmEngine', `initial parameters have ${initial.length} values, the config needs ${P}`, { expected: P, actual: initial.length });
+      if (initial.length !== P)
+        throw new XentError(
+          'shape_mismatch',
+          'LstmEngine',
+          `initial parameters have ${initial.length} values, the config needs ${P}`,
+          { expected: P, actual: initial.length },
+        );
       flat.set(initial);
     }
     this.model = lstmModelFromParams(cfg, flat);
-    for (const [name, view] of Object.entries(this.model.params)) if (name !== 'flat') this.p['w_' + name] = view.byteOffset;
+    for (const [name, view] of Object.entries(this.model.params))
+      if (name !== 'flat') this.p[`w_${name}`] = view.byteOffset;
     if (train) {
       this.grads = paramViews(cfg, this.k.f32(this.p.grads!, P));
       for (const [name, view] of Object.entries(this.grads)) if (name !== 'flat') this.gp[name] = view.byteOffset;
@@ -120,7 +158,11 @@ export class LstmEngine {
   /** Byte offset in kernel memory of an `extraBuffers` entry, or of the logit block ('block'). */
   pointer(name: string): number {
     const ptr = name === 'block' ? this.p.block : this.p[`extra:${name}`];
-    if (ptr === undefined) throw new XentError('invalid_argument', 'LstmEngine.pointer', `no buffer named ${name}`, { arg: 'name', value: name });
+    if (ptr === undefined)
+      throw new XentError('invalid_argument', 'LstmEngine.pointer', `no buffer named ${name}`, {
+        arg: 'name',
+        value: name,
+      });
     return ptr;
   }
 
@@ -143,14 +185,24 @@ export class LstmEngine {
     const N = B * T;
     const G = 4 * H;
     if (!(inputs instanceof Int32Array) || inputs.length !== N) {
-      throw new XentError('shape_mismatch', op, `inputs must be an Int32Array of B·T = ${N} ids`, { arg: 'inputs', expected: N, actual: (inputs as { length?: number })?.length });
+      throw new XentError('shape_mismatch', op, `inputs must be an Int32Array of B·T = ${N} ids`, {
+        arg: 'inputs',
+        expected: N,
+        actual: (inputs as { length?: number })?.length,
+      });
     }
     const x = k.f32(p.x!, N * E);
     const emb = this.model.params.emb;
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const tok = inputs[b * T + t]!;
-        if (tok < 0 || tok >= V) throw new XentError('index_out_of_range', op, `inputs[${b}, ${t}] = ${tok} is out of range [0, ${V})`, { arg: 'inputs', row: b, column: t, value: tok });
+        if (tok < 0 || tok >= V)
+          throw new XentError('index_out_of_range', op, `inputs[${b}, ${t}] = ${tok} is out of range [0, ${V})`, {
+            arg: 'inputs',
+            row: b,
+            column: t,
+            value: tok,
+          });
         x.set(emb.subarray(tok * E, tok * E + E), (t * B + b) * E);
       }
     }
@@ -177,7 +229,13 @@ export class LstmEngine {
     const { B, T, R, k, p, gp } = this;
     const N = B * T;
     if (grad) {
-      if (!this.grads) throw new XentError('invalid_argument', 'LstmEngine.forEachBlock', 'this engine was built for inference (train: false)', {});
+      if (!this.grads)
+        throw new XentError(
+          'invalid_argument',
+          'LstmEngine.forEachBlock',
+          'this engine was built for inference (train: false)',
+          {},
+        );
       this.grads.flat.fill(0);
       k.pack(p.woutPd!, p.w_wOut!, H, 1, V, H); // W_out [V, H]
     }
@@ -205,7 +263,13 @@ export class LstmEngine {
     const { B, T, k, p, gp } = this;
     const grads = this.grads;
     const inputs = this.lastInputs;
-    if (!grads || !inputs) throw new XentError('invalid_argument', 'LstmEngine.backward', 'needs a training engine and a forward pass first', {});
+    if (!grads || !inputs)
+      throw new XentError(
+        'invalid_argument',
+        'LstmEngine.backward',
+        'needs a training engine and a forward pass first',
+        {},
+      );
     const G = 4 * H;
     const N = B * T;
     k.pack(p.whhPb!, p.w_wHh!, H, 1, G, H); // W_hh [G, H]
@@ -257,6 +321,20 @@ export class LstmEngine {
     const bc2Sqrt = Math.sqrt(1 - o.beta2 ** this.adamT);
     const decay = o.decoupled ? 1 - o.lr * o.weightDecay : 1;
     const l2 = o.decoupled ? 0 : o.weightDecay;
-    this.k.run('adam', this.p.params!, this.p.grads!, this.p.adamM!, this.p.adamV!, this.P, stepSize, o.beta1, o.beta2, o.eps, bc2Sqrt, decay, l2);
+    this.k.run(
+      'adam',
+      this.p.params!,
+      this.p.grads!,
+      this.p.adamM!,
+      this.p.adamV!,
+      this.P,
+      stepSize,
+      o.beta1,
+      o.beta2,
+      o.eps,
+      bc2Sqrt,
+      decay,
+      l2,
+    );
   }
 }

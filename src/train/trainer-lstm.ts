@@ -23,7 +23,12 @@ export function createLstmTrainable(config: LstmConfig, o: LstmTrainableOptions)
   const init = createLstmModel(config);
   const tr = new FastLstmTrainer(
     init.config,
-    { B: o.B, T: o.T, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.labelSmoothing ? { labelSmoothing: o.labelSmoothing } : {}) },
+    {
+      B: o.B,
+      T: o.T,
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      ...(o.labelSmoothing ? { labelSmoothing: o.labelSmoothing } : {}),
+    },
     init.params.flat as Float32Array,
   );
   const clip = o.clip !== undefined && o.clip > 0 ? o.clip : undefined;

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { XentError } from '../errors.js';
 import { saveNgramModelDir } from '../models/ngram-model.js';
+import type { CurvePoint, TrainCurves } from '../report/schema.js';
 import { atomicWriteFileSync } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { tokenizerByteLengths } from './model-dir.js';
@@ -15,11 +16,15 @@ import { NgramModel } from './ngram.js';
 import { scoreNgramText } from './ngram-train.js';
 import type { Tokenizer } from './tokenizer.js';
 import { parseTokenizerSpec, tokenizerFromJSON, trainTokenizer } from './tokenizer-spec.js';
-import { hasCheckpoint, loadCheckpointTokenizer, saveCheckpointTokenizer, type Fingerprint } from './trainer-checkpoint.js';
+import { type StepInfo, type TrainSummary, trainLoop } from './trainer.js';
+import {
+  type Fingerprint,
+  hasCheckpoint,
+  loadCheckpointTokenizer,
+  saveCheckpointTokenizer,
+} from './trainer-checkpoint.js';
 import { checkStream } from './trainer-data.js';
 import { createLstmTrainable } from './trainer-lstm.js';
-import { trainLoop, type StepInfo, type TrainSummary } from './trainer.js';
-import type { CurvePoint, TrainCurves } from '../report/schema.js';
 
 export interface TrainRunOptions {
   arch: 'lstm' | 'ngram';
@@ -74,14 +79,23 @@ function sha256(s: string): string {
 
 export function positiveInt(name: string, v: number | undefined, def: number, min = 1): number {
   const x = v ?? def;
-  if (!Number.isInteger(x) || x < min) throw new XentError('invalid_argument', OP, `${name} must be an integer ≥ ${min}, got ${v}`, { arg: name, value: v });
+  if (!Number.isInteger(x) || x < min)
+    throw new XentError('invalid_argument', OP, `${name} must be an integer ≥ ${min}, got ${v}`, {
+      arg: name,
+      value: v,
+    });
   return x;
 }
 
 function num(name: string, v: number | undefined, def: number, lo: number, hi: number, open = false): number {
   const x = v ?? def;
   if (!Number.isFinite(x) || x < lo || x > hi || (open && x === lo)) {
-    throw new XentError('invalid_argument', OP, `${name} must be a number in ${open ? '(' : '['}${lo}, ${hi}], got ${v}`, { arg: name, value: v });
+    throw new XentError(
+      'invalid_argument',
+      OP,
+      `${name} must be a number in ${open ? '(' : '['}${lo}, ${hi}], got ${v}`,
+      { arg: name, value: v },
+    );
   }
   return x;
 }
@@ -98,9 +112,13 @@ export function resolveLstmOptions(o: Omit<TrainRunOptions, 'arch' | 'vocab'>, t
   const evalInterval = positiveInt('--eval-interval', o.evalInterval, 100);
   const patience = positiveInt('--patience', o.patience, 5, 0);
   const valTokensMax = positiveInt('--val-tokens', o.valTokens, 50000);
-  if (o.steps !== undefined && o.epochs !== undefined) throw new XentError('invalid_argument', OP, 'give --steps or --epochs, not both', { arg: '--steps' });
+  if (o.steps !== undefined && o.epochs !== undefined)
+    throw new XentError('invalid_argument', OP, 'give --steps or --epochs, not both', { arg: '--steps' });
   const epochs = o.epochs !== undefined ? num('--epochs', o.epochs, 1, 0, 1e6, true) : undefined;
-  const steps = epochs !== undefined ? Math.max(1, Math.ceil((epochs * trainTokens) / (B * seq))) : positiveInt('--steps', o.steps, 1000);
+  const steps =
+    epochs !== undefined
+      ? Math.max(1, Math.ceil((epochs * trainTokens) / (B * seq)))
+      : positiveInt('--steps', o.steps, 1000);
   return { E, H, B, lr, clip, weightDecay, labelSmoothing, evalInterval, patience, valTokensMax, steps };
 }
 
@@ -117,7 +135,9 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     tokenizer = o.tokenizer;
   } else {
     tokenizer = trainTokenizer(spec, o.trainText);
-    note(`tokenizer ${o.vocab}: V = ${tokenizer.vocabSize} learned in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    note(
+      `tokenizer ${o.vocab}: V = ${tokenizer.vocabSize} learned in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
   }
   const trainTokens = tokenizer.encode(o.trainText);
   const valTokens = tokenizer.encode(o.valText);
@@ -126,20 +146,51 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   checkStream(OP, 'validation', valTokens, seq, o.dataLabel);
   note(`${trainTokens.length} training tokens, ${valTokens.length} validation tokens`);
   const tokenJSON = tokenizer.toJSON();
-  const common = { arch: o.arch, vocab_size: tokenizer.vocabSize, train_tokens: trainTokens.length, val_tokens: valTokens.length, byte_exact: tokenizer.byteExact, out: o.out };
+  const common = {
+    arch: o.arch,
+    vocab_size: tokenizer.vocabSize,
+    train_tokens: trainTokens.length,
+    val_tokens: valTokens.length,
+    byte_exact: tokenizer.byteExact,
+    out: o.out,
+  };
 
   if (o.arch === 'ngram') {
     const order = positiveInt('--order', o.order, 4, 1);
-    if (order < 2 || order > 5) throw new XentError('invalid_argument', OP, `--order must be in [2, 5], got ${order}`, { arg: '--order', value: order });
+    if (order < 2 || order > 5)
+      throw new XentError('invalid_argument', OP, `--order must be in [2, 5], got ${order}`, {
+        arg: '--order',
+        value: order,
+      });
     const tc = performance.now();
     const model = NgramModel.fromTokens(trainTokens, order, tokenizer.vocabSize);
     const seconds = (performance.now() - tc) / 1000;
     const s = scoreNgramText(model, tokenizer, o.valText);
-    const point: CurvePoint = { step: 0, nats_per_token: s.natsPerToken, tokens: trainTokens.length, ...(tokenizer.byteExact ? { bits_per_byte: s.bitsPerByte } : {}) };
-    const meta = { arch: 'ngram', data: o.dataLabel, xent_version: VERSION, val_nats_per_token: s.natsPerToken, ...(tokenizer.byteExact ? { val_bits_per_byte: s.bitsPerByte } : {}) };
+    const point: CurvePoint = {
+      step: 0,
+      nats_per_token: s.natsPerToken,
+      tokens: trainTokens.length,
+      ...(tokenizer.byteExact ? { bits_per_byte: s.bitsPerByte } : {}),
+    };
+    const meta = {
+      arch: 'ngram',
+      data: o.dataLabel,
+      xent_version: VERSION,
+      val_nats_per_token: s.natsPerToken,
+      ...(tokenizer.byteExact ? { val_bits_per_byte: s.bitsPerByte } : {}),
+    };
     saveNgramModelDir(o.out, model, tokenizer, meta);
-    const curves: TrainCurves = { train: [], val: [point], best_step: 0, model: o.out, data: o.dataLabel, arch: 'ngram', settings: { vocab: o.vocab, order }, xent_version: VERSION };
-    atomicWriteFileSync(join(o.out, 'curves.json'), JSON.stringify(curves, null, 1) + '\n');
+    const curves: TrainCurves = {
+      train: [],
+      val: [point],
+      best_step: 0,
+      model: o.out,
+      data: o.dataLabel,
+      arch: 'ngram',
+      settings: { vocab: o.vocab, order },
+      xent_version: VERSION,
+    };
+    atomicWriteFileSync(join(o.out, 'curves.json'), `${JSON.stringify(curves, null, 1)}\n`);
     o.onEval?.(point, true);
     return {
       ...common,
@@ -156,7 +207,8 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     };
   }
 
-  const { E, H, B, lr, clip, weightDecay, labelSmoothing, evalInterval, patience, valTokensMax, steps } = resolveLstmOptions(o, trainTokens.length, seq);
+  const { E, H, B, lr, clip, weightDecay, labelSmoothing, evalInterval, patience, valTokensMax, steps } =
+    resolveLstmOptions(o, trainTokens.length, seq);
   const config = { V: tokenizer.vocabSize, E, H, seed: o.seed >>> 0 };
   const fingerprint: Fingerprint = {
     arch: 'lstm',
@@ -180,7 +232,12 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   if (!resuming) {
     // Refuse before touching checkpoint/: its tokenizer belongs to the run there.
     if (hasCheckpoint(o.out)) {
-      throw new XentError('invalid_argument', OP, `${o.out} already holds a training run (checkpoint/state.json): pass --resume to continue it, or choose another --out`, { arg: '--out', file: o.out });
+      throw new XentError(
+        'invalid_argument',
+        OP,
+        `${o.out} already holds a training run (checkpoint/state.json): pass --resume to continue it, or choose another --out`,
+        { arg: '--out', file: o.out },
+      );
     }
     saveCheckpointTokenizer(o.out, tokenJSON);
   }
@@ -192,7 +249,20 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     labelSmoothing,
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
   });
-  const settings = { vocab: o.vocab, V: config.V, emb: E, hidden: H, seq, batch: B, lr, clip, weight_decay: weightDecay, label_smoothing: labelSmoothing, seed: config.seed, steps };
+  const settings = {
+    vocab: o.vocab,
+    V: config.V,
+    emb: E,
+    hidden: H,
+    seq,
+    batch: B,
+    lr,
+    clip,
+    weight_decay: weightDecay,
+    label_smoothing: labelSmoothing,
+    seed: config.seed,
+    steps,
+  };
   const summary = await trainLoop(model, {
     out: o.out,
     trainTokens,

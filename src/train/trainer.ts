@@ -24,8 +24,14 @@ import { atomicWriteFileSync } from '../util/fs.js';
 import type { LstmConfig } from './lstm.js';
 import { saveLstmModelDir } from './model-dir.js';
 import { CounterRng } from './rng.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type Fingerprint, type TrainState } from './trainer-checkpoint.js';
-import { sampleBatch, targetBytes, validationBatches, type Batch } from './trainer-data.js';
+import {
+  type Fingerprint,
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  type TrainState,
+} from './trainer-checkpoint.js';
+import { type Batch, sampleBatch, targetBytes, validationBatches } from './trainer-data.js';
 
 /** What the loop needs from a model being trained (FastLstmTrainer or the distillation student). */
 export interface Trainable {
@@ -101,7 +107,11 @@ export interface TrainSummary {
 const SAMPLER_STREAM = 101;
 
 /** Validation CE of the current parameters: nats per token and bits per byte. */
-export function validate(model: Trainable, batches: Batch[], tokenBytes: Int32Array): { nats: number; bitsPerByte: number; count: number } {
+export function validate(
+  model: Trainable,
+  batches: Batch[],
+  tokenBytes: Int32Array,
+): { nats: number; bitsPerByte: number; count: number } {
   let sum = 0;
   let count = 0;
   let bytes = 0;
@@ -132,7 +142,12 @@ export async function trainLoop(model: Trainable, o: TrainLoopOptions): Promise<
     rng.counter = st.rng_counter;
   } else {
     if (hasCheckpoint(out)) {
-      throw new XentError('invalid_argument', OP, `${out} already holds a training run (checkpoint/state.json): pass --resume to continue it, or choose another --out`, { arg: '--out', file: out });
+      throw new XentError(
+        'invalid_argument',
+        OP,
+        `${out} already holds a training run (checkpoint/state.json): pass --resume to continue it, or choose another --out`,
+        { arg: '--out', file: out },
+      );
     }
     st = {
       fingerprint: o.fingerprint,
@@ -159,7 +174,8 @@ export async function trainLoop(model: Trainable, o: TrainLoopOptions): Promise<
     settings: o.settings,
     ...(typeof o.meta.xent_version === 'string' ? { xent_version: o.meta.xent_version } : {}),
   });
-  const writeCurves = (): void => atomicWriteFileSync(join(out, 'curves.json'), JSON.stringify(curvesOf(), null, 1) + '\n');
+  const writeCurves = (): void =>
+    atomicWriteFileSync(join(out, 'curves.json'), `${JSON.stringify(curvesOf(), null, 1)}\n`);
   const checkpoint = (): void => {
     st.adam_t = model.adamT;
     st.rng_counter = rng.counter;
@@ -170,14 +186,28 @@ export async function trainLoop(model: Trainable, o: TrainLoopOptions): Promise<
     const v = validate(model, valBatches, o.tokenBytes);
     if (!Number.isFinite(v.nats)) {
       writeCurves();
-      throw new XentError('numerical_error', OP, `validation loss is ${v.nats} at step ${st.step}: the parameters are no longer finite (lower --lr or set --clip); the last good checkpoint (step ${st.curves.val.at(-1)?.step ?? 'none'}) is kept in ${out}`, { row: st.step, value: v.nats });
+      throw new XentError(
+        'numerical_error',
+        OP,
+        `validation loss is ${v.nats} at step ${st.step}: the parameters are no longer finite (lower --lr or set --clip); the last good checkpoint (step ${st.curves.val.at(-1)?.step ?? 'none'}) is kept in ${out}`,
+        { row: st.step, value: v.nats },
+      );
     }
     if (st.train_sum_steps > 0) {
-      st.curves.train.push({ step: st.step, nats_per_token: st.train_sum_nats / st.train_sum_steps, tokens: st.tokens_seen });
+      st.curves.train.push({
+        step: st.step,
+        nats_per_token: st.train_sum_nats / st.train_sum_steps,
+        tokens: st.tokens_seen,
+      });
       st.train_sum_nats = 0;
       st.train_sum_steps = 0;
     }
-    const point: CurvePoint = { step: st.step, nats_per_token: v.nats, tokens: st.tokens_seen, ...(o.byteExact ? { bits_per_byte: v.bitsPerByte } : {}) };
+    const point: CurvePoint = {
+      step: st.step,
+      nats_per_token: v.nats,
+      tokens: st.tokens_seen,
+      ...(o.byteExact ? { bits_per_byte: v.bitsPerByte } : {}),
+    };
     st.curves.val.push(point);
     const improved = v.nats < st.best_val_nats_per_token;
     if (improved) {
@@ -189,7 +219,14 @@ export async function trainLoop(model: Trainable, o: TrainLoopOptions): Promise<
         params: model.params,
         tokenizer: o.tokenizerJSON,
         byteExact: o.byteExact,
-        meta: { ...o.meta, seq: T, step: st.step, tokens_seen: st.tokens_seen, val_nats_per_token: v.nats, ...(o.byteExact ? { val_bits_per_byte: v.bitsPerByte } : {}) },
+        meta: {
+          ...o.meta,
+          seq: T,
+          step: st.step,
+          tokens_seen: st.tokens_seen,
+          val_nats_per_token: v.nats,
+          ...(o.byteExact ? { val_bits_per_byte: v.bitsPerByte } : {}),
+        },
       });
     } else st.evals_since_best++;
     checkpoint();
@@ -220,7 +257,10 @@ export async function trainLoop(model: Trainable, o: TrainLoopOptions): Promise<
       if (!Number.isFinite(r.loss) || (r.gradNorm !== undefined && !Number.isFinite(r.gradNorm))) {
         const what = !Number.isFinite(r.loss) ? `loss is ${r.loss}` : `gradient norm is ${r.gradNorm}`;
         const badFile = join(out, 'nan-batch.json');
-        writeFileSync(badFile, JSON.stringify({ step: st.step + 1, what, starts: batch.starts, B, T, inputs: Array.from(batch.inputs) }) + '\n');
+        writeFileSync(
+          badFile,
+          `${JSON.stringify({ step: st.step + 1, what, starts: batch.starts, B, T, inputs: Array.from(batch.inputs) })}\n`,
+        );
         writeCurves();
         throw new XentError(
           'numerical_error',

@@ -18,7 +18,17 @@ import { WASM_BASE64 as PLAIN_BASE64 } from '../kernels/generated/train-kernels.
 import { WASM_BASE64 as RELAXED_BASE64 } from '../kernels/generated/train-kernels-relaxed.wasm.js';
 import { enableRelaxedSimd } from '../util/relaxed-simd.js';
 
-export const KERNELS = ['pack_b', 'mm_pb', 'ce_rows', 'lstm_forward', 'lstm_backward', 'col_sum_acc', 'sum_sq', 'scale', 'adam'] as const;
+export const KERNELS = [
+  'pack_b',
+  'mm_pb',
+  'ce_rows',
+  'lstm_forward',
+  'lstm_backward',
+  'col_sum_acc',
+  'sum_sq',
+  'scale',
+  'adam',
+] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 const PAGE = 65536;
@@ -26,7 +36,11 @@ const PAGE = 65536;
 const HEAP_BASE = 65536;
 const MAX_ARGS = 16;
 // control block (Int32): [0] sequence number, [1] workers done, [2] kernel index, [3] arg count, [4] stop
-const CTRL_SEQ = 0, CTRL_DONE = 1, CTRL_FN = 2, CTRL_NARGS = 3, CTRL_STOP = 4;
+const CTRL_SEQ = 0,
+  CTRL_DONE = 1,
+  CTRL_FN = 2,
+  CTRL_NARGS = 3,
+  CTRL_STOP = 4;
 
 let relaxedOk: boolean | undefined;
 const cache: { plain?: WebAssembly.Module; relaxed?: WebAssembly.Module } = {};
@@ -100,7 +114,14 @@ export class TrainKernels {
     const pages = Math.ceil((HEAP_BASE + opts.bytes + 64 * 64) / PAGE);
     this.limit = pages * PAGE;
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    const inst = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: () => { throw new Error('wasm abort'); } } });
+    const inst = new WebAssembly.Instance(module, {
+      env: {
+        memory: this.memory,
+        abort: () => {
+          throw new Error('wasm abort');
+        },
+      },
+    });
     this.fns = KERNELS.map((n) => inst.exports[n] as (...a: number[]) => void);
     this.counterPtr = this.alloc(16); // inside the 64·64-byte slack the page count reserves
     this.counter = this.i32(this.counterPtr, 1);
@@ -109,7 +130,10 @@ export class TrainKernels {
     this.ctrl = new Int32Array(ctrl);
     this.args = new Float64Array(args);
     for (let p = 1; p < this.threads; p++) {
-      const w = new Worker(WORKER_SRC, { eval: true, workerData: { module, memory: this.memory, ctrl, args, part: p, nparts: this.threads, names: KERNELS } });
+      const w = new Worker(WORKER_SRC, {
+        eval: true,
+        workerData: { module, memory: this.memory, ctrl, args, part: p, nparts: this.threads, names: KERNELS },
+      });
       w.unref();
       this.workers.push(w);
     }
@@ -171,7 +195,18 @@ export class TrainKernels {
    * out[M, N] = (acc ? out : 0) + (bias ? bias[n] : 0) + A·B with A(m, k) = a[m·sam + k·sak]
    * (row-major A: sam = K, sak = 1; A stored transposed: sam = 1, sak = M) and B packed by `pack`.
    */
-  mm(out: number, a: number, sam: number, sak: number, bp: number, bias: number, M: number, K: number, N: number, acc: boolean): void {
+  mm(
+    out: number,
+    a: number,
+    sam: number,
+    sak: number,
+    bp: number,
+    bias: number,
+    M: number,
+    K: number,
+    N: number,
+    acc: boolean,
+  ): void {
     this.counter[0] = 0; // mm_pb's work counter (published to the workers by run's Atomics)
     this.run('mm_pb', out, a, sam, sak, bp, bias, M, K, N, acc ? 1 : 0, this.counterPtr);
   }

@@ -24,9 +24,11 @@ export interface WordTokenizerJSON {
 }
 
 function splitWords(op: string, text: string): string[] {
-  if (typeof text !== 'string') throw new XentError('invalid_argument', op, `text must be a string, got ${typeof text}`, { arg: 'text' });
+  if (typeof text !== 'string')
+    throw new XentError('invalid_argument', op, `text must be a string, got ${typeof text}`, { arg: 'text' });
   const bad = firstLoneSurrogate(text);
-  if (bad >= 0) throw new XentError('invalid_text', op, `text[${bad}] is a lone UTF-16 surrogate`, { arg: 'text', offset: bad });
+  if (bad >= 0)
+    throw new XentError('invalid_text', op, `text[${bad}] is a lone UTF-16 surrogate`, { arg: 'text', offset: bad });
   return text.match(WORD_RE) ?? [];
 }
 
@@ -39,10 +41,18 @@ export class WordTokenizer implements Tokenizer {
 
   /** `words[0]` must be "<unk>"; words must be distinct. */
   constructor(words: readonly string[]) {
-    if (words[0] !== UNK) throw new XentError('invalid_argument', 'WordTokenizer', `words[0] must be "${UNK}"`, { arg: 'words', value: words[0] });
+    if (words[0] !== UNK)
+      throw new XentError('invalid_argument', 'WordTokenizer', `words[0] must be "${UNK}"`, {
+        arg: 'words',
+        value: words[0],
+      });
     this.words = words.slice();
     this.words.forEach((w, i) => {
-      if (this.ids.has(w)) throw new XentError('invalid_argument', 'WordTokenizer', `words[${i}] = ${JSON.stringify(w)} repeats`, { arg: 'words', row: i });
+      if (this.ids.has(w))
+        throw new XentError('invalid_argument', 'WordTokenizer', `words[${i}] = ${JSON.stringify(w)} repeats`, {
+          arg: 'words',
+          row: i,
+        });
       this.ids.set(w, i);
     });
     this.vocabSize = this.words.length;
@@ -51,7 +61,12 @@ export class WordTokenizer implements Tokenizer {
   /** Keeps the `vocabSize − 1` most frequent words of `text` (ties: code-unit order), plus `<unk>`. */
   static train(text: string, vocabSize: number): WordTokenizer {
     if (!Number.isInteger(vocabSize) || vocabSize < 2) {
-      throw new XentError('invalid_argument', 'WordTokenizer.train', `vocabSize = ${vocabSize} must be an integer ≥ 2`, { arg: 'vocabSize', value: vocabSize });
+      throw new XentError(
+        'invalid_argument',
+        'WordTokenizer.train',
+        `vocabSize = ${vocabSize} must be an integer ≥ 2`,
+        { arg: 'vocabSize', value: vocabSize },
+      );
     }
     const freq = new Map<string, number>();
     for (const w of splitWords('WordTokenizer.train', text)) freq.set(w, (freq.get(w) ?? 0) + 1);
@@ -89,15 +104,31 @@ export class WordTokenizer implements Tokenizer {
 
   static fromJSON(json: unknown): WordTokenizer {
     const j = json as Partial<WordTokenizerJSON> | null;
-    if (!j || typeof j !== 'object' || j.kind !== 'word' || !Array.isArray(j.words) || j.words.some((w) => typeof w !== 'string')) {
-      throw new XentError('invalid_file', 'WordTokenizer.fromJSON', 'not a word tokenizer (expected {"kind":"word","words":["<unk>",…]})', {});
+    if (
+      !j ||
+      typeof j !== 'object' ||
+      j.kind !== 'word' ||
+      !Array.isArray(j.words) ||
+      j.words.some((w) => typeof w !== 'string')
+    ) {
+      throw new XentError(
+        'invalid_file',
+        'WordTokenizer.fromJSON',
+        'not a word tokenizer (expected {"kind":"word","words":["<unk>",…]})',
+        {},
+      );
     }
     const tok = new WordTokenizer(j.words);
     if (j.vocabSize !== tok.vocabSize) {
-      throw new XentError('invalid_file', 'WordTokenizer.fromJSON', `vocabSize = ${String(j.vocabSize)} but words has ${tok.vocabSize}`, {
-        expected: tok.vocabSize,
-        actual: j.vocabSize,
-      });
+      throw new XentError(
+        'invalid_file',
+        'WordTokenizer.fromJSON',
+        `vocabSize = ${String(j.vocabSize)} but words has ${tok.vocabSize}`,
+        {
+          expected: tok.vocabSize,
+          actual: j.vocabSize,
+        },
+      );
     }
     return tok;
   }

@@ -8,15 +8,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const dir = mkdtempSync(join(tmpdir(), 'xent-omit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('without node-llama-cpp, xent eval explains how to enable GGUF support', { skip: !MODEL || !existsSync(CLI) ? 'needs the model and the built CLI' : false }, () => {
+test('without node-llama-cpp, xent eval explains how to enable GGUF support', {
+  skip: !MODEL || !existsSync(CLI) ? 'needs the model and the built CLI' : false,
+}, () => {
   const hooks = join(dir, 'hooks.mjs');
   writeFileSync(
     hooks,
@@ -26,12 +28,33 @@ test('without node-llama-cpp, xent eval explains how to enable GGUF support', { 
 }\n`,
   );
   const reg = join(dir, 'register.mjs');
-  writeFileSync(reg, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(reg).href, CLI, 'eval', '--model', MODEL!, '--data', '/usr/share/common-licenses/GPL-3', '--ctx', '128'], {
-    encoding: 'utf8',
-    env: { ...process.env, XENT_NATIVE: '0', CI: '1' },
-  });
+  writeFileSync(
+    reg,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+  );
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      pathToFileURL(reg).href,
+      CLI,
+      'eval',
+      '--model',
+      MODEL!,
+      '--data',
+      '/usr/share/common-licenses/GPL-3',
+      '--ctx',
+      '128',
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, XENT_NATIVE: '0', CI: '1' },
+    },
+  );
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  assert.match(r.stderr, /^xent: loadGgufModel: GGUF support needs the optional dependency node-llama-cpp: install it with `npm install -E node-llama-cpp@3\.21\.1`/);
+  assert.match(
+    r.stderr,
+    /^xent: loadGgufModel: GGUF support needs the optional dependency node-llama-cpp: install it with `npm install -E node-llama-cpp@3\.21\.1`/,
+  );
 });

@@ -10,13 +10,18 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readGgufHeader } from '../../src/models/gguf-header.js';
 import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf-native.js';
-import { failsWith, runCli, type CliRun } from '../helpers/cli.js';
+import { type CliRun, failsWith, runCli } from '../helpers/cli.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !MODEL || !TINY ? 'needs ../shared models and data' : !existsSync(CLI) ? 'needs the built CLI (npm run build)' : false;
+const skip =
+  !MODEL || !TINY
+    ? 'needs ../shared models and data'
+    : !existsSync(CLI)
+      ? 'needs the built CLI (npm run build)'
+      : false;
 const skipNative = skip || (loadNativeBinding() ? false : `native engine unavailable: ${nativeUnavailableReason()}`);
 const dir = mkdtempSync(join(tmpdir(), 'xent-eval-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,8 +35,27 @@ test('reference run: GPL-3, --chunks 20, ctx 128 (text and --json)', { skip }, (
   assert.match(t.stdout, /Final estimate: PPL = 83\.7522 \+\/- 8\.02147/);
   assert.match(t.stdout, /nats\/token/);
   assert.match(t.stdout, /bits\/byte/);
-  const j = JSON.parse(xent('--model', MODEL!, '--data', GPL, '--ctx', '128', '--chunks', '20', '--threads', '1', '--json').stdout);
-  for (const k of ['perplexity', 'perplexity_pm', 'nats_per_token', 'bits_per_token', 'bits_per_byte', 'tokens_scored', 'bytes_scored', 'chunks', 'top1_accuracy', 'tokens_per_second', 'ctx', 'mode', 'model', 'data', 'peak_rss_bytes', 'xent_version']) {
+  const j = JSON.parse(
+    xent('--model', MODEL!, '--data', GPL, '--ctx', '128', '--chunks', '20', '--threads', '1', '--json').stdout,
+  );
+  for (const k of [
+    'perplexity',
+    'perplexity_pm',
+    'nats_per_token',
+    'bits_per_token',
+    'bits_per_byte',
+    'tokens_scored',
+    'bytes_scored',
+    'chunks',
+    'top1_accuracy',
+    'tokens_per_second',
+    'ctx',
+    'mode',
+    'model',
+    'data',
+    'peak_rss_bytes',
+    'xent_version',
+  ]) {
     assert.ok(k in j, k);
   }
   assert.equal(j.perplexity.toFixed(4), '83.7522');
@@ -47,11 +71,28 @@ test('reference run: GPL-3, --chunks 20, ctx 128 (text and --json)', { skip }, (
 
 test('--tokens writes one record per scored token that adds up to the summary', { skip }, () => {
   const out = join(dir, 'tok.jsonl');
-  const j = JSON.parse(xent('--model', MODEL!, '--data', GPL, '--ctx', '128', '--chunks', '3', '--threads', '1', '--json', '--tokens', out).stdout);
+  const j = JSON.parse(
+    xent('--model', MODEL!, '--data', GPL, '--ctx', '128', '--chunks', '3', '--threads', '1', '--json', '--tokens', out)
+      .stdout,
+  );
   assert.ok(!existsSync(`${out}.partial`));
-  const recs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const recs = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(recs.length, j.tokens_scored);
-  assert.deepEqual(Object.keys(recs[0]), ['position', 'token', 'text', 'nats', 'bits', 'p', 'rank', 'top1', 'top1_text', 'top1_p']);
+  assert.deepEqual(Object.keys(recs[0]), [
+    'position',
+    'token',
+    'text',
+    'nats',
+    'bits',
+    'p',
+    'rank',
+    'top1',
+    'top1_text',
+    'top1_p',
+  ]);
   assert.equal(recs[0].position, 65); // chunk 1 scores tokens 65…127
   assert.equal(recs[63].position, 128 + 65);
   const mean = recs.reduce((a, r) => a + r.nats, 0) / recs.length;
@@ -69,7 +110,23 @@ test('--tokens writes one record per scored token that adds up to the summary', 
 });
 
 test('--stride: Hugging Face sliding window scores every token after the first once', { skip }, () => {
-  const j = JSON.parse(xent('--model', MODEL!, '--data', GPL, '--ctx', '128', '--stride', '64', '--chunks', '10', '--threads', '1', '--json').stdout);
+  const j = JSON.parse(
+    xent(
+      '--model',
+      MODEL!,
+      '--data',
+      GPL,
+      '--ctx',
+      '128',
+      '--stride',
+      '64',
+      '--chunks',
+      '10',
+      '--threads',
+      '1',
+      '--json',
+    ).stdout,
+  );
   assert.equal(j.mode, 'stride');
   assert.equal(j.tokens_scored, 127 + 9 * 64);
   // More context per scored token than llama.cpp's chunks (whose first half is unscored): same order of PPL.
@@ -84,15 +141,24 @@ test('bad input: missing files, not GGUF, truncated, too short, invalid UTF-8, b
   failsWith(xent('--model', notGguf, '--data', GPL), /not a GGUF model: it starts with "PK\\x03\\x04"/);
   const trunc = join(dir, 'trunc.gguf');
   writeFileSync(trunc, readFileSync(MODEL!).subarray(0, 600_000));
-  failsWith(xent('--model', trunc, '--data', GPL), /truncated or corrupt: tensor .* needs bytes .* but the file has 600000 bytes/);
+  failsWith(
+    xent('--model', trunc, '--data', GPL),
+    /truncated or corrupt: tensor .* needs bytes .* but the file has 600000 bytes/,
+  );
   const short = join(dir, 'short.txt');
   writeFileSync(short, 'Once upon a time there was a cat.');
-  failsWith(xent('--model', MODEL!, '--data', short, '--ctx', '128'), /the text has \d+ tokens \(with BOS\), but one chunk of --ctx 128 needs at least 128/);
+  failsWith(
+    xent('--model', MODEL!, '--data', short, '--ctx', '128'),
+    /the text has \d+ tokens \(with BOS\), but one chunk of --ctx 128 needs at least 128/,
+  );
   const bad = join(dir, 'bad.txt');
   writeFileSync(bad, Buffer.concat([Buffer.from('hello wörld '), Buffer.from([0xff, 0xfe]), Buffer.from(' more')]));
   failsWith(xent('--model', MODEL!, '--data', bad), /not valid UTF-8: bad byte sequence at byte offset 13/);
   failsWith(xent('--model', MODEL!, '--data', GPL, '--ctx', 'abc'), /--ctx must be an integer/);
-  failsWith(xent('--model', MODEL!, '--data', GPL, '--ctx', '128', '--stride', '128'), /--stride must be an integer in \[1, 127\]/);
+  failsWith(
+    xent('--model', MODEL!, '--data', GPL, '--ctx', '128', '--stride', '128'),
+    /--stride must be an integer in \[1, 127\]/,
+  );
 });
 
 test('--ctx above the training context warns and still evaluates', { skip }, () => {
@@ -102,7 +168,9 @@ test('--ctx above the training context warns and still evaluates', { skip }, () 
   assert.equal(JSON.parse(r.stdout).tokens_scored, 2047);
 });
 
-test('non-finite logits stop the run naming the chunk and position; no output file is left', { skip: skipNative }, () => {
+test('non-finite logits stop the run naming the chunk and position; no output file is left', {
+  skip: skipNative,
+}, () => {
   // A copy of stories260K whose output row for token 300 is NaN: every logit row has a NaN.
   const buf = Buffer.from(readFileSync(MODEL!));
   const h = readGgufHeader(MODEL!);
@@ -117,14 +185,20 @@ test('non-finite logits stop the run naming the chunk and position; no output fi
   assert.ok(!existsSync(tok) && !existsSync(`${tok}.partial`));
 });
 
-test('--checkpoint: kill -9 mid-run, rerun, identical result and token file', { skip: skipNative, timeout: 180_000 }, async () => {
+test('--checkpoint: kill -9 mid-run, rerun, identical result and token file', {
+  skip: skipNative,
+  timeout: 180_000,
+}, async () => {
   const args = ['--model', MODEL!, '--data', TINY!, '--ctx', '128', '--chunks', '400', '--threads', '1', '--json'];
   const refTok = join(dir, 'ref.jsonl');
   const ref = xent(...args, '--tokens', refTok);
   assert.equal(ref.code, 0, ref.stderr);
   const cp = join(dir, 'run.ckpt');
   const tok = join(dir, 'run.jsonl');
-  const child = spawn(process.execPath, [CLI, 'eval', ...args, '--tokens', tok, '--checkpoint', cp], { stdio: 'ignore', env: { ...process.env, CI: '1' } });
+  const child = spawn(process.execPath, [CLI, 'eval', ...args, '--tokens', tok, '--checkpoint', cp], {
+    stdio: 'ignore',
+    env: { ...process.env, CI: '1' },
+  });
   const exited = new Promise<void>((res) => child.on('exit', () => res()));
   // Wait for the first checkpoint (written every 2 s), then kill -9.
   let killedMidway = false;
@@ -147,18 +221,40 @@ test('--checkpoint: kill -9 mid-run, rerun, identical result and token file', { 
   const a = JSON.parse(ref.stdout);
   const b = JSON.parse(resumed.stdout);
   assert.ok(b.resumed_from_chunk > 0);
-  for (const k of ['perplexity', 'perplexity_pm', 'nats_per_token', 'bits_per_byte', 'tokens_scored', 'bytes_scored', 'top1_accuracy', 'chunks', 'running_perplexity']) {
+  for (const k of [
+    'perplexity',
+    'perplexity_pm',
+    'nats_per_token',
+    'bits_per_byte',
+    'tokens_scored',
+    'bytes_scored',
+    'top1_accuracy',
+    'chunks',
+    'running_perplexity',
+  ]) {
     assert.deepEqual(b[k], a[k], k);
   }
   assert.equal(readFileSync(tok, 'utf8'), readFileSync(refTok, 'utf8'));
   assert.ok(!existsSync(cp), 'checkpoint removed after a complete run');
   // A checkpoint from another run is refused.
-  writeFileSync(cp, JSON.stringify({ format: 'xent-eval-checkpoint/1', fingerprint: { ctx: 64 }, state: { windowsDone: 1 }, tokensFileBytes: 0 }));
+  writeFileSync(
+    cp,
+    JSON.stringify({
+      format: 'xent-eval-checkpoint/1',
+      fingerprint: { ctx: 64 },
+      state: { windowsDone: 1 },
+      tokensFileBytes: 0,
+    }),
+  );
   failsWith(xent(...args, '--checkpoint', cp), /belongs to a different run/);
 });
 
 test('Ctrl-C prints the result so far and exits 130', { skip: skipNative, timeout: 120_000 }, async () => {
-  const child = spawn(process.execPath, [CLI, 'eval', '--model', MODEL!, '--data', TINY!, '--ctx', '128', '--threads', '1'], { env: { ...process.env, CI: '1' } });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'eval', '--model', MODEL!, '--data', TINY!, '--ctx', '128', '--threads', '1'],
+    { env: { ...process.env, CI: '1' } },
+  );
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   const code = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));

@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { readDomains } from '../../src/eval/domains.js';
 import { unitStarts } from '../../src/eval/compare.js';
+import { readDomains } from '../../src/eval/domains.js';
 import { validateCompareResult } from '../../src/report/schema.js';
-import { failsWith, runCli, type CliRun } from '../helpers/cli.js';
+import { type CliRun, failsWith, runCli } from '../helpers/cli.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const F32 = sharedPath('models', 'stories260K.gguf');
@@ -19,7 +19,12 @@ const BF16 = sharedPath('models', 'stories260K-bf16.gguf');
 const LLAMA = sharedPath('models', 'llama-2-tiny-random.gguf');
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
 const WIKI = sharedPath('data', 'wikitext2_test.raw');
-const skip = !F32 || !BF16 || !LLAMA || !TINY || !WIKI ? 'needs ../shared models and data' : !existsSync(CLI) ? 'needs the built CLI (npm run build)' : false;
+const skip =
+  !F32 || !BF16 || !LLAMA || !TINY || !WIKI
+    ? 'needs ../shared models and data'
+    : !existsSync(CLI)
+      ? 'needs the built CLI (npm run build)'
+      : false;
 const dir = mkdtempSync(join(tmpdir(), 'xent-compare-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -37,9 +42,28 @@ const WSMALL = skip ? '' : head(WIKI!, 9_000, 'wiki9k.txt');
 
 const run = (cmd: string, ...args: string[]): CliRun => runCli([cmd, ...args]);
 
-test('compare: three models (two tokenizers) over the same bytes; figures = xent eval --stride; paired intervals; same-tokenizer token differences', { skip }, () => {
+test('compare: three models (two tokenizers) over the same bytes; figures = xent eval --stride; paired intervals; same-tokenizer token differences', {
+  skip,
+}, () => {
   const report = join(dir, 'cmp.html');
-  const r = run('compare', '--models', F32!, BF16!, LLAMA!, '--data', SMALL, '--ctx', '128', '--threads', '1', '--json', '--report', report, '--top', '5');
+  const r = run(
+    'compare',
+    '--models',
+    F32!,
+    BF16!,
+    LLAMA!,
+    '--data',
+    SMALL,
+    '--ctx',
+    '128',
+    '--threads',
+    '1',
+    '--json',
+    '--report',
+    report,
+    '--top',
+    '5',
+  );
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   validateCompareResult(JSON.parse(r.stdout), { file: 'compare --json' });
@@ -48,7 +72,10 @@ test('compare: three models (two tokenizers) over the same bytes; figures = xent
   assert.equal(j.stride, 64);
   // Each model's bits = what `xent eval` scores with the same sliding window.
   for (const m of j.models) {
-    const e = JSON.parse(run('eval', '--model', m.model, '--data', SMALL, '--ctx', '128', '--stride', '64', '--threads', '1', '--json').stdout);
+    const e = JSON.parse(
+      run('eval', '--model', m.model, '--data', SMALL, '--ctx', '128', '--stride', '64', '--threads', '1', '--json')
+        .stdout,
+    );
     assert.equal(m.tokens_scored, e.tokens_scored, m.model);
     const bits = (e.nats_per_token * e.tokens_scored) / Math.LN2;
     assert.ok(Math.abs(m.bits_total - bits) < 1e-9 * bits, `${m.model}: ${m.bits_total} vs ${bits}`);
@@ -62,7 +89,11 @@ test('compare: three models (two tokenizers) over the same bytes; figures = xent
   const far = pair(F32!, LLAMA!);
   assert.ok(far.diff_ci95_hi < 0, 'stories260K beats the random model at 95%');
   const near = pair(F32!, BF16!);
-  assert.ok(Math.abs(near.diff_bits_per_byte) < 0.005 && near.diff_ci95_lo <= near.diff_bits_per_byte && near.diff_bits_per_byte <= near.diff_ci95_hi);
+  assert.ok(
+    Math.abs(near.diff_bits_per_byte) < 0.005 &&
+      near.diff_ci95_lo <= near.diff_bits_per_byte &&
+      near.diff_bits_per_byte <= near.diff_ci95_hi,
+  );
   assert.ok(near.diff_ci95_hi - near.diff_ci95_lo < far.diff_ci95_hi - far.diff_ci95_lo);
   // Only the pair that shares a tokenizer gets per-token differences.
   assert.equal(j.token_pairs.length, 1);
@@ -73,7 +104,10 @@ test('compare: three models (two tokenizers) over the same bytes; figures = xent
   assert.ok(Math.abs(tp.diff_nats_per_token - (f32.nats_per_token - bf16.nats_per_token)) < 1e-12);
   assert.equal(tp.most_different.length, 5);
   const d = tp.most_different.map((x: { diff_nats: number }) => Math.abs(x.diff_nats));
-  assert.deepEqual(d, [...d].sort((a: number, b: number) => b - a));
+  assert.deepEqual(
+    d,
+    [...d].sort((a: number, b: number) => b - a),
+  );
   for (const x of tp.most_different) assert.ok(Math.abs(x.nats_a - x.nats_b - x.diff_nats) < 1e-12);
   assert.equal(j.units.kind, 'documents');
   assert.ok(j.units.count >= 20);
@@ -85,26 +119,66 @@ test('compare: three models (two tokenizers) over the same bytes; figures = xent
   assert.match(t.stdout, /^\s+1\s+\d\.\d{4} \[.*stories260K\.gguf$/m);
 });
 
-test('compare ranks a GGUF model, an n-gram and an LSTM trained here (byte tokenizers) over the same bytes', { skip }, () => {
+test('compare ranks a GGUF model, an n-gram and an LSTM trained here (byte tokenizers) over the same bytes', {
+  skip,
+}, () => {
   // Train both small models on TinyStories text that does not overlap the scored 9 kB.
   const train = join(dir, 'train.txt');
   writeFileSync(train, readFileSync(TINY!).subarray(100_000, 250_000));
   const ng = join(dir, 'ng3');
   const lstm = join(dir, 'lstm');
-  assert.equal(run('train', '--data', train, '--arch', 'ngram', '--vocab', 'byte', '--order', '3', '--out', ng).code, 0);
-  const tr = run('train', '--data', train, '--arch', 'lstm', '--vocab', 'byte', '--emb', '16', '--hidden', '32', '--steps', '30', '--batch', '8', '--seq', '32', '--eval-interval', '30', '--val-tokens', '2000', '--out', lstm);
+  assert.equal(
+    run('train', '--data', train, '--arch', 'ngram', '--vocab', 'byte', '--order', '3', '--out', ng).code,
+    0,
+  );
+  const tr = run(
+    'train',
+    '--data',
+    train,
+    '--arch',
+    'lstm',
+    '--vocab',
+    'byte',
+    '--emb',
+    '16',
+    '--hidden',
+    '32',
+    '--steps',
+    '30',
+    '--batch',
+    '8',
+    '--seq',
+    '32',
+    '--eval-interval',
+    '30',
+    '--val-tokens',
+    '2000',
+    '--out',
+    lstm,
+  );
   assert.equal(tr.code, 0, tr.stderr);
-  const j = JSON.parse(run('compare', '--models', F32!, ng, lstm, '--data', SMALL, '--ctx', '128', '--threads', '1', '--json').stdout);
+  const j = JSON.parse(
+    run('compare', '--models', F32!, ng, lstm, '--data', SMALL, '--ctx', '128', '--threads', '1', '--json').stdout,
+  );
   const bytes = readFileSync(SMALL).length;
   for (const m of j.models) {
-    const e = JSON.parse(run('eval', '--model', m.model, '--data', SMALL, '--ctx', '128', '--stride', '64', '--threads', '1', '--json').stdout);
+    const e = JSON.parse(
+      run('eval', '--model', m.model, '--data', SMALL, '--ctx', '128', '--stride', '64', '--threads', '1', '--json')
+        .stdout,
+    );
     const bits = (e.nats_per_token * e.tokens_scored) / Math.LN2;
     assert.ok(Math.abs(m.bits_per_byte - bits / bytes) < 1e-9 * m.bits_per_byte, m.model);
   }
-  assert.deepEqual(j.models.map((m: { vocab_size: number }) => m.vocab_size), [512, 256, 256]);
+  assert.deepEqual(
+    j.models.map((m: { vocab_size: number }) => m.vocab_size),
+    [512, 256, 256],
+  );
   assert.equal(j.models[1].tokens_scored, bytes - 1, 'a byte model without BOS scores every byte but the first');
   // The two byte-level models tokenise identically: per-token differences for that pair only.
-  assert.deepEqual(j.token_pairs.map((t: { a: string; b: string }) => [t.a, t.b]), [[ng, lstm]]);
+  assert.deepEqual(
+    j.token_pairs.map((t: { a: string; b: string }) => [t.a, t.b]),
+    [[ng, lstm]],
+  );
   validateCompareResult(j, { file: 'compare --json' });
 });
 
@@ -112,10 +186,15 @@ test('compare: bad input', { skip }, () => {
   failsWith(run('compare', '--models', F32!, '--data', SMALL), /at least two models/);
   failsWith(run('compare', '--models', F32!, BF16!, '--data', join(dir, 'none.txt')), /data file .* does not exist/);
   failsWith(run('compare', '--models', F32!, join(dir, 'none.gguf'), '--data', SMALL), /none\.gguf does not exist/);
-  failsWith(run('compare', '--models', F32!, BF16!, '--data', SMALL, '--ctx', '128', '--stride', '128'), /--stride must be below --ctx 128/);
+  failsWith(
+    run('compare', '--models', F32!, BF16!, '--data', SMALL, '--ctx', '128', '--stride', '128'),
+    /--stride must be below --ctx 128/,
+  );
 });
 
-test('eval with several --data files: per-domain cross-entropy = xent eval of each file; the difference with a bootstrap interval; JSONL domains', { skip }, () => {
+test('eval with several --data files: per-domain cross-entropy = xent eval of each file; the difference with a bootstrap interval; JSONL domains', {
+  skip,
+}, () => {
   const r = run('eval', '--model', F32!, '--data', SMALL, '--data', WSMALL, '--ctx', '128', '--threads', '1', '--json');
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
@@ -135,16 +214,33 @@ test('eval with several --data files: per-domain cross-entropy = xent eval of ea
   assert.equal(diff.a, 'tiny9k.txt');
   assert.equal(diff.b, 'wiki9k.txt');
   assert.ok(Math.abs(diff.diff_nats_per_token - (ts.nats_per_token - wk.nats_per_token)) < 1e-12);
-  assert.ok(diff.diff_nats_per_token_ci95[1] < 0, 'a TinyStories model is better on TinyStories than on WikiText at 95%');
-  assert.ok(diff.diff_nats_per_token_ci95[0] <= diff.diff_nats_per_token && diff.diff_nats_per_token <= diff.diff_nats_per_token_ci95[1]);
+  assert.ok(
+    diff.diff_nats_per_token_ci95[1] < 0,
+    'a TinyStories model is better on TinyStories than on WikiText at 95%',
+  );
+  assert.ok(
+    diff.diff_nats_per_token_ci95[0] <= diff.diff_nats_per_token &&
+      diff.diff_nats_per_token <= diff.diff_nats_per_token_ci95[1],
+  );
   // The same two texts as JSONL documents with a domain field.
   const stories = readFileSync(SMALL, 'utf8').split('\n\n');
   const jsonl = join(dir, 'docs.jsonl');
-  writeFileSync(jsonl, [...stories.map((text) => JSON.stringify({ text, domain: 'stories' })), JSON.stringify({ text: readFileSync(WSMALL, 'utf8'), domain: 'wiki' })].join('\n') + '\n');
+  writeFileSync(
+    jsonl,
+    `${[...stories.map((text) => JSON.stringify({ text, domain: 'stories' })), JSON.stringify({ text: readFileSync(WSMALL, 'utf8'), domain: 'wiki' })].join('\n')}\n`,
+  );
   const doms = readDomains([jsonl]);
-  assert.deepEqual(doms.map((d) => [d.name, d.documents]), [['stories', stories.length], ['wiki', 1]]);
+  assert.deepEqual(
+    doms.map((d) => [d.name, d.documents]),
+    [
+      ['stories', stories.length],
+      ['wiki', 1],
+    ],
+  );
   assert.deepEqual(doms[0]!.bytes, readFileSync(SMALL)); // documents joined with the blank line they were split at
-  const k = JSON.parse(run('eval', '--model', F32!, '--data', jsonl, '--ctx', '128', '--threads', '1', '--json').stdout);
+  const k = JSON.parse(
+    run('eval', '--model', F32!, '--data', jsonl, '--ctx', '128', '--threads', '1', '--json').stdout,
+  );
   assert.equal(k.domains[0].nats_per_token, ts.nats_per_token);
   assert.equal(k.domains[1].nats_per_token, wk.nats_per_token);
   const t = run('eval', '--model', F32!, '--data', jsonl, '--ctx', '128', '--threads', '1');
@@ -154,12 +250,18 @@ test('eval with several --data files: per-domain cross-entropy = xent eval of ea
 test('domains: bad JSONL and short domains are refused with file and line', { skip }, () => {
   const bad = join(dir, 'bad.jsonl');
   writeFileSync(bad, '{"text": "a", "domain": "x"}\n{"text": "b"}\n');
-  failsWith(run('eval', '--model', F32!, '--data', bad), /bad\.jsonl line 2: field "domain" must be a non-empty string/);
+  failsWith(
+    run('eval', '--model', F32!, '--data', bad),
+    /bad\.jsonl line 2: field "domain" must be a non-empty string/,
+  );
   writeFileSync(bad, '{"text": "a", "domain": "x"}\nnot json\n');
   failsWith(run('eval', '--model', F32!, '--data', bad), /bad\.jsonl line 2 is not valid JSON/);
   const short = join(dir, 'short.txt');
   writeFileSync(short, 'Once upon a time.');
-  failsWith(run('eval', '--model', F32!, '--data', SMALL, '--data', short, '--ctx', '128'), /domain "short\.txt" .* is too short/);
+  failsWith(
+    run('eval', '--model', F32!, '--data', SMALL, '--data', short, '--ctx', '128'),
+    /domain "short\.txt" .* is too short/,
+  );
   failsWith(run('eval', '--model', F32!, '--data', SMALL, '--data', SMALL), /two --data inputs give the domain name/);
 });
 

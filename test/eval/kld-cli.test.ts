@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { validateKldResult } from '../../src/report/schema.js';
-import { failsWith, runCli, type CliRun } from '../helpers/cli.js';
+import { type CliRun, failsWith, runCli } from '../helpers/cli.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const F32 = sharedPath('models', 'stories260K.gguf');
@@ -19,7 +19,12 @@ const BF16 = sharedPath('models', 'stories260K-bf16.gguf');
 const LLAMA = sharedPath('models', 'llama-2-tiny-random.gguf');
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !F32 || !BF16 || !TINY ? 'needs ../shared models and data' : !existsSync(CLI) ? 'needs the built CLI (npm run build)' : false;
+const skip =
+  !F32 || !BF16 || !TINY
+    ? 'needs ../shared models and data'
+    : !existsSync(CLI)
+      ? 'needs the built CLI (npm run build)'
+      : false;
 const dir = mkdtempSync(join(tmpdir(), 'xent-kld-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -29,11 +34,30 @@ const xent = (...args: string[]): CliRun => runCli(['kld', '--threads', '1', ...
 function line(out: string, label: RegExp): string {
   const m = out.split('\n').find((l) => label.test(l));
   assert.ok(m, `no line ${label} in:\n${out}`);
-  return m.replace(label, '').replace(/^\s*:?\s*/, '').trim();
+  return m
+    .replace(label, '')
+    .replace(/^\s*:?\s*/, '')
+    .trim();
 }
 
-test('llama.cpp reference: stories260K vs stories260K-bf16, TinyStories, ctx 128, --compat llama (every printed figure)', { skip }, () => {
-  const r = xent('--base', F32!, '--model', BF16!, '--data', TINY!, '--ctx', '128', '--compat', 'llama', '--top-k', '0', '--no-jsd');
+test('llama.cpp reference: stories260K vs stories260K-bf16, TinyStories, ctx 128, --compat llama (every printed figure)', {
+  skip,
+}, () => {
+  const r = xent(
+    '--base',
+    F32!,
+    '--model',
+    BF16!,
+    '--data',
+    TINY!,
+    '--ctx',
+    '128',
+    '--compat',
+    'llama',
+    '--top-k',
+    '0',
+    '--no-jsd',
+  );
   assert.equal(r.code, 0, r.stderr);
   const o = r.stdout;
   assert.match(o, /2323 of 2323 chunks of 128/);
@@ -57,16 +81,23 @@ test('llama.cpp reference: stories260K vs stories260K-bf16, TinyStories, ctx 128
   assert.equal(line(o, /^Same top p:/), '99.489 ± 0.019 %');
 });
 
-test('stories260K against itself, GPL-3, 20 chunks: llama.cpp figures; exact mode gives KLD ≈ 0 and same top 100%', { skip }, () => {
+test('stories260K against itself, GPL-3, 20 chunks: llama.cpp figures; exact mode gives KLD ≈ 0 and same top 100%', {
+  skip,
+}, () => {
   const r = xent('--base', F32!, '--model', F32!, '--data', GPL, '--ctx', '128', '--chunks', '20', '--compat', 'llama');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(line(r.stdout, /^Mean\s+KLD:/), '-0.000001 ±   0.000000');
   assert.equal(line(r.stdout, /^Same top p:/), '100.000 ± 0.000 %');
   assert.equal(line(r.stdout, /^Mean PPL\(Q\)\/PPL\(base\)\s+/), '1.004207 ±   0.002112');
   assert.match(line(r.stdout, /^Mean PPL\(Q\)\s+/), /^83\.752\d+ ±\s+8\.0214\d+$/); // = xent eval / llama-perplexity's 83.7522 ± 8.02147
-  const e = JSON.parse(xent('--base', F32!, '--model', F32!, '--data', GPL, '--ctx', '128', '--chunks', '20', '--json').stdout);
+  const e = JSON.parse(
+    xent('--base', F32!, '--model', F32!, '--data', GPL, '--ctx', '128', '--chunks', '20', '--json').stdout,
+  );
   assert.equal(e.base_storage, 'float32');
-  assert.ok(Math.abs(e.kld_mean) < 1e-9 && Math.abs(e.kld_max) < 1e-6, `exact self-KLD ${e.kld_mean}, max ${e.kld_max}`);
+  assert.ok(
+    Math.abs(e.kld_mean) < 1e-9 && Math.abs(e.kld_max) < 1e-6,
+    `exact self-KLD ${e.kld_mean}, max ${e.kld_max}`,
+  );
   assert.equal(e.same_top_p, 1);
   assert.equal(e.ln_ppl_ratio, 0);
   assert.equal(e.ppl_model.toFixed(4), '83.7522');
@@ -74,13 +105,53 @@ test('stories260K against itself, GPL-3, 20 chunks: llama.cpp figures; exact mod
   assert.equal(e.topk_agreement, 1);
 });
 
-test('--json: every figure with units, validates as a kld result; --save-base then --base-file gives identical statistics; --report', { skip }, () => {
+test('--json: every figure with units, validates as a kld result; --save-base then --base-file gives identical statistics; --report', {
+  skip,
+}, () => {
   const base = join(dir, 'b30.kld');
   const report = join(dir, 'kld.html');
-  const a = xent('--base', F32!, '--model', BF16!, '--data', TINY!, '--ctx', '128', '--chunks', '30', '--compat', 'llama', '--save-base', base, '--json', '--report', report);
+  const a = xent(
+    '--base',
+    F32!,
+    '--model',
+    BF16!,
+    '--data',
+    TINY!,
+    '--ctx',
+    '128',
+    '--chunks',
+    '30',
+    '--compat',
+    'llama',
+    '--save-base',
+    base,
+    '--json',
+    '--report',
+    report,
+  );
   assert.equal(a.code, 0, a.stderr);
   const j = JSON.parse(a.stdout);
-  for (const k of ['kld_mean', 'kld_mean_pm', 'kld_max', 'kld_p99', 'kld_median', 'same_top_p', 'same_top_p_pm', 'delta_p_rms', 'ppl_model', 'ppl_base', 'ln_ppl_ratio', 'ln_ppl_ratio_pm', 'tokens_scored', 'kld_p95', 'kld_p90', 'kld_p05', 'jsd_mean', 'topk_agreement', 'kld_unit']) {
+  for (const k of [
+    'kld_mean',
+    'kld_mean_pm',
+    'kld_max',
+    'kld_p99',
+    'kld_median',
+    'same_top_p',
+    'same_top_p_pm',
+    'delta_p_rms',
+    'ppl_model',
+    'ppl_base',
+    'ln_ppl_ratio',
+    'ln_ppl_ratio_pm',
+    'tokens_scored',
+    'kld_p95',
+    'kld_p90',
+    'kld_p05',
+    'jsd_mean',
+    'topk_agreement',
+    'kld_unit',
+  ]) {
     assert.ok(k in j, k);
   }
   assert.equal(j.tokens_scored, 30 * 63);
@@ -103,11 +174,14 @@ test('--json: every figure with units, validates as a kld result; --save-base th
   assert.equal(b.code, 0, b.stderr);
   const k = JSON.parse(b.stdout);
   for (const key of Object.keys(j)) {
-    if (/^(kld|delta_p|ppl|ln_ppl|same_top|nats_per_token|tokens_scored)/.test(key)) assert.deepEqual(k[key], j[key], key);
+    if (/^(kld|delta_p|ppl|ln_ppl|same_top|nats_per_token|tokens_scored)/.test(key))
+      assert.deepEqual(k[key], j[key], key);
   }
   assert.equal(k.jsd_mean, null); // no float base in a base file
   // The exact (default) mode: the true KLD, never negative beyond rounding, a little above llama's (no −16 cut-off).
-  const x = JSON.parse(xent('--base', F32!, '--model', BF16!, '--data', TINY!, '--ctx', '128', '--chunks', '30', '--json').stdout);
+  const x = JSON.parse(
+    xent('--base', F32!, '--model', BF16!, '--data', TINY!, '--ctx', '128', '--chunks', '30', '--json').stdout,
+  );
   assert.ok(x.kld_min > -1e-7, String(x.kld_min));
   assert.ok(Math.abs(x.kld_mean - j.kld_mean) < 0.2 * j.kld_mean, `${x.kld_mean} vs ${j.kld_mean}`);
   // PPL(base) differs only by the uint16 storage (quantisation, NLL capped near 16 nats); PPL(Q) not at all.
@@ -116,27 +190,62 @@ test('--json: every figure with units, validates as a kld result; --save-base th
 });
 
 test('bad input: different tokenizers, base file from another ctx or text, short text, bad options', { skip }, () => {
-  if (LLAMA) failsWith(xent('--base', F32!, '--model', LLAMA, '--data', GPL, '--ctx', '128', '--chunks', '2'), /different tokenizers.*512.*32000/);
+  if (LLAMA)
+    failsWith(
+      xent('--base', F32!, '--model', LLAMA, '--data', GPL, '--ctx', '128', '--chunks', '2'),
+      /different tokenizers.*512.*32000/,
+    );
   const base = join(dir, 'b2.kld');
-  assert.equal(xent('--base', F32!, '--model', BF16!, '--data', GPL, '--ctx', '128', '--chunks', '2', '--save-base', base).code, 0);
-  failsWith(xent('--base-file', base, '--model', BF16!, '--data', GPL, '--ctx', '256'), /made with ctx 128, but this run uses --ctx 256/);
+  assert.equal(
+    xent('--base', F32!, '--model', BF16!, '--data', GPL, '--ctx', '128', '--chunks', '2', '--save-base', base).code,
+    0,
+  );
+  failsWith(
+    xent('--base-file', base, '--model', BF16!, '--data', GPL, '--ctx', '256'),
+    /made with ctx 128, but this run uses --ctx 256/,
+  );
   failsWith(xent('--base-file', base, '--model', BF16!, '--data', TINY!, '--ctx', '128'), /made from another text/);
   // A llama.cpp-made file (no trailer) from another text is caught by its tokens.
   const bare = readFileSync(base);
   const llamaFile = join(dir, 'llama.kld');
   writeFileSync(llamaFile, bare.subarray(0, bare.length - 12 - bare.readUInt32LE(bare.length - 12)));
-  failsWith(xent('--base-file', llamaFile, '--model', BF16!, '--data', TINY!, '--ctx', '128'), /made from another text or tokenizer: its token \d+ is/);
+  failsWith(
+    xent('--base-file', llamaFile, '--model', BF16!, '--data', TINY!, '--ctx', '128'),
+    /made from another text or tokenizer: its token \d+ is/,
+  );
   const short = join(dir, 'short.txt');
   writeFileSync(short, 'Once upon a time.');
-  failsWith(xent('--base', F32!, '--model', BF16!, '--data', short, '--ctx', '128'), /text has \d+ tokens.*needs at least 128/);
+  failsWith(
+    xent('--base', F32!, '--model', BF16!, '--data', short, '--ctx', '128'),
+    /text has \d+ tokens.*needs at least 128/,
+  );
   failsWith(xent('--base', F32!, '--model', BF16!, '--data', GPL, '--compat', 'vllm'), /--compat must be 'llama'/);
   failsWith(xent('--model', BF16!, '--data', GPL), /--base <model> or --base-file/);
-  failsWith(xent('--base-file', join(dir, 'none.kld'), '--model', BF16!, '--data', GPL), /base file .*none\.kld does not exist/);
+  failsWith(
+    xent('--base-file', join(dir, 'none.kld'), '--model', BF16!, '--data', GPL),
+    /base file .*none\.kld does not exist/,
+  );
   failsWith(xent('--base', F32!, '--model', BF16!, '--data', join(dir, 'none.txt')), /data file .* does not exist/);
 });
 
-test('--checkpoint: killed with SIGKILL mid-run, the same command resumes and gives identical figures and base file', { skip }, async () => {
-  const args = ['--base', F32!, '--model', BF16!, '--data', TINY!, '--ctx', '128', '--chunks', '60', '--compat', 'llama', '--json'];
+test('--checkpoint: killed with SIGKILL mid-run, the same command resumes and gives identical figures and base file', {
+  skip,
+}, async () => {
+  const args = [
+    '--base',
+    F32!,
+    '--model',
+    BF16!,
+    '--data',
+    TINY!,
+    '--ctx',
+    '128',
+    '--chunks',
+    '60',
+    '--compat',
+    'llama',
+    '--json',
+  ];
   const ref = join(dir, 'ref60.kld');
   const whole = xent(...args, '--save-base', ref);
   assert.equal(whole.code, 0, whole.stderr);
@@ -165,7 +274,8 @@ test('--checkpoint: killed with SIGKILL mid-run, the same command resumes and gi
   const a = JSON.parse(whole.stdout);
   const b = JSON.parse(r.stdout);
   assert.equal(b.resumed_from_chunk, done);
-  for (const k of Object.keys(a)) if (/^(kld|delta_p|ppl|ln_ppl|same_top|jsd|topk|tokens_scored|chunks)/.test(k)) assert.deepEqual(b[k], a[k], k);
+  for (const k of Object.keys(a))
+    if (/^(kld|delta_p|ppl|ln_ppl|same_top|jsd|topk|tokens_scored|chunks)/.test(k)) assert.deepEqual(b[k], a[k], k);
   assert.ok(!existsSync(cpFile), 'the checkpoint is removed once the run completes');
   const x = readFileSync(ref);
   const y = readFileSync(base);
@@ -214,10 +324,27 @@ const LLAMA_V32K_BLOCK = [
   'Same top p: 100.000 ± 0.000 %',
 ];
 
-test('V = 32000 (WebAssembly sums): every line of llama-perplexity --kl-divergence, llama-2-tiny-random against itself, 20 chunks', { skip: skip || (LLAMA ? false : 'needs llama-2-tiny-random.gguf') }, () => {
+test('V = 32000 (WebAssembly sums): every line of llama-perplexity --kl-divergence, llama-2-tiny-random against itself, 20 chunks', {
+  skip: skip || (LLAMA ? false : 'needs llama-2-tiny-random.gguf'),
+}, () => {
   const text = join(dir, 'tiny120k.txt');
   writeFileSync(text, readFileSync(TINY!).subarray(0, 120_000));
-  const r = xent('--base', LLAMA!, '--model', LLAMA!, '--data', text, '--ctx', '128', '--chunks', '20', '--compat', 'llama', '--top-k', '0');
+  const r = xent(
+    '--base',
+    LLAMA!,
+    '--model',
+    LLAMA!,
+    '--data',
+    text,
+    '--ctx',
+    '128',
+    '--chunks',
+    '20',
+    '--compat',
+    'llama',
+    '--top-k',
+    '0',
+  );
   assert.equal(r.code, 0, r.stderr);
   const got = r.stdout
     .split('\n')

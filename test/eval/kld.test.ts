@@ -11,8 +11,16 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { XentError } from '../../src/errors.js';
 import { bootstrapPairedDiff, bootstrapRatio, bootstrapUnpairedDiff } from '../../src/eval/bootstrap.js';
-import { BaseFileReader, BaseFileWriter, rowsPerChunk, type BaseFileMeta } from '../../src/eval/kld-file.js';
-import { baseRowWidth, kldRowExact, kldRowLlama, newKldRow, newTopkScratch, quantizeBaseRow, topkOverlap } from '../../src/eval/kld-rows.js';
+import { type BaseFileMeta, BaseFileReader, BaseFileWriter, rowsPerChunk } from '../../src/eval/kld-file.js';
+import {
+  baseRowWidth,
+  kldRowExact,
+  kldRowLlama,
+  newKldRow,
+  newTopkScratch,
+  quantizeBaseRow,
+  topkOverlap,
+} from '../../src/eval/kld-rows.js';
 import { median, percentile } from '../../src/eval/kld-stats.js';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.js';
 
@@ -38,14 +46,16 @@ const num = (x: number | string): number => (x === '-Infinity' ? -Infinity : x =
 /** A deterministic pseudo-random log-softmax row of length V. */
 function randomLogProbs(V: number, seed: number, spread = 4): Float32Array {
   let s = seed >>> 0 || 1;
-  const rnd = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const x = Array.from({ length: V }, () => (rnd() - 0.5) * 2 * spread);
   const m = Math.max(...x);
   const lse = m + Math.log(x.reduce((a, b) => a + Math.exp(b - m), 0));
   return Float32Array.from(x, (v) => v - lse);
 }
 
-test('kldRowExact = PyTorch kl_div(log_target=True, batchmean) per row', { skip: skipUnlessShared('fixtures', 'torch_reference.json') }, () => {
+test('kldRowExact = PyTorch kl_div(log_target=True, batchmean) per row', {
+  skip: skipUnlessShared('fixtures', 'torch_reference.json'),
+}, () => {
   const c = fixture('kl_batchmean_log_target');
   const rows = c.inputs.input_logprobs;
   const V = rows[0]!.length;
@@ -61,7 +71,9 @@ test('kldRowExact = PyTorch kl_div(log_target=True, batchmean) per row', { skip:
   assert.ok(Math.abs(sum / rows.length - c.expected) <= 1e-5 * c.expected, `${sum / rows.length} vs ${c.expected}`);
 });
 
-test('kldRowExact: a base probability of exactly 0 contributes 0 (PyTorch xlogy)', { skip: skipUnlessShared('fixtures', 'torch_reference.json') }, () => {
+test('kldRowExact: a base probability of exactly 0 contributes 0 (PyTorch xlogy)', {
+  skip: skipUnlessShared('fixtures', 'torch_reference.json'),
+}, () => {
   const c = fixture('kl_batchmean_teacher_zero_probs');
   const V = c.inputs.input_logprobs[0]!.length;
   let sum = 0;
@@ -102,7 +114,13 @@ test('JSD = H(M) − (H(P) + H(Q))/2, symmetric, ≤ ln 2; top-k overlap = brute
     assert.ok(Math.abs(r.kld - kl) < 1e-12);
     assert.ok(Math.abs(r.pDiff - (Q[3]! - P[3]!)) < 1e-12);
     for (const k of [1, 5, 20]) {
-      const top = (x: Float32Array): Set<number> => new Set(Array.from(x, (y, i) => [y, i] as const).sort((p, q) => q[0] - p[0]).slice(0, k).map((e) => e[1]));
+      const top = (x: Float32Array): Set<number> =>
+        new Set(
+          Array.from(x, (y, i) => [y, i] as const)
+            .sort((p, q) => q[0] - p[0])
+            .slice(0, k)
+            .map((e) => e[1]),
+        );
       const tb = top(b);
       const tm = top(m);
       const common = [...tb].filter((i) => tm.has(i)).length;
@@ -165,9 +183,19 @@ test('base file: written chunk by chunk, read back identical, with the xent trai
   const rows = rowsPerChunk(nCtx);
   assert.equal(rows, 7);
   const nv = baseRowWidth(V);
-  const chunks = Array.from({ length: nChunk }, (_, c) => Uint16Array.from({ length: rows * nv }, (_, i) => (i * 31 + c * 1000) & 0xffff));
+  const chunks = Array.from({ length: nChunk }, (_, c) =>
+    Uint16Array.from({ length: rows * nv }, (_, i) => (i * 31 + c * 1000) & 0xffff),
+  );
   for (const ch of chunks) w.writeChunk(ch);
-  const meta: BaseFileMeta = { format: 'xent-kld-base/1', base_model: '/m.gguf', base_model_bytes: 12, data_sha256: 'ab'.repeat(32), ctx: nCtx, vocab_size: V, xent_version: 'test' };
+  const meta: BaseFileMeta = {
+    format: 'xent-kld-base/1',
+    base_model: '/m.gguf',
+    base_model_bytes: 12,
+    data_sha256: 'ab'.repeat(32),
+    ctx: nCtx,
+    vocab_size: V,
+    xent_version: 'test',
+  };
   w.finish(meta);
   const size = readFileSync(path).length;
   const r = new BaseFileReader(path);
@@ -186,7 +214,10 @@ test('base file: written chunk by chunk, read back identical, with the xent trai
   r2.close();
   // Damage is refused with the reason.
   writeFileSync(join(dir, 'trunc.kld'), bare.subarray(0, bare.length - 10));
-  assert.throws(() => new BaseFileReader(join(dir, 'trunc.kld')), (e: unknown) => e instanceof XentError && e.code === 'invalid_file' && /truncated/.test(e.message));
+  assert.throws(
+    () => new BaseFileReader(join(dir, 'trunc.kld')),
+    (e: unknown) => e instanceof XentError && e.code === 'invalid_file' && /truncated/.test(e.message),
+  );
   writeFileSync(join(dir, 'bad.kld'), Buffer.from('GGUF and more bytes than twenty'));
   assert.throws(() => new BaseFileReader(join(dir, 'bad.kld')), /does not start with "_logits_"/);
   assert.throws(() => new BaseFileReader(join(dir, 'missing.kld')), /does not exist/);
@@ -207,10 +238,16 @@ test('bootstrap: seeded, deterministic, intervals around the estimate; paired di
   const shifted = num.map((x, i) => x + 0.1 * den[i]!);
   const d = bootstrapPairedDiff(shifted, den, num, den, { seed: 1 });
   const dEst = 0.1;
-  assert.ok(Math.abs(d.lo - dEst) < 1e-9 && Math.abs(d.hi - dEst) < 1e-9, 'a proportional shift is known exactly when paired');
+  assert.ok(
+    Math.abs(d.lo - dEst) < 1e-9 && Math.abs(d.hi - dEst) < 1e-9,
+    'a proportional shift is known exactly when paired',
+  );
   const u = bootstrapUnpairedDiff(shifted, den, num, den, { seed: 1 });
   assert.ok(u.lo < dEst && dEst < u.hi && u.hi - u.lo > 1e-3, 'unpaired: the noise of both samples');
-  assert.throws(() => bootstrapRatio([], []), (e: unknown) => e instanceof XentError && e.code === 'empty_input');
+  assert.throws(
+    () => bootstrapRatio([], []),
+    (e: unknown) => e instanceof XentError && e.code === 'empty_input',
+  );
 });
 
 test('WebAssembly SIMD row sums (V ≥ 2048) agree with the float64 JavaScript path', async () => {

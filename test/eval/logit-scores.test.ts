@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { scoreLogitRows } from '../../src/eval/logit-scores.js';
 import { XentError } from '../../src/errors.js';
+import { scoreLogitRows } from '../../src/eval/logit-scores.js';
 
 /** Straight from the definition, in float64: −log softmax(l)[t], rank = #{v: l_v > l_t}. */
 function naive(row: number[], t: number): { nats: number; rank: number; top1: number; p1: number } {
   const z = row.reduce((a, x) => a + Math.exp(x), 0);
   const top1 = row.indexOf(Math.max(...row));
-  return { nats: Math.log(z) - row[t]!, rank: row.filter((x) => x > row[t]!).length, top1, p1: Math.exp(row[top1]!) / z };
+  return {
+    nats: Math.log(z) - row[t]!,
+    rank: row.filter((x) => x > row[t]!).length,
+    top1,
+    p1: Math.exp(row[top1]!) / z,
+  };
 }
 
 test('scoreLogitRows matches the float64 definition (property)', () => {
@@ -17,10 +22,16 @@ test('scoreLogitRows matches the float64 definition (property)', () => {
       fc.integer({ min: 1, max: 40 }).chain((V) =>
         fc.tuple(
           fc.constant(V),
-          fc.array(fc.tuple(fc.array(fc.float({ min: -30, max: 30, noNaN: true }), { minLength: V, maxLength: V }), fc.integer({ min: 0, max: V - 1 })), {
-            minLength: 1,
-            maxLength: 5,
-          }),
+          fc.array(
+            fc.tuple(
+              fc.array(fc.float({ min: -30, max: 30, noNaN: true }), { minLength: V, maxLength: V }),
+              fc.integer({ min: 0, max: V - 1 }),
+            ),
+            {
+              minLength: 1,
+              maxLength: 5,
+            },
+          ),
         ),
       ),
       ([V, rows]) => {
@@ -30,7 +41,10 @@ test('scoreLogitRows matches the float64 definition (property)', () => {
         rows.forEach(([r, t], i) => {
           const row = Array.from(logits.subarray(i * V, (i + 1) * V));
           const want = naive(row, t);
-          assert.ok(Math.abs(s.nats[i]! - want.nats) <= 1e-9 * Math.max(1, Math.abs(want.nats)), `nats ${s.nats[i]} vs ${want.nats}`);
+          assert.ok(
+            Math.abs(s.nats[i]! - want.nats) <= 1e-9 * Math.max(1, Math.abs(want.nats)),
+            `nats ${s.nats[i]} vs ${want.nats}`,
+          );
           assert.equal(s.rank[i], want.rank);
           assert.equal(s.top1[i], want.top1);
           assert.ok(Math.abs(s.top1Prob[i]! - want.p1) < 1e-12);
@@ -48,12 +62,21 @@ test('scoreLogitRows matches the float64 definition (property)', () => {
 
 test('scoreLogitRows is invariant to adding a constant to a row (property)', () => {
   fc.assert(
-    fc.property(fc.array(fc.float({ min: -20, max: 20, noNaN: true }), { minLength: 2, maxLength: 50 }), fc.integer({ min: -1000, max: 1000 }), (row, c) => {
-      const V = row.length;
-      const a = scoreLogitRows('t', Float32Array.from(row), V, Int32Array.of(V - 1));
-      const b = scoreLogitRows('t', Float32Array.from(row, (x) => x + c), V, Int32Array.of(V - 1));
-      assert.ok(Math.abs(a.nats[0]! - b.nats[0]!) < 1e-3, `${a.nats[0]} vs ${b.nats[0]}`); // float32 rounding of x + c
-    }),
+    fc.property(
+      fc.array(fc.float({ min: -20, max: 20, noNaN: true }), { minLength: 2, maxLength: 50 }),
+      fc.integer({ min: -1000, max: 1000 }),
+      (row, c) => {
+        const V = row.length;
+        const a = scoreLogitRows('t', Float32Array.from(row), V, Int32Array.of(V - 1));
+        const b = scoreLogitRows(
+          't',
+          Float32Array.from(row, (x) => x + c),
+          V,
+          Int32Array.of(V - 1),
+        );
+        assert.ok(Math.abs(a.nats[0]! - b.nats[0]!) < 1e-3, `${a.nats[0]} vs ${b.nats[0]}`); // float32 rounding of x + c
+      },
+    ),
   );
 });
 
@@ -63,10 +86,18 @@ test('scoreLogitRows: -Infinity logits are masked, NaN and +Infinity stop with t
   for (const bad of [NaN, Infinity]) {
     assert.throws(
       () => scoreLogitRows('op', Float32Array.of(0, 1, 2, 3, bad, 5), 3, Int32Array.of(0, 1)),
-      (e: unknown) => e instanceof XentError && e.code === 'numerical_error' && e.fields.row === 1 && e.fields.column === 1 && /row 1/.test(e.message),
+      (e: unknown) =>
+        e instanceof XentError &&
+        e.code === 'numerical_error' &&
+        e.fields.row === 1 &&
+        e.fields.column === 1 &&
+        /row 1/.test(e.message),
     );
   }
-  assert.throws(() => scoreLogitRows('op', Float32Array.of(0, 1), 2, Int32Array.of(2)), (e: unknown) => e instanceof XentError && e.code === 'index_out_of_range');
+  assert.throws(
+    () => scoreLogitRows('op', Float32Array.of(0, 1), 2, Int32Array.of(2)),
+    (e: unknown) => e instanceof XentError && e.code === 'index_out_of_range',
+  );
 });
 
 test('the WebAssembly log-sum-exp path agrees with the float64 loop at real vocabulary sizes', () => {
@@ -85,5 +116,8 @@ test('the WebAssembly log-sum-exp path agrees with the float64 loop at real voca
   }
   for (let i = 0; i < a.logProbs!.length; i += 997) assert.ok(Math.abs(a.logProbs![i]! - b.logProbs![i]!) < 1e-5);
   logits[3 * V + 17] = NaN;
-  assert.throws(() => scoreLogitRows('t', logits, V, targets, false, 'wasm'), (e: unknown) => e instanceof XentError && e.fields.row === 3 && e.fields.column === 17);
+  assert.throws(
+    () => scoreLogitRows('t', logits, V, targets, false, 'wasm'),
+    (e: unknown) => e instanceof XentError && e.fields.row === 3 && e.fields.column === 17,
+  );
 });

@@ -11,13 +11,14 @@ import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/ggu
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
-const skip = !MODEL || !sharedPath('data', 'wikitext2_test.raw')
-  ? 'needs ../shared models and data'
-  : !existsSync(CLI)
-    ? 'needs the built CLI'
-    : loadNativeBinding()
-      ? false
-      : `native engine unavailable (${nativeUnavailableReason()}): full-file reference runs need it`;
+const skip =
+  !MODEL || !sharedPath('data', 'wikitext2_test.raw')
+    ? 'needs ../shared models and data'
+    : !existsSync(CLI)
+      ? 'needs the built CLI'
+      : loadNativeBinding()
+        ? false
+        : `native engine unavailable (${nativeUnavailableReason()}): full-file reference runs need it`;
 
 const rows: [string, number, string, string, number][] = [
   ['tinystories_valid_600k.txt', 128, '5.0063', '0.02891', 2323],
@@ -26,11 +27,30 @@ const rows: [string, number, string, string, number][] = [
 ];
 
 for (const [data, ctx, ppl, pm, chunks] of rows) {
-  test(`stories260K on ${data}, ctx ${ctx}: PPL = ${ppl} +/- ${pm} (${chunks} chunks)`, { skip, timeout: 600_000 }, () => {
-    const r = spawnSync(process.execPath, [CLI, 'eval', '--model', MODEL!, '--data', sharedPath('data', data)!, '--ctx', String(ctx), '--threads', '1', '--json'], {
-      encoding: 'utf8',
-      env: { ...process.env, CI: '1' },
-    });
+  test(`stories260K on ${data}, ctx ${ctx}: PPL = ${ppl} +/- ${pm} (${chunks} chunks)`, {
+    skip,
+    timeout: 600_000,
+  }, () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'eval',
+        '--model',
+        MODEL!,
+        '--data',
+        sharedPath('data', data)!,
+        '--ctx',
+        String(ctx),
+        '--threads',
+        '1',
+        '--json',
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, CI: '1' },
+      },
+    );
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.chunks, chunks);

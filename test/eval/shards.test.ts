@@ -11,16 +11,24 @@ import { after, before, describe, test } from 'node:test';
 import { evaluatePerplexity, type TokenRecord } from '../../src/eval/evaluate.js';
 import { evaluateSharded } from '../../src/eval/shards.js';
 import { loadShards, saveShards } from '../../src/eval/shards-checkpoint.js';
-import type { PositionScores } from '../../src/models/language-model.js';
-import { loadGgufModel, type GgufModel } from '../../src/models/gguf.js';
+import { type GgufModel, loadGgufModel } from '../../src/models/gguf.js';
 import { loadNativeBinding } from '../../src/models/gguf-native.js';
+import type { PositionScores } from '../../src/models/language-model.js';
 import { ServerModel } from '../../src/models/server.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
-import { killAll, runCli, startProxy, startServe, type Served } from '../models/server-helpers.js';
+import { killAll, runCli, type Served, startProxy, startServe } from '../models/server-helpers.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !MODEL ? 'needs ../shared/models/stories260K.gguf' : !existsSync(CLI) ? 'needs the built CLI (npm run build)' : !loadNativeBinding() ? 'needs the native GGUF engine' : !existsSync(GPL) ? 'needs /usr/share/common-licenses/GPL-3' : false;
+const skip = !MODEL
+  ? 'needs ../shared/models/stories260K.gguf'
+  : !existsSync(CLI)
+    ? 'needs the built CLI (npm run build)'
+    : !loadNativeBinding()
+      ? 'needs the native GGUF engine'
+      : !existsSync(GPL)
+        ? 'needs /usr/share/common-licenses/GPL-3'
+        : false;
 const dir = mkdtempSync(join(tmpdir(), 'xent-shards-'));
 after(async () => {
   await killAll();
@@ -29,7 +37,24 @@ after(async () => {
 
 /** The figures that must agree exactly (everything but timings, names and endpoints). */
 function figures(j: Record<string, unknown>): Record<string, unknown> {
-  const keys = ['perplexity', 'perplexity_pm', 'perplexity_ci95', 'nats_per_token', 'bits_per_token', 'bits_per_byte', 'tokens_scored', 'bytes_scored', 'chunks', 'chunks_total', 'top1_accuracy', 'tokens_evaluated', 'tokens_in_text', 'running_perplexity', 'mode', 'ctx'];
+  const keys = [
+    'perplexity',
+    'perplexity_pm',
+    'perplexity_ci95',
+    'nats_per_token',
+    'bits_per_token',
+    'bits_per_byte',
+    'tokens_scored',
+    'bytes_scored',
+    'chunks',
+    'chunks_total',
+    'top1_accuracy',
+    'tokens_evaluated',
+    'tokens_in_text',
+    'running_perplexity',
+    'mode',
+    'ctx',
+  ];
   return Object.fromEntries(keys.map((k) => [k, j[k]]));
 }
 
@@ -51,7 +76,18 @@ describe('sharded evaluation across xent serve processes', { skip }, () => {
     const common = ['--data', GPL, '--ctx', '64', '--chunks', '12', '--json'];
     const [l, s] = await Promise.all([
       runCli(['eval', '--model', MODEL!, '--threads', '1', ...common, '--tokens', join(dir, 'local.jsonl')]),
-      runCli(['eval', '--server', a.url, '--server', `${b.url}/v1`, '--server-concurrency', '2', ...common, '--tokens', join(dir, 'served.jsonl')]),
+      runCli([
+        'eval',
+        '--server',
+        a.url,
+        '--server',
+        `${b.url}/v1`,
+        '--server-concurrency',
+        '2',
+        ...common,
+        '--tokens',
+        join(dir, 'served.jsonl'),
+      ]),
     ]);
     assert.equal(l.code, 0, l.stderr);
     assert.equal(s.code, 0, s.stderr);
@@ -64,7 +100,10 @@ describe('sharded evaluation across xent serve processes', { skip }, () => {
     // Both endpoints took part, and together scored each shard once.
     assert.equal(js.endpoints.length, 2);
     assert.equal(js.endpoints[0].shards + js.endpoints[1].shards, 12);
-    assert.ok(js.endpoints.every((e: { shards: number }) => e.shards > 0), JSON.stringify(js.endpoints));
+    assert.ok(
+      js.endpoints.every((e: { shards: number }) => e.shards > 0),
+      JSON.stringify(js.endpoints),
+    );
     assert.equal(readFileSync(join(dir, 'served.jsonl'), 'utf8'), readFileSync(join(dir, 'local.jsonl'), 'utf8'));
   });
 
@@ -86,7 +125,10 @@ describe('sharded evaluation across xent serve processes', { skip }, () => {
     const victim = await startServe(MODEL!, ['--ctx', '64']);
     const ma = await ServerModel.open(a.url);
     const mv = await ServerModel.open(victim.url);
-    assert.deepEqual(Array.from(await ma.tokenize(readFileSync(GPL).subarray(0, 4000).toString('utf8'))), Array.from(text));
+    assert.deepEqual(
+      Array.from(await ma.tokenize(readFileSync(GPL).subarray(0, 4000).toString('utf8'))),
+      Array.from(text),
+    );
     let killedAfter = -1;
     const records: TokenRecord[] = [];
     const { result, endpoints } = await evaluateSharded([ma, mv], text, {
@@ -133,7 +175,15 @@ describe('sharded evaluation across xent serve processes', { skip }, () => {
     );
     try {
       const m = await ServerModel.open(proxy.url);
-      const { result, endpoints } = await evaluateSharded([m], text, { ctx: 64, chunks: 6, concurrency: 2, baseDelayMs: 5, maxDelayMs: 40, dropAfter: 10, random: () => 0.5 });
+      const { result, endpoints } = await evaluateSharded([m], text, {
+        ctx: 64,
+        chunks: 6,
+        concurrency: 2,
+        baseDelayMs: 5,
+        maxDelayMs: 40,
+        dropAfter: 10,
+        random: () => 0.5,
+      });
       assert.equal(result.nats_per_token, ref.nats_per_token);
       assert.deepEqual(result.running, ref.running);
       assert.equal(endpoints[0]!.failures, 4);
@@ -147,7 +197,11 @@ describe('sharded evaluation across xent serve processes', { skip }, () => {
   test('windows scored ahead of the fold and saved are not requested again, and fold to the same bits', async () => {
     const ref = await evaluatePerplexity(local, text, { ctx: 64, chunks: 8 });
     const first = new Map<number, PositionScores>();
-    await evaluateSharded([await ServerModel.open(a.url)], text, { ctx: 64, chunks: 8, onScored: (w, s) => void first.set(w, s) });
+    await evaluateSharded([await ServerModel.open(a.url)], text, {
+      ctx: 64,
+      chunks: 8,
+      onScored: (w, s) => void first.set(w, s),
+    });
     assert.equal(first.size, 8);
     const file = join(dir, 'ahead.shards');
     const fp = { data: 'x', ctx: 64 };
@@ -175,7 +229,9 @@ describe('sharded evaluation across xent serve processes', { skip }, () => {
     const tok = join(dir, 'resumed.jsonl');
     const args = ['--data', GPL, '--ctx', '64', '--chunks', '10', '--json', '--checkpoint', cp, '--tokens', tok];
     // The fifth completion has no log-probabilities: the run stops after folding four shards.
-    const proxy = await startProxy(a.url, (n) => (n >= 4 ? (res) => res.end(JSON.stringify({ choices: [{ text: '' }] })) : undefined));
+    const proxy = await startProxy(a.url, (n) =>
+      n >= 4 ? (res) => res.end(JSON.stringify({ choices: [{ text: '' }] })) : undefined,
+    );
     try {
       const r1 = await runCli(['eval', '--server', proxy.url, '--server-concurrency', '1', ...args]);
       assert.equal(r1.code, 2, r1.stderr);
@@ -191,7 +247,22 @@ describe('sharded evaluation across xent serve processes', { skip }, () => {
     const j = JSON.parse(r2.stdout);
     assert.equal(j.resumed_from_chunk, 4);
     assert.ok(!existsSync(cp) && !existsSync(`${cp}.shards`), 'checkpoint removed when done');
-    const l = await runCli(['eval', '--model', MODEL!, '--threads', '1', '--data', GPL, '--ctx', '64', '--chunks', '10', '--json', '--tokens', join(dir, 'ref10.jsonl')]);
+    const l = await runCli([
+      'eval',
+      '--model',
+      MODEL!,
+      '--threads',
+      '1',
+      '--data',
+      GPL,
+      '--ctx',
+      '64',
+      '--chunks',
+      '10',
+      '--json',
+      '--tokens',
+      join(dir, 'ref10.jsonl'),
+    ]);
     assert.equal(l.code, 0, l.stderr);
     assert.deepEqual(figures(j), figures(JSON.parse(l.stdout)));
     assert.equal(readFileSync(tok, 'utf8'), readFileSync(join(dir, 'ref10.jsonl'), 'utf8'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { newAccumulator, summarize, formatRunning } from '../../src/eval/stats.js';
+import { formatRunning, newAccumulator, summarize } from '../../src/eval/stats.js';
 import { firstInvalidUtf8 } from '../../src/eval/utf8.js';
 
 test("summarize: llama.cpp's PPL and ± formula, 95% CI, bits per byte", () => {

@@ -11,7 +11,12 @@ export interface CliRun {
 
 /** `node dist/cli/main.js …args` with CI=1 (no progress bars), output captured. */
 export function runCli(args: string[], cwd?: string): CliRun {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 26, ...(cwd ? { cwd } : {}) });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1' },
+    maxBuffer: 1 << 26,
+    ...(cwd ? { cwd } : {}),
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

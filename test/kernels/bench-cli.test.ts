@@ -12,17 +12,23 @@ const skip = existsSync(CLI) ? false : 'needs the built CLI (npm test builds it)
 
 test('xent bench ce --json prints { op, rows, vocab, threads, median_s, min_s, peak_rss_bytes }', { skip }, () => {
   for (const op of ['fwd', 'fwdbwd', 'read']) {
-    const r = spawnSync(process.execPath, [CLI, 'bench', 'ce', '--rows', '64', '--vocab', '1001', '--threads', '2', '--op', op, '--reps', '3', '--json'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'bench', 'ce', '--rows', '64', '--vocab', '1001', '--threads', '2', '--op', op, '--reps', '3', '--json'],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
-    for (const k of ['op', 'rows', 'vocab', 'threads', 'median_s', 'min_s', 'peak_rss_bytes']) assert.ok(k in j, `missing ${k}`);
+    for (const k of ['op', 'rows', 'vocab', 'threads', 'median_s', 'min_s', 'peak_rss_bytes'])
+      assert.ok(k in j, `missing ${k}`);
     assert.equal(j.op, op);
     assert.equal(j.rows, 64);
     assert.equal(j.vocab, 1001);
     assert.equal(j.threads, 2);
     assert.ok((j.min_s as number) > 0 && (j.min_s as number) <= (j.median_s as number));
     assert.ok((j.peak_rss_bytes as number) > (j.logits_bytes as number));
-    if (op !== 'read') assert.ok(Math.abs((j.loss_nats as number) - (Math.log(1001) + 0.5)) < 0.2, `loss ${j.loss_nats}`);
+    if (op !== 'read')
+      assert.ok(Math.abs((j.loss_nats as number) - (Math.log(1001) + 0.5)) < 0.2, `loss ${j.loss_nats}`);
   }
 });
 

@@ -70,7 +70,10 @@ let shared: Promise<{ code: string; browser: Browser }> | undefined;
 function setup(): Promise<{ code: string; browser: Browser }> {
   shared ??= (async () => {
     const { chromium } = await import('playwright-core');
-    const [code, browser] = await Promise.all([bundle(), chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })]);
+    const [code, browser] = await Promise.all([
+      bundle(),
+      chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] }),
+    ]);
     return { code, browser };
   })();
   return shared;
@@ -81,11 +84,17 @@ after(async () => {
 
 async function runPage(isolated: boolean): Promise<Record<string, unknown>> {
   const { code, browser } = await setup();
-  const headers: Record<string, string> = isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
+  const headers: Record<string, string> = isolated
+    ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
+    : {};
   const server = createServer((req, res) => {
     if (req.url === '/xent.js') res.writeHead(200, { 'Content-Type': 'text/javascript', ...headers }).end(code);
-    else if (req.url === '/page.js') res.writeHead(200, { 'Content-Type': 'text/javascript', ...headers }).end(PAGE_SCRIPT);
-    else res.writeHead(200, { 'Content-Type': 'text/html', ...headers }).end('<!doctype html><script type="module" src="/page.js"></script>');
+    else if (req.url === '/page.js')
+      res.writeHead(200, { 'Content-Type': 'text/javascript', ...headers }).end(PAGE_SCRIPT);
+    else
+      res
+        .writeHead(200, { 'Content-Type': 'text/html', ...headers })
+        .end('<!doctype html><script type="module" src="/page.js"></script>');
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const page = await browser.newPage();
@@ -93,7 +102,9 @@ async function runPage(isolated: boolean): Promise<Record<string, unknown>> {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await page.waitForFunction('window.__result !== undefined || false', undefined, { timeout: 30000 }).catch(() => undefined);
+    await page
+      .waitForFunction('window.__result !== undefined || false', undefined, { timeout: 30000 })
+      .catch(() => undefined);
     const result = (await page.evaluate('window.__result')) as Record<string, unknown> | undefined;
     assert.ok(result, `the page did not finish: ${errors.join('; ')}`);
     return result;
@@ -103,7 +114,10 @@ async function runPage(isolated: boolean): Promise<Record<string, unknown>> {
   }
 }
 
-test('browser bundle: JS fallback before initKernels, wasm after it on a cross-origin isolated page', { skip, timeout: 120000 }, async () => {
+test('browser bundle: JS fallback before initKernels, wasm after it on a cross-origin isolated page', {
+  skip,
+  timeout: 120000,
+}, async () => {
   const { code } = await setup();
   assert.ok(code.length > 0);
   assert.ok(!/from\s*["']node:/.test(code), 'the browser bundle imports a node: module');
@@ -111,7 +125,8 @@ test('browser bundle: JS fallback before initKernels, wasm after it on a cross-o
   assert.equal(r.isolated, true);
   // Chromium may or may not compile synchronously on the main thread (old versions refused
   // modules over 4 KiB): either way 'auto' gives the JS answer, exactly or within float32 rounding.
-  if (r.availableBefore === false) assert.equal(r.autoBefore, r.js, "'auto' before initKernels must be the JS path exactly");
+  if (r.availableBefore === false)
+    assert.equal(r.autoBefore, r.js, "'auto' before initKernels must be the JS path exactly");
   else assert.ok(Math.abs((r.autoBefore as number) - (r.js as number)) <= 1e-5 * Math.abs(r.js as number));
   assert.equal(r.init, true);
   assert.equal(r.wasmError, undefined);
@@ -120,7 +135,10 @@ test('browser bundle: JS fallback before initKernels, wasm after it on a cross-o
   assert.ok(Math.abs((r.lse0 as number) - (r.lse0js as number)) <= 1e-6 * Math.abs(r.lse0js as number));
 });
 
-test('browser bundle: without cross-origin isolation initKernels() is false and backend wasm is a clear error', { skip, timeout: 120000 }, async () => {
+test('browser bundle: without cross-origin isolation initKernels() is false and backend wasm is a clear error', {
+  skip,
+  timeout: 120000,
+}, async () => {
   const r = await runPage(false);
   assert.equal(r.isolated, false);
   assert.equal(r.init, false);

@@ -10,18 +10,26 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { kernelCallCount } from '../../src/kernels/pool.js';
 import { skipUnlessShared } from '../helpers/shared.js';
-import { FIXTURE, assertClose, loadFixture } from '../loss/fixture.js';
 import type { Fixture } from '../loss/fixture.js';
-import { TOL, runCase } from '../loss/run-case.js';
+import { assertClose, FIXTURE, loadFixture } from '../loss/fixture.js';
+import { runCase, TOL } from '../loss/run-case.js';
 
 process.env.XENT_BACKEND = 'wasm';
 const fixture = loadFixture();
 const skip = skipUnlessShared(...FIXTURE);
-const KERNEL_OPS = new Set(['cross_entropy', 'logsumexp', 'log_softmax', 'softmax', 'binary_cross_entropy_with_logits', 'kl_div', 'perplexity']);
+const KERNEL_OPS = new Set([
+  'cross_entropy',
+  'logsumexp',
+  'log_softmax',
+  'softmax',
+  'binary_cross_entropy_with_logits',
+  'kl_div',
+  'perplexity',
+]);
 
 test('the fixture file is present and complete', { skip }, () => {
   assert.ok(fixture);
@@ -31,7 +39,10 @@ test('the fixture file is present and complete', { skip }, () => {
 // H1's extra PyTorch cases (test/loss/extra_reference.json), when present, go through the same path.
 const extraPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'loss', 'extra_reference.json');
 const extra = existsSync(extraPath) ? (JSON.parse(readFileSync(extraPath, 'utf8')) as Fixture) : undefined;
-const cases = [...(fixture?.cases ?? []).map((c) => ['torch_reference', c] as const), ...(extra?.cases ?? []).map((c) => ['extra_reference', c] as const)];
+const cases = [
+  ...(fixture?.cases ?? []).map((c) => ['torch_reference', c] as const),
+  ...(extra?.cases ?? []).map((c) => ['extra_reference', c] as const),
+];
 
 for (const [file, c] of cases) {
   test(`${file}: ${c.name} (${c.op}) [float32, wasm backend]`, () => {
@@ -41,7 +52,9 @@ for (const [file, c] of cases) {
     if (KERNEL_OPS.has(c.op)) assert.ok(kernelCallCount() > before, `${c.name}: no WebAssembly kernel ran`);
     const names = Object.keys(out.values);
     assert.ok(names.length > 0);
-    if (c.grad !== null && c.grad !== undefined) assert.ok(names.includes('grad'), `${c.name}: the fixture gradient was not checked`);
-    for (const [name, [got, want]] of Object.entries(out.values)) assertClose(`${c.name} ${name}`, got, want, rtol, atol);
+    if (c.grad !== null && c.grad !== undefined)
+      assert.ok(names.includes('grad'), `${c.name}: the fixture gradient was not checked`);
+    for (const [name, [got, want]] of Object.entries(out.values))
+      assertClose(`${c.name} ${name}`, got, want, rtol, atol);
   });
 }

@@ -8,13 +8,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crossEntropy, XentError } from '../../src/index.js';
-import type { CrossEntropyOptions } from '../../src/loss/cross-entropy.js';
+import { setStageBytesForTesting } from '../../src/kernels/cross-entropy.js';
 import { kernelCallCount } from '../../src/kernels/pool.js';
 import { allocFloat32, freeFloat32 } from '../../src/kernels/runtime.js';
-import { setStageBytesForTesting } from '../../src/kernels/cross-entropy.js';
+import type { CrossEntropyOptions } from '../../src/loss/cross-entropy.js';
 import { assertBitIdentical, assertCloseF32, randomLogits, randomProbs, randomTargets, rng } from './helpers.js';
 
-const SHAPES: Array<[number, number]> = [[1, 1], [3, 1], [2, 2], [5, 3], [4, 7], [3, 17], [7, 1001], [2, 2048], [3, 2049], [2, 4099]];
+const SHAPES: Array<[number, number]> = [
+  [1, 1],
+  [3, 1],
+  [2, 2],
+  [5, 3],
+  [4, 7],
+  [3, 17],
+  [7, 1001],
+  [2, 2048],
+  [3, 2049],
+  [2, 4099],
+];
 const OPTIONS: Array<[string, CrossEntropyOptions, boolean]> = [
   ['plain mean', {}, false],
   ['sum', { reduction: 'sum' }, false],
@@ -25,7 +36,11 @@ const OPTIONS: Array<[string, CrossEntropyOptions, boolean]> = [
   ['z-loss 1e-3, bits', { zLoss: 1e-3, unit: 'bit' }, false],
   ['ignoreIndex = 0 (a real class)', { ignoreIndex: 0 }, false],
   ['soft targets', {}, true],
-  ['soft targets + smoothing + weights + z-loss, sum', { labelSmoothing: 0.1, weight: [], zLoss: 1e-4, reduction: 'sum' }, true],
+  [
+    'soft targets + smoothing + weights + z-loss, sum',
+    { labelSmoothing: 0.1, weight: [], zLoss: 1e-4, reduction: 'sum' },
+    true,
+  ],
 ];
 
 function withWeights(o: CrossEntropyOptions, v: number, r: () => number): CrossEntropyOptions {
@@ -33,7 +48,15 @@ function withWeights(o: CrossEntropyOptions, v: number, r: () => number): CrossE
   return { ...o, weight: Array.from({ length: v }, () => 0.25 + 2 * r()) };
 }
 
-function compare(what: string, x: Float32Array, n: number, v: number, target: Int32Array | { data: Float32Array; shape: [number, number] }, o: CrossEntropyOptions, threads: number): void {
+function compare(
+  what: string,
+  x: Float32Array,
+  n: number,
+  v: number,
+  target: Int32Array | { data: Float32Array; shape: [number, number] },
+  o: CrossEntropyOptions,
+  threads: number,
+): void {
   const calls = kernelCallCount();
   const w = crossEntropy({ data: x, shape: [n, v] }, target, { ...o, grad: true, backend: 'wasm', threads });
   assert.equal(kernelCallCount(), calls + 1, `${what}: the WebAssembly kernel ran`);
@@ -81,12 +104,23 @@ test('crossEntropy wasm: extreme logits (±1e4, −inf entries and targets, spre
     }
   }
   // Label smoothing with a −inf logit in a kept row: +inf, as PyTorch.
-  const ls = crossEntropy({ data: x, shape: [n, v] }, targets[1] as Int32Array, { labelSmoothing: 0.1, backend: 'wasm' });
+  const ls = crossEntropy({ data: x, shape: [n, v] }, targets[1] as Int32Array, {
+    labelSmoothing: 0.1,
+    backend: 'wasm',
+  });
   assert.equal(ls.loss, Infinity);
   // A kept row of all −inf (target included): NaN loss and NaN gradient row, as the JS path.
   const allInf = Float32Array.from([-Infinity, -Infinity, -Infinity, 0, 1, 2]);
-  const a = crossEntropy({ data: allInf, shape: [2, 3] }, Int32Array.from([1, 2]), { reduction: 'none', grad: true, backend: 'wasm' });
-  const b = crossEntropy({ data: Float64Array.from(allInf), shape: [2, 3] }, Int32Array.from([1, 2]), { reduction: 'none', grad: true, backend: 'js' });
+  const a = crossEntropy({ data: allInf, shape: [2, 3] }, Int32Array.from([1, 2]), {
+    reduction: 'none',
+    grad: true,
+    backend: 'wasm',
+  });
+  const b = crossEntropy({ data: Float64Array.from(allInf), shape: [2, 3] }, Int32Array.from([1, 2]), {
+    reduction: 'none',
+    grad: true,
+    backend: 'js',
+  });
   assertCloseF32('all -inf row loss', a.loss, b.loss);
   assertCloseF32('all -inf row grad', a.grad as Float32Array, b.grad as Float64Array);
 });
@@ -140,7 +174,11 @@ test('crossEntropy wasm: gradient destinations — fresh, out (plain and wasm-re
 
 test('crossEntropy wasm: threads give bit-identical losses and gradients (1, 2, 3, 5 threads; N below and above the thread count)', () => {
   const r = rng(4);
-  for (const [n, v] of [[2, 3001], [37, 3001], [64, 513]] as Array<[number, number]>) {
+  for (const [n, v] of [
+    [2, 3001],
+    [37, 3001],
+    [64, 513],
+  ] as Array<[number, number]>) {
     const x = randomLogits(r, n, v, 12);
     const t = randomTargets(r, n, v, 5);
     const weight = Array.from({ length: v }, () => 0.5 + r());
@@ -159,7 +197,11 @@ test('crossEntropy wasm: threads give bit-identical losses and gradients (1, 2, 
 test('crossEntropy wasm: NaN / +Infinity in the logits raise the same XentError as the JS validator (also in place)', () => {
   const n = 5;
   const v = 2051;
-  for (const [row, col, bad] of [[3, 2050, NaN], [0, 7, Infinity], [4, 0, NaN]] as Array<[number, number, number]>) {
+  for (const [row, col, bad] of [
+    [3, 2050, NaN],
+    [0, 7, Infinity],
+    [4, 0, NaN],
+  ] as Array<[number, number, number]>) {
     const x = randomLogits(rng(5), n, v);
     x[row * v + col] = bad;
     if (row === 4) x[1 * v + 9] = NaN; // the first offending row is reported, as the validator does
@@ -176,7 +218,11 @@ test('crossEntropy wasm: NaN / +Infinity in the logits raise the same XentError 
       const y = x.slice();
       assert.throws(
         () => crossEntropy({ data: y, shape: [n, v] }, t, { ...extra, backend: 'wasm' }),
-        (e: unknown) => e instanceof XentError && e.code === jsErr.code && e.message === jsErr.message && JSON.stringify(e.fields) === JSON.stringify(jsErr.fields),
+        (e: unknown) =>
+          e instanceof XentError &&
+          e.code === jsErr.code &&
+          e.message === jsErr.message &&
+          JSON.stringify(e.fields) === JSON.stringify(jsErr.fields),
       );
     }
   }
@@ -208,7 +254,10 @@ test('crossEntropy wasm: confident rows keep their tiny losses to 1e-5 relative 
       for (let i = 0; i < n; i++) x[i * v + (t[i] as number)] = 0;
       x[2 * v] = -gap + 0.5; // one slightly larger runner-up
       const w = crossEntropy({ data: x, shape: [n, v] }, t, { reduction: 'none', backend: 'wasm' }).loss;
-      const ref = crossEntropy({ data: Float64Array.from(x), shape: [n, v] }, t, { reduction: 'none', backend: 'js' }).loss;
+      const ref = crossEntropy({ data: Float64Array.from(x), shape: [n, v] }, t, {
+        reduction: 'none',
+        backend: 'js',
+      }).loss;
       assertCloseF32(`V=${v} gap=${gap}`, w, ref, 1e-5, 0);
     }
   }
@@ -226,7 +275,12 @@ test('crossEntropy wasm: ordinary (non-resident) arrays are staged a block of ro
   const prev = setStageBytesForTesting(3 * v * 4 + 5); // 3 rows per block: 8 blocks, a short last one
   try {
     for (const threads of [1, 2]) {
-      const a = crossEntropy({ data: x, shape: [n, v] }, t, { grad: true, backend: 'wasm', reduction: 'none', threads });
+      const a = crossEntropy({ data: x, shape: [n, v] }, t, {
+        grad: true,
+        backend: 'wasm',
+        reduction: 'none',
+        threads,
+      });
       assertBitIdentical('staged row losses', a.loss, whole.loss);
       assertBitIdentical('staged grad', a.grad as Float32Array, whole.grad as Float32Array);
       const out64 = new Float64Array(n * v);
@@ -235,7 +289,12 @@ test('crossEntropy wasm: ordinary (non-resident) arrays are staged a block of ro
       const xi = x.slice();
       crossEntropy({ data: xi, shape: [n, v] }, t, { inPlace: true, backend: 'wasm', reduction: 'none', threads });
       assertBitIdentical('staged in place', xi, whole.grad as Float32Array);
-      const s = crossEntropy({ data: x, shape: [n, v] }, q, { grad: true, backend: 'wasm', labelSmoothing: 0.1, threads });
+      const s = crossEntropy({ data: x, shape: [n, v] }, q, {
+        grad: true,
+        backend: 'wasm',
+        labelSmoothing: 0.1,
+        threads,
+      });
       assert.ok(Object.is(s.loss, wholeSoft.loss));
       assertBitIdentical('staged soft grad', s.grad as Float32Array, wholeSoft.grad as Float32Array);
     }

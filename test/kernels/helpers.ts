@@ -13,7 +13,8 @@ export function randomLogits(r: () => number, n: number, v: number, spread = 8):
 
 export function randomTargets(r: () => number, n: number, v: number, ignoreEvery = 0): Int32Array {
   const t = new Int32Array(n);
-  for (let i = 0; i < n; i++) t[i] = ignoreEvery > 0 && i % ignoreEvery === ignoreEvery - 1 ? -100 : Math.floor(r() * v);
+  for (let i = 0; i < n; i++)
+    t[i] = ignoreEvery > 0 && i % ignoreEvery === ignoreEvery - 1 ? -100 : Math.floor(r() * v);
   return t;
 }
 
@@ -32,7 +33,13 @@ export function randomProbs(r: () => number, n: number, v: number): Float32Array
  * absolute floor of 1e-6 of the largest magnitude in the array (plus 1e-12; gradient entries near zero are
  * differences of two products and carry the float32 rounding of those products).
  */
-export function assertCloseF32(what: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-5, floorFrac = 1e-6): void {
+export function assertCloseF32(
+  what: string,
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  rtol = 1e-5,
+  floorFrac = 1e-6,
+): void {
   assert.equal(got.length, want.length, `${what}: length`);
   let scale = 0;
   for (let i = 0; i < want.length; i++) {

@@ -6,11 +6,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { logSoftmax, logSumExp, softmax, XentError } from '../../src/index.js';
-import { kernelCallCount } from '../../src/kernels/pool.js';
 import { setStageBytesForTesting } from '../../src/kernels/cross-entropy.js';
+import { kernelCallCount } from '../../src/kernels/pool.js';
 import { assertBitIdentical, assertCloseF32, randomLogits, rng } from './helpers.js';
 
-const SHAPES: Array<[number, number]> = [[1, 1], [4, 1], [3, 2], [2, 5], [5, 7], [3, 31], [2, 2047], [2, 2048], [3, 4101], [1, 50257]];
+const SHAPES: Array<[number, number]> = [
+  [1, 1],
+  [4, 1],
+  [3, 2],
+  [2, 5],
+  [5, 7],
+  [3, 31],
+  [2, 2047],
+  [2, 2048],
+  [3, 4101],
+  [1, 50257],
+];
 
 test('logSumExp / logSoftmax / softmax wasm = float64 JS reference on awkward shapes, 1–3 threads', () => {
   const r = rng(11);
@@ -47,7 +58,13 @@ test('logSumExp / logSoftmax / softmax wasm: extreme rows match the JS path (all
   const m64 = { data: Float64Array.from(x), shape: m.shape };
   assertCloseF32('lse', logSumExp(m, { backend: 'wasm' }), logSumExp(m64, { backend: 'js' }), 1e-7, 0);
   assert.equal(logSumExp(m, { backend: 'wasm' })[1], -Infinity);
-  assertCloseF32('logSoftmax', logSoftmax(m, { backend: 'wasm' }).data, logSoftmax(m64, { backend: 'js' }).data, 1e-6, 0);
+  assertCloseF32(
+    'logSoftmax',
+    logSoftmax(m, { backend: 'wasm' }).data,
+    logSoftmax(m64, { backend: 'js' }).data,
+    1e-6,
+    0,
+  );
   assertCloseF32('softmax', softmax(m, { backend: 'wasm' }).data, softmax(m64, { backend: 'js' }).data, 1e-6, 0);
   // e^(−inf − lse) is exactly 0, not a tiny number.
   assert.equal(softmax(m, { backend: 'wasm' }).data[15], 0);
@@ -67,7 +84,10 @@ test('logSumExp / logSoftmax / softmax wasm: threads are bit-identical', () => {
 });
 
 test('logSumExp / logSoftmax / softmax wasm: NaN and +Infinity give the validator error', () => {
-  for (const [i, bad] of [[2 * 9 + 4, NaN], [8, Infinity]] as Array<[number, number]>) {
+  for (const [i, bad] of [
+    [2 * 9 + 4, NaN],
+    [8, Infinity],
+  ] as Array<[number, number]>) {
     const x = randomLogits(rng(13), 3, 9);
     x[i] = bad;
     const m = { data: x, shape: [3, 9] as [number, number] };
@@ -79,7 +99,10 @@ test('logSumExp / logSoftmax / softmax wasm: NaN and +Infinity give the validato
         jsErr = e as XentError;
       }
       assert.ok(jsErr instanceof XentError);
-      assert.throws(() => f(m, { backend: 'wasm' }), (e: unknown) => e instanceof XentError && e.message === jsErr.message && e.code === jsErr.code);
+      assert.throws(
+        () => f(m, { backend: 'wasm' }),
+        (e: unknown) => e instanceof XentError && e.message === jsErr.message && e.code === jsErr.code,
+      );
     }
   }
 });
@@ -92,7 +115,13 @@ test('logSumExp wasm: NaN in a block of otherwise −inf before finite blocks is
   for (let j = v; j < 2 * v; j++) x[j] = -30;
   x[v + 4321] = 0;
   const m = { data: x, shape: [2, v] as [number, number] };
-  assert.throws(() => logSumExp(m, { backend: 'wasm' }), (e: unknown) => e instanceof XentError && e.code === 'non_finite' && e.message === 'logSumExp: x[0, 5] is NaN; x must be finite or -Infinity');
+  assert.throws(
+    () => logSumExp(m, { backend: 'wasm' }),
+    (e: unknown) =>
+      e instanceof XentError &&
+      e.code === 'non_finite' &&
+      e.message === 'logSumExp: x[0, 5] is NaN; x must be finite or -Infinity',
+  );
   x[5] = -Infinity;
   const got = logSumExp(m, { backend: 'wasm' });
   const want = logSumExp({ data: Float64Array.from(x), shape: [2, v] }, { backend: 'js' });

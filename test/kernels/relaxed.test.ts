@@ -46,10 +46,20 @@ process.exit(0);
 `;
 
 test('relaxed-SIMD build (fused multiply-add): chosen when the engine validates it, same answers as the JS path', () => {
-  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', '--input-type=module', '--eval', SCRIPT], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['--experimental-wasm-relaxed-simd', '--import', 'tsx', '--input-type=module', '--eval', SCRIPT],
+    { cwd: REPO_ROOT, encoding: 'utf8' },
+  );
   if (r.status !== 0 && /bad option|unknown|not allowed/i.test(r.stderr)) return; // the flag is gone (relaxed SIMD on by default): the main suite already runs that build
   assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { available: boolean; build: string; worst: number; worstGrad: number; identical: boolean };
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
+    available: boolean;
+    build: string;
+    worst: number;
+    worstGrad: number;
+    identical: boolean;
+  };
   assert.ok(out.available);
   assert.equal(out.build, 'relaxed-simd');
   assert.ok(out.worst <= 1e-5, `worst relative loss error ${out.worst}`);

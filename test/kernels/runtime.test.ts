@@ -13,7 +13,14 @@ import { crossEntropy } from '../../src/index.js';
 import { WASM_BASE64, WASM_SHA256 } from '../../src/kernels/generated/ce.wasm.js';
 import { WASM_BASE64 as RELAXED_BASE64 } from '../../src/kernels/generated/ce-relaxed.wasm.js';
 import { kernelWorkerCount, shutdownKernelWorkers } from '../../src/kernels/pool.js';
-import { allocFloat32, freeFloat32, isKernelResident, kernelMemoryBytes, kernelRuntime, kernelsAvailable } from '../../src/kernels/runtime.js';
+import {
+  allocFloat32,
+  freeFloat32,
+  isKernelResident,
+  kernelMemoryBytes,
+  kernelRuntime,
+  kernelsAvailable,
+} from '../../src/kernels/runtime.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { randomLogits, randomTargets, rng } from './helpers.js';
 
@@ -23,7 +30,11 @@ test('the embedded module matches its recorded hash (and dist/kernels/ce.wasm wh
   const dist = join(REPO_ROOT, 'dist', 'kernels', 'ce.wasm');
   if (existsSync(dist)) assert.equal(createHash('sha256').update(readFileSync(dist)).digest('hex'), WASM_SHA256);
   const entries = readdirSync(join(REPO_ROOT, 'src', 'kernels', 'assembly')).filter((f) => f.endsWith('.ts'));
-  for (const f of entries) assert.ok(existsSync(join(REPO_ROOT, 'src', 'kernels', 'generated', f.replace(/\.ts$/, '.wasm.ts'))), `no generated module for ${f}`);
+  for (const f of entries)
+    assert.ok(
+      existsSync(join(REPO_ROOT, 'src', 'kernels', 'generated', f.replace(/\.ts$/, '.wasm.ts'))),
+      `no generated module for ${f}`,
+    );
   assert.ok(WebAssembly.validate(bytes));
   assert.ok(kernelsAvailable());
 });
@@ -136,6 +147,7 @@ function dataSegments(bytes: Uint8Array): Array<[number, number]> {
 test("the module's static data lies below the heap (the allocator starts at 64 KiB)", () => {
   for (const b64 of [WASM_BASE64, RELAXED_BASE64]) {
     const segs = dataSegments(Buffer.from(b64, 'base64'));
-    for (const [off, len] of segs) assert.ok(off + len <= 65536, `data segment [${off}, ${off + len}) overlaps the heap`);
+    for (const [off, len] of segs)
+      assert.ok(off + len <= 65536, `data segment [${off}, ${off + len}) overlaps the heap`);
   }
 });

@@ -16,7 +16,9 @@ export interface Problem {
 
 const logit = (range: number) => fc.double({ min: -range, max: range, noNaN: true, noDefaultInfinity: true });
 
-export function problem(opts: { maxN?: number; maxV?: number; range?: number; ignore?: boolean } = {}): fc.Arbitrary<Problem> {
+export function problem(
+  opts: { maxN?: number; maxV?: number; range?: number; ignore?: boolean } = {},
+): fc.Arbitrary<Problem> {
   const { maxN = 4, maxV = 7, range = 10, ignore = false } = opts;
   return fc
     .record({ n: fc.integer({ min: 1, max: maxN }), v: fc.integer({ min: 1, max: maxV }) })

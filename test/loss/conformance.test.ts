@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { skipUnlessShared } from '../helpers/shared.js';
-import { FIXTURE, assertClose, loadFixture } from './fixture.js';
-import { TOL, runCase } from './run-case.js';
+import { assertClose, FIXTURE, loadFixture } from './fixture.js';
+import { runCase, TOL } from './run-case.js';
 
 const fixture = loadFixture();
 const skip = skipUnlessShared(...FIXTURE);
@@ -28,8 +28,10 @@ for (const dtype of ['float64', 'float32'] as const) {
       const out = runCase(c, dtype);
       const names = Object.keys(out.values);
       assert.ok(names.length > 0);
-      if (c.grad !== null && c.grad !== undefined) assert.ok(names.includes('grad'), `${c.name}: the fixture has a gradient that was not checked`);
-      for (const [name, [got, want]] of Object.entries(out.values)) assertClose(`${c.name} ${name}`, got, want, rtol, atol);
+      if (c.grad !== null && c.grad !== undefined)
+        assert.ok(names.includes('grad'), `${c.name}: the fixture has a gradient that was not checked`);
+      for (const [name, [got, want]] of Object.entries(out.values))
+        assertClose(`${c.name} ${name}`, got, want, rtol, atol);
     });
   }
 }

@@ -11,11 +11,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { assertClose } from './fixture.js';
 import type { Fixture } from './fixture.js';
-import { TOL, runCase } from './run-case.js';
+import { assertClose } from './fixture.js';
+import { runCase, TOL } from './run-case.js';
 
-const fixture = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'extra_reference.json'), 'utf8')) as Fixture;
+const fixture = JSON.parse(
+  readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'extra_reference.json'), 'utf8'),
+) as Fixture;
 
 test('extra fixture is complete', () => {
   assert.equal(fixture.cases.length, fixture.meta.n_cases);
@@ -28,7 +30,8 @@ for (const dtype of ['float64', 'float32'] as const) {
       const { rtol, atol } = TOL[dtype];
       const out = runCase(c, dtype);
       if (c.grad !== null && c.grad !== undefined) assert.ok('grad' in out.values, `${c.name}: gradient not checked`);
-      for (const [name, [got, want]] of Object.entries(out.values)) assertClose(`${c.name} ${name}`, got, want, rtol, atol);
+      for (const [name, [got, want]] of Object.entries(out.values))
+        assertClose(`${c.name} ${name}`, got, want, rtol, atol);
     });
   }
 }

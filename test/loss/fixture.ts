@@ -51,12 +51,20 @@ export function relErr(got: number, want: number, atol: number): number {
 }
 
 /** Asserts arrays agree elementwise within rtol (relative) / atol (absolute floor); names the first bad index. */
-export function assertClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number): void {
+export function assertClose(
+  what: string,
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  rtol: number,
+  atol: number,
+): void {
   if (got.length !== want.length) throw new Error(`${what}: length ${got.length}, expected ${want.length}`);
   for (let i = 0; i < want.length; i++) {
     const e = relErr(got[i] as number, want[i] as number, atol);
     if (!(e <= rtol)) {
-      throw new Error(`${what}[${i}] = ${got[i]}, expected ${want[i]} (relative error ${e.toExponential(2)} > ${rtol})`);
+      throw new Error(
+        `${what}[${i}] = ${got[i]}, expected ${want[i]} (relative error ${e.toExponential(2)} > ${rtol})`,
+      );
     }
   }
 }

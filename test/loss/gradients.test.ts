@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import type { CrossEntropyOptions } from '../../src/index.js';
 import {
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
@@ -14,7 +15,6 @@ import {
   klDivergence,
   nllLoss,
 } from '../../src/index.js';
-import type { CrossEntropyOptions } from '../../src/index.js';
 import { finiteDifference, firstMismatch, problem, sumOf } from './arbitraries.js';
 
 const RTOL = 1e-5;
@@ -38,7 +38,12 @@ const ceOptions = fc.record({
 test('crossEntropy gradient matches finite differences for every option combination', () => {
   fc.assert(
     fc.property(problem({ ignore: true }), ceOptions, (pr, o) => {
-      const opts: CrossEntropyOptions = { reduction: o.reduction, labelSmoothing: o.labelSmoothing, zLoss: o.zLoss, unit: o.unit };
+      const opts: CrossEntropyOptions = {
+        reduction: o.reduction,
+        labelSmoothing: o.labelSmoothing,
+        zLoss: o.zLoss,
+        unit: o.unit,
+      };
       if (o.useWeight) opts.weight = pr.weight;
       const target = o.soft ? pr.probs : pr.target;
       const r = crossEntropy(pr.logits, target, { ...opts, grad: true });
@@ -52,13 +57,18 @@ test('crossEntropy gradient matches finite differences for every option combinat
 
 test('nllLoss gradient matches finite differences', () => {
   fc.assert(
-    fc.property(problem({ ignore: true }), fc.constantFrom('mean' as const, 'sum' as const, 'none' as const), fc.boolean(), (pr, reduction, useWeight) => {
-      const opts = { reduction, ...(useWeight ? { weight: pr.weight } : {}) };
-      const r = nllLoss(pr.logits, pr.target, { ...opts, grad: true });
-      fc.pre(Number.isFinite(sumOf(r.loss)));
-      const f = (x: Float64Array) => sumOf(nllLoss({ data: x, shape: pr.logits.shape }, pr.target, opts).loss);
-      checkGrad('nllLoss', r.grad as Float64Array, finiteDifference(f, pr.logits.data));
-    }),
+    fc.property(
+      problem({ ignore: true }),
+      fc.constantFrom('mean' as const, 'sum' as const, 'none' as const),
+      fc.boolean(),
+      (pr, reduction, useWeight) => {
+        const opts = { reduction, ...(useWeight ? { weight: pr.weight } : {}) };
+        const r = nllLoss(pr.logits, pr.target, { ...opts, grad: true });
+        fc.pre(Number.isFinite(sumOf(r.loss)));
+        const f = (x: Float64Array) => sumOf(nllLoss({ data: x, shape: pr.logits.shape }, pr.target, opts).loss);
+        checkGrad('nllLoss', r.grad as Float64Array, finiteDifference(f, pr.logits.data));
+      },
+    ),
     RUNS,
   );
 });
@@ -71,9 +81,14 @@ const bceCase = fc
       x: fc.array(fc.double({ min: -8, max: 8, noNaN: true }), { minLength: rows * cols, maxLength: rows * cols }),
       p: fc.array(fc.double({ min: 0.05, max: 0.95, noNaN: true }), { minLength: rows * cols, maxLength: rows * cols }),
       y: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: rows * cols, maxLength: rows * cols }),
-      w: fc.option(fc.array(fc.double({ min: 0.1, max: 3, noNaN: true }), { minLength: cols, maxLength: cols }), { nil: undefined }),
+      w: fc.option(fc.array(fc.double({ min: 0.1, max: 3, noNaN: true }), { minLength: cols, maxLength: cols }), {
+        nil: undefined,
+      }),
       pw: fc.option(
-        fc.oneof(fc.double({ min: 0.1, max: 4, noNaN: true }), fc.array(fc.double({ min: 0.1, max: 4, noNaN: true }), { minLength: cols, maxLength: cols })),
+        fc.oneof(
+          fc.double({ min: 0.1, max: 4, noNaN: true }),
+          fc.array(fc.double({ min: 0.1, max: 4, noNaN: true }), { minLength: cols, maxLength: cols }),
+        ),
         { nil: undefined },
       ),
       reduction: fc.constantFrom('mean' as const, 'sum' as const, 'none' as const),
@@ -98,10 +113,15 @@ test('binaryCrossEntropyWithLogits gradient matches finite differences (weight, 
   fc.assert(
     fc.property(bceCase, (c) => {
       const target = { data: Float64Array.from(c.y), shape: c.shape };
-      const opts = { reduction: c.reduction, ...(c.w ? { weight: c.w } : {}), ...(c.pw !== undefined ? { posWeight: c.pw } : {}) };
+      const opts = {
+        reduction: c.reduction,
+        ...(c.w ? { weight: c.w } : {}),
+        ...(c.pw !== undefined ? { posWeight: c.pw } : {}),
+      };
       const x = Float64Array.from(c.x);
       const r = binaryCrossEntropyWithLogits({ data: x, shape: c.shape }, target, { ...opts, grad: true });
-      const f = (z: Float64Array) => sumOf(binaryCrossEntropyWithLogits({ data: z, shape: c.shape }, target, opts).loss);
+      const f = (z: Float64Array) =>
+        sumOf(binaryCrossEntropyWithLogits({ data: z, shape: c.shape }, target, opts).loss);
       checkGrad('binaryCrossEntropyWithLogits', r.grad as Float64Array, finiteDifference(f, x));
     }),
     RUNS,
@@ -139,7 +159,11 @@ test('distillationLoss gradient w.r.t. student logits matches finite differences
         const opts = { temperature, ...(alpha === undefined ? {} : { alpha, target: pr.target }) };
         const r = distillationLoss(pr.logits, teacher, { ...opts, grad: true });
         const f = (x: Float64Array) => distillationLoss({ data: x, shape: pr.logits.shape }, teacher, opts).loss;
-        checkGrad(`distillationLoss T=${temperature} alpha=${alpha}`, r.grad as Float64Array, finiteDifference(f, pr.logits.data));
+        checkGrad(
+          `distillationLoss T=${temperature} alpha=${alpha}`,
+          r.grad as Float64Array,
+          finiteDifference(f, pr.logits.data),
+        );
       },
     ),
     RUNS,

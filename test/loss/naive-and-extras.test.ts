@@ -5,7 +5,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy, entropy, naiveCrossEntropy, relativeEntropy, wassersteinDistance } from '../../src/index.js';
+import {
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  entropy,
+  naiveCrossEntropy,
+  relativeEntropy,
+  wassersteinDistance,
+} from '../../src/index.js';
 
 test('confident row [0, 1000, 0, 0, 0], target 0: naive gives −ln(1e−10) = 23.03 nats, crossEntropy 1000 nats', () => {
   const x = { data: Float64Array.of(0, 1000, 0, 0, 0), shape: [1, 5] as const };
@@ -47,7 +55,9 @@ test('binary cross-entropy equals −ln p (label 1) and −ln(1 − p) (label 0)
     assert.ok(Math.abs((r[0] as number) + Math.log(p)) <= 1e-15 * Math.abs(Math.log(p)) + 1e-16);
     assert.ok(Math.abs((r[1] as number) + Math.log1p(-p)) <= 1e-15 * Math.abs(Math.log1p(-p)) + 1e-16);
     const logit = Math.log(p / (1 - p));
-    const l = binaryCrossEntropyWithLogits(Float64Array.of(logit, logit), Float64Array.of(1, 0), { reduction: 'none' }).loss;
+    const l = binaryCrossEntropyWithLogits(Float64Array.of(logit, logit), Float64Array.of(1, 0), {
+      reduction: 'none',
+    }).loss;
     assert.ok(Math.abs((l[0] as number) - (r[0] as number)) <= 1e-13);
     assert.ok(Math.abs((l[1] as number) - (r[1] as number)) <= 1e-13);
     // Two-class softmax cross-entropy is BCE on the logit difference.
@@ -69,10 +79,14 @@ test('entropy / relativeEntropy: uniform over k has ln k nats = log2 k bits; KL(
     assert.ok(Math.abs(entropy(u, { unit: 'bit' }) - Math.log2(k)) <= 1e-13);
   }
   fc.assert(
-    fc.property(fc.array(fc.double({ min: 0.001, max: 1, noNaN: true }), { minLength: 1, maxLength: 12 }), fc.array(fc.double({ min: 0.001, max: 1, noNaN: true }), { minLength: 12, maxLength: 12 }), (p, q) => {
-      assert.ok(Math.abs(relativeEntropy(p, p)) <= 1e-15);
-      assert.ok(relativeEntropy(p, q.slice(0, p.length)) >= -1e-15);
-    }),
+    fc.property(
+      fc.array(fc.double({ min: 0.001, max: 1, noNaN: true }), { minLength: 1, maxLength: 12 }),
+      fc.array(fc.double({ min: 0.001, max: 1, noNaN: true }), { minLength: 12, maxLength: 12 }),
+      (p, q) => {
+        assert.ok(Math.abs(relativeEntropy(p, p)) <= 1e-15);
+        assert.ok(relativeEntropy(p, q.slice(0, p.length)) >= -1e-15);
+      },
+    ),
     { numRuns: 100 },
   );
   assert.equal(relativeEntropy([0.5, 0.5], [1, 0]), Infinity);
@@ -80,11 +94,18 @@ test('entropy / relativeEntropy: uniform over k has ln k nats = log2 k bits; KL(
 
 test('wassersteinDistance: shifting a sample by c moves it by |c|; identical samples are at distance 0', () => {
   fc.assert(
-    fc.property(fc.array(fc.double({ min: -100, max: 100, noNaN: true }), { minLength: 1, maxLength: 20 }), fc.double({ min: -50, max: 50, noNaN: true }), (u, c) => {
-      assert.equal(wassersteinDistance(u, u), 0);
-      const d = wassersteinDistance(u, u.map((x) => x + c));
-      assert.ok(Math.abs(d - Math.abs(c)) <= 1e-9 * (1 + Math.abs(c)) + 1e-12, `${d} vs ${Math.abs(c)}`);
-    }),
+    fc.property(
+      fc.array(fc.double({ min: -100, max: 100, noNaN: true }), { minLength: 1, maxLength: 20 }),
+      fc.double({ min: -50, max: 50, noNaN: true }),
+      (u, c) => {
+        assert.equal(wassersteinDistance(u, u), 0);
+        const d = wassersteinDistance(
+          u,
+          u.map((x) => x + c),
+        );
+        assert.ok(Math.abs(d - Math.abs(c)) <= 1e-9 * (1 + Math.abs(c)) + 1e-12, `${d} vs ${Math.abs(c)}`);
+      },
+    ),
     { numRuns: 100 },
   );
 });

@@ -7,9 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import type { CrossEntropyOptions } from '../../src/index.js';
 import {
-  StreamingCrossEntropy,
-  StreamingLogSumExp,
   bitsToNats,
   crossEntropy,
   logSoftmax,
@@ -17,9 +16,10 @@ import {
   natsToBits,
   nllLoss,
   perplexity,
+  StreamingCrossEntropy,
+  StreamingLogSumExp,
   softmax,
 } from '../../src/index.js';
-import type { CrossEntropyOptions } from '../../src/index.js';
 import { firstMismatch, problem, sumOf } from './arbitraries.js';
 
 const RUNS = { numRuns: 200 };
@@ -32,32 +32,41 @@ const ceOptions = fc.record({
   soft: fc.boolean(),
 });
 
-function opts(o: { reduction: 'mean' | 'sum' | 'none'; useWeight: boolean; labelSmoothing: number }, weight: number[]): CrossEntropyOptions {
+function opts(
+  o: { reduction: 'mean' | 'sum' | 'none'; useWeight: boolean; labelSmoothing: number },
+  weight: number[],
+): CrossEntropyOptions {
   return { reduction: o.reduction, labelSmoothing: o.labelSmoothing, ...(o.useWeight ? { weight } : {}) };
 }
 
 test('adding a constant to every logit of a row changes no loss, probability or gradient; lse shifts by it', () => {
   fc.assert(
-    fc.property(problem({ ignore: true }), ceOptions, fc.array(fc.double({ min: -1000, max: 1000, noNaN: true }), { minLength: 4, maxLength: 4 }), (pr, o, shifts) => {
-      const shifted = Float64Array.from(pr.logits.data, (x, k) => x + (shifts[Math.floor(k / pr.v) % 4] as number));
-      const s = { data: shifted, shape: pr.logits.shape };
-      const target = o.soft ? pr.probs : pr.target;
-      const a = crossEntropy(pr.logits, target, { ...opts(o, pr.weight), grad: true });
-      const b = crossEntropy(s, target, { ...opts(o, pr.weight), grad: true });
-      // Shifts up to 1000 cost up to ~1000·ε absolute in x − max.
-      const la = typeof a.loss === 'number' ? [a.loss] : a.loss;
-      const lb = typeof b.loss === 'number' ? [b.loss] : b.loss;
-      for (let i = 0; i < la.length; i++) {
-        if (Number.isNaN(la[i])) assert.ok(Number.isNaN(lb[i]));
-        else assert.ok(close(lb[i] as number, la[i] as number, 1e-9, 1e-10), `loss ${lb[i]} vs ${la[i]}`);
-      }
-      assert.equal(firstMismatch(b.grad as Float64Array, a.grad as Float64Array, 1e-9, 1e-10), -1);
-      assert.equal(firstMismatch(softmax(s).data, softmax(pr.logits).data, 1e-9, 1e-12), -1);
-      assert.equal(firstMismatch(logSoftmax(s).data, logSoftmax(pr.logits).data, 1e-9, 1e-10), -1);
-      const lse0 = logSumExp(pr.logits);
-      const lse1 = logSumExp(s);
-      for (let i = 0; i < pr.n; i++) assert.ok(close(lse1[i] as number, (lse0[i] as number) + (shifts[i % 4] as number), 1e-12, 1e-9));
-    }),
+    fc.property(
+      problem({ ignore: true }),
+      ceOptions,
+      fc.array(fc.double({ min: -1000, max: 1000, noNaN: true }), { minLength: 4, maxLength: 4 }),
+      (pr, o, shifts) => {
+        const shifted = Float64Array.from(pr.logits.data, (x, k) => x + (shifts[Math.floor(k / pr.v) % 4] as number));
+        const s = { data: shifted, shape: pr.logits.shape };
+        const target = o.soft ? pr.probs : pr.target;
+        const a = crossEntropy(pr.logits, target, { ...opts(o, pr.weight), grad: true });
+        const b = crossEntropy(s, target, { ...opts(o, pr.weight), grad: true });
+        // Shifts up to 1000 cost up to ~1000·ε absolute in x − max.
+        const la = typeof a.loss === 'number' ? [a.loss] : a.loss;
+        const lb = typeof b.loss === 'number' ? [b.loss] : b.loss;
+        for (let i = 0; i < la.length; i++) {
+          if (Number.isNaN(la[i])) assert.ok(Number.isNaN(lb[i]));
+          else assert.ok(close(lb[i] as number, la[i] as number, 1e-9, 1e-10), `loss ${lb[i]} vs ${la[i]}`);
+        }
+        assert.equal(firstMismatch(b.grad as Float64Array, a.grad as Float64Array, 1e-9, 1e-10), -1);
+        assert.equal(firstMismatch(softmax(s).data, softmax(pr.logits).data, 1e-9, 1e-12), -1);
+        assert.equal(firstMismatch(logSoftmax(s).data, logSoftmax(pr.logits).data, 1e-9, 1e-10), -1);
+        const lse0 = logSumExp(pr.logits);
+        const lse1 = logSumExp(s);
+        for (let i = 0; i < pr.n; i++)
+          assert.ok(close(lse1[i] as number, (lse0[i] as number) + (shifts[i % 4] as number), 1e-12, 1e-9));
+      },
+    ),
     RUNS,
   );
 });
@@ -110,13 +119,18 @@ test('softmax rows sum to 1 and equal exp(logSoftmax)', () => {
 
 test('crossEntropy equals nllLoss of logSoftmax', () => {
   fc.assert(
-    fc.property(problem({ ignore: true }), fc.constantFrom('mean' as const, 'sum' as const), fc.boolean(), (pr, reduction, useWeight) => {
-      const w = useWeight ? { weight: pr.weight } : {};
-      const a = crossEntropy(pr.logits, pr.target, { reduction, ...w }).loss;
-      const b = nllLoss(logSoftmax(pr.logits), pr.target, { reduction, ...w }).loss;
-      if (Number.isNaN(b)) assert.ok(Number.isNaN(a));
-      else assert.ok(close(a, b, 1e-13, 1e-15), `${a} vs ${b}`);
-    }),
+    fc.property(
+      problem({ ignore: true }),
+      fc.constantFrom('mean' as const, 'sum' as const),
+      fc.boolean(),
+      (pr, reduction, useWeight) => {
+        const w = useWeight ? { weight: pr.weight } : {};
+        const a = crossEntropy(pr.logits, pr.target, { reduction, ...w }).loss;
+        const b = nllLoss(logSoftmax(pr.logits), pr.target, { reduction, ...w }).loss;
+        if (Number.isNaN(b)) assert.ok(Number.isNaN(a));
+        else assert.ok(close(a, b, 1e-13, 1e-15), `${a} vs ${b}`);
+      },
+    ),
     RUNS,
   );
 });
@@ -167,7 +181,10 @@ test('uniform logits: cross-entropy = ln V nats = log2 V bits, perplexity = V', 
 test('streaming log-sum-exp and cross-entropy equal the one-shot results for any chunking', () => {
   fc.assert(
     fc.property(
-      fc.array(fc.oneof(fc.double({ min: -1e4, max: 1e4, noNaN: true }), fc.constant(-Infinity)), { minLength: 1, maxLength: 60 }),
+      fc.array(fc.oneof(fc.double({ min: -1e4, max: 1e4, noNaN: true }), fc.constant(-Infinity)), {
+        minLength: 1,
+        maxLength: 60,
+      }),
       fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 8 }),
       fc.nat(),
       fc.constantFrom(0, 0.1),
@@ -176,7 +193,11 @@ test('streaming log-sum-exp and cross-entropy equal the one-shot results for any
         const v = row.length;
         const target = t % v;
         const data = Float64Array.from(row);
-        const one = crossEntropy({ data, shape: [1, v] }, Int32Array.of(target), { reduction: 'none', labelSmoothing, zLoss }).loss[0] as number;
+        const one = crossEntropy({ data, shape: [1, v] }, Int32Array.of(target), {
+          reduction: 'none',
+          labelSmoothing,
+          zLoss,
+        }).loss[0] as number;
         const lse = logSumExp({ data, shape: [1, v] })[0] as number;
         const points = [...new Set(cuts.map((c) => c % (v + 1)))].sort((a, b) => a - b);
         const sce = new StreamingCrossEntropy(target, { labelSmoothing, zLoss });
@@ -225,8 +246,16 @@ test('JS path: float32 logits give the float64 result of the same (rounded) valu
       const target = o.soft ? pr.probs : pr.target;
       // The JS reference path computes in float64 whatever the input type, so this is exact there
       // (the WebAssembly kernels compute in float32 and are checked against tolerances instead).
-      const a = crossEntropy({ data: x32, shape: pr.logits.shape }, target, { ...opts(o, pr.weight), grad: true, backend: 'js' });
-      const b = crossEntropy({ data: x64, shape: pr.logits.shape }, target, { ...opts(o, pr.weight), grad: true, backend: 'js' });
+      const a = crossEntropy({ data: x32, shape: pr.logits.shape }, target, {
+        ...opts(o, pr.weight),
+        grad: true,
+        backend: 'js',
+      });
+      const b = crossEntropy({ data: x64, shape: pr.logits.shape }, target, {
+        ...opts(o, pr.weight),
+        grad: true,
+        backend: 'js',
+      });
       assert.ok(a.grad instanceof Float32Array);
       assert.deepEqual(a.loss, b.loss);
       assert.deepEqual(a.grad, Float32Array.from(b.grad as Float64Array));

@@ -5,6 +5,7 @@
  * cannot run fails rather than being skipped.
  */
 import assert from 'node:assert/strict';
+import type { FloatArray, Matrix } from '../../src/index.js';
 import {
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
@@ -25,9 +26,8 @@ import {
   softmax,
   wassersteinDistance,
 } from '../../src/index.js';
-import type { FloatArray, Matrix } from '../../src/index.js';
-import { flat, num } from './fixture.js';
 import type { FixtureCase } from './fixture.js';
+import { flat, num } from './fixture.js';
 
 export type Dtype = 'float64' | 'float32';
 export const TOL: Record<Dtype, { rtol: number; atol: number }> = {
@@ -64,7 +64,10 @@ function lossArray(loss: number | Float64Array): ArrayLike<number> {
 
 function checkGradType(dtype: Dtype, g: FloatArray | undefined): FloatArray {
   assert.ok(g !== undefined, 'gradient missing');
-  assert.ok(dtype === 'float32' ? g instanceof Float32Array : g instanceof Float64Array, `gradient type ${g.constructor.name} for ${dtype} input`);
+  assert.ok(
+    dtype === 'float32' ? g instanceof Float32Array : g instanceof Float64Array,
+    `gradient type ${g.constructor.name} for ${dtype} input`,
+  );
   return g;
 }
 
@@ -215,7 +218,10 @@ export function runCase(c: FixtureCase, dtype: Dtype): Outcome {
       assert.ok(base === null || base === 2, `scipy base ${String(base)} has no xent unit`);
       const unit = base === 2 ? 'bit' : 'nat';
       const pk = arr(dtype, flat(c.inputs.pk));
-      const got = c.inputs.qk === undefined ? entropy(pk, { unit }) : relativeEntropy(pk, arr(dtype, flat(c.inputs.qk)), { unit });
+      const got =
+        c.inputs.qk === undefined
+          ? entropy(pk, { unit })
+          : relativeEntropy(pk, arr(dtype, flat(c.inputs.qk)), { unit });
       values.entropy = [[got], expected];
       break;
     }

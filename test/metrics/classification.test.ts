@@ -30,7 +30,10 @@ test('accuracy: sklearn docs example and sample weights', () => {
 
 test('topKAccuracy: sklearn docs example, normalize=False, ties toward the higher index, k ≥ V', () => {
   // sklearn docs (top_k_accuracy_score): y_true [0, 1, 2, 2], k=2 → 0.75; normalize=False → 3
-  const scores = { data: Float64Array.from([0.5, 0.2, 0.2, 0.3, 0.4, 0.2, 0.2, 0.4, 0.3, 0.7, 0.2, 0.1]), shape: [4, 3] as const };
+  const scores = {
+    data: Float64Array.from([0.5, 0.2, 0.2, 0.3, 0.4, 0.2, 0.2, 0.4, 0.3, 0.7, 0.2, 0.1]),
+    shape: [4, 3] as const,
+  };
   assert.equal(topKAccuracy([0, 1, 2, 2], scores, { k: 2 }).value, 0.75);
   assert.equal(topKAccuracy([0, 1, 2, 2], scores, { k: 2, normalize: false }).value, 3);
   // Row 0 = [0.5, 0.2, 0.2]: the k=2 set is {0, 2} (stable argsort reversed puts index 2 before 1).
@@ -40,7 +43,10 @@ test('topKAccuracy: sklearn docs example, normalize=False, ties toward the highe
   const r = topKAccuracy([1], row, { k: 3 });
   assert.equal(r.value, 1);
   assert.equal(r.meaningless, true);
-  assert.throws(() => topKAccuracy([3], row, { k: 1 }), isCode('index_out_of_range', /target\[0\] = 3 is out of range \[0, 3\)/));
+  assert.throws(
+    () => topKAccuracy([3], row, { k: 1 }),
+    isCode('index_out_of_range', /target\[0\] = 3 is out of range \[0, 3\)/),
+  );
   assert.throws(() => topKAccuracy([0], row, { k: 0 }), isCode('invalid_argument', /k must be an integer ≥ 1/));
 });
 
@@ -88,7 +94,10 @@ test('binary average (the scikit-learn default) and zeroDivision 0 / 1 / NaN / w
   const warned: string[] = [];
   assert.equal(f1Score(z, z, { onWarning: (m) => warned.push(m) }), 0);
   assert.equal(warned.length, 1);
-  assert.match(warned[0] as string, /^F-score is ill-defined and being set to 0\.0 due to no true nor predicted samples/);
+  assert.match(
+    warned[0] as string,
+    /^F-score is ill-defined and being set to 0\.0 due to no true nor predicted samples/,
+  );
   assert.equal(f1Score(z, z, { zeroDivision: 1 }), 1);
   assert.ok(Number.isNaN(f1Score(z, z, { zeroDivision: NaN })));
   // binary: P = tp/pred for class 1: y_true [0,1,1,0], y_pred [1,1,0,0] → P 1/2, R 1/2
@@ -98,8 +107,14 @@ test('binary average (the scikit-learn default) and zeroDivision 0 / 1 / NaN / w
   close(r.recall, 0.5);
   close(r.fScore, 0.5);
   close(precisionScore(['a', 'b', 'b'], ['b', 'b', 'a'], { posLabel: 'a' }), 0);
-  assert.throws(() => f1Score([0, 1, 2], [0, 1, 2]), isCode('invalid_argument', /target is multiclass \(3 labels\) but average='binary'/));
-  assert.throws(() => f1Score([0, 1], [0, 1], { posLabel: 2 }), isCode('invalid_argument', /posLabel=2 is not a valid label/));
+  assert.throws(
+    () => f1Score([0, 1, 2], [0, 1, 2]),
+    isCode('invalid_argument', /target is multiclass \(3 labels\) but average='binary'/),
+  );
+  assert.throws(
+    () => f1Score([0, 1], [0, 1], { posLabel: 2 }),
+    isCode('invalid_argument', /posLabel=2 is not a valid label/),
+  );
   // precision warns for a class never predicted; recall for a class never true; both silent with zeroDivision set.
   const w2 = precisionRecallFscoreSupport([0, 1, 2], [0, 0, 1], { average: 'macro' });
   assert.deepEqual(
@@ -111,12 +126,19 @@ test('binary average (the scikit-learn default) and zeroDivision 0 / 1 / NaN / w
     w3.warnings.map((m) => m.split(' ')[0]),
     ['Recall'],
   );
-  assert.deepEqual(precisionRecallFscoreSupport([0, 1, 2], [0, 0, 1], { average: 'macro', zeroDivision: 0 }).warnings, []);
+  assert.deepEqual(
+    precisionRecallFscoreSupport([0, 1, 2], [0, 0, 1], { average: 'macro', zeroDivision: 0 }).warnings,
+    [],
+  );
 });
 
 test('labels argument: classes absent from yPred or from both, order kept', () => {
   // class 5 appears nowhere; class 2 is never predicted.
-  const r = precisionRecallFscoreSupport([0, 1, 2, 2], [0, 1, 1, 1], { average: 'none', labels: [5, 2, 1, 0], zeroDivision: 1 });
+  const r = precisionRecallFscoreSupport([0, 1, 2, 2], [0, 1, 1, 1], {
+    average: 'none',
+    labels: [5, 2, 1, 0],
+    zeroDivision: 1,
+  });
   closeArray(r.precision, [1, 1, 1 / 3, 1]); // 5: 0/0 → 1; 2: 0/0 → 1; 1: 1/3; 0: 1/1
   closeArray(r.recall, [1, 0, 1, 1]); // 5: 0/0 → 1; 2: 0/2
   closeArray(r.fScore, [1, 0, 0.5, 1]);
@@ -127,12 +149,19 @@ test('labels argument: classes absent from yPred or from both, order kept', () =
   const w = precisionRecallFscoreSupport([0, 0], [1, 1], { average: 'weighted', labels: [1, 2], zeroDivision: 1 });
   assert.deepEqual([w.precision, w.recall, w.fScore], [0, 1, 0]);
   assert.throws(() => f1Score([0.5], [0.5], { average: 'micro' }), isCode('invalid_argument', /not an integer/));
-  assert.throws(() => f1Score([0, 1], [0, 1], { average: 'macro', zeroDivision: 2 }), isCode('invalid_argument', /zeroDivision must be/));
-  assert.throws(() => f1Score([0, 1], [0, 1], { average: 'samples' as never }), isCode('invalid_argument', /average must be one of/));
+  assert.throws(
+    () => f1Score([0, 1], [0, 1], { average: 'macro', zeroDivision: 2 }),
+    isCode('invalid_argument', /zeroDivision must be/),
+  );
+  assert.throws(
+    () => f1Score([0, 1], [0, 1], { average: 'samples' as never }),
+    isCode('invalid_argument', /average must be one of/),
+  );
 });
 
 test(`precision/recall/F equal scikit-learn on ${REF.sklearn.cases.length} random cases (${REF.sklearn.version}; see data/make_reference_cases.py)`, () => {
-  const nan = (x: (number | null)[] | null): number[] | null => (x === null ? null : x.map((v) => (v === null ? NaN : v)));
+  const nan = (x: (number | null)[] | null): number[] | null =>
+    x === null ? null : x.map((v) => (v === null ? NaN : v));
   for (const c of REF.sklearn.cases) {
     const r = precisionRecallFscoreSupport(c.y_true, c.y_pred, {
       labels: c.labels ?? undefined,
@@ -151,7 +180,14 @@ test(`precision/recall/F equal scikit-learn on ${REF.sklearn.cases.length} rando
 });
 
 test('properties: F between min and max of P and R; micro F1 = accuracy over all labels; scores in [0, 1]', () => {
-  const labelsArb = fc.integer({ min: 1, max: 40 }).chain((n) => fc.tuple(fc.array(fc.integer({ min: 0, max: 4 }), { minLength: n, maxLength: n }), fc.array(fc.integer({ min: 0, max: 4 }), { minLength: n, maxLength: n })));
+  const labelsArb = fc
+    .integer({ min: 1, max: 40 })
+    .chain((n) =>
+      fc.tuple(
+        fc.array(fc.integer({ min: 0, max: 4 }), { minLength: n, maxLength: n }),
+        fc.array(fc.integer({ min: 0, max: 4 }), { minLength: n, maxLength: n }),
+      ),
+    );
   fc.assert(
     fc.property(labelsArb, ([t, p]) => {
       const r = precisionRecallFscoreSupport(t, p, { average: 'none', zeroDivision: 0 });

@@ -15,7 +15,9 @@ export function close(a: number, b: number, tol = 1e-12, what = ''): void {
 
 export function closeArray(a: readonly number[], b: readonly number[], tol = 1e-12, what = ''): void {
   assert.equal(a.length, b.length, `${what} length`);
-  a.forEach((x, i) => close(x, b[i] as number, tol, `${what}[${i}]`));
+  a.forEach((x, i) => {
+    close(x, b[i] as number, tol, `${what}[${i}]`);
+  });
 }
 
 export const isCode =
@@ -24,5 +26,5 @@ export const isCode =
     e instanceof XentError && e.code === code && (re === undefined || re.test(e.message));
 
 /** test/metrics/data/reference-cases.json, written by make_reference_cases.py from the Python anchors. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the reference JSON is read field by field, each test checks the shape it uses
 export const REF: any = JSON.parse(readFileSync(join(DATA_DIR, 'reference-cases.json'), 'utf8'));

@@ -39,14 +39,20 @@ test('score --hyp --ref --ref --json: sacrebleu figures, both reference streams'
   assert.ok(j.rouge.rougeL.f_0_100 > 0);
   const t = xent('--hyp', hyp, '--ref', ref1, '--ref', ref2);
   assert.equal(t.code, 0);
-  assert.match(t.out, /^BLEU = 48\.53 82\.4\/50\.0\/45\.5\/37\.5 \(BP = 0\.943 ratio = 0\.944 hyp_len = 17 ref_len = 18\)/m);
+  assert.match(
+    t.out,
+    /^BLEU = 48\.53 82\.4\/50\.0\/45\.5\/37\.5 \(BP = 0\.943 ratio = 0\.944 hyp_len = 17 ref_len = 18\)/m,
+  );
 });
 
 test('score: mismatched line counts name both counts and both files; bad UTF-8 names the line', { skip }, () => {
   const short = write('short.txt', 'a\nb\n');
   const r = xent('--hyp', hyp, '--ref', short);
   assert.equal(r.code, 2);
-  assert.equal(r.err.trim(), `xent: score: line counts differ: --hyp ${hyp} has 3 lines but --ref ${short} has 2 lines`);
+  assert.equal(
+    r.err.trim(),
+    `xent: score: line counts differ: --hyp ${hyp} has 3 lines but --ref ${short} has 2 lines`,
+  );
   const bad = write('bad.txt', Buffer.from([0x61, 0x0a, 0x62, 0xff, 0x0a, 0x63, 0x0a]));
   const b = xent('--hyp', bad, '--ref', hyp);
   assert.equal(b.code, 2);
@@ -78,7 +84,17 @@ function records(withTop1Prob: boolean): string {
   ];
   return rows
     .map((r, i) => {
-      const rec: Record<string, unknown> = { position: i + 1, token: r.token, text: 't', nats: r.nats, bits: r.nats / Math.LN2, p: Math.exp(-r.nats), rank: r.rank, top1: r.top1, top1_text: 'x' };
+      const rec: Record<string, unknown> = {
+        position: i + 1,
+        token: r.token,
+        text: 't',
+        nats: r.nats,
+        bits: r.nats / Math.LN2,
+        p: Math.exp(-r.nats),
+        rank: r.rank,
+        top1: r.top1,
+        top1_text: 'x',
+      };
       if (withTop1Prob) rec.top1_p = r.top1_p;
       return JSON.stringify(rec);
     })
@@ -103,11 +119,16 @@ test('score --tokens: cross-entropy, top-k from ranks, ECE from p(top-1)', { ski
   assert.match(text.out, /nats\/token = .* bits\/token/);
 });
 
-test('score --tokens without p(top-1): ECE refuses with a message naming the field and line; top-k still works', { skip }, () => {
+test('score --tokens without p(top-1): ECE refuses with a message naming the field and line; top-k still works', {
+  skip,
+}, () => {
   const f = write('tok-nop.jsonl', records(false));
   const r = xent('--tokens', f, '--metrics', 'ece');
   assert.equal(r.code, 2);
-  assert.match(r.err, /^xent: score: ece\/reliability need the probability of the model's top-1 token \(field top1_p \/ p_top1 \/ top1Prob \/ top1_prob\) in every record; 4 of 4 records lack it \(first at line 1 of /);
+  assert.match(
+    r.err,
+    /^xent: score: ece\/reliability need the probability of the model's top-1 token \(field top1_p \/ p_top1 \/ top1Prob \/ top1_prob\) in every record; 4 of 4 records lack it \(first at line 1 of /,
+  );
   assert.equal(xent('--tokens', f, '--metrics', 'top1,top5').code, 0);
   const bad = write('bad.jsonl', `${records(true)}\n{"nats": oops}\n`);
   const b = xent('--tokens', bad);
@@ -115,13 +136,21 @@ test('score --tokens without p(top-1): ECE refuses with a message naming the fie
   assert.match(b.err, /line 5: not valid JSON/);
 });
 
-test('score --tokens: ranks are 1-based (rank ≤ K counts for top-K); rank 0 is refused naming the line', { skip }, () => {
+test('score --tokens: ranks are 1-based (rank ≤ K counts for top-K); rank 0 is refused naming the line', {
+  skip,
+}, () => {
   const f = write('tok-k.jsonl', records(true));
   const j = JSON.parse(xent('--tokens', f, '--metrics', 'top3,top4', '--json').out);
   assert.equal(j.top3_accuracy, 0.5); // ranks 1, 4, 1, 13
   assert.equal(j.top4_accuracy, 0.75);
-  const zero = write('tok-zero.jsonl', `${records(true)}\n${JSON.stringify({ position: 9, token: 3, text: 't', nats: 0.2, rank: 0, top1: 3 })}\n`);
+  const zero = write(
+    'tok-zero.jsonl',
+    `${records(true)}\n${JSON.stringify({ position: 9, token: 3, text: 't', nats: 0.2, rank: 0, top1: 3 })}\n`,
+  );
   const r = xent('--tokens', zero, '--metrics', 'top5');
   assert.equal(r.code, 2);
-  assert.match(r.err, /^xent: score: --tokens .*tok-zero\.jsonl line 5: "rank" must be a 1-based integer ≥ 1 \(1 = the model's top choice\), got 0\n$/);
+  assert.match(
+    r.err,
+    /^xent: score: --tokens .*tok-zero\.jsonl line 5: "rank" must be a 1-based integer ≥ 1 \(1 = the model's top choice\), got 0\n$/,
+  );
 });

@@ -4,15 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
-import { readGgufHeader } from '../../src/models/gguf-header.js';
 import { XentError } from '../../src/errors.js';
+import { readGgufHeader } from '../../src/models/gguf-header.js';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xent-gguf-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const isInvalidFile = (re: RegExp) => (e: unknown) => e instanceof XentError && e.code === 'invalid_file' && re.test(e.message);
+const isInvalidFile = (re: RegExp) => (e: unknown) =>
+  e instanceof XentError && e.code === 'invalid_file' && re.test(e.message);
 
-test('reads the shared models: architecture, training context, vocabulary, tensor table ending at the file end', { skip: skipUnlessShared('models/stories260K.gguf') }, () => {
+test('reads the shared models: architecture, training context, vocabulary, tensor table ending at the file end', {
+  skip: skipUnlessShared('models/stories260K.gguf'),
+}, () => {
   const cases: [string, number, number, number][] = [
     ['stories260K.gguf', 2048, 512, 48],
     ['stories260K-bf16.gguf', 2048, 512, 48],
@@ -39,13 +42,18 @@ test('refuses a missing file, a non-GGUF file and a tiny file', () => {
   assert.throws(() => readGgufHeader(txt), isInvalidFile(/shorter than a GGUF header/));
 });
 
-test('every truncation of a real model is refused before native code (property)', { skip: skipUnlessShared('models/stories260K.gguf') }, () => {
+test('every truncation of a real model is refused before native code (property)', {
+  skip: skipUnlessShared('models/stories260K.gguf'),
+}, () => {
   const full = readFileSync(sharedPath('models', 'stories260K.gguf')!);
   const f = join(dir, 'trunc.gguf');
   fc.assert(
     fc.property(fc.integer({ min: 0, max: full.length - 1 }), (n) => {
       writeFileSync(f, full.subarray(0, n));
-      assert.throws(() => readGgufHeader(f), (e: unknown) => e instanceof XentError && e.code === 'invalid_file');
+      assert.throws(
+        () => readGgufHeader(f),
+        (e: unknown) => e instanceof XentError && e.code === 'invalid_file',
+      );
     }),
     { numRuns: 60 },
   );

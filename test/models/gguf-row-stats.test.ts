@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf-native.js';
-import { loadGgufModel } from '../../src/models/gguf.js';
 import { scoreLogitRows } from '../../src/eval/logit-scores.js';
+import { loadGgufModel } from '../../src/models/gguf.js';
+import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf-native.js';
 import { sharedPath } from '../helpers/shared.js';
 
 const native = loadNativeBinding();
@@ -80,9 +80,10 @@ test('vector row statistics equal the scalar reference on random logits (propert
       fc.constantFrom('plain', 'ties', 'neg-inf', 'spread', 'nan', 'pos-inf'),
       (V, rows, scale, offset, seed, kind) => {
         let s = seed >>> 0;
-        const rnd = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+        const rnd = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
         const logits = new Float32Array(rows * V);
-        for (let i = 0; i < logits.length; i++) logits[i] = offset + scale * (rnd() - 0.5) * (kind === 'spread' ? 100 : 1);
+        for (let i = 0; i < logits.length; i++)
+          logits[i] = offset + scale * (rnd() - 0.5) * (kind === 'spread' ? 100 : 1);
         const targets = Int32Array.from({ length: rows }, () => Math.floor(rnd() * V));
         for (let r = 0; r < rows; r++) {
           const o = r * V;
@@ -106,7 +107,8 @@ test('scalar row statistics agree with the float64 JavaScript reference to float
   const rows = 8;
   const logits = new Float32Array(rows * V);
   let s = 7;
-  for (let i = 0; i < logits.length; i++) logits[i] = 8 * (((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5);
+  for (let i = 0; i < logits.length; i++)
+    logits[i] = 8 * ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5);
   const targets = Int32Array.from({ length: rows }, (_, r) => (r * 4099) % V);
   const [a, b] = both(logits, V, targets);
   const ref = scoreLogitRows('test', logits, V, targets, false, 'js');
@@ -119,10 +121,17 @@ test('scalar row statistics agree with the float64 JavaScript reference to float
 });
 
 const modelPath = sharedPath('models', 'stories260K.gguf');
-test('chunks queued while another decodes give the scores of chunks run one at a time', { skip: skip || (!modelPath && 'needs ../shared/models/stories260K.gguf') }, async () => {
+test('chunks queued while another decodes give the scores of chunks run one at a time', {
+  skip: skip || (!modelPath && 'needs ../shared/models/stories260K.gguf'),
+}, async () => {
   const model = await loadGgufModel(modelPath!, { ctx: 128, threads: 2, engine: 'native' });
   try {
-    const toks = await model.tokenize(readFileSync(sharedPath('data', 'tinystories_valid_600k.txt') ?? '/usr/share/common-licenses/GPL-3', 'utf8').slice(0, 20000));
+    const toks = await model.tokenize(
+      readFileSync(
+        sharedPath('data', 'tinystories_valid_600k.txt') ?? '/usr/share/common-licenses/GPL-3',
+        'utf8',
+      ).slice(0, 20000),
+    );
     const chunks = Array.from({ length: 6 }, (_, k) => {
       const c = toks.slice(k * 128, (k + 1) * 128);
       c[0] = model.bosToken!;
@@ -131,7 +140,9 @@ test('chunks queued while another decodes give the scores of chunks run one at a
     const one: Float64Array[] = [];
     for (const c of chunks) one.push((await model.score(c, { from: 64 })).nats);
     const all = await Promise.all(chunks.map((c) => model.score(c, { from: 64 })));
-    all.forEach((r, k) => assert.deepEqual(r.nats, one[k], `chunk ${k}`));
+    all.forEach((r, k) => {
+      assert.deepEqual(r.nats, one[k], `chunk ${k}`);
+    });
     // A longer chunk than the context needs a new one: it waits for those in flight.
     const long = toks.slice(0, 200);
     long[0] = model.bosToken!;

@@ -5,15 +5,19 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { loadGgufModel, type GgufModel } from '../../src/models/gguf.js';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf-native.js';
 import { evaluatePerplexity } from '../../src/eval/evaluate.js';
 import { scoreLogitRows } from '../../src/eval/logit-scores.js';
+import { type GgufModel, loadGgufModel } from '../../src/models/gguf.js';
+import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf-native.js';
 import { sharedPath } from '../helpers/shared.js';
 
 const modelPath = sharedPath('models', 'stories260K.gguf');
 const native = loadNativeBinding();
-const skip = !modelPath ? 'needs ../shared/models/stories260K.gguf' : !native ? `native engine unavailable: ${nativeUnavailableReason()}` : false;
+const skip = !modelPath
+  ? 'needs ../shared/models/stories260K.gguf'
+  : !native
+    ? `native engine unavailable: ${nativeUnavailableReason()}`
+    : false;
 const GPL = '/usr/share/common-licenses/GPL-3';
 
 let fast: GgufModel;
@@ -31,7 +35,7 @@ after(async () => {
 test('both engines tokenise identically and agree on the model facts', { skip }, async () => {
   assert.equal(fast.engine, 'native');
   assert.equal(map.engine, 'map');
-  const text = readFileSync(sharedPath('data', 'tinystories_valid_600k.txt')!, 'utf8').slice(0, 20000) + ' héllo → 漢字 🙂';
+  const text = `${readFileSync(sharedPath('data', 'tinystories_valid_600k.txt')!, 'utf8').slice(0, 20000)} héllo → 漢字 🙂`;
   assert.deepEqual(await fast.tokenize(text), await map.tokenize(text));
   for (const k of ['vocabSize', 'trainContextLength', 'addsBos', 'bosToken'] as const) assert.equal(fast[k], map[k], k);
   assert.equal(fast.vocabSize, 512);
@@ -40,7 +44,9 @@ test('both engines tokenise identically and agree on the model facts', { skip },
   for (let t = 0; t < fast.vocabSize; t++) assert.equal(fast.tokenText(t), map.tokenText(t), `token ${t}`);
 });
 
-test('raw-logit scores equal the probability-Map scores, row by row, with the full distribution', { skip }, async () => {
+test('raw-logit scores equal the probability-Map scores, row by row, with the full distribution', {
+  skip,
+}, async () => {
   const toks = await fast.tokenize(readFileSync(GPL, 'utf8'));
   for (const start of [0, 5000, 20000]) {
     const chunk = toks.slice(start, start + 128);
@@ -50,7 +56,10 @@ test('raw-logit scores equal the probability-Map scores, row by row, with the fu
     assert.equal(a.nats.length, 117);
     for (let r = 0; r < a.nats.length; r++) {
       // The Map holds float32 probabilities normalised in float32: agreement to ~1e-6 nats.
-      assert.ok(Math.abs(a.nats[r]! - b.nats[r]!) < 2e-5 * Math.max(1, a.nats[r]!), `row ${r}: ${a.nats[r]} vs ${b.nats[r]}`);
+      assert.ok(
+        Math.abs(a.nats[r]! - b.nats[r]!) < 2e-5 * Math.max(1, a.nats[r]!),
+        `row ${r}: ${a.nats[r]} vs ${b.nats[r]}`,
+      );
       assert.equal(a.top1[r], b.top1[r], `top1 row ${r}`);
       assert.ok(Math.abs(a.top1Prob[r]! - b.top1Prob[r]!) < 1e-5);
       assert.ok(Math.abs(a.rank[r]! - b.rank[r]!) <= 1, `rank row ${r}: ${a.rank[r]} vs ${b.rank[r]}`); // float ties may order differently
@@ -79,7 +88,9 @@ test('both engines reproduce llama-perplexity on GPL-3, --chunks 20, ctx 128', {
   }
 });
 
-test("native row statistics (llama.cpp's arithmetic in C) equal xent's float64 log-softmax of the same logits", { skip }, async () => {
+test("native row statistics (llama.cpp's arithmetic in C) equal xent's float64 log-softmax of the same logits", {
+  skip,
+}, async () => {
   const toks = await fast.tokenize(readFileSync(GPL, 'utf8'));
   const chunk = toks.slice(1000, 1128);
   chunk[0] = fast.bosToken!;

@@ -37,5 +37,8 @@ test('word-level n-gram: evaluation warns that bits per byte is not comparable',
   assert.equal(model.byteExact, false);
   const r = await evaluatePerplexity(model, tok.encode(heldOut), { ctx: 64 });
   assert.ok(r.tokens_scored > 0);
-  assert.ok(r.warnings.some((w) => /word-level vocabulary with <unk>.*not comparable/.test(w)), r.warnings.join('; '));
+  assert.ok(
+    r.warnings.some((w) => /word-level vocabulary with <unk>.*not comparable/.test(w)),
+    r.warnings.join('; '),
+  );
 });

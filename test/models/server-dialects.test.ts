@@ -10,20 +10,31 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { CLI, sharedPath } from '../helpers/shared.js';
 import { loadNativeBinding } from '../../src/models/gguf-native.js';
-import { killAll, runCli, startServe, type Served } from './server-helpers.js';
+import { CLI, sharedPath } from '../helpers/shared.js';
+import { killAll, runCli, type Served, startServe } from './server-helpers.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !MODEL ? 'needs ../shared/models/stories260K.gguf' : !existsSync(CLI) ? 'needs the built CLI (npm run build)' : !loadNativeBinding() ? 'needs the native GGUF engine' : !existsSync(GPL) ? 'needs /usr/share/common-licenses/GPL-3' : false;
+const skip = !MODEL
+  ? 'needs ../shared/models/stories260K.gguf'
+  : !existsSync(CLI)
+    ? 'needs the built CLI (npm run build)'
+    : !loadNativeBinding()
+      ? 'needs the native GGUF engine'
+      : !existsSync(GPL)
+        ? 'needs /usr/share/common-licenses/GPL-3'
+        : false;
 
 after(killAll);
 
 type Json = Record<string, unknown>;
 type Rewrite = (path: string, req: Json | undefined, forward: (body?: Json) => Promise<Json>) => Promise<Json>;
 
-async function dialect(target: string, rewrite: Rewrite): Promise<{ url: string; seen: Json[]; close: () => Promise<void> }> {
+async function dialect(
+  target: string,
+  rewrite: Rewrite,
+): Promise<{ url: string; seen: Json[]; close: () => Promise<void> }> {
   const seen: Json[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -33,7 +44,11 @@ async function dialect(target: string, rewrite: Rewrite): Promise<{ url: string;
       const path = req.url ?? '/';
       if (body) seen.push({ path, ...body });
       const forward = async (b: Json | undefined = body): Promise<Json> => {
-        const r = await fetch(target + path, { method: req.method, ...(b ? { body: JSON.stringify(b) } : {}), signal: AbortSignal.timeout(30_000) });
+        const r = await fetch(target + path, {
+          method: req.method,
+          ...(b ? { body: JSON.stringify(b) } : {}),
+          signal: AbortSignal.timeout(30_000),
+        });
         return (await r.json()) as Json;
       };
       rewrite(path, body, forward).then(
@@ -90,11 +105,19 @@ describe('server dialects', { skip }, () => {
       assert.equal(r.code, 0, r.stderr);
       const j = JSON.parse(r.stdout) as Json;
       assert.equal(j.server_software, 'vllm');
-      for (const k of ['tokens_scored', 'bytes_scored', 'tokens_in_text', 'chunks']) assert.equal(j[k], localJson[k], k);
+      for (const k of ['tokens_scored', 'bytes_scored', 'tokens_in_text', 'chunks'])
+        assert.equal(j[k], localJson[k], k);
       // Scored from position 0 (vLLM scores every position): the same model, another batch shape.
-      for (const k of ['perplexity', 'nats_per_token', 'bits_per_byte']) assert.ok(Math.abs((j[k] as number) / (localJson[k] as number) - 1) < 1e-5, `${k}: ${j[k]} vs ${localJson[k]}`);
-      assert.ok(vllm.seen.some((b) => b.path === '/detokenize'), 'token texts came from /detokenize');
-      assert.ok(vllm2.seen.some((b) => b.path === '/v1/completions'), 'both endpoints scored');
+      for (const k of ['perplexity', 'nats_per_token', 'bits_per_byte'])
+        assert.ok(Math.abs((j[k] as number) / (localJson[k] as number) - 1) < 1e-5, `${k}: ${j[k]} vs ${localJson[k]}`);
+      assert.ok(
+        vllm.seen.some((b) => b.path === '/detokenize'),
+        'token texts came from /detokenize',
+      );
+      assert.ok(
+        vllm2.seen.some((b) => b.path === '/v1/completions'),
+        'both endpoints scored',
+      );
     } finally {
       await vllm.close();
       await vllm2.close();
@@ -111,23 +134,37 @@ describe('server dialects', { skip }, () => {
       }
       assert.equal(req!.echo, true);
       // What llama-server answers today: one entry, for the generated token.
-      return { choices: [{ index: 0, text: ' the', logprobs: { tokens: [' the'], token_logprobs: [-1.5], top_logprobs: [{ ' the': -1.5 }], text_offset: [0] } }] };
+      return {
+        choices: [
+          {
+            index: 0,
+            text: ' the',
+            logprobs: { tokens: [' the'], token_logprobs: [-1.5], top_logprobs: [{ ' the': -1.5 }], text_offset: [0] },
+          },
+        ],
+      };
     });
     try {
       const r = await runCli(['eval', '--server', generatedOnly.url, ...args]);
       assert.equal(r.code, 2);
-      assert.match(r.stderr.trim(), /^xent: eval: endpoint http:\/\/127\.0\.0\.1:\d+, shard 1 of 4 \(tokens 0…63\): .*did not echo the prompt.*llama-server answers log-probabilities of generated tokens only/);
+      assert.match(
+        r.stderr.trim(),
+        /^xent: eval: endpoint http:\/\/127\.0\.0\.1:\d+, shard 1 of 4 \(tokens 0…63\): .*did not echo the prompt.*llama-server answers log-probabilities of generated tokens only/,
+      );
       assert.equal(r.stderr.trim().split('\n').length, 1);
     } finally {
       await generatedOnly.close();
     }
-    const echo = await dialect(served.url, async (path, _req, forward) => (path === '/v1/models' ? card(await forward(), 'llamacpp') : forward()));
+    const echo = await dialect(served.url, async (path, _req, forward) =>
+      path === '/v1/models' ? card(await forward(), 'llamacpp') : forward(),
+    );
     try {
       const r = await runCli(['eval', '--server', echo.url, ...args]);
       assert.equal(r.code, 0, r.stderr);
       const j = JSON.parse(r.stdout) as Json;
       for (const k of ['tokens_scored', 'bytes_scored']) assert.equal(j[k], localJson[k], k);
-      for (const k of ['perplexity', 'bits_per_byte']) assert.ok(Math.abs((j[k] as number) / (localJson[k] as number) - 1) < 1e-5, `${k}: ${j[k]} vs ${localJson[k]}`);
+      for (const k of ['perplexity', 'bits_per_byte'])
+        assert.ok(Math.abs((j[k] as number) / (localJson[k] as number) - 1) < 1e-5, `${k}: ${j[k]} vs ${localJson[k]}`);
       // Legacy top_logprobs are keyed by text: the top-1 is unknown, not 0 %.
       assert.equal(j.top1_accuracy, null);
       assert.match(r.stderr, /top-1 accuracy is unknown/);

@@ -4,8 +4,8 @@
  * that can break answers on purpose, and async CLI runs (the proxy lives in the test
  * process, so the CLI must not block it). Every wait is bounded in time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CLI } from '../helpers/shared.js';
 
@@ -31,7 +31,10 @@ function stop(p: ChildProcess): Promise<void> {
 }
 
 export function startServe(model: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--model', model, '--port', '0', '--threads', '1', ...extra], { env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'serve', '--model', model, '--port', '0', '--threads', '1', ...extra], {
+    env: { ...process.env, CI: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(proc);
   proc.once('exit', () => live.delete(proc));
   let out = '';
@@ -63,7 +66,10 @@ export interface CliRun {
 /** Runs the CLI without blocking this process's event loop (bounded: 120 s). */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, CI: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     live.add(p);
     let stdout = '';
     let stderr = '';
@@ -82,7 +88,10 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
  * A loopback proxy to `target`. `breakCompletion(n)` is asked for the n-th (0-based)
  * POST /v1/completions: return undefined to forward it, or a function that answers it.
  */
-export async function startProxy(target: string, breakCompletion: (n: number) => ((res: ServerResponse, body: Buffer) => void) | undefined): Promise<{ url: string; completions: () => number; close: () => Promise<void> }> {
+export async function startProxy(
+  target: string,
+  breakCompletion: (n: number) => ((res: ServerResponse, body: Buffer) => void) | undefined,
+): Promise<{ url: string; completions: () => number; close: () => Promise<void> }> {
   let n = 0;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];

@@ -8,16 +8,24 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { XentError } from '../../src/errors.js';
 import { evaluateSharded } from '../../src/eval/shards.js';
-import { loadGgufModel, type GgufModel } from '../../src/models/gguf.js';
+import { type GgufModel, loadGgufModel } from '../../src/models/gguf.js';
 import { loadNativeBinding } from '../../src/models/gguf-native.js';
 import { ServerModel } from '../../src/models/server.js';
-import { parsePromptLogprobs, parseTokenize, ProtocolError } from '../../src/models/server-protocol.js';
+import { ProtocolError, parsePromptLogprobs, parseTokenize } from '../../src/models/server-protocol.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
-import { killAll, runCli, startProxy, startServe, type Served } from './server-helpers.js';
+import { killAll, runCli, type Served, startProxy, startServe } from './server-helpers.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !MODEL ? 'needs ../shared/models/stories260K.gguf' : !existsSync(CLI) ? 'needs the built CLI (npm run build)' : !loadNativeBinding() ? 'needs the native GGUF engine' : !existsSync(GPL) ? 'needs /usr/share/common-licenses/GPL-3' : false;
+const skip = !MODEL
+  ? 'needs ../shared/models/stories260K.gguf'
+  : !existsSync(CLI)
+    ? 'needs the built CLI (npm run build)'
+    : !loadNativeBinding()
+      ? 'needs the native GGUF engine'
+      : !existsSync(GPL)
+        ? 'needs /usr/share/common-licenses/GPL-3'
+        : false;
 
 after(killAll);
 
@@ -25,20 +33,49 @@ describe('wire formats', () => {
   test('legacy echo: the logprobs of a real vLLM v0.16.0 answer (llama.cpp PR #15189)', () => {
     // curl /v1/completions {"prompt": "The step of boiling water is: ", "echo": true, "logprobs": 5, "max_tokens": 1}
     // against vLLM 0.16.0 serving Intel/Qwen3-Coder-Next-int4-AutoRound: 8 prompt tokens + 1 generated.
-    const tl = [null, -8.818763732910156, -1.552642822265625, -13.55989933013916, -2.0115487575531006, -2.2331151962280273, -8.53701114654541, -1.2870503664016724, -0.41059786081314087];
-    const res = { choices: [{ index: 0, text: 'The step of boiling water is: 1', logprobs: { text_offset: [0, 3, 8, 11, 19, 25, 28, 29, 30], token_logprobs: tl, tokens: ['The', ' step', ' of', ' boiling', ' water', ' is', ':', ' ', '1'], top_logprobs: [null, { ' step': -8.818763732910156, ' is': -0.7875133752822876 }] } }] };
+    const tl = [
+      null,
+      -8.818763732910156,
+      -1.552642822265625,
+      -13.55989933013916,
+      -2.0115487575531006,
+      -2.2331151962280273,
+      -8.53701114654541,
+      -1.2870503664016724,
+      -0.41059786081314087,
+    ];
+    const res = {
+      choices: [
+        {
+          index: 0,
+          text: 'The step of boiling water is: 1',
+          logprobs: {
+            text_offset: [0, 3, 8, 11, 19, 25, 28, 29, 30],
+            token_logprobs: tl,
+            tokens: ['The', ' step', ' of', ' boiling', ' water', ' is', ':', ' ', '1'],
+            top_logprobs: [null, { ' step': -8.818763732910156, ' is': -0.7875133752822876 }],
+          },
+        },
+      ],
+    };
     const tokens = Int32Array.from([785, 3019, 315, 49837, 3015, 374, 25, 220]);
     const s = parsePromptLogprobs(res, tokens, 3);
-    assert.deepEqual(Array.from(s.nats), [13.55989933013916, 2.0115487575531006, 2.2331151962280273, 8.53701114654541, 1.2870503664016724].slice(1));
+    assert.deepEqual(
+      Array.from(s.nats),
+      [13.55989933013916, 2.0115487575531006, 2.2331151962280273, 8.53701114654541, 1.2870503664016724].slice(1),
+    );
     // Texts, not ids, key top_logprobs here: the top-1 id is unknown, and so is the rank.
     assert.deepEqual(Array.from(s.top1), [-1, -1, -1, -1]);
     const s0 = parsePromptLogprobs(res, tokens, 0);
     assert.equal(s0.nats[0], 8.818763732910156);
     assert.equal(s0.nats.length, 7);
-    assert.throws(() => parsePromptLogprobs({ choices: [{ logprobs: { token_logprobs: tl.slice(0, 5) } }] }, tokens, 0), (e: unknown) => e instanceof ProtocolError && /5 entries for a prompt of 8 tokens/.test((e as Error).message));
+    assert.throws(
+      () => parsePromptLogprobs({ choices: [{ logprobs: { token_logprobs: tl.slice(0, 5) } }] }, tokens, 0),
+      (e: unknown) => e instanceof ProtocolError && /5 entries for a prompt of 8 tokens/.test((e as Error).message),
+    );
   });
 
-  test("vLLM prompt_logprobs: 1-based ranks, the top-1 when it is not the true token, decoded texts", () => {
+  test('vLLM prompt_logprobs: 1-based ranks, the top-1 when it is not the true token, decoded texts', () => {
     const tokens = Int32Array.from([1, 403, 407, 261]);
     const res = {
       choices: [
@@ -46,7 +83,10 @@ describe('wire formats', () => {
           prompt_logprobs: [
             null,
             { '403': { logprob: -0.25, rank: 1, decoded_token: ' Once' } },
-            { '407': { logprob: -2.5, rank: 3, decoded_token: ' upon' }, '9': { logprob: -0.5, rank: 1, decoded_token: ' x' } },
+            {
+              '407': { logprob: -2.5, rank: 3, decoded_token: ' upon' },
+              '9': { logprob: -0.5, rank: 1, decoded_token: ' x' },
+            },
             { '261': { logprob: -0.125, rank: 1, decoded_token: ' a' } },
           ],
         },
@@ -58,17 +98,32 @@ describe('wire formats', () => {
     assert.deepEqual(Array.from(s.top1), [403, 9, 261]);
     assert.equal(s.top1Prob[1], Math.exp(-0.5));
     assert.equal(s.texts.get(9), ' x');
-    const bad = (pl: unknown, re: RegExp): void => assert.throws(() => parsePromptLogprobs({ choices: [{ prompt_logprobs: pl }] }, tokens, 0), (e: unknown) => e instanceof ProtocolError && re.test((e as Error).message));
+    const bad = (pl: unknown, re: RegExp): void =>
+      assert.throws(
+        () => parsePromptLogprobs({ choices: [{ prompt_logprobs: pl }] }, tokens, 0),
+        (e: unknown) => e instanceof ProtocolError && re.test((e as Error).message),
+      );
     bad(res.choices[0]!.prompt_logprobs.slice(0, 3), /3 entries for a prompt of 4 tokens/);
-    bad([null, null, res.choices[0]!.prompt_logprobs[2], res.choices[0]!.prompt_logprobs[3]], /prompt_logprobs\[1\] is null/);
+    bad(
+      [null, null, res.choices[0]!.prompt_logprobs[2], res.choices[0]!.prompt_logprobs[3]],
+      /prompt_logprobs\[1\] is null/,
+    );
     bad([null, { '5': { logprob: -1 } }, {}, {}], /no entry for the prompt's token 403/);
     bad([null, { '403': { logprob: 'NaN' } }, {}, {}], /logprob is "NaN"/);
-    assert.throws(() => parsePromptLogprobs({ choices: [{ text: '' }] }, tokens, 0), /neither choices\[0\]\.prompt_logprobs/);
+    assert.throws(
+      () => parsePromptLogprobs({ choices: [{ text: '' }] }, tokens, 0),
+      /neither choices\[0\]\.prompt_logprobs/,
+    );
     assert.throws(() => parsePromptLogprobs({ object: 'error' }, tokens, 0), /no choices\[0\]/);
   });
 
   test("/tokenize answers: llama-server's pieces (string or bytes) and vLLM's ids", () => {
-    const p = parseTokenize({ tokens: [{ id: 403, piece: ' Once' }, { id: 230, piece: [0xe2] }] });
+    const p = parseTokenize({
+      tokens: [
+        { id: 403, piece: ' Once' },
+        { id: 230, piece: [0xe2] },
+      ],
+    });
     assert.deepEqual(Array.from(p.tokens), [403, 230]);
     assert.deepEqual(Array.from(p.pieces!.get(230)!), [0xe2]);
     assert.equal(p.pieces!.get(403)!.length, 5);
@@ -121,7 +176,11 @@ describe('xent serve, end to end', { skip }, () => {
 
   test('requests are validated: ids, generation length, model name, malformed JSON', async () => {
     const post = async (path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-      const r = await fetch(served.url + path, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+      const r = await fetch(served.url + path, {
+        method: 'POST',
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
       return { status: r.status, json: (await r.json()) as Record<string, unknown> };
     };
     const msg = (r: { json: Record<string, unknown> }): string => String(r.json.message);
@@ -167,11 +226,16 @@ describe('xent serve, end to end', { skip }, () => {
       const m = await ServerModel.open(s.url, { apiKey: key });
       assert.equal(m.vocabSize, 512);
       // The CLI reads the key from the environment; nothing it prints contains it.
-      const r = await runCli(['eval', '--server', s.url, '--data', GPL, '--ctx', '128', '--chunks', '1', '--json'], { XENT_API_KEY: key });
+      const r = await runCli(['eval', '--server', s.url, '--data', GPL, '--ctx', '128', '--chunks', '1', '--json'], {
+        XENT_API_KEY: key,
+      });
       assert.equal(r.code, 0, r.stderr);
       assert.ok(!r.stdout.includes(key) && !r.stderr.includes(key));
       assert.equal(JSON.parse(r.stdout).chunks, 1);
-      const r2 = await runCli(['eval', '--server', s.url, '--data', GPL, '--ctx', '128', '--chunks', '1'], { XENT_API_KEY: '', OPENAI_API_KEY: '' });
+      const r2 = await runCli(['eval', '--server', s.url, '--data', GPL, '--ctx', '128', '--chunks', '1'], {
+        XENT_API_KEY: '',
+        OPENAI_API_KEY: '',
+      });
       assert.equal(r2.code, 2);
       assert.match(r2.stderr, /^xent: server: endpoint http:\/\/127\.0\.0\.1:\d+: \/v1\/models: HTTP 401/);
     } finally {
@@ -183,7 +247,11 @@ describe('xent serve, end to end', { skip }, () => {
     const m0 = await ServerModel.open(served.url);
     const text = await m0.tokenize(readFileSync(GPL, 'utf8').slice(0, 3000));
     const cases: Array<[string, (res: import('node:http').ServerResponse) => void, RegExp]> = [
-      ['no logprobs', (res) => res.end(JSON.stringify({ choices: [{ index: 0, text: '' }] })), /neither choices\[0\]\.prompt_logprobs/],
+      [
+        'no logprobs',
+        (res) => res.end(JSON.stringify({ choices: [{ index: 0, text: '' }] })),
+        /neither choices\[0\]\.prompt_logprobs/,
+      ],
       ['not JSON', (res) => res.end('<html>bad gateway</html>'), /not JSON .*truncated or malformed/],
       [
         'truncated',
@@ -194,7 +262,11 @@ describe('xent serve, end to end', { skip }, () => {
         },
         /v1\/completions: /,
       ],
-      ['short list', (res) => res.end(JSON.stringify({ choices: [{ prompt_logprobs: [null, null] }] })), /2 entries for a prompt of 64 tokens/],
+      [
+        'short list',
+        (res) => res.end(JSON.stringify({ choices: [{ prompt_logprobs: [null, null] }] })),
+        /2 entries for a prompt of 64 tokens/,
+      ],
     ];
     for (const [name, answer, re] of cases) {
       // The second completion is broken: shard 2 of 3.
@@ -222,7 +294,10 @@ describe('xent serve, end to end', { skip }, () => {
       assert.equal(r.code, 2, r.stderr);
       const lines = r.stderr.trim().split('\n');
       assert.equal(lines.length, 1, r.stderr);
-      assert.match(lines[0]!, /^xent: eval: endpoint http:\/\/127\.0\.0\.1:\d+, shard 1 of 2 \(tokens 0…63\): POST \/v1\/completions: the response has neither/);
+      assert.match(
+        lines[0]!,
+        /^xent: eval: endpoint http:\/\/127\.0\.0\.1:\d+, shard 1 of 2 \(tokens 0…63\): POST \/v1\/completions: the response has neither/,
+      );
     } finally {
       await proxy.close();
     }

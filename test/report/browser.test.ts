@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { demoReportInputs, loadInputs, writeReport } from '../../src/report/index.js';
 import { lossTableSection } from '../../src/demo/loss-table.js';
 import { stabilitySection } from '../../src/demo/stability.js';
+import { demoReportInputs, loadInputs, writeReport } from '../../src/report/index.js';
 import { CLI, REPO_ROOT, sharedPath } from '../helpers/shared.js';
 import { compareResult, evalResult, kldResult, tokenRecords, trainCurves } from './fixtures.js';
 
@@ -24,7 +24,13 @@ const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `needs ${CHROMIUM} (apt-get install -y chromium)`;
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
-const skipReal = skip || (!MODEL || !TINY ? 'needs ../shared models and data' : !existsSync(CLI) ? 'needs the built CLI (npm run build)' : false);
+const skipReal =
+  skip ||
+  (!MODEL || !TINY
+    ? 'needs ../shared models and data'
+    : !existsSync(CLI)
+      ? 'needs the built CLI (npm run build)'
+      : false);
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 const dir = mkdtempSync(join(tmpdir(), 'xent-report-browser-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,10 +64,13 @@ async function open(browser: Browser, file: string, colorScheme: 'light' | 'dark
 
 /** Drawn marks per chart (paths, rects, circles inside the marks group). */
 async function marksPerChart(page: Page): Promise<number[]> {
-  return page.$$eval('svg.chart', (svgs) => svgs.map((s) => s.querySelectorAll('.marks path, .marks rect, .marks circle').length));
+  return page.$$eval('svg.chart', (svgs) =>
+    svgs.map((s) => s.querySelectorAll('.marks path, .marks rect, .marks circle').length),
+  );
 }
 
-const tipText = (page: Page): Promise<string> => page.$eval('#tip', (t) => ((t as HTMLElement).hidden ? '' : (t.textContent ?? '')));
+const tipText = (page: Page): Promise<string> =>
+  page.$eval('#tip', (t) => ((t as HTMLElement).hidden ? '' : (t.textContent ?? '')));
 
 /**
  * WCAG 2 contrast ratios of the text that matters, in the page's current colour scheme.
@@ -88,26 +97,46 @@ const CONTRASTS_JS = `(() => {
   return out;
 })()`;
 
-const contrasts = (page: Page): Promise<Record<string, number>> => page.evaluate(CONTRASTS_JS) as Promise<Record<string, number>>;
+const contrasts = (page: Page): Promise<Record<string, number>> =>
+  page.evaluate(CONTRASTS_JS) as Promise<Record<string, number>>;
 
-test('report in headless Chromium: clean console, charts drawn, tooltips, paging, hostile text inert, CSP, both schemes', { skip, timeout: 120_000 }, async () => {
+test('report in headless Chromium: clean console, charts drawn, tooltips, paging, hostile text inert, CSP, both schemes', {
+  skip,
+  timeout: 120_000,
+}, async () => {
   const { chromium } = await import('playwright-core');
   const file = join(dir, 'report.html');
   // Invalid UTF-8 inside a saved token file, read back as `xent report` reads it.
   const badUtf8 = join(dir, 'bad-utf8.jsonl');
-  const rec = { position: 1, token: 7, nats: 1, bits: 1 / Math.LN2, p: Math.exp(-1), rank: 2, top1: 9, top1_text: '<b>x</b>' };
-  const [head, tail] = JSON.stringify({ ...rec, text: 'BAD@@<script>window.__pwned=7</script>' }).split('@@') as [string, string];
+  const rec = {
+    position: 1,
+    token: 7,
+    nats: 1,
+    bits: 1 / Math.LN2,
+    p: Math.exp(-1),
+    rank: 2,
+    top1: 9,
+    top1_text: '<b>x</b>',
+  };
+  const [head, tail] = JSON.stringify({ ...rec, text: 'BAD@@<script>window.__pwned=7</script>' }).split('@@') as [
+    string,
+    string,
+  ];
   writeFileSync(badUtf8, Buffer.concat([Buffer.from(head), Buffer.from([0xff, 0xfe]), Buffer.from(tail)]));
   const [badSection] = loadInputs([badUtf8]);
   const records = tokenRecords(4500, { hostile: true });
-  writeReport(file, [
-    { kind: 'eval', result: evalResult(), source: 'eval.json' },
-    { kind: 'tokens', records, source: 'tokens.jsonl' },
-    { kind: 'train', curves: trainCurves(), source: 'curves.json' },
-    { kind: 'compare', result: compareResult(), source: 'compare.json' },
-    { kind: 'kld', result: kldResult(), source: 'kld.json' },
-    badSection!,
-  ], { generatedAt: '2026-01-01T00:00:00Z' });
+  writeReport(
+    file,
+    [
+      { kind: 'eval', result: evalResult(), source: 'eval.json' },
+      { kind: 'tokens', records, source: 'tokens.jsonl' },
+      { kind: 'train', curves: trainCurves(), source: 'curves.json' },
+      { kind: 'compare', result: compareResult(), source: 'compare.json' },
+      { kind: 'kld', result: kldResult(), source: 'kld.json' },
+      badSection!,
+    ],
+    { generatedAt: '2026-01-01T00:00:00Z' },
+  );
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   try {
     const { page, problems } = await open(browser, file);
@@ -131,14 +160,23 @@ test('report in headless Chromium: clean console, charts drawn, tooltips, paging
     await page.mouse.move(0, 0);
     await page.focus('.tokens .next');
     await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-i')), '0', 'Tab after the pager lands on the first token');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('data-i')),
+      '0',
+      'Tab after the pager lands on the first token',
+    );
     assert.ok((await tipText(page)).includes(`p(token)${tipNum(records[0]!.p)}`));
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-i')), '2');
     const r2 = records[2]!;
     const tip2 = await tipText(page);
-    assert.ok(tip2.includes(`p(token)${tipNum(r2.p)}`) && tip2.includes(`rank${r2.rank}`) && tip2.includes(`position ${r2.position}`), tip2);
+    assert.ok(
+      tip2.includes(`p(token)${tipNum(r2.p)}`) &&
+        tip2.includes(`rank${r2.rank}`) &&
+        tip2.includes(`position ${r2.position}`),
+      tip2,
+    );
     assert.ok(tip2.includes(JSON.stringify(r2.top1_text)), tip2);
     await page.keyboard.press('Escape');
     assert.equal(await tipText(page), '');
@@ -160,18 +198,33 @@ test('report in headless Chromium: clean console, charts drawn, tooltips, paging
 
     // Hostile text: rendered literally, nothing ran, no element or attribute injected anywhere.
     const text = (await view.locator('.tk-text').textContent()) ?? '';
-    for (const s of ['<script>window.__pwned=1</script>', '</style><script>window.__pwned=2</script>', '<img src=x onerror="window.__pwned=3">', '<a href="javascript:window.__pwned=4">click</a>']) {
+    for (const s of [
+      '<script>window.__pwned=1</script>',
+      '</style><script>window.__pwned=2</script>',
+      '<img src=x onerror="window.__pwned=3">',
+      '<a href="javascript:window.__pwned=4">click</a>',
+    ]) {
       assert.ok(text.includes(s), `missing literal ${s}`);
     }
     const badText = (await page.locator('.tokens').nth(1).locator('.tk-text').textContent()) ?? '';
-    assert.equal(badText, 'BAD\ufffd\ufffd<script>window.__pwned=7</script>', 'invalid UTF-8 shows as U+FFFD, markup as text');
+    assert.equal(
+      badText,
+      'BAD\ufffd\ufffd<script>window.__pwned=7</script>',
+      'invalid UTF-8 shows as U+FFFD, markup as text',
+    );
     const dom = await page.evaluate(() => {
       const all = Array.from(document.querySelectorAll('*'));
       return {
         pwned: (window as unknown as { __pwned?: number }).__pwned,
         scripts: document.querySelectorAll('script:not([type="application/json"])').length,
-        injected: document.querySelectorAll('main img, main iframe, main object, main embed, main a[href^="javascript:" i], .tk-text *:not(.tk):not(.gap)').length,
-        onAttrs: all.flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name)).map((a) => `${e.tagName} ${a.name}`)),
+        injected: document.querySelectorAll(
+          'main img, main iframe, main object, main embed, main a[href^="javascript:" i], .tk-text *:not(.tk):not(.gap)',
+        ).length,
+        onAttrs: all.flatMap((e) =>
+          Array.from(e.attributes)
+            .filter((a) => /^on/i.test(a.name))
+            .map((a) => `${e.tagName} ${a.name}`),
+        ),
         csp: document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '',
       };
     });
@@ -179,7 +232,10 @@ test('report in headless Chromium: clean console, charts drawn, tooltips, paging
     assert.equal(dom.scripts, 1, 'only the report script');
     assert.equal(dom.injected, 0);
     assert.deepEqual(dom.onAttrs, []);
-    assert.match(dom.csp, /default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'; script-src 'sha256-[A-Za-z0-9+/]+=*'; img-src 'none'/);
+    assert.match(
+      dom.csp,
+      /default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'; script-src 'sha256-[A-Za-z0-9+/]+=*'; img-src 'none'/,
+    );
     assert.doesNotMatch(dom.csp, /unsafe-inline|unsafe-eval/);
     assert.deepEqual(problems, [], 'clean console before the CSP probe');
 
@@ -190,7 +246,10 @@ test('report in headless Chromium: clean console, charts drawn, tooltips, paging
       document.body.appendChild(s);
     });
     assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
-    assert.ok(problems.some((p) => /Content Security Policy/.test(p)), `no CSP refusal reported: ${JSON.stringify(problems)}`);
+    assert.ok(
+      problems.some((p) => /Content Security Policy/.test(p)),
+      `no CSP refusal reported: ${JSON.stringify(problems)}`,
+    );
 
     // Readable in both schemes: WCAG AA (≥ 4.5) for text, every surprisal class, chart labels.
     const light = await contrasts(page);
@@ -200,25 +259,60 @@ test('report in headless Chromium: clean console, charts drawn, tooltips, paging
     await page.emulateMedia({ colorScheme: 'dark' });
     const dark = await contrasts(page);
     await page.screenshot({ path: join(ARTIFACTS, 'report-dark.png'), fullPage: true });
-    assert.ok(light.page_bg_luminance! > 0.8 && dark.page_bg_luminance! < 0.05, `backgrounds ${light.page_bg_luminance} / ${dark.page_bg_luminance}`);
-    for (const [scheme, c] of [['light', light], ['dark', dark]] as const) {
-      for (const [k, v] of Object.entries(c)) if (k !== 'page_bg_luminance') assert.ok(v >= 4.5, `${scheme}: ${k} contrast ${v.toFixed(2)} < 4.5`);
+    assert.ok(
+      light.page_bg_luminance! > 0.8 && dark.page_bg_luminance! < 0.05,
+      `backgrounds ${light.page_bg_luminance} / ${dark.page_bg_luminance}`,
+    );
+    for (const [scheme, c] of [
+      ['light', light],
+      ['dark', dark],
+    ] as const) {
+      for (const [k, v] of Object.entries(c))
+        if (k !== 'page_bg_luminance') assert.ok(v >= 4.5, `${scheme}: ${k} contrast ${v.toFixed(2)} < 4.5`);
     }
   } finally {
     await browser.close();
   }
 });
 
-test('real output in Chromium: xent eval --tokens --report and xent report (stories260K, TinyStories); the demo report', { skip: skipReal, timeout: 120_000 }, async () => {
+test('real output in Chromium: xent eval --tokens --report and xent report (stories260K, TinyStories); the demo report', {
+  skip: skipReal,
+  timeout: 120_000,
+}, async () => {
   const { chromium } = await import('playwright-core');
   const tokens = join(dir, 'ts.jsonl');
   const evalHtml = join(dir, 'eval.html');
-  const ev = spawnSync(process.execPath, [CLI, 'eval', '--model', MODEL!, '--data', TINY!, '--ctx', '256', '--chunks', '3', '--threads', '1', '--json', '--tokens', tokens, '--report', evalHtml], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  const ev = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'eval',
+      '--model',
+      MODEL!,
+      '--data',
+      TINY!,
+      '--ctx',
+      '256',
+      '--chunks',
+      '3',
+      '--threads',
+      '1',
+      '--json',
+      '--tokens',
+      tokens,
+      '--report',
+      evalHtml,
+    ],
+    { encoding: 'utf8', env: { ...process.env, CI: '1' } },
+  );
   assert.equal(ev.status, 0, ev.stderr);
   const evalJson = join(dir, 'eval.json');
   writeFileSync(evalJson, ev.stdout);
   const j = JSON.parse(ev.stdout) as { tokens_scored: number; perplexity: number };
-  const recs = readFileSync(tokens, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { position: number; p: number; rank: number; top1_text: string; top1_p: number });
+  const recs = readFileSync(tokens, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { position: number; p: number; rank: number; top1_text: string; top1_p: number });
   assert.equal(recs.length, j.tokens_scored);
   const combined = join(dir, 'combined.html');
   const rep = spawnSync(process.execPath, [CLI, 'report', evalJson, tokens, '-o', combined], { encoding: 'utf8' });
@@ -242,7 +336,12 @@ test('real output in Chromium: xent eval --tokens --report and xent report (stor
       const r = recs[i]!;
       await page.locator(`.tk-text .tk[data-i="${i}"]`).hover();
       const tip = await tipText(page);
-      assert.ok(tip.includes(`p(token)${tipNum(r.p)}`) && tip.includes(`rank${r.rank}`) && tip.includes(`position ${r.position}`), tip);
+      assert.ok(
+        tip.includes(`p(token)${tipNum(r.p)}`) &&
+          tip.includes(`rank${r.rank}`) &&
+          tip.includes(`position ${r.position}`),
+        tip,
+      );
       assert.ok(tip.includes(`${JSON.stringify(r.top1_text)}`) && tip.includes(`p = ${tipNum(r.top1_p)}`), tip);
       const cards = (await page.locator('section').first().textContent()) ?? '';
       assert.ok(cards.includes(tipNum(j.perplexity)), `perplexity ${j.perplexity} not shown`);
@@ -255,7 +354,10 @@ test('real output in Chromium: xent eval --tokens --report and xent report (stor
     assert.equal(marks.length, 2);
     for (const n of marks) assert.ok(n > 0);
     // The loss table's 13 rows (p = 0.01 … 0.99) as squares on the cross-entropy curve, 2 × 13 on the BCE chart.
-    assert.deepEqual(await page.$$eval('svg.chart', (s) => s.map((c) => c.querySelectorAll('.marks rect.pt').length)), [13, 26]);
+    assert.deepEqual(
+      await page.$$eval('svg.chart', (s) => s.map((c) => c.querySelectorAll('.marks rect.pt').length)),
+      [13, 26],
+    );
     await page.focus('svg.chart rect.pt');
     assert.match(await tipText(page), /^table row p = 0\.01: crossEntropy 4\.6052 nats = 6\.6439 bits$/);
     mkdirSync(ARTIFACTS, { recursive: true });

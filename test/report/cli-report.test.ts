@@ -10,12 +10,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { failsWith, runCli, type CliRun } from '../helpers/cli.js';
+import { type CliRun, failsWith, runCli } from '../helpers/cli.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !MODEL ? 'needs ../shared/models/stories260K.gguf' : !existsSync(CLI) ? 'needs the built CLI (npm run build)' : !existsSync(GPL) ? `needs ${GPL}` : false;
+const skip = !MODEL
+  ? 'needs ../shared/models/stories260K.gguf'
+  : !existsSync(CLI)
+    ? 'needs the built CLI (npm run build)'
+    : !existsSync(GPL)
+      ? `needs ${GPL}`
+      : false;
 const skipCli = existsSync(CLI) ? false : 'needs the built CLI (npm run build)';
 const dir = mkdtempSync(join(tmpdir(), 'xent-report-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,7 +30,9 @@ const xent = (args: string[], cwd?: string): CliRun => runCli(args, cwd);
 
 /** The token data blocks a report embeds (what the page script pages through). */
 function tokenBlocks(html: string): Array<{ text: string[]; rank: number[]; topP: Array<number | null> | null }> {
-  return [...html.matchAll(/<script type="application\/json" id="[^"]+">(.*?)<\/script>/gs)].map((m) => JSON.parse(m[1]!));
+  return [...html.matchAll(/<script type="application\/json" id="[^"]+">(.*?)<\/script>/gs)].map((m) =>
+    JSON.parse(m[1]!),
+  );
 }
 
 interface Rec {
@@ -38,19 +46,42 @@ interface Rec {
   top1_p: number;
 }
 
-const EVAL = ['eval', '--model', MODEL ?? '', '--data', GPL, '--ctx', '128', '--chunks', '3', '--threads', '1', '--json'];
+const EVAL = [
+  'eval',
+  '--model',
+  MODEL ?? '',
+  '--data',
+  GPL,
+  '--ctx',
+  '128',
+  '--chunks',
+  '3',
+  '--threads',
+  '1',
+  '--json',
+];
 
-test('xent eval --tokens --report, then xent report and xent score on the saved outputs (stories260K, GPL-3, 3 chunks of 128)', { skip }, () => {
+test('xent eval --tokens --report, then xent report and xent score on the saved outputs (stories260K, GPL-3, 3 chunks of 128)', {
+  skip,
+}, () => {
   const tokens = join(dir, 'gpl.jsonl');
   const html = join(dir, 'eval.html');
   const r = xent([...EVAL, '--tokens', tokens, '--report', html]);
   assert.equal(r.code, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as { perplexity: number; tokens_scored: number; top1_accuracy: number; nats_per_token: number };
+  const j = JSON.parse(r.stdout) as {
+    perplexity: number;
+    tokens_scored: number;
+    top1_accuracy: number;
+    nats_per_token: number;
+  };
   assert.equal(j.perplexity.toFixed(4), '67.5224'); // llama-perplexity's [3] on this text (test/eval/cli-eval.test.ts)
   assert.match(r.stderr, new RegExp(`xent eval: report written to ${html.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n`));
 
   // One rank convention: 1 = the model's top choice, exactly where top1 = token.
-  const recs = readFileSync(tokens, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Rec);
+  const recs = readFileSync(tokens, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Rec);
   assert.equal(recs.length, j.tokens_scored);
   for (const x of recs) {
     assert.ok(Number.isInteger(x.rank) && x.rank >= 1, `position ${x.position}: rank ${x.rank}`);
@@ -60,7 +91,13 @@ test('xent eval --tokens --report, then xent report and xent score on the saved 
   // xent score reads the same file with the same convention: its top-1 is eval's top-1, and ECE works from top1_p.
   const s = xent(['score', '--tokens', tokens, '--metrics', 'ce,top1,top5,ece', '--json']);
   assert.equal(s.code, 0, s.stderr);
-  const sj = JSON.parse(s.stdout) as { top1_accuracy: number; top5_accuracy: number; nats_per_token: number; ece_l1: number; mean_top1_confidence: number };
+  const sj = JSON.parse(s.stdout) as {
+    top1_accuracy: number;
+    top5_accuracy: number;
+    nats_per_token: number;
+    ece_l1: number;
+    mean_top1_confidence: number;
+  };
   assert.equal(sj.top1_accuracy, j.top1_accuracy);
   assert.equal(sj.top5_accuracy, recs.filter((x) => x.rank <= 5).length / recs.length);
   assert.ok(sj.top5_accuracy > sj.top1_accuracy);
@@ -74,10 +111,15 @@ test('xent eval --tokens --report, then xent report and xent score on the saved 
   assert.ok(page.includes('67.52'), 'perplexity card');
   const [block] = tokenBlocks(page);
   assert.equal(block!.text.length, j.tokens_scored);
-  assert.deepEqual(block!.rank, recs.map((x) => x.rank));
-  assert.ok(block!.topP !== null && block!.topP.every((v) => v !== null && v > 0));
+  assert.deepEqual(
+    block!.rank,
+    recs.map((x) => x.rank),
+  );
+  assert.ok(block!.topP?.every((v) => v !== null && v > 0));
   assert.match(page, /Reliability diagram over 189 positions/);
-  const fetchable = page.replaceAll('xmlns="http://www.w3.org/2000/svg"', '').match(/https?:\/\/|<link|<img|\ssrc=|url\(/g);
+  const fetchable = page
+    .replaceAll('xmlns="http://www.w3.org/2000/svg"', '')
+    .match(/https?:\/\/|<link|<img|\ssrc=|url\(/g);
   assert.equal(fetchable, null, 'nothing to fetch');
 
   // xent report on the saved --json and --tokens outputs: the same sections and figures.
@@ -103,31 +145,62 @@ test('xent eval --report without --tokens: the records of the run itself', { ski
   assert.ok(block!.rank.every((k) => k >= 1));
 });
 
-test('bad input for reports: one clear line, exit code 2, and no model loaded for a bad --report path', { skip }, () => {
-  failsWith(xent([...EVAL, '--report', join(dir, 'no-such-folder', 'r.html')]), /^xent: eval: --report .*r\.html: folder .*no-such-folder does not exist$/);
-  failsWith(xent(['report', join(dir, 'missing.json'), '-o', join(dir, 'x.html')]), /^xent: report: cannot read .*missing\.json: no such file$/);
+test('bad input for reports: one clear line, exit code 2, and no model loaded for a bad --report path', {
+  skip,
+}, () => {
+  failsWith(
+    xent([...EVAL, '--report', join(dir, 'no-such-folder', 'r.html')]),
+    /^xent: eval: --report .*r\.html: folder .*no-such-folder does not exist$/,
+  );
+  failsWith(
+    xent(['report', join(dir, 'missing.json'), '-o', join(dir, 'x.html')]),
+    /^xent: report: cannot read .*missing\.json: no such file$/,
+  );
   const zero = join(dir, 'rank0.jsonl');
-  const good = { position: 5, token: 3, text: 'a', nats: 0.5, bits: 0.5 / Math.LN2, p: Math.exp(-0.5), rank: 1, top1: 3 };
+  const good = {
+    position: 5,
+    token: 3,
+    text: 'a',
+    nats: 0.5,
+    bits: 0.5 / Math.LN2,
+    p: Math.exp(-0.5),
+    rank: 1,
+    top1: 3,
+  };
   writeFileSync(zero, `${JSON.stringify(good)}\n${JSON.stringify({ ...good, position: 6, rank: 0 })}\n`);
-  failsWith(xent(['report', zero, '-o', join(dir, 'x.html')]), /^xent: report: rank0\.jsonl line 2: field "rank" must be a 1-based rank ≥ 1 \(1 = the model's top choice\), got 0$/);
+  failsWith(
+    xent(['report', zero, '-o', join(dir, 'x.html')]),
+    /^xent: report: rank0\.jsonl line 2: field "rank" must be a 1-based rank ≥ 1 \(1 = the model's top choice\), got 0$/,
+  );
   const other = join(dir, 'other.json');
   writeFileSync(other, '{"hello": 1}');
   failsWith(xent(['report', other, '-o', join(dir, 'x.html')]), /other\.json: not a result xent knows/);
   assert.ok(!existsSync(join(dir, 'x.html')));
 });
 
-test('xent demo ends by writing its report (default path in the working folder) and printing its path', { skip: skipCli, timeout: 120_000 }, () => {
+test('xent demo ends by writing its report (default path in the working folder) and printing its path', {
+  skip: skipCli,
+  timeout: 120_000,
+}, () => {
   const cwd = mkdtempSync(join(dir, 'demo-'));
   const r = xent(['demo', '--json', '--train-steps', '0'], cwd);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { loss_table: { rows: Array<{ p: number; ce_nats: number }> } };
   const file = join(cwd, 'xent-demo-report.html');
-  assert.match(r.stderr, new RegExp(`report: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(\\d+ KiB; open it in a browser\\)`));
+  assert.match(
+    r.stderr,
+    new RegExp(`report: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(\\d+ KiB; open it in a browser\\)`),
+  );
   const html = readFileSync(file, 'utf8');
   assert.match(html, /<title>xent demo: cross-entropy, exact and visible<\/title>/);
   // The loss table's rows, as the library computed them, on the cross-entropy chart (13 rows, all ≤ 4.7 nats).
-  const squares = [...html.matchAll(/<rect class="pt s3"[^>]*data-tip="table row p = ([\d.]+): crossEntropy ([\d.]+) nats/g)];
+  const squares = [
+    ...html.matchAll(/<rect class="pt s3"[^>]*data-tip="table row p = ([\d.]+): crossEntropy ([\d.]+) nats/g),
+  ];
   assert.equal(squares.length, j.loss_table.rows.length);
   for (const [i, m] of squares.entries()) assert.equal(Number(m[1]), j.loss_table.rows[i]!.p);
-  assert.ok(html.indexOf('<section id="basics"') < html.indexOf('<section id="s1-figures"'), 'the pair comes first in the demo report');
+  assert.ok(
+    html.indexOf('<section id="basics"') < html.indexOf('<section id="s1-figures"'),
+    'the pair comes first in the demo report',
+  );
 });

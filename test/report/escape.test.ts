@@ -4,8 +4,11 @@ import fc from 'fast-check';
 import { displayText, escapeHtml, jsonForScript } from '../../src/report/escape.js';
 
 /** Undoes escapeHtml's five entities (the inverse a browser applies when parsing). */
-function unescape(s: string): string {
-  return s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]!);
+function unescapeHtml(s: string): string {
+  return s.replace(
+    /&(amp|lt|gt|quot|#39);/g,
+    (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]!,
+  );
 }
 
 /** True when a string has no lone surrogate (String.prototype.isWellFormed, not typed in ES2022 lib). */
@@ -26,7 +29,7 @@ test('escapeHtml: output never contains markup characters, and unescapes to disp
       const e = escapeHtml(s);
       assert.ok(!/[<>"']/.test(e));
       assert.ok(!/&(?!(amp|lt|gt|quot|#39);)/.test(e), 'every & starts an entity');
-      assert.equal(unescape(e), displayText(s));
+      assert.equal(unescapeHtml(e), displayText(s));
     }),
     { numRuns: 500 },
   );

@@ -34,7 +34,10 @@ function pieces(text: string): string[] {
 }
 
 /** `n` token records over repeated prose; with `hostile`, the hostile strings are spliced in as tokens. */
-export function tokenRecords(n: number, opts: { seed?: number; hostile?: boolean; topP?: boolean } = {}): TokenRecord[] {
+export function tokenRecords(
+  n: number,
+  opts: { seed?: number; hostile?: boolean; topP?: boolean } = {},
+): TokenRecord[] {
   const rand = rng(opts.seed ?? 7);
   const vocab = new Map<string, number>();
   const idOf = (s: string): number => {
@@ -55,7 +58,17 @@ export function tokenRecords(n: number, opts: { seed?: number; hostile?: boolean
     const rank = p > 0.5 ? 1 : rand() < p * 1.6 ? 1 : 2 + Math.floor(-Math.log(1 - rand()) * bits * 6);
     const top1P = rank === 1 ? p : Math.min(0.99, p + (1 - p) * rand() * 0.8);
     const top1Text = rank === 1 ? text : base[(i * 7 + 3) % base.length]!;
-    const rec: TokenRecord = { position: i + 1, token, text, nats, bits, p, rank, top1: rank === 1 ? token : idOf(top1Text) + (top1Text === text ? 1000 : 0), top1_text: top1Text };
+    const rec: TokenRecord = {
+      position: i + 1,
+      token,
+      text,
+      nats,
+      bits,
+      p,
+      rank,
+      top1: rank === 1 ? token : idOf(top1Text) + (top1Text === text ? 1000 : 0),
+      top1_text: top1Text,
+    };
     if (opts.topP !== false) rec.top1_p = top1P;
     out.push(rec);
   }
@@ -94,7 +107,7 @@ export function trainCurves(steps = 2000, evalEvery = 100): TrainCurves {
     if (s % evalEvery === 0) {
       // Validation bottoms out then overfits slightly, so the best step is not the last.
       const v = 2.55 + 6.8 * Math.exp(-s / 180) + 0.3 * Math.exp(-s / 1400) + Math.max(0, (s - 1400) / 4000);
-      val.push({ step: s, nats_per_token: v, bits_per_byte: (v / Math.LN2) / 4.1 });
+      val.push({ step: s, nats_per_token: v, bits_per_byte: v / Math.LN2 / 4.1 });
     }
   }
   return {
@@ -111,13 +124,36 @@ export function trainCurves(steps = 2000, evalEvery = 100): TrainCurves {
 export function compareResult(): CompareResult {
   return {
     models: [
-      { model: 'stories260K.gguf', bits_per_byte: 0.7431, bits_per_byte_ci95_lo: 0.7302, bits_per_byte_ci95_hi: 0.7569, tokens_scored: 38912 },
+      {
+        model: 'stories260K.gguf',
+        bits_per_byte: 0.7431,
+        bits_per_byte_ci95_lo: 0.7302,
+        bits_per_byte_ci95_hi: 0.7569,
+        tokens_scored: 38912,
+      },
       { model: 'brown-lstm', bits_per_byte: 1.9012, bits_per_byte_ci95_lo: 1.8703, bits_per_byte_ci95_hi: 1.9344 },
-      { model: 'brown-kn5 (n-gram)', bits_per_byte: 2.1044, bits_per_byte_ci95_lo: 2.0611, bits_per_byte_ci95_hi: 2.1496 },
+      {
+        model: 'brown-kn5 (n-gram)',
+        bits_per_byte: 2.1044,
+        bits_per_byte_ci95_lo: 2.0611,
+        bits_per_byte_ci95_hi: 2.1496,
+      },
     ],
     pairs: [
-      { a: 'stories260K.gguf', b: 'brown-lstm', diff_bits_per_byte: -1.1581, diff_ci95_lo: -1.1902, diff_ci95_hi: -1.1262 },
-      { a: 'brown-lstm', b: 'brown-kn5 (n-gram)', diff_bits_per_byte: -0.2032, diff_ci95_lo: -0.2411, diff_ci95_hi: -0.1655 },
+      {
+        a: 'stories260K.gguf',
+        b: 'brown-lstm',
+        diff_bits_per_byte: -1.1581,
+        diff_ci95_lo: -1.1902,
+        diff_ci95_hi: -1.1262,
+      },
+      {
+        a: 'brown-lstm',
+        b: 'brown-kn5 (n-gram)',
+        diff_bits_per_byte: -0.2032,
+        diff_ci95_lo: -0.2411,
+        diff_ci95_hi: -0.1655,
+      },
     ],
     data: 'tinystories_valid_600k.txt',
     bytes_scored: 150203,
@@ -157,7 +193,9 @@ export function kldResult(withHistogram = true): KldResult {
     for (let i = 0; i <= 30; i++) edges.push(10 ** (-6 + i / 5));
     const counts = edges.slice(0, -1).map((e, i) => {
       const mid = Math.log10(e * Math.sqrt(edges[i + 1]! / e));
-      return Math.round(38912 * 0.2 * 0.2 * Math.exp(-((mid + 2.7) ** 2) / (2 * 0.8 ** 2)) / (0.8 * Math.sqrt(2 * Math.PI)) * 5);
+      return Math.round(
+        ((38912 * 0.2 * 0.2 * Math.exp(-((mid + 2.7) ** 2) / (2 * 0.8 ** 2))) / (0.8 * Math.sqrt(2 * Math.PI))) * 5,
+      );
     });
     r.kld_histogram = { edges_nats: edges, counts };
   }

@@ -9,7 +9,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT } from '../helpers/shared.js';
 
-const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
+const IMPORT =
+  /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
 
 function specifiers(file: string): string[] {
   const src = readFileSync(file, 'utf8');
@@ -42,10 +43,19 @@ test('the walk does see tfjs where it is imported (the check can fail)', () => {
 });
 
 const built = join(REPO_ROOT, 'dist', 'tfjs', 'index.js');
-test('the package subpath xent/tfjs resolves to the build and exports the ops', { skip: existsSync(built) ? false : 'dist/tfjs not built (npm test builds it)' }, async () => {
+test('the package subpath xent/tfjs resolves to the build and exports the ops', {
+  skip: existsSync(built) ? false : 'dist/tfjs not built (npm test builds it)',
+}, async () => {
   const subpath = 'xent/tfjs'; // a variable: typecheck must not need dist/ to exist
   const m = (await import(subpath)) as Record<string, unknown>;
-  for (const name of ['sparseSoftmaxCrossEntropy', 'softmaxCrossEntropy', 'binaryCrossEntropyWithLogits', 'klDivergence', 'distillationLoss', 'layersLoss']) {
+  for (const name of [
+    'sparseSoftmaxCrossEntropy',
+    'softmaxCrossEntropy',
+    'binaryCrossEntropyWithLogits',
+    'klDivergence',
+    'distillationLoss',
+    'layersLoss',
+  ]) {
     assert.equal(typeof m[name], 'function', name);
   }
 });

@@ -5,12 +5,13 @@
  * through sparseSoftmaxCrossEntropy, probability targets through softmaxCrossEntropy;
  * [B, T, V] cases keep their 3-D shape.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { skipUnlessShared } from '../helpers/shared.js';
-import { sparseSoftmaxCrossEntropy, softmaxCrossEntropy } from '../../src/tfjs/index.js';
+import * as tf from '@tensorflow/tfjs';
 import type { TfCrossEntropyOptions } from '../../src/tfjs/index.js';
+import { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from '../../src/tfjs/index.js';
+import { skipUnlessShared } from '../helpers/shared.js';
 import { FIXTURE_FILE, flat, loadCases, num } from './fixtures.js';
 import { assertAllClose, assertClose, useQuietCpu, values } from './setup.js';
 
@@ -26,14 +27,20 @@ for (const c of cases) {
   test(`fixture ${c.name}`, { skip }, () => {
     const lg = flat(c.inputs.logits);
     const tg = flat(c.inputs.target);
-    const p = c.params as { reduction: 'mean' | 'sum' | 'none'; ignore_index: number; label_smoothing: number; weight: number[] | null };
+    const p = c.params as {
+      reduction: 'mean' | 'sum' | 'none';
+      ignore_index: number;
+      label_smoothing: number;
+      weight: number[] | null;
+    };
     const options: TfCrossEntropyOptions = { reduction: p.reduction, labelSmoothing: p.label_smoothing };
     if (p.weight) options.weight = p.weight;
     const soft = c.target_kind === 'probs';
     if (!soft) options.ignoreIndex = p.ignore_index;
     const logits = tf.tensor(lg.data, lg.shape, 'float32');
     const target = soft ? tf.tensor(tg.data, tg.shape, 'float32') : tf.tensor(tg.data, tg.shape, 'int32');
-    const f = (x: tf.Tensor): tf.Tensor => (soft ? softmaxCrossEntropy(x, target, options) : sparseSoftmaxCrossEntropy(x, target, options));
+    const f = (x: tf.Tensor): tf.Tensor =>
+      soft ? softmaxCrossEntropy(x, target, options) : sparseSoftmaxCrossEntropy(x, target, options);
 
     const loss = f(logits);
     if (p.reduction === 'none') {

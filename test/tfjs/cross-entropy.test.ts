@@ -5,13 +5,14 @@
  * tf.losses.softmaxCrossEntropy, with an independent tfjs autodiff expression
  * (z-loss, bits), padding via ignoreIndex, the spread-1000 row, and bad input.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
-import { crossEntropy } from '../../src/loss/cross-entropy.js';
 import { XentError } from '../../src/errors.js';
-import { sparseSoftmaxCrossEntropy, softmaxCrossEntropy } from '../../src/tfjs/index.js';
+import { crossEntropy } from '../../src/loss/cross-entropy.js';
+import { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from '../../src/tfjs/index.js';
 import { assertAllClose, assertClose, randomIndices, randomLogits, rng, useQuietCpu, values } from './setup.js';
 
 await useQuietCpu();
@@ -25,8 +26,16 @@ test('[B, T, V] logits: value and gradient equal xent crossEntropy on the flatte
   const labels = randomIndices(B * T, V, 2);
   labels[5] = -100; // one padded position
   const weight = [0.5, 1, 2, 1.5, 0.25, 3];
-  for (const options of [{}, { reduction: 'sum' as const }, { labelSmoothing: 0.1, weight }, { zLoss: 1e-2, unit: 'bit' as const }]) {
-    const lib = crossEntropy({ data: Float32Array.from(logits.dataSync()), shape: [B * T, V] }, labels, { ...options, grad: true });
+  for (const options of [
+    {},
+    { reduction: 'sum' as const },
+    { labelSmoothing: 0.1, weight },
+    { zLoss: 1e-2, unit: 'bit' as const },
+  ]) {
+    const lib = crossEntropy({ data: Float32Array.from(logits.dataSync()), shape: [B * T, V] }, labels, {
+      ...options,
+      grad: true,
+    });
     const loss = sparseSoftmaxCrossEntropy(logits, tf.tensor(labels, [B, T], 'int32'), options);
     assertClose(values(loss)[0]!, lib.loss, `loss ${JSON.stringify(options)}`);
     const g = tf.grad((x: tf.Tensor) => sparseSoftmaxCrossEntropy(x, labels, options))(logits);
@@ -38,14 +47,19 @@ test('[B, T, V] logits: value and gradient equal xent crossEntropy on the flatte
 test("reduction 'none' returns [B, T] losses and scales each row's gradient by its own dy", () => {
   const logits = randomLogits([B, T, V], 3);
   const labels = randomIndices(B * T, V, 4);
-  const lib = crossEntropy({ data: Float32Array.from(logits.dataSync()), shape: [B * T, V] }, labels, { reduction: 'none', grad: true });
+  const lib = crossEntropy({ data: Float32Array.from(logits.dataSync()), shape: [B * T, V] }, labels, {
+    reduction: 'none',
+    grad: true,
+  });
   const loss = sparseSoftmaxCrossEntropy(logits, tf.tensor(labels, [B, T], 'int32'), { reduction: 'none' });
   assert.deepEqual(loss.shape, [B, T]);
   assertAllClose(values(loss), lib.loss, 'per-row loss');
   // A per-position mask-like weighting: d Σ_r m_r·loss_r / d logits_r = m_r · d loss_r / d logits_r.
   const r = rng(5);
   const m = Float32Array.from({ length: B * T }, () => r() * 2);
-  const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(sparseSoftmaxCrossEntropy(x, labels, { reduction: 'none' }), tf.tensor(m, [B, T]))))(logits);
+  const g = tf.grad((x: tf.Tensor) =>
+    tf.sum(tf.mul(sparseSoftmaxCrossEntropy(x, labels, { reduction: 'none' }), tf.tensor(m, [B, T]))),
+  )(logits);
   const expected = Float64Array.from(lib.grad!, (gv, i) => gv * m[Math.floor(i / V)]!);
   assertAllClose(values(g), expected, 'dy-weighted grad');
 });
@@ -67,15 +81,27 @@ test('equals tf.losses.softmaxCrossEntropy (value and gradient), with and withou
   for (const ls of [0, 0.2]) {
     // tfjs default reduction SUM_BY_NONZERO_WEIGHTS without weights = mean over the 8 rows.
     const builtin = (x: tf.Tensor) => tf.losses.softmaxCrossEntropy(onehot, x, undefined, ls);
-    assertClose(values(sparseSoftmaxCrossEntropy(logits, labels, { labelSmoothing: ls }))[0]!, values(builtin(logits))[0]!, `sparse ls=${ls}`);
-    assertClose(values(softmaxCrossEntropy(logits, onehot, { labelSmoothing: ls }))[0]!, values(builtin(logits))[0]!, `dense ls=${ls}`);
+    assertClose(
+      values(sparseSoftmaxCrossEntropy(logits, labels, { labelSmoothing: ls }))[0]!,
+      values(builtin(logits))[0]!,
+      `sparse ls=${ls}`,
+    );
+    assertClose(
+      values(softmaxCrossEntropy(logits, onehot, { labelSmoothing: ls }))[0]!,
+      values(builtin(logits))[0]!,
+      `dense ls=${ls}`,
+    );
     const gOurs = tf.grad((x: tf.Tensor) => softmaxCrossEntropy(x, onehot, { labelSmoothing: ls }))(logits);
     const gTf = tf.grad((x: tf.Tensor) => builtin(x))(logits);
     assertAllClose(values(gOurs), values(gTf), `grad ls=${ls}`);
   }
   // Soft (non one-hot) targets too.
   const soft = tf.softmax(randomLogits([8, V], 10));
-  assertClose(values(softmaxCrossEntropy(logits, soft))[0]!, values(tf.losses.softmaxCrossEntropy(soft, logits))[0]!, 'soft targets');
+  assertClose(
+    values(softmaxCrossEntropy(logits, soft))[0]!,
+    values(tf.losses.softmaxCrossEntropy(soft, logits))[0]!,
+    'soft targets',
+  );
 });
 
 test('z-loss and bits match an independent tfjs autodiff expression', () => {
@@ -105,13 +131,21 @@ test('padding positions with ignoreIndex contribute nothing: loss equals the unp
   const loss = values(sparseSoftmaxCrossEntropy(logits, labels, { ignoreIndex: PAD }))[0]!;
   const kept = [0, 1, 2, 3, 4, 5, 6];
   const keptLogits = tf.gather(tf.reshape(logits, [10, V]), kept);
-  const unpadded = values(sparseSoftmaxCrossEntropy(keptLogits, Int32Array.from(kept, (i) => labels[i]!)))[0]!;
+  const unpadded = values(
+    sparseSoftmaxCrossEntropy(
+      keptLogits,
+      Int32Array.from(kept, (i) => labels[i]!),
+    ),
+  )[0]!;
   assertClose(loss, unpadded, 'mean over kept tokens only');
   const g = values(tf.grad((x: tf.Tensor) => sparseSoftmaxCrossEntropy(x, labels, { ignoreIndex: PAD }))(logits));
   for (let i = 7 * V; i < 10 * V; i++) assert.equal(g[i], 0, `grad at padded element ${i}`);
   // Whatever the model outputs at padded positions, nothing changes.
   const noisy = tf.tidy(() => {
-    const mask = tf.tensor(Float32Array.from({ length: 10 * V }, (_, i) => (i >= 7 * V ? 1 : 0)), [2, 5, V]);
+    const mask = tf.tensor(
+      Float32Array.from({ length: 10 * V }, (_, i) => (i >= 7 * V ? 1 : 0)),
+      [2, 5, V],
+    );
     return tf.add(logits, tf.mul(mask, 1e3));
   });
   assert.equal(values(sparseSoftmaxCrossEntropy(noisy, labels, { ignoreIndex: PAD }))[0], loss);
@@ -131,19 +165,63 @@ test('a row with a spread of 1000 gives 1000 nats (not NaN, not 23.03) and a fin
 test('bad input: XentErrors naming the op, the argument and the shape or value', () => {
   const logits = randomLogits([2, 3, V], 14);
   const expectError = (fn: () => unknown, code: string, pattern: RegExp): void => {
-    assert.throws(fn, (e: unknown) => e instanceof XentError && e.code === code && pattern.test(e.message), `expected ${code} ${pattern}`);
+    assert.throws(
+      fn,
+      (e: unknown) => e instanceof XentError && e.code === code && pattern.test(e.message),
+      `expected ${code} ${pattern}`,
+    );
   };
-  expectError(() => sparseSoftmaxCrossEntropy(logits, tf.zeros([2, 4], 'int32')), 'shape_mismatch', /^sparseSoftmaxCrossEntropy: labels must have shape \[2, 3\]/);
-  expectError(() => sparseSoftmaxCrossEntropy(logits, Int32Array.of(1, 2)), 'shape_mismatch', /labels has 2 entries but logits have 6 rows/);
-  expectError(() => sparseSoftmaxCrossEntropy(logits, tf.fill([2, 3], 1.5)), 'invalid_argument', /labels\[0\] = 1.5 is not a class index/);
-  expectError(() => sparseSoftmaxCrossEntropy(tf.zeros([2, 3, V], 'int32'), tf.zeros([2, 3], 'int32')), 'invalid_argument', /logits must be float32, got dtype int32/);
-  expectError(() => sparseSoftmaxCrossEntropy(tf.zeros([V]), tf.zeros([1], 'int32')), 'shape_mismatch', /logits must have rank ≥ 2/);
-  expectError(() => sparseSoftmaxCrossEntropy(logits, tf.fill([2, 3], 9, 'int32')), 'index_out_of_range', /out of range/);
-  expectError(() => softmaxCrossEntropy(logits, tf.zeros([2, 3, V + 1])), 'shape_mismatch', /^softmaxCrossEntropy: targets must have the logits' shape \[2, 3, 6\]/);
-  expectError(() => sparseSoftmaxCrossEntropy(logits, tf.zeros([2, 3], 'int32'), { weight: [1, 2] }), 'shape_mismatch', /weight has 2 entries, expected 6/);
+  expectError(
+    () => sparseSoftmaxCrossEntropy(logits, tf.zeros([2, 4], 'int32')),
+    'shape_mismatch',
+    /^sparseSoftmaxCrossEntropy: labels must have shape \[2, 3\]/,
+  );
+  expectError(
+    () => sparseSoftmaxCrossEntropy(logits, Int32Array.of(1, 2)),
+    'shape_mismatch',
+    /labels has 2 entries but logits have 6 rows/,
+  );
+  expectError(
+    () => sparseSoftmaxCrossEntropy(logits, tf.fill([2, 3], 1.5)),
+    'invalid_argument',
+    /labels\[0\] = 1.5 is not a class index/,
+  );
+  expectError(
+    () => sparseSoftmaxCrossEntropy(tf.zeros([2, 3, V], 'int32'), tf.zeros([2, 3], 'int32')),
+    'invalid_argument',
+    /logits must be float32, got dtype int32/,
+  );
+  expectError(
+    () => sparseSoftmaxCrossEntropy(tf.zeros([V]), tf.zeros([1], 'int32')),
+    'shape_mismatch',
+    /logits must have rank ≥ 2/,
+  );
+  expectError(
+    () => sparseSoftmaxCrossEntropy(logits, tf.fill([2, 3], 9, 'int32')),
+    'index_out_of_range',
+    /out of range/,
+  );
+  expectError(
+    () => softmaxCrossEntropy(logits, tf.zeros([2, 3, V + 1])),
+    'shape_mismatch',
+    /^softmaxCrossEntropy: targets must have the logits' shape \[2, 3, 6\]/,
+  );
+  expectError(
+    () => sparseSoftmaxCrossEntropy(logits, tf.zeros([2, 3], 'int32'), { weight: [1, 2] }),
+    'shape_mismatch',
+    /weight has 2 entries, expected 6/,
+  );
   expectError(() => sparseSoftmaxCrossEntropy(tf.tensor2d([[0, NaN]]), Int32Array.of(0)), 'non_finite', /NaN/);
-  expectError(() => sparseSoftmaxCrossEntropy(logits, tf.zeros([2, 3], 'int32'), 0.1 as never), 'invalid_argument', /^sparseSoftmaxCrossEntropy: options must be an object, got number 0.1/);
-  expectError(() => sparseSoftmaxCrossEntropy(logits, tf.zeros([2, 3], 'int32'), { labelSmoothing: 2 }), 'invalid_argument', /labelSmoothing/);
+  expectError(
+    () => sparseSoftmaxCrossEntropy(logits, tf.zeros([2, 3], 'int32'), 0.1 as never),
+    'invalid_argument',
+    /^sparseSoftmaxCrossEntropy: options must be an object, got number 0.1/,
+  );
+  expectError(
+    () => sparseSoftmaxCrossEntropy(logits, tf.zeros([2, 3], 'int32'), { labelSmoothing: 2 }),
+    'invalid_argument',
+    /labelSmoothing/,
+  );
 });
 
 test('outside a gradient tape only the loss is computed; inside, no tensors are left behind', () => {
@@ -178,7 +256,10 @@ test('property: for any [B, T, V], options and upstream weights, value and gradi
         const r = rng(seed + 2);
         const upstream = Float32Array.from({ length: reduction === 'none' ? n : 1 }, () => r() * 3 - 1);
         const options = { reduction, labelSmoothing, zLoss };
-        const lib = crossEntropy({ data: Float32Array.from(logits.dataSync()), shape: [n, v] }, labels, { ...options, grad: true });
+        const lib = crossEntropy({ data: Float32Array.from(logits.dataSync()), shape: [n, v] }, labels, {
+          ...options,
+          grad: true,
+        });
         tf.tidy(() => {
           const loss = sparseSoftmaxCrossEntropy(logits, labels, options);
           if (reduction === 'none') {
@@ -187,7 +268,10 @@ test('property: for any [B, T, V], options and upstream weights, value and gradi
           } else assertClose(values(loss)[0]!, lib.loss as number, 'loss');
           const w = reduction === 'none' ? tf.tensor(upstream, [b, t]) : tf.scalar(upstream[0]!);
           const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(sparseSoftmaxCrossEntropy(x, labels, options), w)))(logits);
-          const expected = Float64Array.from(lib.grad!, (gv, i) => gv * upstream[reduction === 'none' ? Math.floor(i / v) : 0]!);
+          const expected = Float64Array.from(
+            lib.grad!,
+            (gv, i) => gv * upstream[reduction === 'none' ? Math.floor(i / v) : 0]!,
+          );
           assertAllClose(values(g), expected, 'grad');
         });
         logits.dispose();

@@ -5,19 +5,30 @@
  * tf.logSoftmax(studentLogits) and the gradient is taken w.r.t. the student
  * logits, through tfjs's own logSoftmax gradient, as the fixtures record it.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { skipUnlessShared } from '../helpers/shared.js';
+import * as tf from '@tensorflow/tfjs';
+import type {
+  TfBinaryCrossEntropyOptions,
+  TfDistillationOptions,
+  TfKlDivergenceOptions,
+} from '../../src/tfjs/index.js';
 import { binaryCrossEntropyWithLogits, distillationLoss, klDivergence } from '../../src/tfjs/index.js';
-import type { TfBinaryCrossEntropyOptions, TfDistillationOptions, TfKlDivergenceOptions } from '../../src/tfjs/index.js';
+import { skipUnlessShared } from '../helpers/shared.js';
 import { FIXTURE_FILE, flat, loadCases, num } from './fixtures.js';
 import { assertAllClose, assertClose, useQuietCpu, values } from './setup.js';
 
 await useQuietCpu();
 const skip = skipUnlessShared(FIXTURE_FILE);
 
-function checkLossAndGrad(name: string, f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, expected: unknown, grad: unknown): void {
+function checkLossAndGrad(
+  name: string,
+  f: (x: tf.Tensor) => tf.Tensor,
+  x: tf.Tensor,
+  expected: unknown,
+  grad: unknown,
+): void {
   const loss = f(x);
   if (Array.isArray(expected)) {
     const e = flat(expected);
@@ -36,19 +47,32 @@ const kl = loadCases('kl_div');
 const distill = loadCases('distillation');
 
 test('fixture counts', { skip }, () => {
-  assert.ok(bce.length >= 8 && kl.length >= 5 && distill.length >= 3, `${bce.length} bce, ${kl.length} kl, ${distill.length} distillation cases`);
+  assert.ok(
+    bce.length >= 8 && kl.length >= 5 && distill.length >= 3,
+    `${bce.length} bce, ${kl.length} kl, ${distill.length} distillation cases`,
+  );
 });
 
 for (const c of bce) {
   test(`fixture ${c.name}`, { skip }, () => {
     const lg = flat(c.inputs.logits);
     const tg = flat(c.inputs.target);
-    const p = c.params as { reduction: 'mean' | 'sum' | 'none'; pos_weight: number | number[] | null; weight: number | number[] | null };
+    const p = c.params as {
+      reduction: 'mean' | 'sum' | 'none';
+      pos_weight: number | number[] | null;
+      weight: number | number[] | null;
+    };
     const options: TfBinaryCrossEntropyOptions = { reduction: p.reduction };
     if (p.pos_weight !== null) options.posWeight = p.pos_weight;
     if (p.weight !== null) options.weight = p.weight;
     const target = tf.tensor(tg.data, tg.shape, 'float32');
-    checkLossAndGrad(c.name, (x) => binaryCrossEntropyWithLogits(x, target, options), tf.tensor(lg.data, lg.shape, 'float32'), c.expected, c.grad);
+    checkLossAndGrad(
+      c.name,
+      (x) => binaryCrossEntropyWithLogits(x, target, options),
+      tf.tensor(lg.data, lg.shape, 'float32'),
+      c.expected,
+      c.grad,
+    );
   });
 }
 
@@ -59,7 +83,13 @@ for (const c of kl) {
     const p = c.params as { reduction: 'batchmean' | 'mean' | 'sum' | 'none'; log_target: boolean };
     const options: TfKlDivergenceOptions = { reduction: p.reduction, logTarget: p.log_target };
     const target = tf.tensor(t.data, t.shape, 'float32');
-    checkLossAndGrad(c.name, (x) => klDivergence(tf.logSoftmax(x), target, options), tf.tensor(s.data, s.shape, 'float32'), c.expected, c.grad);
+    checkLossAndGrad(
+      c.name,
+      (x) => klDivergence(tf.logSoftmax(x), target, options),
+      tf.tensor(s.data, s.shape, 'float32'),
+      c.expected,
+      c.grad,
+    );
   });
 }
 
@@ -74,6 +104,12 @@ for (const c of distill) {
       options.labels = tf.tensor(flat(c.inputs.target).data, [s.shape[0]!], 'int32');
     }
     const teacher = tf.tensor(t.data, t.shape, 'float32');
-    checkLossAndGrad(c.name, (x) => distillationLoss(x, teacher, options), tf.tensor(s.data, s.shape, 'float32'), c.expected, c.grad);
+    checkLossAndGrad(
+      c.name,
+      (x) => distillationLoss(x, teacher, options),
+      tf.tensor(s.data, s.shape, 'float32'),
+      c.expected,
+      c.grad,
+    );
   });
 }

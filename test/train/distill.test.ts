@@ -40,25 +40,80 @@ after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const SMALL = ['--emb', '16', '--hidden', '32', '--seq', '24', '--batch', '8', '--eval-interval', '10', '--lr', '0.01', '--threads', '2', '--val-data'];
+const SMALL = [
+  '--emb',
+  '16',
+  '--hidden',
+  '32',
+  '--seq',
+  '24',
+  '--batch',
+  '8',
+  '--eval-interval',
+  '10',
+  '--lr',
+  '0.01',
+  '--threads',
+  '2',
+  '--val-data',
+];
 
 test('a student of stories260K: trained on its tokenizer, scored by xent eval', { skip: skipGguf }, () => {
   const out = join(dir, 'student');
-  const j = json(['distill', '--teacher', sharedPath('models', 'stories260K.gguf')!, '--data', corpus, ...SMALL, val, '--steps', '20', '--temperature', '2', '--alpha', '0.5', '--out', out]);
+  const j = json([
+    'distill',
+    '--teacher',
+    sharedPath('models', 'stories260K.gguf')!,
+    '--data',
+    corpus,
+    ...SMALL,
+    val,
+    '--steps',
+    '20',
+    '--temperature',
+    '2',
+    '--alpha',
+    '0.5',
+    '--out',
+    out,
+  ]);
   assert.equal(j.vocab_size, 512);
   assert.equal(j.steps, 20);
-  const curves = JSON.parse(readFileSync(join(out, 'curves.json'), 'utf8')) as { val: { step: number; nats_per_token: number }[] };
+  const curves = JSON.parse(readFileSync(join(out, 'curves.json'), 'utf8')) as {
+    val: { step: number; nats_per_token: number }[];
+  };
   // Near uniform at step 0 (ln 512 = 6.24 nats), better after 20 steps.
   assert.ok(Math.abs(curves.val[0]!.nats_per_token - Math.log(512)) < 0.1);
   assert.ok(curves.val.at(-1)!.nats_per_token < curves.val[0]!.nats_per_token - 0.5, JSON.stringify(curves.val));
   const tok = JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8')) as { kind: string; vocabSize: number };
   assert.equal(tok.kind, 'gguf');
-  const e = JSON.parse(xent(['eval', '--model', out, '--data', val, '--ctx', '64', '--json']).stdout) as { engine: string; vocab_size: number; bits_per_byte: number; nats_per_token: number };
+  const e = JSON.parse(xent(['eval', '--model', out, '--data', val, '--ctx', '64', '--json']).stdout) as {
+    engine: string;
+    vocab_size: number;
+    bits_per_byte: number;
+    nats_per_token: number;
+  };
   assert.equal(e.engine, 'lstm');
   assert.equal(e.vocab_size, 512);
-  assert.ok(Math.abs(e.nats_per_token - (j.val_nats_per_token as number)) < 0.3, `eval ${e.nats_per_token} vs training-time validation ${j.val_nats_per_token}`);
+  assert.ok(
+    Math.abs(e.nats_per_token - (j.val_nats_per_token as number)) < 0.3,
+    `eval ${e.nats_per_token} vs training-time validation ${j.val_nats_per_token}`,
+  );
   // The teacher on the same text, for scale: stories260K is far better than a 20-step student.
-  const t = JSON.parse(xent(['eval', '--model', sharedPath('models', 'stories260K.gguf')!, '--data', val, '--ctx', '64', '--threads', '1', '--json']).stdout) as { bits_per_byte: number };
+  const t = JSON.parse(
+    xent([
+      'eval',
+      '--model',
+      sharedPath('models', 'stories260K.gguf')!,
+      '--data',
+      val,
+      '--ctx',
+      '64',
+      '--threads',
+      '1',
+      '--json',
+    ]).stdout,
+  ) as { bits_per_byte: number };
   assert.ok(t.bits_per_byte < e.bits_per_byte);
 });
 
@@ -67,22 +122,74 @@ test('distill with alpha = 0 retraces xent train; with alpha = 1 the teacher alo
   const teacher = join(dir, 'teacher');
   json(['train', '--data', corpus, '--vocab', 'byte', ...SMALL, val, '--steps', '40', '--out', teacher]);
   const plain = join(dir, 'plain');
-  const a = json(['train', '--data', corpus, '--vocab', 'byte', ...SMALL, val, '--steps', '20', '--seed', '7', '--out', plain]);
+  const a = json([
+    'train',
+    '--data',
+    corpus,
+    '--vocab',
+    'byte',
+    ...SMALL,
+    val,
+    '--steps',
+    '20',
+    '--seed',
+    '7',
+    '--out',
+    plain,
+  ]);
   const hard = join(dir, 'hard');
-  const b = json(['distill', '--teacher', teacher, '--data', corpus, ...SMALL, val, '--steps', '20', '--seed', '7', '--alpha', '0', '--out', hard]);
+  const b = json([
+    'distill',
+    '--teacher',
+    teacher,
+    '--data',
+    corpus,
+    ...SMALL,
+    val,
+    '--steps',
+    '20',
+    '--seed',
+    '7',
+    '--alpha',
+    '0',
+    '--out',
+    hard,
+  ]);
   const ca = JSON.parse(readFileSync(join(plain, 'curves.json'), 'utf8')) as { val: { nats_per_token: number }[] };
   const cb = JSON.parse(readFileSync(join(hard, 'curves.json'), 'utf8')) as { val: { nats_per_token: number }[] };
   assert.equal(cb.val.length, ca.val.length);
   for (let i = 0; i < ca.val.length; i++) {
-    const x = ca.val[i]!.nats_per_token, y = cb.val[i]!.nats_per_token;
+    const x = ca.val[i]!.nats_per_token,
+      y = cb.val[i]!.nats_per_token;
     assert.ok(Math.abs(x - y) <= 1e-3 * x, `evaluation ${i}: train ${x} vs distill(alpha 0) ${y}`);
   }
   assert.ok(Math.abs((a.val_nats_per_token as number) - (b.val_nats_per_token as number)) <= 1e-3);
 
   const soft = join(dir, 'soft');
-  json(['distill', '--teacher', teacher, '--data', corpus, ...SMALL, val, '--steps', '20', '--seed', '7', '--alpha', '1', '--temperature', '1', '--out', soft]);
+  json([
+    'distill',
+    '--teacher',
+    teacher,
+    '--data',
+    corpus,
+    ...SMALL,
+    val,
+    '--steps',
+    '20',
+    '--seed',
+    '7',
+    '--alpha',
+    '1',
+    '--temperature',
+    '1',
+    '--out',
+    soft,
+  ]);
   const cs = JSON.parse(readFileSync(join(soft, 'curves.json'), 'utf8')) as { val: { nats_per_token: number }[] };
-  assert.ok(cs.val.at(-1)!.nats_per_token < cs.val[0]!.nats_per_token - 0.3, `no labels, only the teacher: ${JSON.stringify(cs.val)}`);
+  assert.ok(
+    cs.val.at(-1)!.nats_per_token < cs.val[0]!.nats_per_token - 0.3,
+    `no labels, only the teacher: ${JSON.stringify(cs.val)}`,
+  );
   // ... and it differs from the hard-label run (the soft targets are not the labels).
   assert.ok(Math.abs(cs.val.at(-1)!.nats_per_token - cb.val.at(-1)!.nats_per_token) > 1e-3);
 });

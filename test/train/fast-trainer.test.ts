@@ -10,9 +10,9 @@ import { createLstmModel, lstmModelFromParams, PARAM_NAMES } from '../../src/tra
 import { lstmLossAndGrad } from '../../src/train/lstm-grad.js';
 import { randomTokens } from '../../src/train/rng.js';
 
-
 function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0, s = 0;
+  let d = 0,
+    s = 0;
   for (let i = 0; i < b.length; i++) {
     d = Math.max(d, Math.abs(a[i]! - b[i]!));
     s = Math.max(s, Math.abs(b[i]!));
@@ -33,8 +33,15 @@ for (const relaxed of ['0', '1']) {
     for (const c of configs) {
       test(`fast trainer = reference (V=${c.V} E=${c.E} H=${c.H} B=${c.B} T=${c.T}, ${threads} thread(s), relaxed=${relaxed})`, () => {
         process.env.XENT_WASM_RELAXED = relaxed;
-        const ref = lstmModelFromParams({ V: c.V, E: c.E, H: c.H }, Float64Array.from(createLstmModel({ V: c.V, E: c.E, H: c.H, seed: 4 }).params.flat));
-        const fast = new FastLstmTrainer({ V: c.V, E: c.E, H: c.H }, { B: c.B, T: c.T, threads, rowsPerChunk: c.R, labelSmoothing: 0.05 }, createLstmModel({ V: c.V, E: c.E, H: c.H, seed: 4 }).params.flat as Float32Array);
+        const ref = lstmModelFromParams(
+          { V: c.V, E: c.E, H: c.H },
+          Float64Array.from(createLstmModel({ V: c.V, E: c.E, H: c.H, seed: 4 }).params.flat),
+        );
+        const fast = new FastLstmTrainer(
+          { V: c.V, E: c.E, H: c.H },
+          { B: c.B, T: c.T, threads, rowsPerChunk: c.R, labelSmoothing: 0.05 },
+          createLstmModel({ V: c.V, E: c.E, H: c.H, seed: 4 }).params.flat as Float32Array,
+        );
         try {
           const st = createAdamState(ref.params.flat.length);
           const opt = { lr: 0.01, weightDecay: 0.01, decoupled: true };

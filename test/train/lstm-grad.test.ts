@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { XentError } from '../../src/errors.js';
-import { createLstmModel, lstmForward, lstmModelFromParams, type LstmModel } from '../../src/train/lstm.js';
+import { createLstmModel, type LstmModel, lstmForward, lstmModelFromParams } from '../../src/train/lstm.js';
 import { lstmLossAndGrad } from '../../src/train/lstm-grad.js';
 import { randomTokens } from '../../src/train/rng.js';
 
@@ -15,7 +15,15 @@ function f64(m: LstmModel): LstmModel {
 test('gradients agree with central finite differences (float64, random configs)', () => {
   fc.assert(
     fc.property(
-      fc.record({ V: fc.integer({ min: 2, max: 9 }), E: fc.integer({ min: 1, max: 4 }), H: fc.integer({ min: 1, max: 5 }), B: fc.integer({ min: 1, max: 3 }), T: fc.integer({ min: 1, max: 4 }), seed: fc.nat(1000), ls: fc.constantFrom(0, 0.2) }),
+      fc.record({
+        V: fc.integer({ min: 2, max: 9 }),
+        E: fc.integer({ min: 1, max: 4 }),
+        H: fc.integer({ min: 1, max: 5 }),
+        B: fc.integer({ min: 1, max: 3 }),
+        T: fc.integer({ min: 1, max: 4 }),
+        seed: fc.nat(1000),
+        ls: fc.constantFrom(0, 0.2),
+      }),
       ({ V, E, H, B, T, seed, ls }) => {
         const model = f64(createLstmModel({ V, E, H, seed }));
         const x = randomTokens(B * T, V, seed, 11);
@@ -35,7 +43,10 @@ test('gradients agree with central finite differences (float64, random configs)'
           p[i] = keep;
           const fd = (lp - lm) / (2 * h);
           const g = grads.flat[i]!;
-          assert.ok(Math.abs(fd - g) <= 1e-7 + 1e-5 * Math.abs(fd), `param ${i}: analytic ${g} vs finite difference ${fd}`);
+          assert.ok(
+            Math.abs(fd - g) <= 1e-7 + 1e-5 * Math.abs(fd),
+            `param ${i}: analytic ${g} vs finite difference ${fd}`,
+          );
         }
       },
     ),
@@ -51,13 +62,15 @@ test('float32 forward and gradients agree with the float64 path to float32 preci
   const a = lstmForward(m32, x, 3, 9);
   const b = lstmForward(m64, x, 3, 9);
   assert.ok(a.data instanceof Float32Array && b.data instanceof Float64Array);
-  for (let i = 0; i < a.data.length; i++) assert.ok(Math.abs(a.data[i]! - b.data[i]!) <= 1e-5 * (1 + Math.abs(b.data[i]!)));
+  for (let i = 0; i < a.data.length; i++)
+    assert.ok(Math.abs(a.data[i]! - b.data[i]!) <= 1e-5 * (1 + Math.abs(b.data[i]!)));
   const ga = lstmLossAndGrad(m32, x, y, 3, 9);
   const gb = lstmLossAndGrad(m64, x, y, 3, 9);
   assert.ok(Math.abs(ga.loss - gb.loss) <= 1e-5 * gb.loss);
   let mx = 0;
   for (let i = 0; i < gb.grads.flat.length; i++) mx = Math.max(mx, Math.abs(gb.grads.flat[i]!));
-  for (let i = 0; i < gb.grads.flat.length; i++) assert.ok(Math.abs(ga.grads.flat[i]! - gb.grads.flat[i]!) <= 1e-5 * mx, `grad ${i}`);
+  for (let i = 0; i < gb.grads.flat.length; i++)
+    assert.ok(Math.abs(ga.grads.flat[i]! - gb.grads.flat[i]!) <= 1e-5 * mx, `grad ${i}`);
 });
 
 test('forward logits are the loss: mean CE of lstmForward rows equals lstmLossAndGrad.loss', () => {
@@ -88,24 +101,47 @@ test('a carried state changes the output and equals running the concatenated seq
 
 test('bad input names the op, the argument and the position', () => {
   const m = createLstmModel({ V: 5, E: 2, H: 3 });
-  assert.throws(() => lstmForward(m, new Int32Array([0, 1, 5, 2]), 2, 2), (e: unknown) => e instanceof XentError && e.code === 'index_out_of_range' && /tokens\[1, 0\] = 5 is out of range \[0, 5\)/.test(e.message));
-  assert.throws(() => lstmForward(m, new Int32Array(3), 2, 2), (e: unknown) => e instanceof XentError && e.code === 'shape_mismatch');
-  assert.throws(() => lstmLossAndGrad(m, new Int32Array(4), new Int32Array([0, 0, 7, 0]), 2, 2), (e: unknown) => e instanceof XentError && /targets\[1, 0\] = 7/.test(e.message));
-  assert.throws(() => createLstmModel({ V: 0, E: 2, H: 3 }), (e: unknown) => e instanceof XentError && /config.V/.test(e.message));
+  assert.throws(
+    () => lstmForward(m, new Int32Array([0, 1, 5, 2]), 2, 2),
+    (e: unknown) =>
+      e instanceof XentError &&
+      e.code === 'index_out_of_range' &&
+      /tokens\[1, 0\] = 5 is out of range \[0, 5\)/.test(e.message),
+  );
+  assert.throws(
+    () => lstmForward(m, new Int32Array(3), 2, 2),
+    (e: unknown) => e instanceof XentError && e.code === 'shape_mismatch',
+  );
+  assert.throws(
+    () => lstmLossAndGrad(m, new Int32Array(4), new Int32Array([0, 0, 7, 0]), 2, 2),
+    (e: unknown) => e instanceof XentError && /targets\[1, 0\] = 7/.test(e.message),
+  );
+  assert.throws(
+    () => createLstmModel({ V: 0, E: 2, H: 3 }),
+    (e: unknown) => e instanceof XentError && /config.V/.test(e.message),
+  );
 });
 
 test('initial weights follow PyTorch default distributions', () => {
   const m = createLstmModel({ V: 400, E: 50, H: 64, seed: 9 });
   const k = 1 / 8;
-  let mean = 0, sq = 0;
-  for (const v of m.params.emb) { mean += v; sq += v * v; }
+  let mean = 0,
+    sq = 0;
+  for (const v of m.params.emb) {
+    mean += v;
+    sq += v * v;
+  }
   mean /= m.params.emb.length;
   const std = Math.sqrt(sq / m.params.emb.length - mean * mean);
   assert.ok(Math.abs(mean) < 0.02 && Math.abs(std - 1) < 0.02, `emb N(0,1): mean ${mean} std ${std}`);
   for (const n of ['wIh', 'wHh', 'bIh', 'bHh', 'wOut', 'bOut'] as const) {
     const a = m.params[n];
-    let lo = Infinity, hi = -Infinity;
-    for (const v of a) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (const v of a) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
     assert.ok(lo >= -k && hi <= k && hi - lo > 1.8 * k, `${n} U(-1/√H, 1/√H): [${lo}, ${hi}]`);
   }
   assert.deepEqual(createLstmModel({ V: 400, E: 50, H: 64, seed: 9 }).params.flat, m.params.flat);

@@ -11,29 +11,55 @@ import { TrainKernels } from '../../src/train/wasm-kernels.js';
 import { enableRelaxedSimd } from '../../src/util/relaxed-simd.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 
-interface Case { M: number; K: number; N: number; aT: boolean; bT: boolean; bias: boolean; acc: boolean }
+interface Case {
+  M: number;
+  K: number;
+  N: number;
+  aT: boolean;
+  bT: boolean;
+  bias: boolean;
+  acc: boolean;
+}
 
 // [M, K, N]: tails of every loop; 300 > KC = 256 (two K blocks), 133 > MC (two M blocks).
 const shapes: [number, number, number][] = [
-  [1, 1, 1], [1, 3, 9], [3, 2, 7], [4, 4, 8], [5, 7, 13], [6, 0, 5], [9, 17, 31],
-  [1, 300, 17], [13, 300, 10], [133, 5, 9], [40, 33, 257], [130, 260, 24],
+  [1, 1, 1],
+  [1, 3, 9],
+  [3, 2, 7],
+  [4, 4, 8],
+  [5, 7, 13],
+  [6, 0, 5],
+  [9, 17, 31],
+  [1, 300, 17],
+  [13, 300, 10],
+  [133, 5, 9],
+  [40, 33, 257],
+  [130, 260, 24],
 ];
 const cases: Case[] = [];
 for (const [M, K, N] of shapes) {
-  for (const aT of [false, true]) for (const bT of [false, true]) {
-    cases.push({ M, K, N, aT, bT, bias: (M + N) % 2 === 0, acc: (M + K) % 2 === 1 });
-  }
+  for (const aT of [false, true])
+    for (const bT of [false, true]) {
+      cases.push({ M, K, N, aT, bT, bias: (M + N) % 2 === 0, acc: (M + K) % 2 === 1 });
+    }
 }
 
 function runCase(k: TrainKernels, c: Case, seed: number): void {
   const { M, K, N } = c;
   // A stored [M, K] (aT false) or [K, M]; B stored [K, N] (bT false) or as W [N, K] with B = Wᵀ
-  const a = new Float32Array(M * K), b = new Float32Array(K * N), bias = new Float32Array(N), out0 = new Float32Array(M * N);
+  const a = new Float32Array(M * K),
+    b = new Float32Array(K * N),
+    bias = new Float32Array(N),
+    out0 = new Float32Array(M * N);
   fillUniform(a, seed, 1, -1, 1);
   fillUniform(b, seed, 2, -1, 1);
   fillUniform(bias, seed, 3, -1, 1);
   fillUniform(out0, seed, 4, -1, 1);
-  const pa = k.alloc(M * K), pb = k.alloc(K * N), pp = k.alloc(TrainKernels.packedSize(K, N)), pbias = k.alloc(N), po = k.alloc(M * N);
+  const pa = k.alloc(M * K),
+    pb = k.alloc(K * N),
+    pp = k.alloc(TrainKernels.packedSize(K, N)),
+    pbias = k.alloc(N),
+    po = k.alloc(M * N);
   k.f32(pa, M * K).set(a);
   k.f32(pb, K * N).set(b);
   k.f32(pbias, N).set(bias);
@@ -55,7 +81,10 @@ function runCase(k: TrainKernels, c: Case, seed: number): void {
       // float32 sum of K + 2 terms: |error| ≤ (K + 2)·2⁻²⁴·Σ|terms| (fused or not)
       const tol = (K + 2) * 2 ** -24 * mag + 1e-30;
       const d = Math.abs(got[m * N + n]! - s);
-      assert.ok(d <= tol, `${JSON.stringify(c)} out[${m}, ${n}] = ${got[m * N + n]} vs float64 ${s} (|diff| ${d} > ${tol})`);
+      assert.ok(
+        d <= tol,
+        `${JSON.stringify(c)} out[${m}, ${n}] = ${got[m * N + n]} vs float64 ${s} (|diff| ${d} > ${tol})`,
+      );
     }
   }
 }
@@ -82,12 +111,17 @@ for (const relaxed of ['0', '1']) {
 
 test('mm_pb gives bit-identical results on 1 and 2 threads (each output has one owner)', () => {
   process.env.XENT_WASM_RELAXED = '1';
-  const M = 37, K = 70, N = 45;
+  const M = 37,
+    K = 70,
+    N = 45;
   const res: Float32Array[] = [];
   for (const threads of [1, 2]) {
     const k = new TrainKernels({ bytes: 4 * 20_000, threads });
     try {
-      const pa = k.alloc(M * K), pw = k.alloc(N * K), pp = k.alloc(TrainKernels.packedSize(K, N)), po = k.alloc(M * N);
+      const pa = k.alloc(M * K),
+        pw = k.alloc(N * K),
+        pp = k.alloc(TrainKernels.packedSize(K, N)),
+        po = k.alloc(M * N);
       fillUniform(k.f32(pa, M * K), 3, 1, -1, 1);
       fillUniform(k.f32(pw, N * K), 3, 2, -1, 1);
       k.pack(pp, pw, 1, K, K, N);
@@ -113,7 +147,10 @@ const rt = await import('./src/kernels/runtime.ts');
 const { crossEntropy } = await import('./src/index.ts');
 crossEntropy({ data: new Float32Array(4096 * 8).fill(0.5), shape: [4096, 8] }, new Int32Array(4096));
 console.log(JSON.stringify({ on, build: rt.kernelBuild() }));`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { on: boolean; build: string };
   assert.equal(j.on, true);

@@ -13,7 +13,10 @@ test('Brown end to end: BPE + KN trigram beats the unigram on held-out documents
   const tri = trainNgram({ text: brown.train, tokenizer: tok, order: 3 });
   const val = scoreNgramText(tri, tok, brown.validation);
   // Context must help by a wide margin on unseen documents (measured here: 1.947 vs 3.343 bits per byte).
-  assert.ok(val.bitsPerByte < uni.bitsPerByte - 1, `trigram ${val.bitsPerByte} vs unigram ${uni.bitsPerByte} bits/byte`);
+  assert.ok(
+    val.bitsPerByte < uni.bitsPerByte - 1,
+    `trigram ${val.bitsPerByte} vs unigram ${uni.bitsPerByte} bits/byte`,
+  );
   assert.ok(val.bitsPerByte > 1 && val.bitsPerByte < 2.5, `${val.bitsPerByte}`);
   // The LanguageModel view of the same model gives the same per-token nats (from = 0 skips only the first token).
   const lm = new NgramLanguageModel(tri, tok);

@@ -3,11 +3,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isNgramModelDir, loadNgramModelDir, NgramLanguageModel, saveNgramModelDir } from '../../src/models/ngram-model.js';
+import { XentError } from '../../src/errors.js';
+import {
+  isNgramModelDir,
+  loadNgramModelDir,
+  NgramLanguageModel,
+  saveNgramModelDir,
+} from '../../src/models/ngram-model.js';
 import { ByteTokenizer } from '../../src/train/byte-tokenizer.js';
 import { scoreNgramText, trainNgram } from '../../src/train/ngram-train.js';
 import { trainTokenizer } from '../../src/train/tokenizer-spec.js';
-import { XentError } from '../../src/errors.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof XentError && e.code === code;
 const TEXT = 'the cat sat on the mat. the dog sat on the log. the cat saw the dog.\n'.repeat(5);
@@ -34,7 +39,9 @@ test('NgramLanguageModel.score: nats, rank, top1, top1Prob and full rows agree w
     const y = tokens[t + 1] as number;
     const want = -Math.log(ng.prob(tokens.subarray(0, t + 1), y));
     assert.ok(Math.abs((s.nats[i] as number) - want) <= 1e-12 * want, `${s.nats[i]} vs ${want}`);
-    const sorted = Array.from(dist).map((p, v) => [p, v] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    const sorted = Array.from(dist)
+      .map((p, v) => [p, v] as const)
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
     assert.equal(s.top1[i], sorted[0]![1]);
     assert.equal(s.top1Prob[i], sorted[0]![0]);
     assert.equal(s.rank[i], sorted.filter(([p]) => p > (dist[y] as number)).length);
@@ -83,10 +90,16 @@ test('model directory: save, detect, load, score identically; errors are clear',
     const a = await new NgramLanguageModel(ng, tok).score(ids, { from: 0 });
     const b = await lm.score(ids, { from: 0 });
     assert.deepEqual(b.nats, a.nats);
-    assert.throws(() => loadNgramModelDir(join(dir, 'nope')), (e: unknown) => isCode('invalid_file')(e) && /model\.json/.test((e as Error).message));
+    assert.throws(
+      () => loadNgramModelDir(join(dir, 'nope')),
+      (e: unknown) => isCode('invalid_file')(e) && /model\.json/.test((e as Error).message),
+    );
     writeFileSync(join(md, 'model.json'), '{"format":"xent-model","kind":"lstm"}');
     assert.throws(() => loadNgramModelDir(md), isCode('invalid_file'));
-    assert.throws(() => lm.scoreSync(ids, { from: ids.length }), (e: unknown) => isCode('invalid_argument')(e) && /from = /.test((e as Error).message));
+    assert.throws(
+      () => lm.scoreSync(ids, { from: ids.length }),
+      (e: unknown) => isCode('invalid_argument')(e) && /from = /.test((e as Error).message),
+    );
     assert.throws(() => lm.scoreSync(new Int32Array(0), { from: 0 }), isCode('too_short'));
     assert.throws(() => lm.scoreSync(Int32Array.of(0, 99999), { from: 0 }), isCode('index_out_of_range'));
     assert.throws(() => new NgramLanguageModel(ng, new ByteTokenizer()), isCode('incompatible'));

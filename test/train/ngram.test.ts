@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { NgramModel, type NgramDiscounts } from '../../src/train/ngram.js';
+import { XentError } from '../../src/errors.js';
+import { type NgramDiscounts, NgramModel } from '../../src/train/ngram.js';
 import { countNgrams } from '../../src/train/ngram-count.js';
 import { modifiedKneserNeyDiscounts } from '../../src/train/ngram-discounts.js';
-import { XentError } from '../../src/errors.js';
 
-const close = (a: number, b: number, rel = 1e-12) => assert.ok(Math.abs(a - b) <= rel * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
+const close = (a: number, b: number, rel = 1e-12) =>
+  assert.ok(Math.abs(a - b) <= rel * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
 const isCode = (code: string) => (e: unknown) => e instanceof XentError && e.code === code;
 
 /**
@@ -16,10 +17,11 @@ const isCode = (code: string) => (e: unknown) => e instanceof XentError && e.cod
  */
 function naiveKn(tokens: number[], n: number, V: number, fixed?: NgramDiscounts) {
   const raw = new Map<string, number>();
-  for (let k = 1; k <= n; k++) for (let i = 0; i + k <= tokens.length; i++) {
-    const key = tokens.slice(i, i + k).join(',');
-    raw.set(key, (raw.get(key) ?? 0) + 1);
-  }
+  for (let k = 1; k <= n; k++)
+    for (let i = 0; i + k <= tokens.length; i++) {
+      const key = tokens.slice(i, i + k).join(',');
+      raw.set(key, (raw.get(key) ?? 0) + 1);
+    }
   const kn = new Map<string, number>();
   for (const [key, c] of raw) {
     const len = key.split(',').length;
@@ -34,7 +36,8 @@ function naiveKn(tokens: number[], n: number, V: number, fixed?: NgramDiscounts)
     fixed ??
     Array.from({ length: n }, (_, k) => {
       const coc: [number, number, number, number] = [0, 0, 0, 0];
-      for (const [key, c] of kn) if (key.split(',').length === k + 1 && c >= 1 && c <= 4) coc[c - 1] = (coc[c - 1] as number) + 1;
+      for (const [key, c] of kn)
+        if (key.split(',').length === k + 1 && c >= 1 && c <= 4) coc[c - 1] = (coc[c - 1] as number) + 1;
       return modifiedKneserNeyDiscounts(coc);
     });
   const prob = (hist: number[], w: number): number => {
@@ -78,7 +81,10 @@ test('hand-computed bigram probabilities (fixed discounts 0.5 / 1 / 1.5)', () =>
   //   p(b|a) = (2−1)/3 + (1/2)(7/24) = 23/48; p(c|a) = (1−0.5)/3 + 7/48 = 15/48; p(a|a) = 7/48; p(d|a) = 3/48.
   // Context b: ba 2 → S = 2, γ = 1·1/2: p(a|b) = (2−1)/2 + 7/48 = 31/48; p(b|b) = p(c|b) = 7/48; p(d|b) = 3/48.
   // Context c only ends the text (no children): p(w|c) = p1(w).
-  const D: NgramDiscounts = [[0.5, 1, 1.5], [0.5, 1, 1.5]];
+  const D: NgramDiscounts = [
+    [0.5, 1, 1.5],
+    [0.5, 1, 1.5],
+  ];
   const m = new NgramModel(countNgrams([0, 1, 0, 1, 0, 2], 2, 4), D);
   const expect: Record<string, number[]> = {
     '': [7 / 24, 7 / 24, 7 / 24, 1 / 8],
@@ -96,7 +102,10 @@ test('hand-computed bigram probabilities (fixed discounts 0.5 / 1 / 1.5)', () =>
     });
   }
   // Sequence a b a c: ln p1(a) + ln p(b|a) + ln p(a|b) + ln p(c|a).
-  close(m.sequenceLogProbNats([0, 1, 0, 2]), Math.log(7 / 24) + Math.log(23 / 48) + Math.log(31 / 48) + Math.log(15 / 48));
+  close(
+    m.sequenceLogProbNats([0, 1, 0, 2]),
+    Math.log(7 / 24) + Math.log(23 / 48) + Math.log(31 / 48) + Math.log(15 / 48),
+  );
   close(m.sequenceLogProbNats([0, 1, 0, 2], 2), Math.log(31 / 48) + Math.log(15 / 48));
 });
 
@@ -107,17 +116,35 @@ test('hand-computed trigram counts, discounts and probability', () => {
   // Unigram continuation counts: a {c, d} 2, b 1, c 1, d 1.
   const m = new NgramModel(countNgrams([0, 1, 2, 0, 1, 3, 0, 1, 2], 3, 5));
   const counts: [number[], number][] = [
-    [[0, 1, 2], 2], [[1, 2, 0], 1], [[2, 0, 1], 1], [[0, 1, 3], 1], [[1, 3, 0], 1], [[3, 0, 1], 1],
-    [[0, 1], 2], [[1, 2], 1], [[2, 0], 1], [[1, 3], 1], [[3, 0], 1],
-    [[0], 2], [[1], 1], [[2], 1], [[3], 1],
-    [[4], -1], [[0, 0], -1], [[], 0],
+    [[0, 1, 2], 2],
+    [[1, 2, 0], 1],
+    [[2, 0, 1], 1],
+    [[0, 1, 3], 1],
+    [[1, 3, 0], 1],
+    [[3, 0, 1], 1],
+    [[0, 1], 2],
+    [[1, 2], 1],
+    [[2, 0], 1],
+    [[1, 3], 1],
+    [[3, 0], 1],
+    [[0], 2],
+    [[1], 1],
+    [[2], 1],
+    [[3], 1],
+    [[4], -1],
+    [[0, 0], -1],
+    [[], 0],
   ];
   for (const [seq, c] of counts) assert.equal(m.ngramCount(seq), c, seq.join(' '));
   // Discounts. Order 3: n = [5, 1, 0, 0] → Y = 5/7, D1 = 1 − 2(5/7)(1/5) = 5/7, D2 = 2 − 0 = 2, D3+ NaN → 1.5.
   // Order 2: n = [4, 1, 0, 0] → Y = 2/3, D1 = 1 − 2(2/3)(1/4) = 2/3, D2 = 2, D3+ → 1.5.
   // Order 1: n = [3, 1, 0, 0] → Y = 3/5, D1 = 1 − 2(3/5)(1/3) = 3/5, D2 = 2, D3+ → 1.5.
-  const want = [[3 / 5, 2, 1.5], [2 / 3, 2, 1.5], [5 / 7, 2, 1.5]];
-  m.discounts.forEach((d, k) => d.forEach((x, r) => close(x, want[k]![r]!)));
+  const want = [
+    [3 / 5, 2, 1.5],
+    [2 / 3, 2, 1.5],
+    [5 / 7, 2, 1.5],
+  ];
+  for (const [k, d] of m.discounts.entries()) for (const [r, x] of d.entries()) close(x, want[k]![r]!);
   // p1: S = 5, N1 = 3, N2 = 1 → γ = (3·3/5 + 2)/5 = 19/25; p1(c) = (1 − 3/5)/5 + (19/25)(1/5) = 29/125.
   // p2(c|b): bc 1, bd 1 → S = 2, γ = 2(2/3)/2 = 2/3; p2 = (1 − 2/3)/2 + (2/3)(29/125) = 241/750.
   // p3(c|ab): abc 2, abd 1 → S = 3, γ = (5/7 + 2)/3 = 19/21; p3 = max(2 − 2, 0)/3 + (19/21)(241/750) = 4579/15750.
@@ -130,18 +157,20 @@ test('hand-computed trigram counts, discounts and probability', () => {
 test('property: equals the naive KN definition, sums to 1 over V, every p > 0', () => {
   fc.assert(
     fc.property(
-      fc.integer({ min: 1, max: 7 }).chain((V) =>
-        fc.tuple(
-          fc.constant(V),
-          fc.integer({ min: 1, max: 5 }),
-          fc.array(fc.integer({ min: 0, max: V - 1 }), { minLength: 1, maxLength: 60 }),
-          fc.array(fc.array(fc.integer({ min: 0, max: V - 1 }), { maxLength: 6 }), { minLength: 1, maxLength: 5 }),
+      fc
+        .integer({ min: 1, max: 7 })
+        .chain((V) =>
+          fc.tuple(
+            fc.constant(V),
+            fc.integer({ min: 1, max: 5 }),
+            fc.array(fc.integer({ min: 0, max: V - 1 }), { minLength: 1, maxLength: 60 }),
+            fc.array(fc.array(fc.integer({ min: 0, max: V - 1 }), { maxLength: 6 }), { minLength: 1, maxLength: 5 }),
+          ),
         ),
-      ),
       ([V, n, corpus, histories]) => {
         const m = NgramModel.fromTokens(corpus, n, V);
         const ref = naiveKn(corpus, n, V);
-        m.discounts.forEach((d, k) => d.forEach((x, r) => close(x, ref.discounts[k]![r]!)));
+        for (const [k, d] of m.discounts.entries()) for (const [r, x] of d.entries()) close(x, ref.discounts[k]![r]!);
         for (const [key, c] of ref.kn) assert.equal(m.ngramCount(key.split(',').map(Number)), c, key);
         const dist = new Float64Array(V);
         for (const h of [...histories, corpus.slice(-n)]) {
@@ -189,7 +218,10 @@ test('property: sums to 1 on larger random corpora with unseen tokens (V = 50, o
 
 test('bad input is refused with codes and names', () => {
   assert.throws(() => countNgrams([], 3, 4), isCode('empty_input'));
-  assert.throws(() => countNgrams([0, 5], 3, 4), (e: unknown) => isCode('index_out_of_range')(e) && /tokens\[1\] = 5/.test((e as Error).message));
+  assert.throws(
+    () => countNgrams([0, 5], 3, 4),
+    (e: unknown) => isCode('index_out_of_range')(e) && /tokens\[1\] = 5/.test((e as Error).message),
+  );
   assert.throws(() => countNgrams([0, 1], 0, 4), isCode('invalid_argument'));
   assert.throws(() => countNgrams([0, 1], 9, 4), isCode('invalid_argument'));
   const m = NgramModel.fromTokens([0, 1, 2], 2, 3);
@@ -197,6 +229,20 @@ test('bad input is refused with codes and names', () => {
   assert.throws(() => m.prob([7], 0), isCode('index_out_of_range'));
   assert.throws(() => m.distributionAt([0], 1, new Float64Array(2)), isCode('shape_mismatch'));
   assert.throws(() => m.sequenceLogProbNats([0, 9]), isCode('index_out_of_range'));
-  assert.throws(() => new NgramModel(m.trie, [[0.5, 1, 1.5], [0, 1, 1.5]]), isCode('invalid_argument'));
-  assert.throws(() => new NgramModel(m.trie, [[0.5, 1, 1.5], [1.5, 1, 1.5]]), isCode('invalid_argument'));
+  assert.throws(
+    () =>
+      new NgramModel(m.trie, [
+        [0.5, 1, 1.5],
+        [0, 1, 1.5],
+      ]),
+    isCode('invalid_argument'),
+  );
+  assert.throws(
+    () =>
+      new NgramModel(m.trie, [
+        [0.5, 1, 1.5],
+        [1.5, 1, 1.5],
+      ]),
+    isCode('invalid_argument'),
+  );
 });

@@ -7,8 +7,14 @@ import { test } from 'node:test';
 import { validateTrainCurves } from '../../src/report/schema.js';
 import { CLI } from '../helpers/shared.js';
 
-test('xent demo --train-steps 10: an LSTM and a 4-gram trained on Brown, scored on its test split', { timeout: 180_000 }, () => {
-  const r = spawnSync(process.execPath, [CLI, 'demo', '--json', '--no-report', '--train-steps', '10', '--train-eval-chunks', '8'], { encoding: 'utf8', timeout: 170_000 });
+test('xent demo --train-steps 10: an LSTM and a 4-gram trained on Brown, scored on its test split', {
+  timeout: 180_000,
+}, () => {
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'demo', '--json', '--no-report', '--train-steps', '10', '--train-eval-chunks', '8'],
+    { encoding: 'utf8', timeout: 170_000 },
+  );
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { brown_training: Record<string, unknown> };
   const d = j.brown_training as { [k: string]: number } & { lstm_curves: unknown };
@@ -23,7 +29,8 @@ test('xent demo --train-steps 10: an LSTM and a 4-gram trained on Brown, scored 
   // 8 chunks of 512 tokens, second halves scored: 8 × 255 predictions per model.
   assert.equal(d.lstm_test_tokens_scored, 8 * 255);
   assert.equal(d.ngram_test_tokens_scored, 8 * 255);
-  for (const k of ['lstm_test_bits_per_byte', 'ngram_test_bits_per_byte']) assert.ok(d[k]! > 0.5 && d[k]! < 8, `${k} = ${d[k]}`);
+  for (const k of ['lstm_test_bits_per_byte', 'ngram_test_bits_per_byte'])
+    assert.ok(d[k]! > 0.5 && d[k]! < 8, `${k} = ${d[k]}`);
   // 10 steps move the LSTM off the uniform guess, but the 4-gram counted all 1.8M tokens.
   assert.ok(num('lstm_val_nats_per_token') < Math.log(1024) - 0.3, `LSTM validation ${d.lstm_val_nats_per_token}`);
   assert.ok(num('ngram_test_bits_per_byte') < num('lstm_test_bits_per_byte'));

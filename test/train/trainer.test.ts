@@ -7,19 +7,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { XentError } from '../../src/errors.js';
 import { loadTrainedModel } from '../../src/models/trained.js';
 import { ByteTokenizer } from '../../src/train/byte-tokenizer.js';
 import { FastLstmTrainer } from '../../src/train/fast-trainer.js';
 import { createLstmModel, lstmForward, lstmModelFromParams, PARAM_NAMES } from '../../src/train/lstm.js';
 import { saveLstmModelDir } from '../../src/train/model-dir.js';
-import { randomTokens } from '../../src/train/rng.js';
+import { CounterRng, randomTokens } from '../../src/train/rng.js';
 import { IGNORE, sampleBatch, splitText, validationBatches } from '../../src/train/trainer-data.js';
 import { LstmEngine } from '../../src/train/trainer-engine.js';
-import { CounterRng } from '../../src/train/rng.js';
-import { XentError } from '../../src/errors.js';
 
 function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0, s = 0;
+  let d = 0,
+    s = 0;
   for (let i = 0; i < b.length; i++) {
     d = Math.max(d, Math.abs(a[i]! - b[i]!));
     s = Math.max(s, Math.abs(b[i]!));
@@ -28,11 +28,20 @@ function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 test('a saved LSTM directory scores like the float64 reference forward pass (nats, rank, top-1, full rows)', async () => {
-  const V = 256, E = 12, H = 20, T = 41;
+  const V = 256,
+    E = 12,
+    H = 20,
+    T = 41;
   const init = createLstmModel({ V, E, H, seed: 3 });
   const dir = mkdtempSync(join(tmpdir(), 'xent-lstm-dir-'));
   try {
-    saveLstmModelDir(dir, { config: init.config, params: init.params.flat as Float32Array, tokenizer: new ByteTokenizer().toJSON(), byteExact: true, meta: { seq: 16 } });
+    saveLstmModelDir(dir, {
+      config: init.config,
+      params: init.params.flat as Float32Array,
+      tokenizer: new ByteTokenizer().toJSON(),
+      byteExact: true,
+      meta: { seq: 16 },
+    });
     const m = await loadTrainedModel(dir, { threads: 2 });
     assert.equal(m.kind, 'lstm');
     assert.equal(m.vocabSize, V);
@@ -49,7 +58,10 @@ test('a saved LSTM directory scores like the float64 reference forward pass (nat
       const lse = mx + Math.log(row.reduce((s, z) => s + Math.exp(z - mx), 0));
       const y = seq[t + 1]!;
       const i = t - from;
-      assert.ok(Math.abs(got.nats[i]! - (lse - row[y]!)) <= 1e-5 * (lse - row[y]!), `position ${t}: ${got.nats[i]} vs ${lse - row[y]!}`);
+      assert.ok(
+        Math.abs(got.nats[i]! - (lse - row[y]!)) <= 1e-5 * (lse - row[y]!),
+        `position ${t}: ${got.nats[i]} vs ${lse - row[y]!}`,
+      );
       assert.equal(got.rank[i], row.filter((z) => z > row[y]!).length);
       assert.equal(got.top1[i], row.indexOf(mx));
       for (let v = 0; v < V; v += 17) assert.ok(Math.abs(got.logProbs![i * V + v]! - (row[v]! - lse)) <= 1e-4);
@@ -64,11 +76,23 @@ test('a saved LSTM directory scores like the float64 reference forward pass (nat
   }
 });
 
-test('LstmEngine: with the cross-entropy gradient written into the logit blocks, its gradients equal FastLstmTrainer\'s', () => {
-  const V = 53, E = 9, H = 11, B = 3, T = 7;
+test("LstmEngine: with the cross-entropy gradient written into the logit blocks, its gradients equal FastLstmTrainer's", () => {
+  const V = 53,
+    E = 9,
+    H = 11,
+    B = 3,
+    T = 7;
   const init = createLstmModel({ V, E, H, seed: 9 });
-  const fast = new FastLstmTrainer(init.config, { B, T, threads: 2, rowsPerChunk: 5 }, init.params.flat as Float32Array);
-  const eng = new LstmEngine(init.config, { B, T, threads: 2, rowsPerChunk: 4, train: true }, init.params.flat as Float32Array);
+  const fast = new FastLstmTrainer(
+    init.config,
+    { B, T, threads: 2, rowsPerChunk: 5 },
+    init.params.flat as Float32Array,
+  );
+  const eng = new LstmEngine(
+    init.config,
+    { B, T, threads: 2, rowsPerChunk: 4, train: true },
+    init.params.flat as Float32Array,
+  );
   try {
     const x = randomTokens(B * T, V, 1, 1);
     const y = randomTokens(B * T, V, 1, 2);
@@ -80,7 +104,8 @@ test('LstmEngine: with the cross-entropy gradient written into the logit blocks,
     eng.forEachBlock((r0, rows, z) => {
       for (let r = 0; r < rows; r++) {
         const n = r0 + r;
-        const t = Math.floor(n / B), b = n % B; // time-major rows
+        const t = Math.floor(n / B),
+          b = n % B; // time-major rows
         const target = y[b * T + t]!;
         const o = r * V;
         if (target === IGNORE) {
@@ -133,6 +158,10 @@ test('splitText cuts at a line boundary and refuses an empty validation split', 
   const { train, val } = splitText('train', 'a b c\nd e f\ng h i\nj k l\n', 0.3);
   assert.equal(train + val, 'a b c\nd e f\ng h i\nj k l\n');
   assert.ok(train.endsWith('\n') && val.length > 0);
-  assert.throws(() => splitText('train', 'one long line without a newline at all', 0.1, 'x.txt'), (e: unknown) => e instanceof XentError && e.code === 'empty_input' && /validation split of x\.txt has no data/.test(e.message));
+  assert.throws(
+    () => splitText('train', 'one long line without a newline at all', 0.1, 'x.txt'),
+    (e: unknown) =>
+      e instanceof XentError && e.code === 'empty_input' && /validation split of x\.txt has no data/.test(e.message),
+  );
   assert.throws(() => splitText('train', 'a\nb\n', 0), /--val-split = 0 must be in \(0, 1\)/);
 });

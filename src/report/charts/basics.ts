@@ -40,22 +40,38 @@ function tipCE(p: number): string {
 
 const Y_MAX = 4.7;
 
-function tablePoints(rows: readonly LossTableRow[], y: (r: LossTableRow) => number | undefined, what: string): Array<{ x: number; y: number; tip: string }> {
+function tablePoints(
+  rows: readonly LossTableRow[],
+  y: (r: LossTableRow) => number | undefined,
+  what: string,
+): Array<{ x: number; y: number; tip: string }> {
   const out: Array<{ x: number; y: number; tip: string }> = [];
   for (const r of rows) {
     const v = y(r);
     if (v === undefined || v > Y_MAX) continue; // off the chart: the tip would point at the clipped edge
-    out.push({ x: r.p, y: v, tip: `table row p = ${fmt(r.p, 3)}: ${what} ${fmt(v, 5)} nats = ${fmt(v / Math.LN2, 5)} bits` });
+    out.push({
+      x: r.p,
+      y: v,
+      tip: `table row p = ${fmt(r.p, 3)}: ${what} ${fmt(v, 5)} nats = ${fmt(v / Math.LN2, 5)} bits`,
+    });
   }
   return out;
 }
 
 /** `model` marks a mean cross-entropy (nats per token) on the curve; `table` adds computed rows as squares. */
-export function crossEntropyChart(model?: { label: string; natsPerToken: number }, table?: readonly LossTableRow[]): string {
+export function crossEntropyChart(
+  model?: { label: string; natsPerToken: number },
+  table?: readonly LossTableRow[],
+): string {
   const ps = grid(0.01, 1);
   const marks: Mark[] = [
     { type: 'line', points: ps.map((p) => [p, -Math.log(p)] as const), cls: 's0' },
-    { type: 'points', points: [0.05, 0.1, 0.25, 0.5, 0.75, 0.9].map((p) => ({ x: p, y: -Math.log(p), tip: tipCE(p) })), cls: 's0', r: 3 },
+    {
+      type: 'points',
+      points: [0.05, 0.1, 0.25, 0.5, 0.75, 0.9].map((p) => ({ x: p, y: -Math.log(p), tip: tipCE(p) })),
+      cls: 's0',
+      r: 3,
+    },
     { type: 'label', x: 0.5, y: Math.LN2, text: 'p = ½: 1 bit', dx: 8, dy: -8 },
   ];
   if (model && Number.isFinite(model.natsPerToken)) {
@@ -64,14 +80,27 @@ export function crossEntropyChart(model?: { label: string; natsPerToken: number 
     marks.push({ type: 'rule', y, cls: 'accent' });
     marks.push({
       type: 'points',
-      points: [{ x: Math.max(0.01, p), y, tip: `${model.label}: ${fmt(model.natsPerToken)} nats = ${fmt(model.natsPerToken / Math.LN2)} bits per token; geometric-mean p(true token) = 1/perplexity = ${fmt(p, 3)}` }],
+      points: [
+        {
+          x: Math.max(0.01, p),
+          y,
+          tip: `${model.label}: ${fmt(model.natsPerToken)} nats = ${fmt(model.natsPerToken / Math.LN2)} bits per token; geometric-mean p(true token) = 1/perplexity = ${fmt(p, 3)}`,
+        },
+      ],
       cls: 'accent',
       r: 5,
       shape: 'diamond',
     });
     marks.push({ type: 'label', x: Math.max(0.01, p), y, text: model.label, cls: 'accent', dx: 10, dy: -8 });
   }
-  if (table?.length) marks.push({ type: 'points', points: tablePoints(table, (r) => r.ce_nats, 'crossEntropy'), cls: 's3', r: 4, shape: 'square' });
+  if (table?.length)
+    marks.push({
+      type: 'points',
+      points: tablePoints(table, (r) => r.ce_nats, 'crossEntropy'),
+      cls: 's3',
+      r: 4,
+      shape: 'square',
+    });
   const svg = chart({
     title: 'Cross-entropy loss against the probability of the true class',
     width: 500,
@@ -109,8 +138,20 @@ export function binaryCrossEntropyChart(table?: readonly LossTableRow[]): string
       { type: 'points', points: at.map((p) => ({ x: p, y: -Math.log(1 - p), tip: tip(p, 0) })), cls: 's1', r: 3 },
       ...(table?.length
         ? [
-            { type: 'points' as const, points: tablePoints(table, (r) => r.bce_label1_nats, 'binaryCrossEntropy, label 1:'), cls: 's3', r: 4, shape: 'square' as const },
-            { type: 'points' as const, points: tablePoints(table, (r) => r.bce_label0_nats, 'binaryCrossEntropy, label 0:'), cls: 's4', r: 4, shape: 'square' as const },
+            {
+              type: 'points' as const,
+              points: tablePoints(table, (r) => r.bce_label1_nats, 'binaryCrossEntropy, label 1:'),
+              cls: 's3',
+              r: 4,
+              shape: 'square' as const,
+            },
+            {
+              type: 'points' as const,
+              points: tablePoints(table, (r) => r.bce_label0_nats, 'binaryCrossEntropy, label 0:'),
+              cls: 's4',
+              r: 4,
+              shape: 'square' as const,
+            },
           ]
         : []),
     ],
@@ -130,7 +171,10 @@ export function binaryCrossEntropyChart(table?: readonly LossTableRow[]): string
 export function lossTableHtml(rows: readonly LossTableRow[]): string {
   const cell = (v: number | undefined): string => `<td class="num">${v === undefined ? '' : fmt(v, 5)}</td>`;
   const body = rows
-    .map((r) => `<tr>${cell(r.p)}${cell(r.ce_nats)}${cell(r.ce_nats / Math.LN2)}${cell(r.bce_label1_nats)}${cell(r.bce_label0_nats)}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${cell(r.p)}${cell(r.ce_nats)}${cell(r.ce_nats / Math.LN2)}${cell(r.bce_label1_nats)}${cell(r.bce_label0_nats)}</tr>`,
+    )
     .join('');
   return (
     '<div class="wrap"><table class="loss-table"><thead><tr><th class="num">p(true class)</th><th class="num">cross-entropy (nats)</th><th class="num">cross-entropy (bits)</th>' +

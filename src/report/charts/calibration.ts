@@ -73,13 +73,24 @@ export function calibrationChart(rel: Reliability): string {
         })),
         cls: 's0',
       },
-      { type: 'line', points: [[0, 0], [1, 1]], cls: 'muted', dashed: true },
+      {
+        type: 'line',
+        points: [
+          [0, 0],
+          [1, 1],
+        ],
+        cls: 'muted',
+        dashed: true,
+      },
       { type: 'points', points: rel.bins.map((b) => ({ x: b.confidence, y: b.confidence })), cls: 'accent', r: 2.5 },
     ],
   });
-  return svg + legend([
-    { cls: 's0', label: 'accuracy per confidence bin', kind: 'bar' },
-    { cls: 'muted', label: 'perfect calibration', kind: 'dashed' },
-    { cls: 'accent', label: 'mean confidence of the bin', kind: 'point' },
-  ]);
+  return (
+    svg +
+    legend([
+      { cls: 's0', label: 'accuracy per confidence bin', kind: 'bar' },
+      { cls: 'muted', label: 'perfect calibration', kind: 'dashed' },
+      { cls: 'accent', label: 'mean confidence of the bin', kind: 'point' },
+    ])
+  );
 }

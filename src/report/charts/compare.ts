@@ -17,9 +17,21 @@ function span(values: number[]): [number, number] {
   return [lo, hi];
 }
 
-function catAxis(names: string[]): { label: string; min: number; max: number; ticks: number[]; format: (v: number) => string } {
+function catAxis(names: string[]): {
+  label: string;
+  min: number;
+  max: number;
+  ticks: number[];
+  format: (v: number) => string;
+} {
   const short = names.map((n) => (n.length > 44 ? `…${n.slice(-43)}` : n));
-  return { label: '', min: -0.6, max: names.length - 0.4, ticks: names.map((_, i) => i), format: (v) => short[Math.round(v)] ?? '' };
+  return {
+    label: '',
+    min: -0.6,
+    max: names.length - 0.4,
+    ticks: names.map((_, i) => i),
+    format: (v) => short[Math.round(v)] ?? '',
+  };
 }
 
 function leftMargin(names: string[]): number {
@@ -29,16 +41,31 @@ function leftMargin(names: string[]): number {
 export function compareChart(r: CompareResult): string {
   const models = [...r.models].sort((a, b) => b.bits_per_byte - a.bits_per_byte); // best (lowest) ends up on top
   const names = models.map((m) => m.model);
-  const [lo, hi] = span(models.flatMap((m) => [m.bits_per_byte, m.bits_per_byte_ci95_lo ?? m.bits_per_byte, m.bits_per_byte_ci95_hi ?? m.bits_per_byte]));
+  const [lo, hi] = span(
+    models.flatMap((m) => [
+      m.bits_per_byte,
+      m.bits_per_byte_ci95_lo ?? m.bits_per_byte,
+      m.bits_per_byte_ci95_hi ?? m.bits_per_byte,
+    ]),
+  );
   const tip = (i: number): string => {
     const m = models[i]!;
-    const ci = m.bits_per_byte_ci95_lo !== undefined ? ` (95% CI ${fmt(m.bits_per_byte_ci95_lo)} to ${fmt(m.bits_per_byte_ci95_hi!)})` : ' (no interval)';
+    const ci =
+      m.bits_per_byte_ci95_lo !== undefined
+        ? ` (95% CI ${fmt(m.bits_per_byte_ci95_lo)} to ${fmt(m.bits_per_byte_ci95_hi!)})`
+        : ' (no interval)';
     return `${m.model}: ${fmt(m.bits_per_byte)} bits/byte${ci}`;
   };
   const marks: Mark[] = [
     {
       type: 'errorbars',
-      items: models.map((m, i) => ({ y: i, x: m.bits_per_byte, lo: m.bits_per_byte_ci95_lo ?? m.bits_per_byte, hi: m.bits_per_byte_ci95_hi ?? m.bits_per_byte, tip: tip(i) })),
+      items: models.map((m, i) => ({
+        y: i,
+        x: m.bits_per_byte,
+        lo: m.bits_per_byte_ci95_lo ?? m.bits_per_byte,
+        hi: m.bits_per_byte_ci95_hi ?? m.bits_per_byte,
+        tip: tip(i),
+      })),
       cls: 's0',
     },
   ];

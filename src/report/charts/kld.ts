@@ -9,7 +9,16 @@ import type { KldResult } from '../schema.js';
 import { chart, legend, type Mark } from '../svg.js';
 
 const PERCENTILES: ReadonlyArray<[keyof KldResult, number]> = [
-  ['kld_min', 0], ['kld_p01', 1], ['kld_p05', 5], ['kld_p10', 10], ['kld_median', 50], ['kld_p90', 90], ['kld_p95', 95], ['kld_p99', 99], ['kld_p999', 99.9], ['kld_max', 100],
+  ['kld_min', 0],
+  ['kld_p01', 1],
+  ['kld_p05', 5],
+  ['kld_p10', 10],
+  ['kld_median', 50],
+  ['kld_p90', 90],
+  ['kld_p95', 95],
+  ['kld_p99', 99],
+  ['kld_p999', 99.9],
+  ['kld_max', 100],
 ];
 
 export function kldChart(r: KldResult): string {
@@ -32,7 +41,8 @@ export function kldChart(r: KldResult): string {
       },
       { type: 'rule', x: r.kld_mean, cls: 'accent', label: `mean ${fmt(r.kld_mean, 3)}` },
     ];
-    if (r.kld_median !== undefined && (!log || r.kld_median > 0)) marks.push({ type: 'rule', x: r.kld_median, cls: 's3', label: '' });
+    if (r.kld_median !== undefined && (!log || r.kld_median > 0))
+      marks.push({ type: 'rule', x: r.kld_median, cls: 's3', label: '' });
     const svg = chart({
       title: 'Distribution of per-token KL divergence',
       width: 720,
@@ -45,7 +55,8 @@ export function kldChart(r: KldResult): string {
       { cls: 's2', label: 'tokens per bin', kind: 'bar' },
       { cls: 'accent', label: `mean KLD ${fmt(r.kld_mean)} nats`, kind: 'dashed' },
     ];
-    if (r.kld_median !== undefined) items.push({ cls: 's3', label: `median ${fmt(r.kld_median)} nats`, kind: 'dashed' });
+    if (r.kld_median !== undefined)
+      items.push({ cls: 's3', label: `median ${fmt(r.kld_median)} nats`, kind: 'dashed' });
     return svg + legend(items);
   }
   const pts = PERCENTILES.filter(([k]) => typeof r[k] === 'number').map(([k, q]) => ({ q, v: r[k] as number }));
@@ -63,12 +74,23 @@ export function kldChart(r: KldResult): string {
     y: { label: 'KL divergence (nats)', min: lo, max: hi, log },
     marks: [
       { type: 'line', points: pts.map((p) => [p.q, p.v] as const), cls: 's2' },
-      { type: 'points', points: pts.map((p) => ({ x: p.q, y: p.v, tip: `${p.q === 0 ? 'minimum' : p.q === 100 ? 'maximum' : `${p.q}th percentile`}: ${fmt(p.v)} nats` })), cls: 's2' },
+      {
+        type: 'points',
+        points: pts.map((p) => ({
+          x: p.q,
+          y: p.v,
+          tip: `${p.q === 0 ? 'minimum' : p.q === 100 ? 'maximum' : `${p.q}th percentile`}: ${fmt(p.v)} nats`,
+        })),
+        cls: 's2',
+      },
       { type: 'rule', y: r.kld_mean, cls: 'accent', label: `mean ${fmt(r.kld_mean, 3)} nats` },
     ],
   });
-  return svg + legend([
-    { cls: 's2', label: 'KLD percentiles', kind: 'line' },
-    { cls: 'accent', label: 'mean KLD', kind: 'line' },
-  ]);
+  return (
+    svg +
+    legend([
+      { cls: 's2', label: 'KLD percentiles', kind: 'line' },
+      { cls: 'accent', label: 'mean KLD', kind: 'line' },
+    ])
+  );
 }

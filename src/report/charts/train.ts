@@ -57,11 +57,22 @@ export function trainChart(c: TrainCurves): string {
   if (c.train.length) marks.push({ type: 'line', points: downsample(c.train, 800), cls: 's0' });
   if (c.val.length) {
     marks.push({ type: 'line', points: c.val.map((p) => [p.step, p.nats_per_token] as const), cls: 's1' });
-    marks.push({ type: 'points', points: c.val.slice(-400).map((p) => ({ x: p.step, y: p.nats_per_token, tip: describePoint(p, 'validation') })), cls: 's1', r: c.val.length > 60 ? 2.2 : 3.2 });
+    marks.push({
+      type: 'points',
+      points: c.val.slice(-400).map((p) => ({ x: p.step, y: p.nats_per_token, tip: describePoint(p, 'validation') })),
+      cls: 's1',
+      r: c.val.length > 60 ? 2.2 : 3.2,
+    });
   }
   if (best) {
     marks.push({ type: 'rule', x: best.step, cls: 'accent', label: `best: step ${fmtInt(best.step)}` });
-    marks.push({ type: 'points', points: [{ x: best.step, y: best.nats_per_token, tip: describePoint(best, 'best checkpoint') }], cls: 'accent', r: 5.5, shape: 'diamond' });
+    marks.push({
+      type: 'points',
+      points: [{ x: best.step, y: best.nats_per_token, tip: describePoint(best, 'best checkpoint') }],
+      cls: 'accent',
+      r: 5.5,
+      shape: 'diamond',
+    });
   }
   const svg = chart({
     title: 'Training and validation loss',
