@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { REPO_ROOT, sharedPath } from '../test/helpers/shared.js';
+import { REPO_ROOT, sharedPath } from './lib/shared.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {

@@ -2,16 +2,16 @@
  * `npm run bench -- ngram [--vocab byte,bpe:4096] [--orders 2,3,4,5]`
  *
  * Trains the tokenizer(s) and interpolated modified Kneser–Ney n-grams on the Brown
- * train split (src/train/corpus-brown.ts) and prints, per configuration: tokenizer and
+ * train split (src/corpus/corpus-brown.ts) and prints, per configuration: tokenizer and
  * n-gram training time (ms, this machine, one core), trie nodes, saved size, and the
  * cross-entropy of the validation and test splits in bits per byte (every token scored,
  * the first by the unigram level; no BOS). There is no external anchor here (no KenLM
  * on this machine): the figures document the baseline the LSTM must beat.
  */
-import { loadBrownCorpus } from '../src/train/corpus-brown.js';
-import { serializeNgram } from '../src/train/ngram-io.js';
+import { loadBrownCorpus } from '../src/corpus/corpus-brown.js';
+import { serializeNgram } from '../src/models/ngram/ngram-format.js';
+import { trainTokenizer } from '../src/tokenizers/tokenizer-spec.js';
 import { scoreNgramText, trainNgram } from '../src/train/ngram-train.js';
-import { trainTokenizer } from '../src/train/tokenizer-spec.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(name);

@@ -9,10 +9,10 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomTokens } from '../src/core/rng.js';
+import { enableRelaxedSimd } from '../src/kernels/relaxed-simd.js';
+import { createLstmModel } from '../src/models/lstm/lstm.js';
 import { FastLstmTrainer } from '../src/train/fast-trainer.js';
-import { createLstmModel } from '../src/train/lstm.js';
-import { randomTokens } from '../src/train/rng.js';
-import { enableRelaxedSimd } from '../src/util/relaxed-simd.js';
 
 enableRelaxedSimd(); // as the CLI does: Node 20 needs V8's flag for the fused multiply-add kernels
 

@@ -6,7 +6,7 @@
  * V = 32000. This binding hands the raw float32 logits of every requested position
  * to JavaScript in one Float32Array (for full distributions), and summarises each row
  * (true-token NLL, log-sum-exp, max, argmax, rank) with llama-perplexity's exact
- * arithmetic on the worker thread (row_stats). src/eval/logit-scores.ts is the
+ * arithmetic on the worker thread (row_stats). src/models/gguf/logit-scores.ts is the
  * TypeScript reference the tests compare this against.
  *
  * Exposed (all synchronous except evalChunk, which runs llama_decode on a libuv

@@ -3,8 +3,10 @@
  * browser-safe, PyTorch semantics. Explicit named exports only (no `export *`).
  */
 
-export type { XentErrorCode, XentErrorFields } from './errors.js';
-export { isXentError, XentError } from './errors.js';
+export type { XentErrorCode, XentErrorFields } from './core/errors.js';
+export { isXentError, XentError } from './core/errors.js';
+export type { FloatArray, Matrix, Reduction, Unit } from './core/tensor.js';
+export { VERSION } from './core/version.js';
 export { shutdownKernelWorkers } from './kernels/pool.js';
 // WebAssembly SIMD kernels behind the losses (src/kernels/): optional setup and zero-copy buffers.
 export { allocFloat32, freeFloat32, initKernels, kernelMemoryBytes, kernelsAvailable } from './kernels/runtime.js';
@@ -73,17 +75,15 @@ export type { BleuTokenizer } from './metrics/sacrebleu-tokenizers.js';
 export { tokenize13a, tokenizeIntl } from './metrics/sacrebleu-tokenizers.js';
 export type { TokenCost, TokenEmdOptions, TokenEmdResult } from './metrics/token-emd.js';
 export { tokenEmd, tokenEmd1d } from './metrics/token-emd.js';
-export type { FloatArray, Matrix, Reduction, Unit } from './tensor.js';
-export { BpeTokenizer } from './train/bpe.js';
-export { ByteTokenizer } from './train/byte-tokenizer.js';
-export type { NgramDiscounts } from './train/ngram.js';
-export { NgramModel } from './train/ngram.js';
-export { deserializeNgram, serializeNgram } from './train/ngram-io.js';
+export type { NgramDiscounts } from './models/ngram/ngram.js';
+export { NgramModel } from './models/ngram/ngram.js';
+export { deserializeNgram, serializeNgram } from './models/ngram/ngram-format.js';
+export { BpeTokenizer } from './tokenizers/bpe.js';
+export { ByteTokenizer } from './tokenizers/byte-tokenizer.js';
+// Tokenizers and the Kneser–Ney n-gram (src/train/; browser-safe, no Node imports).
+export type { Tokenizer, TokenizerKind } from './tokenizers/tokenizer.js';
+export type { TokenizerSpec } from './tokenizers/tokenizer-spec.js';
+export { parseTokenizerSpec, tokenizerFromJSON, trainTokenizer } from './tokenizers/tokenizer-spec.js';
+export { WordTokenizer } from './tokenizers/word-tokenizer.js';
 export type { NgramTextScore, TrainNgramOptions } from './train/ngram-train.js';
 export { scoreNgramText, trainNgram } from './train/ngram-train.js';
-// Tokenizers and the Kneser–Ney n-gram (src/train/; browser-safe, no Node imports).
-export type { Tokenizer, TokenizerKind } from './train/tokenizer.js';
-export type { TokenizerSpec } from './train/tokenizer-spec.js';
-export { parseTokenizerSpec, tokenizerFromJSON, trainTokenizer } from './train/tokenizer-spec.js';
-export { WordTokenizer } from './train/word-tokenizer.js';
-export { VERSION } from './version.js';

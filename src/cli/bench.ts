@@ -20,7 +20,7 @@
  * JSON: { op, rows, vocab, threads, median_s, min_s, peak_rss_bytes, … }.
  */
 import type { Command } from 'commander';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 
 interface CeBenchOptions {
   rows: string;

@@ -6,7 +6,7 @@
 
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import type { LanguageModel } from '../models/language-model.js';
 
 interface CompareCliOptions {
@@ -100,8 +100,8 @@ async function runCompare(o: CompareCliOptions): Promise<void> {
   const [{ loadModel }, { compareModels }, { readDataFile }, { VERSION }] = await Promise.all([
     import('../models/load.js'),
     import('../eval/compare.js'),
-    import('../eval/read-text.js'),
-    import('../version.js'),
+    import('../io/read-data-file.js'),
+    import('../core/version.js'),
   ]);
   const bytes = readDataFile('compare', o.data);
   const opened: LanguageModel[] = [];

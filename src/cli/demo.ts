@@ -2,8 +2,8 @@
  * `xent demo`: cross-entropy at work on the embedded default, no arguments needed.
  */
 import type { Command } from 'commander';
+import { XentError } from '../core/errors.js';
 import type { DemoSection } from '../demo/section.js';
-import { XentError } from '../errors.js';
 
 interface DemoOptions {
   json?: boolean;

@@ -5,7 +5,7 @@
  * stories260K on TinyStories. The student directory scores with `xent eval --model`.
  */
 import type { Command } from 'commander';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import {
   addDataOptions,
   addLstmOptions,

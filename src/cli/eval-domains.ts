@@ -4,7 +4,7 @@
  * (registered by eval.ts), not a command of its own.
  */
 import { basename } from 'node:path';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 
 export interface DomainEvalCliOptions {
   model: string;
@@ -73,7 +73,7 @@ export async function runDomainEval(o: DomainEvalCliOptions): Promise<void> {
   const [{ readDomains, evaluateDomains }, { loadModel }, { VERSION }] = await Promise.all([
     import('../eval/domains.js'),
     import('../models/load.js'),
-    import('../version.js'),
+    import('../core/version.js'),
   ]);
   const domains = readDomains(files);
   const model = await loadModel(o.model, {

@@ -14,7 +14,7 @@ import {
   truncateSync,
   writeSync,
 } from 'node:fs';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import { type EvaluateResult, type TokenRecord, tokenStream } from '../eval/evaluate.js';
 import { formatRunning } from '../eval/stats.js';
 import { planWindows, type WindowPlan } from '../eval/windows.js';

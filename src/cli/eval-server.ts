@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
 
 /** The eval options this path reads (a subset of src/cli/eval.ts's). */
@@ -50,8 +50,8 @@ async function openEndpoints(
   urls: string[],
   modelName: string | undefined,
   timeoutMs: number,
-): Promise<{ models: import('../models/server.js').ServerModel[]; warnings: string[] }> {
-  const { ServerModel } = await import('../models/server.js');
+): Promise<{ models: import('../models/remote/remote-model.js').ServerModel[]; warnings: string[] }> {
+  const { ServerModel } = await import('../models/remote/remote-model.js');
   const warnings: string[] = [];
   const opened = await Promise.all(
     urls.map(async (url) => {
@@ -102,10 +102,10 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   const timeoutMs = 1000 * intOption('--server-timeout', o.serverTimeout ?? '120', 1)!;
   const [{ evaluateSharded }, { readDataFile }, ck, { Progress }, { VERSION }, sk] = await Promise.all([
     import('../eval/shards.js'),
-    import('../eval/read-text.js'),
+    import('../io/read-data-file.js'),
     import('../eval/checkpoint.js'),
     import('./progress.js'),
-    import('../version.js'),
+    import('../core/version.js'),
     import('../eval/shards-checkpoint.js'),
   ]);
   const bytes = readDataFile('eval', o.data);

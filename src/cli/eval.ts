@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
 
 interface EvalCliOptions {
@@ -127,10 +127,10 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   const [{ loadModel }, { evaluatePerplexity }, { readDataFile }, ck, { Progress }, { VERSION }] = await Promise.all([
     import('../models/load.js'),
     import('../eval/evaluate.js'),
-    import('../eval/read-text.js'),
+    import('../io/read-data-file.js'),
     import('../eval/checkpoint.js'),
     import('./progress.js'),
-    import('../version.js'),
+    import('../core/version.js'),
   ]);
 
   // The text first: cheap checks before loading a model.

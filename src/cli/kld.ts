@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import type { LanguageModel } from '../models/language-model.js';
 
 interface KldCliOptions {
@@ -141,9 +141,9 @@ async function runKld(o: KldCliOptions): Promise<void> {
     import('../models/load.js'),
     import('../eval/kld.js'),
     import('../eval/kld-file.js'),
-    import('../eval/read-text.js'),
+    import('../io/read-data-file.js'),
     import('./progress.js'),
-    import('../version.js'),
+    import('../core/version.js'),
   ]);
 
   const bytes = readDataFile('kld', o.data);

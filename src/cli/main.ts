@@ -5,9 +5,9 @@
  * that `xent --help` and the light commands start fast.
  */
 import { Command } from 'commander';
-import { XentError } from '../errors.js';
-import { enableRelaxedSimd } from '../util/relaxed-simd.js';
-import { VERSION } from '../version.js';
+import { XentError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
+import { enableRelaxedSimd } from '../kernels/relaxed-simd.js';
 import { register as registerBench } from './bench.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerDemo } from './demo.js';

@@ -4,7 +4,7 @@
  * detected from its content.
  */
 import type { Command } from 'commander';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 
 export function register(program: Command): void {
   program

@@ -4,7 +4,7 @@
  */
 import { closeSync, createReadStream, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 
 const OP = 'score';
 

@@ -17,7 +17,7 @@
  *     and reliability (the reliability-diagram bins).
  */
 import type { Command } from 'commander';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 
 interface ScoreOptions {
   hyp?: string;
@@ -203,7 +203,7 @@ async function scoreTokens(opts: ScoreOptions): Promise<void> {
   const out: Record<string, unknown> = { tokens_file: file, tokens_scored: cols.n };
   const text: string[] = [`${cols.n} tokens from ${file}`];
   if (metrics.includes('ce')) {
-    const { neumaierSum } = await import('../loss/sum.js');
+    const { neumaierSum } = await import('../core/sum.js');
     const mean = neumaierSum(cols.nats) / cols.n;
     out.nats_per_token = mean;
     out.bits_per_token = mean / Math.LN2;

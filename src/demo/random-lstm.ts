@@ -5,10 +5,11 @@
  * cross-entropy must be close to ln V = ln 10000 = 9.2103 nats — the first sanity
  * check of any language-model training run.
  */
+
+import { randomTokens } from '../core/rng.js';
 import { crossEntropy } from '../loss/cross-entropy.js';
 import { natsToBits } from '../loss/units.js';
-import { createLstmModel, lstmForward } from '../train/lstm.js';
-import { randomTokens } from '../train/rng.js';
+import { createLstmModel, lstmForward } from '../models/lstm/lstm.js';
 import type { DemoSection } from './section.js';
 
 export interface RandomLstmOptions {

@@ -4,9 +4,10 @@
  * confident row the naive one is capped at −ln(1e-10) = 23.03 nats because
  * softmax(x)[y] underflows to 0, while the right answer is 1000 nats.
  */
+
+import { CounterRng } from '../core/rng.js';
 import { crossEntropy } from '../loss/cross-entropy.js';
 import { naiveCrossEntropy } from '../loss/naive-cross-entropy.js';
-import { CounterRng } from '../train/rng.js';
 import type { DemoSection } from './section.js';
 
 export function stabilitySection(seed = 0): DemoSection {

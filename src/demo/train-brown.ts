@@ -40,11 +40,11 @@ export async function trainBrownSection(o: TrainBrownOptions = {}): Promise<Demo
   const d = DEMO_TRAIN;
   const [{ loadBrownCorpus }, { runTraining }, { loadTrainedModel }, { evaluatePerplexity }, { trainTokenizer }] =
     await Promise.all([
-      import('../train/corpus-brown.js'),
+      import('../corpus/corpus-brown.js'),
       import('../train/trainer-run.js'),
       import('../models/trained.js'),
       import('../eval/evaluate.js'),
-      import('../train/tokenizer-spec.js'),
+      import('../tokenizers/tokenizer-spec.js'),
     ]);
   const brown = loadBrownCorpus();
   const dir = o.out ?? mkdtempSync(join(tmpdir(), 'xent-demo-train-'));

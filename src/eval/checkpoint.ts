@@ -8,8 +8,8 @@
  * differs is refused rather than silently mixed.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { XentError } from '../errors.js';
-import { atomicWriteFileSync } from '../util/fs.js';
+import { XentError } from '../core/errors.js';
+import { atomicWriteFileSync } from '../io/atomic-write.js';
 import type { EvalAccumulator } from './stats.js';
 
 export const CHECKPOINT_FORMAT = 'xent-eval-checkpoint/1';

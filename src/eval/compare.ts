@@ -15,11 +15,13 @@
  *
  * Memory: per model, one float64 per token (the per-token losses) and one per unit.
  */
-import { XentError } from '../errors.js';
+
+import { bootstrapPairedDiff, bootstrapRatio } from '../core/bootstrap.js';
+import { XentError } from '../core/errors.js';
+import { LN2 } from '../core/tensor.js';
 import type { LanguageModel } from '../models/language-model.js';
-import { LN2 } from '../tensor.js';
-import { bootstrapPairedDiff, bootstrapRatio } from './bootstrap.js';
-import { evaluatePerplexity, tokenByteLengths, tokenStream } from './evaluate.js';
+import { tokenByteLengths } from '../models/language-model.js';
+import { evaluatePerplexity, tokenStream } from './evaluate.js';
 
 const OP = 'compare';
 

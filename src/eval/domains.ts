@@ -12,12 +12,12 @@
  * tokens within a window; the bootstrap intervals do not.
  */
 import { basename } from 'node:path';
-import { XentError } from '../errors.js';
+import { bootstrapRatio, bootstrapUnpairedDiff } from '../core/bootstrap.js';
+import { XentError } from '../core/errors.js';
+import { LN2 } from '../core/tensor.js';
+import { readDataFile } from '../io/read-data-file.js';
 import type { LanguageModel } from '../models/language-model.js';
-import { LN2 } from '../tensor.js';
-import { bootstrapRatio, bootstrapUnpairedDiff } from './bootstrap.js';
 import { evaluatePerplexity } from './evaluate.js';
-import { readDataFile } from './read-text.js';
 
 const OP = 'eval';
 

@@ -6,9 +6,9 @@
  * Memory: one window's scores (and, in the native GGUF engine, one window's logit
  * rows [T−1−from, V]) at a time, whatever the corpus length.
  */
-import { XentError } from '../errors.js';
-import type { LanguageModel, PositionScores } from '../models/language-model.js';
-import { LN2 } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import { LN2 } from '../core/tensor.js';
+import { type LanguageModel, type PositionScores, tokenByteLengths } from '../models/language-model.js';
 import { type EvalAccumulator, type EvalSummary, newAccumulator, summarize } from './stats.js';
 import { type EvalMode, planWindows, type WindowPlan } from './windows.js';
 
@@ -24,7 +24,7 @@ export interface TokenRecord {
   /**
    * 1-based rank of the true token in the model's distribution (1 = the model's top
    * choice; ties rank in its favour). One convention for every per-token file xent
-   * reads or writes (src/report/schema.ts, xent score --tokens); PositionScores.rank
+   * reads or writes (src/results/schema.ts, xent score --tokens); PositionScores.rank
    * is the 0-based count of tokens above it, hence the + 1. Absent where unknown.
    */
   rank?: number;
@@ -82,14 +82,6 @@ export function tokenStream(model: LanguageModel, textTokens: Int32Array): Int32
   s[0] = model.bosToken;
   s.set(textTokens, 1);
   return s;
-}
-
-/** Byte length of each token's text, for bits per byte. */
-export function tokenByteLengths(model: LanguageModel): Int32Array {
-  if (model.tokenBytes) return model.tokenBytes();
-  const out = new Int32Array(model.vocabSize);
-  for (let t = 0; t < out.length; t++) out[t] = Buffer.byteLength(model.tokenText(t), 'utf8');
-  return out;
 }
 
 /**

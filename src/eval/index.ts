@@ -4,14 +4,17 @@
  * from src/index.ts, which stays dependency-free and browser-safe.
  */
 
-export type { GgufEngine, GgufLoadOptions, GgufModel } from '../models/gguf.js';
-export { GGUF_INSTALL_HINT, loadGgufModel } from '../models/gguf.js';
-export type { GgufHeader, GgufTensorInfo, GgufValue } from '../models/gguf-header.js';
-export { readGgufHeader } from '../models/gguf-header.js';
+export type { BootstrapOptions, Interval } from '../core/bootstrap.js';
+export { bootstrapPairedDiff, bootstrapRatio, bootstrapUnpairedDiff } from '../core/bootstrap.js';
+export { assertUtf8, firstInvalidUtf8 } from '../core/utf8.js';
+export type { GgufHeader, GgufTensorInfo, GgufValue } from '../models/gguf/gguf-header.js';
+export { readGgufHeader } from '../models/gguf/gguf-header.js';
+export type { GgufEngine, GgufLoadOptions, GgufModel } from '../models/gguf/gguf-model.js';
+export { GGUF_INSTALL_HINT, loadGgufModel } from '../models/gguf/gguf-model.js';
+export { scoreLogitRows } from '../models/gguf/logit-scores.js';
+export { tokenByteLengths } from '../models/language-model.js';
 export type { LoadModelOptions } from '../models/load.js';
 export { loadModel } from '../models/load.js';
-export type { BootstrapOptions, Interval } from './bootstrap.js';
-export { bootstrapPairedDiff, bootstrapRatio, bootstrapUnpairedDiff } from './bootstrap.js';
 export type { EvalCheckpoint, EvalFingerprint } from './checkpoint.js';
 export { CHECKPOINT_FORMAT, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 export type {
@@ -26,16 +29,14 @@ export { compareModels, unitStarts } from './compare.js';
 export type { DomainDifference, DomainOptions, DomainScore, DomainsResult, DomainText } from './domains.js';
 export { evaluateDomains, readDomains } from './domains.js';
 export type { EvaluateOptions, EvaluateResult, TokenRecord } from './evaluate.js';
-export { evaluatePerplexity, tokenByteLengths, tokenStream } from './evaluate.js';
+export { evaluatePerplexity, tokenStream } from './evaluate.js';
 export type { KldEvalResult, KldMode, KldOptions } from './kld.js';
 export { assertSameTokenizer, checkBaseFile, evaluateKld, JSD_AUTO_MAX_VOCAB } from './kld.js';
 export type { BaseFileHeader, BaseFileMeta } from './kld-file.js';
 export { BaseFileReader, BaseFileWriter, rowsPerChunk } from './kld-file.js';
 export type { KldSummary } from './kld-stats.js';
 export { KldAccumulator, percentile as kldPercentile, summarizeKld } from './kld-stats.js';
-export { scoreLogitRows } from './logit-scores.js';
 export type { EvalAccumulator, EvalSummary } from './stats.js';
 export { formatRunning, newAccumulator, summarize } from './stats.js';
-export { assertUtf8, firstInvalidUtf8 } from './utf8.js';
 export type { EvalMode, EvalWindow, WindowPlan } from './windows.js';
 export { planWindows } from './windows.js';

@@ -8,8 +8,8 @@
  * resumed run gives the same figures as an uninterrupted one.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { XentError } from '../errors.js';
-import { atomicWriteFileSync } from '../util/fs.js';
+import { XentError } from '../core/errors.js';
+import { atomicWriteFileSync } from '../io/atomic-write.js';
 import type { EvalFingerprint } from './checkpoint.js';
 import type { KldAccumulatorState } from './kld-stats.js';
 

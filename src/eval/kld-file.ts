@@ -30,8 +30,8 @@ import {
   truncateSync,
   writeSync,
 } from 'node:fs';
-import { XentError } from '../errors.js';
-import { baseRowWidth } from './kld-rows.js';
+import { XentError } from '../core/errors.js';
+import { baseRowWidth } from '../kernels/kld-rows.js';
 
 const MAGIC = '_logits_';
 const TRAILER_MAGIC = '_xentkl1';

@@ -11,7 +11,7 @@
  * In 'llama' mode the per-token values are kept as float32 and percentiles use float32
  * arithmetic as llama.cpp does, so that the printed figures match its output.
  */
-import type { KldRow } from './kld-rows.js';
+import type { KldRow } from '../kernels/kld-rows.js';
 
 const f = Math.fround;
 

@@ -10,10 +10,8 @@
  * token, one float KLD and one Δp (for the percentiles). Independent of the corpus length
  * otherwise.
  */
-import { XentError } from '../errors.js';
-import type { LanguageModel, PositionScores } from '../models/language-model.js';
-import { tokenStream } from './evaluate.js';
-import { type BaseFileMeta, type BaseFileReader, BaseFileWriter, rowsPerChunk } from './kld-file.js';
+import { XentError } from '../core/errors.js';
+import { KLD_WASM_MIN_VOCAB, kldKernels } from '../kernels/kld.js';
 import {
   baseRowWidth,
   type KldRow,
@@ -23,9 +21,11 @@ import {
   newTopkScratch,
   quantizeBaseRow,
   topkOverlap,
-} from './kld-rows.js';
+} from '../kernels/kld-rows.js';
+import type { LanguageModel, PositionScores } from '../models/language-model.js';
+import { tokenStream } from './evaluate.js';
+import { type BaseFileMeta, type BaseFileReader, BaseFileWriter, rowsPerChunk } from './kld-file.js';
 import { KldAccumulator, type KldAccumulatorState, type KldSummary, summarizeKld } from './kld-stats.js';
-import { KLD_WASM_MIN_VOCAB, kldKernels } from './kld-wasm.js';
 import { type EvalWindow, planWindows } from './windows.js';
 
 const OP = 'kld';
@@ -310,7 +310,7 @@ export async function evaluateKld(
   const row: KldRow = newKldRow();
   const extra: KldRow = newKldRow();
   const scratch = newTopkScratch(Math.max(1, k));
-  // SIMD sums for large V (kld-wasm.ts); llama mode's use float32 exps computed in float64, as expf.
+  // SIMD sums for large V (src/kernels/kld.ts); llama mode's use float32 exps computed in float64, as expf.
   const kk = V >= KLD_WASM_MIN_VOCAB ? kldKernels() : undefined;
   const nb = new Float32Array(V);
   const nm = new Float32Array(V);

@@ -8,8 +8,8 @@
  * unreadable, is ignored (its shards are simply scored again).
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { atomicWriteFileSync } from '../io/atomic-write.js';
 import type { PositionScores } from '../models/language-model.js';
-import { atomicWriteFileSync } from '../util/fs.js';
 import type { EvalFingerprint } from './checkpoint.js';
 
 export const SHARDS_FORMAT = 'xent-eval-shards/1';

@@ -11,7 +11,7 @@
  *    lookahead) are dispatched, floor = the first shard not yet scored, so memory for
  *    results that finished out of order stays bounded;
  *  - a retryable failure (HTTP 408/429/5xx, time-out, connection refused/reset, truncated
- *    body; see src/models/server-http.ts) puts the shard back after exponential backoff
+ *    body; see src/models/remote/remote-http.ts) puts the shard back after exponential backoff
  *    with jitter (base·2^(attempt−1)·[0.5, 1), at most maxDelayMs, at least Retry-After),
  *    preferably onto another endpoint; `dropAfter` consecutive failures drop an endpoint,
  *    and its shards go to the others; a shard that failed `maxAttempts` times, or the last
@@ -20,9 +20,9 @@
  *    4xx) stops the run at once: it is a configuration error, not bad luck.
  * Every loop is bounded: requests per shard ≤ maxAttempts, each ≤ timeoutMs.
  */
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import type { LanguageModel, PositionScores, ScoreOptions } from '../models/language-model.js';
-import type { ServerModel } from '../models/server.js';
+import type { ServerModel } from '../models/remote/remote-model.js';
 import { type EvaluateOptions, type EvaluateResult, evaluatePerplexity, tokenStream } from './evaluate.js';
 import { type EvalWindow, planWindows } from './windows.js';
 

@@ -7,7 +7,7 @@
  *   95% CI of PPL = [e^(m − 1.96·se), e^(m + 1.96·se)], se = sqrt((Σnll²/n − m²)/(n − 1))
  *   bits per byte = Σnll / ln 2 / bytes of the scored tokens' text (lm-evaluation-harness)
  */
-import { LN2 } from '../tensor.js';
+import { LN2 } from '../core/tensor.js';
 
 /** Plain-data accumulator state (JSON-serialisable for checkpoints). */
 export interface EvalAccumulator {

@@ -17,7 +17,7 @@
  *   context before the newly scored ones. No BOS replacement (windows after the first
  *   start mid-text, as in the HF recipe). Requires 1 ≤ S < ctx.
  */
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 
 export type EvalMode = 'chunks' | 'stride';
 

@@ -33,9 +33,9 @@ import {
   crossEntropyCoefficients,
   crossEntropyDenominators,
   reduceCrossEntropy,
-} from '../loss/cross-entropy-kernel.js';
-import { NeumaierSum } from '../loss/sum.js';
-import type { FloatArray } from '../tensor.js';
+} from '../core/cross-entropy-coefficients.js';
+import { NeumaierSum } from '../core/sum.js';
+import type { FloatArray } from '../core/tensor.js';
 import { runParts } from './pool.js';
 import { f32View, f64View, i32View, isKernelResident, kernelRuntime, Scratch } from './runtime.js';
 

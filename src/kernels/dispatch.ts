@@ -12,7 +12,7 @@
  * Threads: `threads` if given; else all cores (at most 8) for inputs of at least
  * THREADS_MIN_ELEMENTS elements, else 1 (waking workers costs tens of microseconds).
  */
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import { resolveThreads } from './pool.js';
 import { kernelsAvailable, kernelsUnavailableReason } from './runtime.js';
 

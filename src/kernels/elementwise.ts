@@ -9,8 +9,8 @@
  * Ordinary (non-wasm-resident) arrays are staged through bounded buffers, as for crossEntropy.
  */
 
-import { NeumaierSum } from '../loss/sum.js';
-import type { FloatArray, Reduction } from '../tensor.js';
+import { NeumaierSum } from '../core/sum.js';
+import type { FloatArray, Reduction } from '../core/tensor.js';
 import { stageBytesNow } from './cross-entropy.js';
 import { runParts } from './pool.js';
 import { ELEMENT_CHUNK, f32View, f64View, isKernelResident, kernelRuntime, Scratch } from './runtime.js';

@@ -26,12 +26,12 @@ const MAX_WORKERS = 63;
 const SLOTS = 16;
 const START_TIMEOUT_MS = 15000;
 
-interface WorkerLike {
+export interface WorkerLike {
   unref(): void;
   terminate(): Promise<number>;
   on(event: string, fn: (...a: unknown[]) => void): unknown;
 }
-interface WorkerThreadsModule {
+export interface WorkerThreadsModule {
   Worker: new (code: string, options: { eval: true; workerData: unknown }) => WorkerLike;
   isMainThread: boolean;
 }
@@ -86,7 +86,8 @@ export function kernelCallCount(): number {
 }
 let poolBroken = '';
 
-function builtin<T>(name: string): T | undefined {
+/** A Node built-in module without a static import (undefined outside Node or before Node 20.16). */
+export function builtin<T>(name: string): T | undefined {
   const p = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
   try {
     return p?.getBuiltinModule?.(name) as T | undefined;

@@ -224,7 +224,8 @@ export function kernelBuild(): 'simd' | 'relaxed-simd' | '' {
   return moduleKind;
 }
 
-function decodeBase64(b64: string): Uint8Array {
+/** Base64 to bytes with `atob` (browsers and Node alike). */
+export function decodeBase64(b64: string): Uint8Array {
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);

@@ -7,8 +7,8 @@
  * klDivergence. Ops without a kernel (nllLoss, binaryCrossEntropy, distillationLoss)
  * accept and validate the same options and always run the JavaScript path.
  */
-import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import { describe } from '../core/tensor.js';
 
 export type Backend = 'auto' | 'js' | 'wasm';
 

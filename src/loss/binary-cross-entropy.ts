@@ -11,10 +11,11 @@
  * probs and target must lie in [0, 1] (PyTorch checks the same).
  * Empty input: 0 elements → 'mean' NaN, 'sum' 0.
  */
-import type { FloatArray, Reduction, Unit } from '../tensor.js';
+
+import { NeumaierSum } from '../core/sum.js';
+import type { FloatArray, Reduction, Unit } from '../core/tensor.js';
 import type { ImplementationOptions } from './backend.js';
 import { checkImplementationOptions } from './backend.js';
-import { NeumaierSum } from './sum.js';
 import type { TensorLike } from './validate.js';
 import {
   allocLike,

@@ -23,14 +23,15 @@
  * in logits, named by row and column; NaN/±Infinity in soft targets or weights),
  * empty_input (V = 0).
  */
-import { XentError } from '../errors.js';
+
+import type { CrossEntropyArgs } from '../core/cross-entropy-coefficients.js';
+import { XentError } from '../core/errors.js';
+import type { FloatArray, Matrix, Reduction, Unit } from '../core/tensor.js';
 import { crossEntropyWasm } from '../kernels/cross-entropy.js';
 import type { KernelChoice } from '../kernels/dispatch.js';
 import { chooseKernel, nonFiniteRowError } from '../kernels/dispatch.js';
-import type { FloatArray, Matrix, Reduction, Unit } from '../tensor.js';
 import type { ImplementationOptions } from './backend.js';
 import { checkImplementationOptions } from './backend.js';
-import type { CrossEntropyArgs } from './cross-entropy-kernel.js';
 import { crossEntropyUnchecked } from './cross-entropy-kernel.js';
 import {
   allocLike,

@@ -11,13 +11,13 @@
  * Teacher logits may be −Infinity (p = 0 contributes 0, xlogy convention).
  * Empty input: N = 0 → NaN (batchmean of nothing); V = 0 → empty_input.
  */
-import { XentError } from '../errors.js';
-import type { FloatArray, Matrix, Unit } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import { NeumaierSum } from '../core/sum.js';
+import type { FloatArray, Matrix, Unit } from '../core/tensor.js';
 import type { ImplementationOptions } from './backend.js';
 import { checkImplementationOptions } from './backend.js';
 import { crossEntropyUnchecked } from './cross-entropy-kernel.js';
 import { rowMaxUnchecked, rowSumExpUnchecked } from './log-sum-exp.js';
-import { NeumaierSum } from './sum.js';
 import {
   allocLike,
   checkBoolean,

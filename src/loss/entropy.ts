@@ -6,10 +6,10 @@
  * in nats (unit 'nat', scipy base=None) or bits (unit 'bit', base=2).
  * Inputs: non-negative finite numbers with a positive sum; empty input → empty_input.
  */
-import { XentError } from '../errors.js';
-import type { Unit } from '../tensor.js';
-import { describe } from '../tensor.js';
-import { NeumaierSum } from './sum.js';
+import { XentError } from '../core/errors.js';
+import { NeumaierSum } from '../core/sum.js';
+import type { Unit } from '../core/tensor.js';
+import { describe } from '../core/tensor.js';
 import { checkOptions, checkUnit, unitScale } from './validate.js';
 
 export interface EntropyOptions {

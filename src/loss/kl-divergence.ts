@@ -12,13 +12,13 @@
  * Empty input: 0 elements → 'batchmean'/'mean' NaN, 'sum' 0.
  */
 
+import { NeumaierSum } from '../core/sum.js';
+import type { FloatArray, Unit } from '../core/tensor.js';
 import { chooseKernel } from '../kernels/dispatch.js';
 import { klDivergenceKernel } from '../kernels/elementwise.js';
-import type { FloatArray, Unit } from '../tensor.js';
 import type { ImplementationOptions } from './backend.js';
 import { checkImplementationOptions } from './backend.js';
 import type { ElementwiseLossResult } from './binary-cross-entropy.js';
-import { NeumaierSum } from './sum.js';
 import type { TensorLike } from './validate.js';
 import {
   allocLike,

@@ -8,9 +8,9 @@
  * 2^−23 for Float32Array), as sklearn's np.finfo(y_pred.dtype).eps.
  * Result in nats (or bits with unit 'bit'). N = 0 is an empty_input error (sklearn refuses it too).
  */
-import { XentError } from '../errors.js';
-import type { Matrix, Unit } from '../tensor.js';
-import { NeumaierSum } from './sum.js';
+import { XentError } from '../core/errors.js';
+import { NeumaierSum } from '../core/sum.js';
+import type { Matrix, Unit } from '../core/tensor.js';
 import {
   checkAllFinite,
   checkBoolean,

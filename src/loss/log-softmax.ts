@@ -4,11 +4,11 @@
  * keeps the dtype). Also its backward (vector–Jacobian product), used to chain
  * gradients taken w.r.t. log-probabilities (nllLoss, klDivergence) back to logits.
  */
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
+import type { FloatArray, Matrix } from '../core/tensor.js';
+import { checkMatrix } from '../core/tensor.js';
 import { chooseKernel, nonFiniteRowError } from '../kernels/dispatch.js';
 import { softmaxWasm } from '../kernels/log-softmax.js';
-import type { FloatArray, Matrix } from '../tensor.js';
-import { checkMatrix } from '../tensor.js';
 import type { ImplementationOptions } from './backend.js';
 import { checkImplementationOptions } from './backend.js';
 import { rowMaxUnchecked, rowSumExpUnchecked } from './log-sum-exp.js';

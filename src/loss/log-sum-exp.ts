@@ -6,9 +6,9 @@
  * (log 0), as torch.logsumexp gives.
  */
 
+import type { FloatArray, Matrix } from '../core/tensor.js';
 import { chooseKernel, nonFiniteRowError } from '../kernels/dispatch.js';
 import { logSumExpWasm } from '../kernels/log-softmax.js';
-import type { FloatArray, Matrix } from '../tensor.js';
 import type { ImplementationOptions } from './backend.js';
 import { checkImplementationOptions } from './backend.js';
 import { checkClassMatrix, checkLogits, checkOptions } from './validate.js';

@@ -12,9 +12,10 @@
  * Here: softmax in float64 with the max shift (as torch.softmax), then −log(p_y + eps),
  * reduced by mean (default), sum or none. No gradient on purpose.
  */
-import type { Matrix, Reduction } from '../tensor.js';
+
+import { NeumaierSum } from '../core/sum.js';
+import type { Matrix, Reduction } from '../core/tensor.js';
 import { rowMaxUnchecked } from './log-sum-exp.js';
-import { NeumaierSum } from './sum.js';
 import {
   checkClassMatrix,
   checkIndexTarget,

@@ -6,10 +6,11 @@
  * `crossEntropy(x, y)` equals `nllLoss(logSoftmax(x), y)`.
  * Empty input: N = 0 → 'mean' NaN, 'sum' 0; V = 0 → empty_input.
  */
-import type { FloatArray, Matrix, Reduction, Unit } from '../tensor.js';
+
+import { NeumaierSum } from '../core/sum.js';
+import type { FloatArray, Matrix, Reduction, Unit } from '../core/tensor.js';
 import type { ImplementationOptions } from './backend.js';
 import { checkImplementationOptions } from './backend.js';
-import { NeumaierSum } from './sum.js';
 import {
   allocLike,
   checkBoolean,

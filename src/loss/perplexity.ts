@@ -5,8 +5,8 @@
  * NaN is refused (non_finite); +Infinity nats gives +Infinity; negative cross-entropy
  * is refused (invalid_argument), since no distribution gives it.
  */
-import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import { describe } from '../core/tensor.js';
 
 const OP = 'perplexity';
 

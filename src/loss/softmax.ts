@@ -4,9 +4,9 @@
  * −Infinity gives NaN (0/0), as torch.softmax does.
  */
 
+import type { FloatArray, Matrix } from '../core/tensor.js';
 import { chooseKernel, nonFiniteRowError } from '../kernels/dispatch.js';
 import { softmaxWasm } from '../kernels/log-softmax.js';
-import type { FloatArray, Matrix } from '../tensor.js';
 import type { ImplementationOptions } from './backend.js';
 import { checkImplementationOptions } from './backend.js';
 import { rowMaxUnchecked, rowSumExpUnchecked } from './log-sum-exp.js';

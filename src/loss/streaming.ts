@@ -11,10 +11,10 @@
  *
  * Memory: O(1) whatever the row width.
  */
-import { XentError } from '../errors.js';
-import type { Unit } from '../tensor.js';
-import { describe } from '../tensor.js';
-import { NeumaierSum } from './sum.js';
+import { XentError } from '../core/errors.js';
+import { NeumaierSum } from '../core/sum.js';
+import type { Unit } from '../core/tensor.js';
+import { describe } from '../core/tensor.js';
 import { checkNumberIn, checkOptions, checkUnit, unitScale } from './validate.js';
 
 function checkChunk(op: string, chunk: unknown, offset: number): ArrayLike<number> {

@@ -2,8 +2,8 @@
  * Nats ↔ bits. A nat is information measured with the natural log, a bit with log base 2:
  * bits = nats / ln 2, nats = bits · ln 2. Both directions are exact inverses up to one rounding.
  */
-import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import { describe } from '../core/tensor.js';
 
 function checkNumber(op: string, arg: string, x: unknown): number {
   if (typeof x !== 'number')

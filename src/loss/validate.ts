@@ -3,9 +3,9 @@
  * message starts with the op name and names the argument and the offending
  * shape / row / column / value. Kernels (`*Unchecked`) never call these.
  */
-import { XentError } from '../errors.js';
-import type { FloatArray, Matrix, Reduction, Unit } from '../tensor.js';
-import { checkMatrix, describe, isFloatArray } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import type { FloatArray, Matrix, Reduction, Unit } from '../core/tensor.js';
+import { checkMatrix, describe, isFloatArray } from '../core/tensor.js';
 
 /** An N-dimensional row-major tensor (BCE and KL accept any shape), or a bare 1-D array. */
 export type TensorLike = { readonly data: FloatArray; readonly shape: readonly number[] } | FloatArray;

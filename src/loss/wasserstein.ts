@@ -8,9 +8,9 @@
  * Errors: empty samples (empty_input), non-finite values/weights (non_finite), negative
  * weights or weights summing to 0 (invalid_argument), weight/value length mismatch (shape_mismatch).
  */
-import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
-import { NeumaierSum } from './sum.js';
+import { XentError } from '../core/errors.js';
+import { NeumaierSum } from '../core/sum.js';
+import { describe } from '../core/tensor.js';
 
 const OP = 'wassersteinDistance';
 

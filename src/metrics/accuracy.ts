@@ -13,10 +13,10 @@
  * k ≥ V makes every row a hit (scikit-learn warns that the score is then meaningless;
  * the result's `meaningless` flag says so here).
  */
-import { XentError } from '../errors.js';
-import { NeumaierSum } from '../loss/sum.js';
-import type { Matrix } from '../tensor.js';
-import { checkMatrix, describe } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import { NeumaierSum } from '../core/sum.js';
+import type { Matrix } from '../core/tensor.js';
+import { checkMatrix, describe } from '../core/tensor.js';
 import type { Label } from './check.js';
 import { checkLabels, checkNumbers, checkOptionsObject, checkSameLength, isArrayLike } from './check.js';
 

@@ -26,8 +26,8 @@
  * variable number of references per segment. Unlike sacrebleu (which zips silently),
  * streams of a different length than the hypotheses are refused.
  */
-import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import { describe } from '../core/tensor.js';
 import { checkOptionsObject } from './check.js';
 import type { BleuTokenizer } from './sacrebleu-tokenizers.js';
 import { BLEU_TOKENIZERS, bleuTokenize } from './sacrebleu-tokenizers.js';

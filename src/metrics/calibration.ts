@@ -16,9 +16,9 @@
  *   max (MCE) = max_i |acc_i − conf_i| over all bins (empty bins contribute 0).
  * Confidences must lie in [0, 1]; correctness is 0/1 (or boolean).
  */
-import { XentError } from '../errors.js';
-import type { Matrix } from '../tensor.js';
-import { checkMatrix, describe } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import type { Matrix } from '../core/tensor.js';
+import { checkMatrix, describe } from '../core/tensor.js';
 import { checkNumbers, checkOptionsObject, checkSameLength, isArrayLike } from './check.js';
 
 export type CalibrationNorm = 'l1' | 'l2' | 'max';

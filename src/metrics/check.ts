@@ -2,8 +2,8 @@
  * Input checks shared by the metrics (src/metrics/). Each throws an XentError whose
  * message starts with the op name and names the argument, index and value at fault.
  */
-import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import { describe } from '../core/tensor.js';
 
 /** A class label as scikit-learn accepts it: all numbers or all strings. */
 export type Label = number | string;

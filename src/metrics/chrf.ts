@@ -17,8 +17,8 @@
  *    per-order F scores (eps = 1e-16) is used instead.
  * Empty hypotheses are kept; scores are on the 0–100 scale.
  */
-import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import { describe } from '../core/tensor.js';
 import { segmentReferences } from './bleu.js';
 import { checkOptionsObject } from './check.js';
 import { codePoints, pyLower, pySplit } from './text.js';

@@ -10,10 +10,10 @@
  * base defaults to e (nats); base 2 gives bits. The nat-valued work is done by the loss
  * library's `entropy` / `relativeEntropy` (src/loss/entropy.ts).
  */
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
+import { NeumaierSum } from '../core/sum.js';
+import { describe } from '../core/tensor.js';
 import { entropy, relativeEntropy } from '../loss/entropy.js';
-import { NeumaierSum } from '../loss/sum.js';
-import { describe } from '../tensor.js';
 import { checkNumbers, checkOptionsObject, checkSameLength } from './check.js';
 
 export interface BaseOptions {

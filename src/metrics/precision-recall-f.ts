@@ -19,8 +19,8 @@
  * zeroDivision: 'warn' (default: 0 and a warning), 0, 1 or NaN.
  * Warnings are returned (`warnings`) and passed to `onWarning`; nothing is printed.
  */
-import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import { describe } from '../core/tensor.js';
 import type { Label } from './check.js';
 import { checkLabels, checkNumbers, checkOptionsObject, checkSameLength, uniqueLabels } from './check.js';
 

@@ -18,8 +18,8 @@
  *
  * `rouge-score` is not multilingual: text with no ASCII letters or digits scores 0.
  */
-import { XentError } from '../errors.js';
-import { describe } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import { describe } from '../core/tensor.js';
 import { checkOptionsObject } from './check.js';
 import { PorterStemmer } from './porter-stemmer.js';
 import { pyLower } from './text.js';

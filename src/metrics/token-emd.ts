@@ -32,11 +32,11 @@
  * renormalised; `droppedMass` reports what was cut), or, when tokens are embedded on a line
  * (1-D positions), use `tokenEmd1d`, which is exact in O(V log V).
  */
-import { XentError } from '../errors.js';
-import { NeumaierSum } from '../loss/sum.js';
+import { XentError } from '../core/errors.js';
+import { NeumaierSum } from '../core/sum.js';
+import type { Matrix } from '../core/tensor.js';
+import { checkMatrix, describe } from '../core/tensor.js';
 import { wassersteinDistance } from '../loss/wasserstein.js';
-import type { Matrix } from '../tensor.js';
-import { checkMatrix, describe } from '../tensor.js';
 import { checkNumbers, checkOptionsObject, checkSameLength } from './check.js';
 
 export type TokenCost = Matrix | ((i: number, j: number) => number);

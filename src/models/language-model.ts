@@ -7,7 +7,7 @@
  * from tokens 0..t. V is the vocabulary size.
  */
 
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 
 export type ModelKind = 'gguf' | 'lstm' | 'ngram' | 'server';
 
@@ -117,4 +117,14 @@ export function checkScoreInput(
         value: t,
       });
   }
+}
+
+const utf8 = new TextEncoder();
+
+/** Byte length of each token's text, for bits per byte. */
+export function tokenByteLengths(model: LanguageModel): Int32Array {
+  if (model.tokenBytes) return model.tokenBytes();
+  const out = new Int32Array(model.vocabSize);
+  for (let t = 0; t < out.length; t++) out[t] = utf8.encode(model.tokenText(t)).length;
+  return out;
 }

@@ -1,11 +1,11 @@
 /**
  * `loadModel(spec)`: one entry point for every scored model.
- *   - a .gguf file (or any file starting with the GGUF magic) → the GGUF adapter (gguf.ts)
+ *   - a .gguf file (or any file starting with the GGUF magic) → the GGUF adapter (gguf/gguf-model.ts)
  *   - a directory → a model trained by xent (src/models/trained.ts, `loadTrainedModel`)
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { XentError } from '../errors.js';
-import { type GgufLoadOptions, loadGgufModel } from './gguf.js';
+import { XentError } from '../core/errors.js';
+import { type GgufLoadOptions, loadGgufModel } from './gguf/gguf-model.js';
 import type { LanguageModel } from './language-model.js';
 
 export type LoadModelOptions = GgufLoadOptions;

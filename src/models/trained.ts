@@ -1,23 +1,23 @@
 /**
  * Models trained by xent as `LanguageModel`s: `loadTrainedModel(dir)` reads model.json
- * and returns the LSTM (format in src/train/model-dir.ts) or the Kneser–Ney n-gram
- * (src/models/ngram-model.ts), so `xent eval --model dir` scores them exactly like a
+ * and returns the LSTM (format in src/models/lstm/lstm-model-dir.ts) or the Kneser–Ney n-gram
+ * (src/models/ngram/ngram-model.ts), so `xent eval --model dir` scores them exactly like a
  * GGUF model and bits per byte is comparable across all of them.
  *
  * LSTM scoring: one forward pass from a zero state over tokens 0 … T−2 (B = 1) on the
- * WebAssembly kernels (src/train/trainer-engine.ts); position t's logits z_t [V] give
+ * WebAssembly kernels (src/models/lstm/lstm-engine.ts); position t's logits z_t [V] give
  * log p(· | tokens 0…t) = z_t − logsumexp(z_t), computed in float64. No BOS: the model
  * was trained on windows cut anywhere in the text. Rank = the number of tokens with a
  * strictly larger logit than the true one.
  */
-import { XentError } from '../errors.js';
-import type { LstmConfig } from '../train/lstm.js';
-import { type GgufTokenizerRef, loadLstmModelDir, readModelJson, tokenizerByteLengths } from '../train/model-dir.js';
-import type { Tokenizer } from '../train/tokenizer.js';
-import { tokenizerFromJSON } from '../train/tokenizer-spec.js';
-import { LstmEngine } from '../train/trainer-engine.js';
+import { XentError } from '../core/errors.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import { tokenizerFromJSON } from '../tokenizers/tokenizer-spec.js';
 import { checkScoreInput, type LanguageModel, type PositionScores, type ScoreOptions } from './language-model.js';
-import { loadNgramModelDir, NgramLanguageModel } from './ngram-model.js';
+import type { LstmConfig } from './lstm/lstm.js';
+import { LstmEngine } from './lstm/lstm-engine.js';
+import { type GgufTokenizerRef, loadLstmModelDir, readModelJson, tokenizerByteLengths } from './lstm/lstm-model-dir.js';
+import { loadNgramModelDir, NgramLanguageModel } from './ngram/ngram-model.js';
 
 export interface TrainedLoadOptions {
   /** CPU threads of the LSTM kernels (default min(2, cores)). */
@@ -54,7 +54,7 @@ async function textSide(op: string, dir: string, json: unknown): Promise<TextSid
       throw new XentError('invalid_file', op, `${dir}/tokenizer.json: "file" of a gguf tokenizer must be a path`, {
         file: `${dir}/tokenizer.json`,
       });
-    const { loadGgufModel } = await import('./gguf.js');
+    const { loadGgufModel } = await import('./gguf/gguf-model.js');
     const g = await loadGgufModel(j.file, { ctx: 64, threads: 1 });
     return {
       encode: (text) => g.tokenize(text),

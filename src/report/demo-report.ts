@@ -9,9 +9,9 @@
  * - any other section becomes a "figures" section of its scalar figures and its lines.
  */
 
+import { detectKind, type EvalResult, type TrainCurves, validateEvalResult } from '../results/schema.js';
 import type { LossTableRow } from './charts/basics.js';
 import type { ReportMeta } from './html.js';
-import { detectKind, type EvalResult, type TrainCurves, validateEvalResult } from './schema.js';
 import type { ReportSection } from './sections.js';
 import { writeReport } from './write.js';
 

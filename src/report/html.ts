@@ -12,8 +12,8 @@
  * never execute (HTML Living Standard §4.12.1, "data block").
  */
 
-import { XentError } from '../errors.js';
-import { VERSION } from '../version.js';
+import { XentError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
 import { binaryCrossEntropyChart, crossEntropyChart, type LossTableRow, lossTableHtml } from './charts/basics.js';
 import { CLIENT_SCRIPT } from './client.js';
 import { escapeHtml } from './escape.js';

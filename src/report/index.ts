@@ -3,16 +3,6 @@
  * atomic file write), the input schemas and their validators, and the chart module.
  */
 
-export type { LossTableRow } from './charts/basics.js';
-export type { Reliability, ReliabilityBin } from './charts/calibration.js';
-export { reliability } from './charts/calibration.js';
-export type { DemoSectionLike } from './demo-report.js';
-export { demoReportInputs, writeDemoReport } from './demo-report.js';
-export type { EvalReportOptions } from './eval-report.js';
-export { evalReportInputs, writeEvalReport } from './eval-report.js';
-export type { ReportMeta } from './html.js';
-export { buildReport, reportCsp } from './html.js';
-export { loadInputs, sectionFromText } from './load.js';
 export type {
   CompareModel,
   ComparePair,
@@ -23,7 +13,7 @@ export type {
   KldResult,
   TokenRecord,
   TrainCurves,
-} from './schema.js';
+} from '../results/schema.js';
 export {
   detectKind,
   validateCompareResult,
@@ -31,6 +21,16 @@ export {
   validateKldResult,
   validateTokenRecord,
   validateTrainCurves,
-} from './schema.js';
+} from '../results/schema.js';
+export type { LossTableRow } from './charts/basics.js';
+export type { Reliability, ReliabilityBin } from './charts/calibration.js';
+export { reliability } from './charts/calibration.js';
+export type { DemoSectionLike } from './demo-report.js';
+export { demoReportInputs, writeDemoReport } from './demo-report.js';
+export type { EvalReportOptions } from './eval-report.js';
+export { evalReportInputs, writeEvalReport } from './eval-report.js';
+export type { ReportMeta } from './html.js';
+export { buildReport, reportCsp } from './html.js';
+export { loadInputs, sectionFromText } from './load.js';
 export type { ReportSection } from './sections.js';
 export { checkReportPath, writeReport } from './write.js';

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { XentError } from '../errors.js';
-import { detectKind, type InputKind } from './schema.js';
+import { XentError } from '../core/errors.js';
+import { detectKind, type InputKind } from '../results/schema.js';
 import type { ReportSection } from './sections.js';
 
 function parseLine(line: string, file: string, n: number): unknown {

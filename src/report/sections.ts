@@ -3,14 +3,7 @@
  * group of rows for the summary table. Every input is validated first (the types
  * say what callers must pass; the checks catch a producer that drifts from them).
  */
-import { XentError } from '../errors.js';
-import { calibrationChart, reliability } from './charts/calibration.js';
-import { compareChart, pairsChart } from './charts/compare.js';
-import { kldChart } from './charts/kld.js';
-import { surprisalHistogram } from './charts/surprisal.js';
-import { bestPoint, describePoint, trainChart } from './charts/train.js';
-import { escapeHtml } from './escape.js';
-import { fmt, fmtInt } from './format.js';
+import { XentError } from '../core/errors.js';
 import {
   type CompareResult,
   type EvalResult,
@@ -22,7 +15,14 @@ import {
   validateKldResult,
   validateTokenRecord,
   validateTrainCurves,
-} from './schema.js';
+} from '../results/schema.js';
+import { calibrationChart, reliability } from './charts/calibration.js';
+import { compareChart, pairsChart } from './charts/compare.js';
+import { kldChart } from './charts/kld.js';
+import { surprisalHistogram } from './charts/surprisal.js';
+import { bestPoint, describePoint, trainChart } from './charts/train.js';
+import { escapeHtml } from './escape.js';
+import { fmt, fmtInt } from './format.js';
 import { rowsFromObject, type SummaryGroup, type SummaryRow } from './summary.js';
 import { surprisingTable, tokenView } from './tokens.js';
 

@@ -9,10 +9,10 @@
  * text is readable with scripts off.
  */
 
+import type { TokenRecord } from '../results/schema.js';
 import { SURPRISAL_EDGES_BITS, surprisalClass } from './charts/surprisal.js';
 import { displayText, escapeHtml, jsonForScript } from './escape.js';
 import { fmt, fmtInt } from './format.js';
-import type { TokenRecord } from './schema.js';
 
 export interface TokenViewOptions {
   /** Element id prefix, unique in the document. */

@@ -4,8 +4,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { XentError } from '../errors.js';
-import { atomicWriteFileSync } from '../util/fs.js';
+import { XentError } from '../core/errors.js';
+import { atomicWriteFileSync } from '../io/atomic-write.js';
 import { buildReport, type ReportMeta } from './html.js';
 import type { ReportSection } from './sections.js';
 

@@ -1,7 +1,7 @@
 /**
  * `xent serve`: an OpenAI-compatible HTTP endpoint over one LanguageModel (node:http),
  * so that a GGUF model can be evaluated by several clients, and the HTTP adapter
- * (src/models/server.ts) is tested end to end against a real server.
+ * (src/models/remote/remote-model.ts) is tested end to end against a real server.
  *
  *   GET  /health, GET /v1/models            (the card adds {xent: {vocab_size, add_bos, bos_token}})
  *   POST /v1/completions                    (completions.ts: vLLM prompt_logprobs, legacy echo)

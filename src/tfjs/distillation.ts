@@ -11,7 +11,7 @@
  * no gradient reaches the teacher model.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import type { DistillationOptions } from '../loss/distillation.js';
 import { distillationLoss as distill } from '../loss/distillation.js';
 import { asOp, gradientsWanted, readClassIndices, readOptions, readRows, readSameShape } from './tensors.js';

@@ -12,8 +12,8 @@
  * synchronous download. See the README section "xent/tfjs" for the cost.
  */
 import * as tf from '@tensorflow/tfjs';
-import { XentError } from '../errors.js';
-import type { Matrix } from '../tensor.js';
+import { XentError } from '../core/errors.js';
+import type { Matrix } from '../core/tensor.js';
 
 /** A float32 tfjs tensor viewed as the row-major [N, V] matrix xent's library takes. */
 export interface RowsView {

@@ -8,8 +8,8 @@
  * The state (m, v, t) is what a checkpoint stores so a resumed run continues the
  * same trajectory.
  */
-import { XentError } from '../errors.js';
-import type { Floats } from './matmul.js';
+import { XentError } from '../core/errors.js';
+import type { Floats } from '../core/matmul.js';
 
 export interface AdamOptions {
   lr: number;

@@ -4,8 +4,8 @@
  * Returns the norm before clipping (NaN/Infinity are returned, not hidden, so the
  * training loop can stop on them).
  */
-import { XentError } from '../errors.js';
-import type { Floats } from './matmul.js';
+import { XentError } from '../core/errors.js';
+import type { Floats } from '../core/matmul.js';
 
 export function gradNorm(grads: Floats): number {
   let s = 0;

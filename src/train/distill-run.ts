@@ -3,19 +3,19 @@
  * teacher's tokenizer, train an LSTM student with distill.ts in the training loop
  * (trainer.ts: evaluation, early stopping, best model, checkpoint, --resume), and
  * write the student as a model directory whose tokenizer is the teacher's
- * (for a GGUF teacher, a reference to the GGUF file: see model-dir.ts).
+ * (for a GGUF teacher, a reference to the GGUF file: see src/models/lstm/lstm-model-dir.ts).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { XentError } from '../errors.js';
-import { tokenByteLengths } from '../eval/evaluate.js';
+import { XentError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
+import { tokenByteLengths } from '../models/language-model.js';
 import { loadModel } from '../models/load.js';
-import type { CurvePoint } from '../report/schema.js';
-import { VERSION } from '../version.js';
+import { type GgufTokenizerRef, readJsonFile, readModelJson } from '../models/lstm/lstm-model-dir.js';
+import type { CurvePoint } from '../results/schema.js';
+import { tokenizerFromJSON } from '../tokenizers/tokenizer-spec.js';
 import { createDistillTrainable } from './distill.js';
-import { type GgufTokenizerRef, readJsonFile, readModelJson } from './model-dir.js';
-import { tokenizerFromJSON } from './tokenizer-spec.js';
 import { type StepInfo, trainLoop } from './trainer.js';
 import type { Fingerprint } from './trainer-checkpoint.js';
 import { checkStream } from './trainer-data.js';

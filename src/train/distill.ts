@@ -7,21 +7,22 @@
  *   teacher: score(w_b, { from: 0, full: true }) → log p_teacher [T, V] (with BOS
  *            prepended and from = 1 when the teacher adds BOS, so its rows still
  *            predict w_b[1 … T])
- *   student: logits z [T, V] on w_b[0 … T−1] from a zero state (trainer-engine.ts)
+ *   student: logits z [T, V] on w_b[0 … T−1] from a zero state (src/models/lstm/lstm-engine.ts)
  *   loss   = distillationLoss(z, log p_teacher, { temperature, alpha, target })
  *          = α·T²·KL(softmax(t/τ) ‖ softmax(z/τ)) + (1 − α)·CE(z, y), mean over the B·T rows
  * Log-probabilities work as teacher logits: softmax is invariant to the per-row shift.
  * The gradient w.r.t. z comes from distillationLoss (src/loss/distillation.ts), block by
  * block, and the engine backpropagates it through time; then clipping and Adam(W).
  */
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
 import { distillationLoss } from '../loss/distillation.js';
 import type { LanguageModel } from '../models/language-model.js';
+import { createLstmModel, type LstmConfig, paramCount } from '../models/lstm/lstm.js';
+import { LstmEngine } from '../models/lstm/lstm-engine.js';
 import type { AdamOptions } from './adam.js';
-import { createLstmModel, type LstmConfig } from './lstm.js';
+import { EngineOptimizer, optimizerBuffers } from './engine-optimizer.js';
 import type { Trainable } from './trainer.js';
 import { type Batch, IGNORE } from './trainer-data.js';
-import { LstmEngine } from './trainer-engine.js';
 
 export interface DistillTrainableOptions {
   B: number;
@@ -74,9 +75,16 @@ export function createDistillTrainable(config: LstmConfig, o: DistillTrainableOp
   const { B, T } = o;
   const eng = new LstmEngine(
     init.config,
-    { B, T, train: true, ...(o.threads !== undefined ? { threads: o.threads } : {}) },
+    {
+      B,
+      T,
+      train: true,
+      extraBuffers: optimizerBuffers(paramCount(init.config)),
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    },
     init.params.flat as Float32Array,
   );
+  const opt = new EngineOptimizer(eng);
   const clip = o.clip ?? 0;
   const bos = o.teacher.addsBos && o.teacher.bosToken !== undefined ? o.teacher.bosToken : undefined;
   const N = B * T;
@@ -106,13 +114,13 @@ export function createDistillTrainable(config: LstmConfig, o: DistillTrainableOp
   return {
     config: eng.config,
     params: eng.model.params.flat as Float32Array,
-    adamM: eng.adamM,
-    adamV: eng.adamV,
+    adamM: opt.adamM,
+    adamV: opt.adamV,
     get adamT() {
-      return eng.adamT;
+      return opt.adamT;
     },
     set adamT(t: number) {
-      eng.adamT = t;
+      opt.adamT = t;
     },
     async step(batch: Batch) {
       await teach(batch);
@@ -150,8 +158,8 @@ export function createDistillTrainable(config: LstmConfig, o: DistillTrainableOp
       }, true);
       if (!finite) return { loss: NaN, ceNats: NaN };
       eng.backward();
-      const gradNorm = eng.clipGradNorm(clip);
-      if (Number.isFinite(loss) && Number.isFinite(gradNorm)) eng.adamStep(o.adam);
+      const gradNorm = opt.clipGradNorm(clip);
+      if (Number.isFinite(loss) && Number.isFinite(gradNorm)) opt.adamStep(o.adam);
       return { loss: loss / N, ceNats: ce / N, gradNorm };
     },
     evaluate(inputs: Int32Array, targets: Int32Array) {

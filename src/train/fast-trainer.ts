@@ -1,15 +1,16 @@
 /**
  * The fast LSTM language-model trainer: the same math as the plain TypeScript
- * reference (src/train/lstm-grad.ts, src/train/output-ce.ts, src/train/adam.ts,
+ * reference (src/models/lstm/lstm-grad.ts, src/models/lstm/output-ce.ts, src/train/adam.ts,
  * src/train/clip.ts), on WebAssembly SIMD kernels (src/kernels/assembly/train-kernels.ts)
- * over one shared memory, split across threads: LstmEngine (trainer-engine.ts, which
+ * over one shared memory, split across threads: LstmEngine (src/models/lstm/lstm-engine.ts, which
  * lays out the products) with the fused cross-entropy kernel as its output loss.
  */
-import { XentError } from '../errors.js';
+import { XentError } from '../core/errors.js';
+import type { TrainKernels } from '../kernels/train-kernels.js';
+import { type LstmConfig, type LstmModel, type LstmParams, paramCount } from '../models/lstm/lstm.js';
+import { LstmEngine } from '../models/lstm/lstm-engine.js';
 import type { AdamOptions } from './adam.js';
-import type { LstmConfig, LstmModel, LstmParams } from './lstm.js';
-import { LstmEngine } from './trainer-engine.js';
-import type { TrainKernels } from './wasm-kernels.js';
+import { EngineOptimizer, optimizerBuffers } from './engine-optimizer.js';
 
 export interface FastTrainerOptions {
   /** Batch size B and sequence length T of every step. */
@@ -36,7 +37,7 @@ export interface StepResult {
 
 /**
  * The recurrence, the output-layer products, clipping and Adam are LstmEngine's
- * (trainer-engine.ts); this class supplies the loss: each block of logits goes through
+ * (src/models/lstm/lstm-engine.ts); this class supplies the loss: each block of logits goes through
  * the fused cross-entropy kernel `ce_rows`, which overwrites it with d loss / d logits.
  */
 export class FastLstmTrainer {
@@ -53,6 +54,7 @@ export class FastLstmTrainer {
   readonly adamM: Float32Array;
   readonly adamV: Float32Array;
   private readonly engine: LstmEngine;
+  private readonly optimizer: EngineOptimizer;
   private readonly labelSmoothing: number;
   private readonly ignoreIndex: number;
 
@@ -76,7 +78,7 @@ export class FastLstmTrainer {
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.rowsPerChunk !== undefined ? { rowsPerChunk: opts.rowsPerChunk } : {}),
         // targets [N] i32; per-row loss and plain cross-entropy, f64 (≤ N rows each)
-        extraBuffers: { targets: N, lossRows: 2 * N, ceRows: 2 * N },
+        extraBuffers: { targets: N, lossRows: 2 * N, ceRows: 2 * N, ...optimizerBuffers(paramCount(config)) },
       },
       initial,
     );
@@ -88,19 +90,20 @@ export class FastLstmTrainer {
     this.k = e.kernels;
     this.model = e.model;
     this.grads = e.grads!;
-    this.adamM = e.adamM;
-    this.adamV = e.adamV;
+    this.optimizer = new EngineOptimizer(e);
+    this.adamM = this.optimizer.adamM;
+    this.adamV = this.optimizer.adamV;
     this.labelSmoothing = opts.labelSmoothing ?? 0;
     this.ignoreIndex = opts.ignoreIndex ?? -100;
   }
 
   /** Adam step count. */
   get adamT(): number {
-    return this.engine.adamT;
+    return this.optimizer.adamT;
   }
 
   set adamT(t: number) {
-    this.engine.adamT = t;
+    this.optimizer.adamT = t;
   }
 
   close(): void {
@@ -194,17 +197,17 @@ export class FastLstmTrainer {
 
   /** Global L2 norm of the current gradients (float64 accumulation). */
   gradNorm(): number {
-    return this.engine.gradNorm();
+    return this.optimizer.gradNorm();
   }
 
   /** torch.nn.utils.clip_grad_norm_ semantics; returns the norm before clipping. */
   clipGradNorm(maxNorm: number): number {
-    return this.engine.clipGradNorm(maxNorm);
+    return this.optimizer.clipGradNorm(maxNorm);
   }
 
   /** One Adam(W) step on the current gradients (same formulas as src/train/adam.ts). */
   adamStep(options: AdamOptions): void {
-    this.engine.adamStep(options, 'FastLstmTrainer.adamStep');
+    this.optimizer.adamStep(options, 'FastLstmTrainer.adamStep');
   }
 
   /** lossAndGrad, optional clipping, Adam step. */

@@ -2,10 +2,10 @@
  * End-to-end n-gram training and evaluation on text, for `xent train --arch ngram`
  * and the demo: tokenise, count, estimate modified Kneser–Ney (ngram.ts).
  */
-import { XentError } from '../errors.js';
-import { NgramModel } from './ngram.js';
-import type { Tokenizer } from './tokenizer.js';
-import { utf8Encode } from './tokenizer-utf8.js';
+import { XentError } from '../core/errors.js';
+import { NgramModel } from '../models/ngram/ngram.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import { utf8Encode } from '../tokenizers/tokenizer-utf8.js';
 
 export interface TrainNgramOptions {
   /** Training text (tokenised with `tokenizer`). */

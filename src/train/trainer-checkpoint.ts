@@ -18,10 +18,10 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { XentError } from '../errors.js';
-import type { CurvePoint } from '../report/schema.js';
-import { atomicWriteFileSync } from '../util/fs.js';
-import { float32Bytes, readFloat32File, readJsonFile } from './model-dir.js';
+import { XentError } from '../core/errors.js';
+import { atomicWriteFileSync } from '../io/atomic-write.js';
+import { float32Bytes, readFloat32File, readJsonFile } from '../models/lstm/lstm-model-dir.js';
+import type { CurvePoint } from '../results/schema.js';
 
 export type Fingerprint = Record<string, string | number | boolean | null>;
 

@@ -13,9 +13,9 @@
  * the ignore index. At most `maxTokens` targets are scored.
  */
 import { readFileSync } from 'node:fs';
-import { XentError } from '../errors.js';
-import { assertUtf8 } from '../eval/utf8.js';
-import type { CounterRng } from './rng.js';
+import { XentError } from '../core/errors.js';
+import type { CounterRng } from '../core/rng.js';
+import { assertUtf8 } from '../core/utf8.js';
 
 export const IGNORE = -100;
 

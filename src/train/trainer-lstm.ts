@@ -1,11 +1,12 @@
 /**
  * FastLstmTrainer (the PyTorch-validated WebAssembly trainer) behind the training
  * loop's `Trainable` interface: Adam(W) with optional gradient clipping and label
- * smoothing, weights initialised as in src/train/lstm.ts from `config.seed`.
+ * smoothing, weights initialised as in src/models/lstm/lstm.ts from `config.seed`.
  */
+
+import { createLstmModel, type LstmConfig } from '../models/lstm/lstm.js';
 import type { AdamOptions } from './adam.js';
 import { FastLstmTrainer } from './fast-trainer.js';
-import { createLstmModel, type LstmConfig } from './lstm.js';
 import type { Trainable } from './trainer.js';
 import type { Batch } from './trainer-data.js';
 

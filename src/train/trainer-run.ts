@@ -6,16 +6,16 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { XentError } from '../errors.js';
-import { saveNgramModelDir } from '../models/ngram-model.js';
-import type { CurvePoint, TrainCurves } from '../report/schema.js';
-import { atomicWriteFileSync } from '../util/fs.js';
-import { VERSION } from '../version.js';
-import { tokenizerByteLengths } from './model-dir.js';
-import { NgramModel } from './ngram.js';
+import { XentError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
+import { atomicWriteFileSync } from '../io/atomic-write.js';
+import { tokenizerByteLengths } from '../models/lstm/lstm-model-dir.js';
+import { NgramModel } from '../models/ngram/ngram.js';
+import { saveNgramModelDir } from '../models/ngram/ngram-model.js';
+import type { CurvePoint, TrainCurves } from '../results/schema.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import { parseTokenizerSpec, tokenizerFromJSON, trainTokenizer } from '../tokenizers/tokenizer-spec.js';
 import { scoreNgramText } from './ngram-train.js';
-import type { Tokenizer } from './tokenizer.js';
-import { parseTokenizerSpec, tokenizerFromJSON, trainTokenizer } from './tokenizer-spec.js';
 import { type StepInfo, type TrainSummary, trainLoop } from './trainer.js';
 import {
   type Fingerprint,

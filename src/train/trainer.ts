@@ -2,9 +2,9 @@
  * The training loop of `xent train --arch lstm` and `xent distill`: random batches of
  * the token stream (trainer-data.ts), validation cross-entropy every `evalInterval`
  * steps, early stopping on it, the best model written atomically as a model directory
- * (model-dir.ts), a resumable checkpoint at every evaluation and on interruption
+ * (src/models/lstm/lstm-model-dir.ts), a resumable checkpoint at every evaluation and on interruption
  * (trainer-checkpoint.ts), and the train/validation curves as JSON (the TrainCurves
- * schema of src/report/schema.ts).
+ * schema of src/results/schema.ts).
  *
  * Output directory `out`:
  *   model.json, tokenizer.json, weights.f32   the best model so far (a LanguageModel)
@@ -18,12 +18,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { XentError } from '../errors.js';
-import type { CurvePoint, TrainCurves } from '../report/schema.js';
-import { atomicWriteFileSync } from '../util/fs.js';
-import type { LstmConfig } from './lstm.js';
-import { saveLstmModelDir } from './model-dir.js';
-import { CounterRng } from './rng.js';
+import { XentError } from '../core/errors.js';
+import { CounterRng } from '../core/rng.js';
+import { atomicWriteFileSync } from '../io/atomic-write.js';
+import type { LstmConfig } from '../models/lstm/lstm.js';
+import { saveLstmModelDir } from '../models/lstm/lstm-model-dir.js';
+import type { CurvePoint, TrainCurves } from '../results/schema.js';
 import {
   type Fingerprint,
   hasCheckpoint,

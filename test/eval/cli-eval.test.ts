@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { readGgufHeader } from '../../src/models/gguf-header.js';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf-native.js';
+import { readGgufHeader } from '../../src/models/gguf/gguf-header.js';
+import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
 import { type CliRun, failsWith, runCli } from '../helpers/cli.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 

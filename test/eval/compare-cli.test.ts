@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { unitStarts } from '../../src/eval/compare.js';
 import { readDomains } from '../../src/eval/domains.js';
-import { validateCompareResult } from '../../src/report/schema.js';
+import { validateCompareResult } from '../../src/results/schema.js';
 import { type CliRun, failsWith, runCli } from '../helpers/cli.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 

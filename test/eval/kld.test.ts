@@ -9,9 +9,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { XentError } from '../../src/errors.js';
-import { bootstrapPairedDiff, bootstrapRatio, bootstrapUnpairedDiff } from '../../src/eval/bootstrap.js';
+import { bootstrapPairedDiff, bootstrapRatio, bootstrapUnpairedDiff } from '../../src/core/bootstrap.js';
+import { XentError } from '../../src/core/errors.js';
 import { type BaseFileMeta, BaseFileReader, BaseFileWriter, rowsPerChunk } from '../../src/eval/kld-file.js';
+import { median, percentile } from '../../src/eval/kld-stats.js';
 import {
   baseRowWidth,
   kldRowExact,
@@ -20,8 +21,7 @@ import {
   newTopkScratch,
   quantizeBaseRow,
   topkOverlap,
-} from '../../src/eval/kld-rows.js';
-import { median, percentile } from '../../src/eval/kld-stats.js';
+} from '../../src/kernels/kld-rows.js';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xent-kld-'));
@@ -251,7 +251,7 @@ test('bootstrap: seeded, deterministic, intervals around the estimate; paired di
 });
 
 test('WebAssembly SIMD row sums (V ≥ 2048) agree with the float64 JavaScript path', async () => {
-  const { kldKernels, KLD_WASM_MIN_VOCAB } = await import('../../src/eval/kld-wasm.js');
+  const { kldKernels, KLD_WASM_MIN_VOCAB } = await import('../../src/kernels/kld.js');
   const kk = kldKernels();
   assert.ok(kk, 'the kld kernel loads');
   for (const V of [KLD_WASM_MIN_VOCAB, 5003]) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { XentError } from '../../src/errors.js';
-import { scoreLogitRows } from '../../src/eval/logit-scores.js';
+import { XentError } from '../../src/core/errors.js';
+import { scoreLogitRows } from '../../src/models/gguf/logit-scores.js';
 
 /** Straight from the definition, in float64: −log softmax(l)[t], rank = #{v: l_v > l_t}. */
 function naive(row: number[], t: number): { nats: number; rank: number; top1: number; p1: number } {

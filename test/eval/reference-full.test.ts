@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf-native.js';
+import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');

@@ -11,10 +11,10 @@ import { after, before, describe, test } from 'node:test';
 import { evaluatePerplexity, type TokenRecord } from '../../src/eval/evaluate.js';
 import { evaluateSharded } from '../../src/eval/shards.js';
 import { loadShards, saveShards } from '../../src/eval/shards-checkpoint.js';
-import { type GgufModel, loadGgufModel } from '../../src/models/gguf.js';
-import { loadNativeBinding } from '../../src/models/gguf-native.js';
+import { type GgufModel, loadGgufModel } from '../../src/models/gguf/gguf-model.js';
+import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import type { PositionScores } from '../../src/models/language-model.js';
-import { ServerModel } from '../../src/models/server.js';
+import { ServerModel } from '../../src/models/remote/remote-model.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 import { killAll, runCli, type Served, startProxy, startServe } from '../models/server-helpers.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { firstInvalidUtf8 } from '../../src/core/utf8.js';
 import { formatRunning, newAccumulator, summarize } from '../../src/eval/stats.js';
-import { firstInvalidUtf8 } from '../../src/eval/utf8.js';
 
 test("summarize: llama.cpp's PPL and ± formula, 95% CI, bits per byte", () => {
   const nll = [0.5, 1.5, 2.0, 0.25];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { XentError } from '../../src/errors.js';
+import { XentError } from '../../src/core/errors.js';
 import { planWindows } from '../../src/eval/windows.js';
 
 test("chunk mode is llama-perplexity's: floor(L/ctx) chunks, scoring ctx/2 … ctx−2", () => {

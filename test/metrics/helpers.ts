@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { XentError } from '../../src/errors.js';
+import { XentError } from '../../src/core/errors.js';
 
 export const DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'data');
 

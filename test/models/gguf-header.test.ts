@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
-import { XentError } from '../../src/errors.js';
-import { readGgufHeader } from '../../src/models/gguf-header.js';
+import { XentError } from '../../src/core/errors.js';
+import { readGgufHeader } from '../../src/models/gguf/gguf-header.js';
 import { sharedPath, skipUnlessShared } from '../helpers/shared.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xent-gguf-'));

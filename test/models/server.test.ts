@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { XentError } from '../../src/errors.js';
+import { XentError } from '../../src/core/errors.js';
 import { evaluateSharded } from '../../src/eval/shards.js';
-import { type GgufModel, loadGgufModel } from '../../src/models/gguf.js';
-import { loadNativeBinding } from '../../src/models/gguf-native.js';
-import { ServerModel } from '../../src/models/server.js';
-import { ProtocolError, parsePromptLogprobs, parseTokenize } from '../../src/models/server-protocol.js';
+import { type GgufModel, loadGgufModel } from '../../src/models/gguf/gguf-model.js';
+import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
+import { ServerModel } from '../../src/models/remote/remote-model.js';
+import { ProtocolError, parsePromptLogprobs, parseTokenize } from '../../src/models/remote/remote-protocol.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 import { killAll, runCli, type Served, startProxy, startServe } from './server-helpers.js';
 

@@ -4,7 +4,7 @@
  * confident and surprised predictions, training curves that fall like an LSTM's,
  * a three-model comparison and a heavy-tailed KLD histogram. Plus the hostile text.
  */
-import type { CompareResult, EvalResult, KldResult, TokenRecord, TrainCurves } from '../../src/report/schema.js';
+import type { CompareResult, EvalResult, KldResult, TokenRecord, TrainCurves } from '../../src/results/schema.js';
 
 import { rng } from '../helpers/rng.js';
 

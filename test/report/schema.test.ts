@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { XentError } from '../../src/errors.js';
+import { XentError } from '../../src/core/errors.js';
 import { sectionFromText } from '../../src/report/load.js';
 import {
   detectKind,
@@ -9,7 +9,7 @@ import {
   validateKldResult,
   validateTokenRecord,
   validateTrainCurves,
-} from '../../src/report/schema.js';
+} from '../../src/results/schema.js';
 import { compareResult, evalResult, kldResult, tokenRecords, trainCurves } from './fixtures.js';
 
 /** Asserts `fn` throws an XentError whose message contains every `parts`. */

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { XentError } from '../../src/core/errors.js';
 import { lossTableRows, lossTableSection } from '../../src/demo/loss-table.js';
-import { XentError } from '../../src/errors.js';
 import { buildReport, demoReportInputs, evalReportInputs } from '../../src/report/index.js';
 import { tokenView } from '../../src/report/tokens.js';
 import { evalResult, tokenRecords, trainCurves } from './fixtures.js';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
-import { XentError } from '../../src/errors.js';
+import { XentError } from '../../src/core/errors.js';
 import { crossEntropy } from '../../src/loss/cross-entropy.js';
 import { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from '../../src/tfjs/index.js';
 import { assertAllClose, assertClose, randomIndices, randomLogits, rng, useQuietCpu, values } from './setup.js';

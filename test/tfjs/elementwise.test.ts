@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { XentError } from '../../src/errors.js';
+import { XentError } from '../../src/core/errors.js';
 import {
   binaryCrossEntropyWithLogits,
   distillationLoss,

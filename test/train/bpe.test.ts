@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { XentError } from '../../src/errors.js';
-import { BpeTokenizer } from '../../src/train/bpe.js';
-import { forEachChunk, MAX_CHUNK_BYTES } from '../../src/train/bpe-pretokenize.js';
-import { learnBpeMerges } from '../../src/train/bpe-train.js';
+import { XentError } from '../../src/core/errors.js';
+import { BpeTokenizer } from '../../src/tokenizers/bpe.js';
+import { forEachChunk, MAX_CHUNK_BYTES } from '../../src/tokenizers/bpe-pretokenize.js';
+import { learnBpeMerges } from '../../src/tokenizers/bpe-train.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

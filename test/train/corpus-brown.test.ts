@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { XentError } from '../../src/errors.js';
-import { loadBrownCorpus, splitBrownDocuments } from '../../src/train/corpus-brown.js';
-import { brownWord, detokenizeBrownDocument, detokenizeBrownLine } from '../../src/train/corpus-detokenize.js';
+import { XentError } from '../../src/core/errors.js';
+import { loadBrownCorpus, splitBrownDocuments } from '../../src/corpus/corpus-brown.js';
+import { brownWord, detokenizeBrownDocument, detokenizeBrownLine } from '../../src/corpus/corpus-detokenize.js';
 
 test('detokenisation examples', () => {
   assert.equal(

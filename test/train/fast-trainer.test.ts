@@ -3,12 +3,12 @@
 // (The matrix product alone, at more shapes: matmul-kernel.test.ts.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { randomTokens } from '../../src/core/rng.js';
+import { createLstmModel, lstmModelFromParams, PARAM_NAMES } from '../../src/models/lstm/lstm.js';
+import { lstmLossAndGrad } from '../../src/models/lstm/lstm-grad.js';
 import { adamStep, createAdamState } from '../../src/train/adam.js';
 import { clipGradNorm } from '../../src/train/clip.js';
 import { FastLstmTrainer } from '../../src/train/fast-trainer.js';
-import { createLstmModel, lstmModelFromParams, PARAM_NAMES } from '../../src/train/lstm.js';
-import { lstmLossAndGrad } from '../../src/train/lstm-grad.js';
-import { randomTokens } from '../../src/train/rng.js';
 
 function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0,

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { XentError } from '../../src/errors.js';
-import { createLstmModel, type LstmModel, lstmForward, lstmModelFromParams } from '../../src/train/lstm.js';
-import { lstmLossAndGrad } from '../../src/train/lstm-grad.js';
-import { randomTokens } from '../../src/train/rng.js';
+import { XentError } from '../../src/core/errors.js';
+import { randomTokens } from '../../src/core/rng.js';
+import { createLstmModel, type LstmModel, lstmForward, lstmModelFromParams } from '../../src/models/lstm/lstm.js';
+import { lstmLossAndGrad } from '../../src/models/lstm/lstm-grad.js';
 
 function f64(m: LstmModel): LstmModel {
   return lstmModelFromParams(m.config, Float64Array.from(m.params.flat));

@@ -5,17 +5,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { adamStep, createAdamState } from '../../src/train/adam.js';
-import { clipGradNorm } from '../../src/train/clip.js';
+import { randomTokens } from '../../src/core/rng.js';
 import {
   createLstmModel,
   type LstmModel,
   lstmModelFromParams,
   PARAM_NAMES,
   type ParamName,
-} from '../../src/train/lstm.js';
-import { lstmLossAndGrad } from '../../src/train/lstm-grad.js';
-import { randomTokens } from '../../src/train/rng.js';
+} from '../../src/models/lstm/lstm.js';
+import { lstmLossAndGrad } from '../../src/models/lstm/lstm-grad.js';
+import { adamStep, createAdamState } from '../../src/train/adam.js';
+import { clipGradNorm } from '../../src/train/clip.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 
 interface Case {

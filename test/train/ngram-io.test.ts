@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { XentError } from '../../src/errors.js';
-import { NgramModel } from '../../src/train/ngram.js';
-import { loadNgram, saveNgram } from '../../src/train/ngram-file.js';
-import { deserializeNgram, serializeNgram } from '../../src/train/ngram-io.js';
+import { XentError } from '../../src/core/errors.js';
+import { NgramModel } from '../../src/models/ngram/ngram.js';
+import { loadNgram, saveNgram } from '../../src/models/ngram/ngram-file.js';
+import { deserializeNgram, serializeNgram } from '../../src/models/ngram/ngram-format.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof XentError && e.code === code;
 

@@ -3,16 +3,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { XentError } from '../../src/errors.js';
+import { XentError } from '../../src/core/errors.js';
 import {
   isNgramModelDir,
   loadNgramModelDir,
   NgramLanguageModel,
   saveNgramModelDir,
-} from '../../src/models/ngram-model.js';
-import { ByteTokenizer } from '../../src/train/byte-tokenizer.js';
+} from '../../src/models/ngram/ngram-model.js';
+import { ByteTokenizer } from '../../src/tokenizers/byte-tokenizer.js';
+import { trainTokenizer } from '../../src/tokenizers/tokenizer-spec.js';
 import { scoreNgramText, trainNgram } from '../../src/train/ngram-train.js';
-import { trainTokenizer } from '../../src/train/tokenizer-spec.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof XentError && e.code === code;
 const TEXT = 'the cat sat on the mat. the dog sat on the log. the cat saw the dog.\n'.repeat(5);

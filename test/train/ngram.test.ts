@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { XentError } from '../../src/errors.js';
-import { type NgramDiscounts, NgramModel } from '../../src/train/ngram.js';
-import { countNgrams } from '../../src/train/ngram-count.js';
-import { modifiedKneserNeyDiscounts } from '../../src/train/ngram-discounts.js';
+import { XentError } from '../../src/core/errors.js';
+import { type NgramDiscounts, NgramModel } from '../../src/models/ngram/ngram.js';
+import { countNgrams } from '../../src/models/ngram/ngram-count.js';
+import { modifiedKneserNeyDiscounts } from '../../src/models/ngram/ngram-discounts.js';
 
 const close = (a: number, b: number, rel = 1e-12) =>
   assert.ok(Math.abs(a - b) <= rel * Math.max(1, Math.abs(b)), `${a} vs ${b}`);

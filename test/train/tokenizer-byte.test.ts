@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { XentError } from '../../src/errors.js';
-import { ByteTokenizer } from '../../src/train/byte-tokenizer.js';
-import { parseTokenizerSpec, tokenizerFromJSON, trainTokenizer } from '../../src/train/tokenizer-spec.js';
-import { WordTokenizer } from '../../src/train/word-tokenizer.js';
+import { XentError } from '../../src/core/errors.js';
+import { ByteTokenizer } from '../../src/tokenizers/byte-tokenizer.js';
+import { parseTokenizerSpec, tokenizerFromJSON, trainTokenizer } from '../../src/tokenizers/tokenizer-spec.js';
+import { WordTokenizer } from '../../src/tokenizers/word-tokenizer.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof XentError && e.code === code;
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { validateTrainCurves } from '../../src/report/schema.js';
+import { validateTrainCurves } from '../../src/results/schema.js';
 import { CLI } from '../helpers/shared.js';
 
 test('xent demo --train-steps 10: an LSTM and a 4-gram trained on Brown, scored on its test split', {

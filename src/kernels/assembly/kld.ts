@@ -1,7 +1,7 @@
 // asc-flags: -O3 --noAssert --runtime stub --use abort= --enable simd --initialMemory 16
 // @ts-nocheck — AssemblyScript source (compiled by scripts/build-wasm.mjs with asc, not by tsc).
 /**
- * KL-divergence row sums for large vocabularies (src/eval/kld-wasm.ts), on the module's own
+ * KL-divergence row sums for large vocabularies (src/kernels/kld.ts), on the module's own
  * (non-shared) memory: the caller copies one row at a time in. SIMD e^x is expCore/expMaskLo
  * (degree 5, 1.6e-7 relative: float32-level, like llama.cpp's expf); sums in float64.
  * Pointers are byte addresses; float32 rows are 4-byte elements, uint16 rows 2-byte elements.

@@ -4,8 +4,8 @@
 // worker threads; every pointer is a byte offset into it, every array f32 row-major.
 // Each parallel kernel takes (part, nparts) and does its share of the work, so the
 // same call runs on the main thread and on each worker. The plain TypeScript
-// reference these are validated against: src/train/matmul.ts, src/train/lstm-grad.ts,
-// src/train/output-ce.ts, src/train/adam.ts.
+// reference these are validated against: src/core/matmul.ts, src/models/lstm/lstm-grad.ts,
+// src/models/lstm/output-ce.ts, src/train/adam.ts.
 
 // ---------- helpers ----------
 

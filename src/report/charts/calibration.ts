@@ -5,8 +5,9 @@
  * of positions where that top token was the true one. A calibrated model lies on
  * the diagonal. ECE = Σ_b (n_b / N) |accuracy_b − confidence_b|.
  */
+
+import type { TokenRecord } from '../../results/schema.js';
 import { fmt, fmtInt } from '../format.js';
-import type { TokenRecord } from '../schema.js';
 import { chart, legend } from '../svg.js';
 
 export interface ReliabilityBin {

@@ -4,8 +4,9 @@
  * with their intervals against a zero line (a forest plot): an interval that
  * excludes 0 means the ranking of that pair is not down to chance at 95%.
  */
+
+import type { CompareResult } from '../../results/schema.js';
 import { fmt } from '../format.js';
-import type { CompareResult } from '../schema.js';
 import { chart, legend, type Mark } from '../svg.js';
 
 function span(values: number[]): [number, number] {

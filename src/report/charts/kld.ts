@@ -4,8 +4,9 @@
  * the bins span more than two decades, as KLD is heavy-tailed); otherwise the
  * percentiles llama.cpp prints are drawn as a quantile curve.
  */
+
+import type { KldResult } from '../../results/schema.js';
 import { fmt, fmtInt } from '../format.js';
-import type { KldResult } from '../schema.js';
 import { chart, legend, type Mark } from '../svg.js';
 
 const PERCENTILES: ReadonlyArray<[keyof KldResult, number]> = [

@@ -2,8 +2,9 @@
  * Histogram of per-token surprisal in 1-bit bins, each bar coloured like the
  * token view's surprisal classes so the chart doubles as that palette's key.
  */
+
+import type { TokenRecord } from '../../results/schema.js';
 import { fmt, fmtInt } from '../format.js';
-import type { TokenRecord } from '../schema.js';
 import { chart } from '../svg.js';
 
 /** Upper edges (bits) of the token view's surprisal classes t0…t6; t7 is ≥ 15 bits. */

@@ -4,8 +4,9 @@
  * Validation points carry all three in their tips; the best checkpoint (lowest
  * validation loss, or `best_step`) is marked with a rule and a diamond.
  */
+
+import type { CurvePoint, TrainCurves } from '../../results/schema.js';
 import { fmt, fmtInt } from '../format.js';
-import type { CurvePoint, TrainCurves } from '../schema.js';
 import { chart, legend, type Mark } from '../svg.js';
 import { BITS_AXIS } from './basics.js';
 
