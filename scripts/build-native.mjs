@@ -13,7 +13,7 @@
 // failure fatal (CI uses it to prove the fast path is built).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -121,9 +121,15 @@ if (!existsSync(join(incDir, 'llama.h'))) {
   rmSync(repo, { recursive: true, force: true });
 }
 
-// Rebuild only when the source, the headers or the engine changed.
-const stamp = createHash('sha256')
-  .update(readFileSync(src))
+// Rebuild only when the sources (xent-llama.c and the native/*.h it includes), the
+// llama.cpp headers or the engine changed.
+const nativeDir = dirname(src);
+const stampHash = createHash('sha256').update(readFileSync(src));
+for (const h of readdirSync(nativeDir)
+  .filter((f) => f.endsWith('.h'))
+  .sort())
+  stampHash.update(h).update(readFileSync(join(nativeDir, h)));
+const stamp = stampHash
   .update(key)
   .update(libDir)
   .update(String(statSync(join(libDir, libllama)).mtimeMs))

@@ -30,7 +30,9 @@ export interface ServerEvalCliOptions {
   /** Local-model options, refused here. */
   model?: string;
   report?: string;
-  flashAttn?: boolean;
+  flashAttn?: string | boolean;
+  batch?: string;
+  ubatch?: string;
   threads?: string;
 }
 
@@ -84,6 +86,8 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
     [o.model, '--model'],
     [o.report, '--report'],
     [o.flashAttn, '--flash-attn'],
+    [o.batch, '--batch'],
+    [o.ubatch, '--ubatch'],
     [o.threads, '--threads'],
   ] as const) {
     if (given !== undefined && given !== false) {
