@@ -66,7 +66,8 @@ export interface ChunkScorer {
   ): Promise<PositionScores[]>;
   /**
    * The same, as slices in order (chunk by chunk, rows ascending), each produced by one
-   * decode: with `full`, memory holds a slice's rows, not a chunk's.
+   * decode: with `full`, memory holds a slice's rows, not a chunk's. A slice's arrays are
+   * valid until the next slice is asked for (the engine reuses them).
    */
   scoreChunkSlices(
     chunks: readonly Int32Array[],

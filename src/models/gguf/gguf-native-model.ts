@@ -59,18 +59,31 @@ class Arena {
   readonly base: Int32Array;
   readonly stats: Float64Array;
   readonly logits: Float32Array | null;
+  /**
+   * `reuse`: an arena whose rows are no longer needed; its memory is taken over when large
+   * enough, so that a sliced run allocates one buffer, not one per decode (a garbage
+   * collector frees dead 65 MB rows late: the process's peak memory would show them).
+   */
   constructor(
     readonly counts: readonly number[],
     readonly V: number,
     full: boolean,
+    reuse?: Arena,
   ) {
     this.base = new Int32Array(counts.length + 1);
     counts.forEach((c, d) => {
       this.base[d + 1] = this.base[d]! + c;
     });
     const rows = this.base[counts.length]!;
-    this.stats = new Float64Array(rows * 5);
-    this.logits = full ? new Float32Array(rows * V) : null;
+    const stats = reuse?.stats.buffer;
+    this.stats =
+      stats && stats.byteLength >= rows * 40 ? new Float64Array(stats, 0, rows * 5) : new Float64Array(rows * 5);
+    const logits = reuse?.logits?.buffer;
+    this.logits = !full
+      ? null
+      : logits && logits.byteLength >= rows * V * 4
+        ? new Float32Array(logits, 0, rows * V)
+        : new Float32Array(rows * V);
   }
 }
 
@@ -445,24 +458,16 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
     const release = await this.acquire();
     try {
       const ctx = await this.contextFor(layout, prior);
-      const steps = planned();
-      const issue = (): { p: Planned; arena: Arena; done: Promise<void> } | undefined => {
-        const it = steps.next();
-        if (it.done) return undefined;
-        const arena = new Arena(it.value.counts, this.vocabSize, opts.full === true);
-        const done = this.issue(ctx, it.value.step, arena);
-        done.catch(() => undefined); // awaited below, in order
-        return { p: it.value, arena, done };
-      };
-      // One step decoding while the rows of the previous one are consumed.
-      let next = issue();
-      while (next) {
-        const cur = next;
-        next = issue();
-        await cur.done;
-        const scores = this.results(op, cur.arena, opts, cur.p.rows);
-        for (let k = 0; k < cur.p.chunks.length; k++)
-          yield { chunk: cur.p.chunks[k]!, row: cur.p.rows[k]!, scores: scores[k]! };
+      // One arena, reused: a slice is valid until the next one is asked for. The next step
+      // is not decoded ahead: at long contexts the decode dwarfs the consumer's work on a
+      // slice (KL divergence of 512 rows), and a second [rows, V] buffer per model is what
+      // would keep memory from staying well under llama-perplexity's.
+      let arena: Arena | undefined;
+      for (const p of planned()) {
+        arena = new Arena(p.counts, this.vocabSize, opts.full === true, arena);
+        await this.issue(ctx, p.step, arena);
+        const scores = this.results(op, arena, opts, p.rows);
+        for (let k = 0; k < p.chunks.length; k++) yield { chunk: p.chunks[k]!, row: p.rows[k]!, scores: scores[k]! };
       }
     } finally {
       release();
