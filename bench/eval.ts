@@ -22,6 +22,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { median } from '../src/core/stats.js';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 
 const args = process.argv.slice(2);
@@ -84,11 +85,6 @@ function buildLlamaPerplexity(): string {
 }
 
 const llamaBin = args.includes('--build-llama-perplexity') ? buildLlamaPerplexity() : process.env.LLAMA_PERPLEXITY;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 interface Run {
   /** Process wall time. */

@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { median } from '../src/core/stats.js';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 
 const args = process.argv.slice(2);
@@ -106,7 +107,6 @@ const block = (out: string): string[] =>
       .replace(' (nats per token)', '')
       .trimEnd(),
   );
-const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 
 try {
   console.log(

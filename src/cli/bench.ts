@@ -21,6 +21,7 @@
  */
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
+import { median } from '../core/stats.js';
 
 interface CeBenchOptions {
   rows: string;
@@ -82,12 +83,6 @@ function oneOf<T extends string>(name: string, s: string, values: readonly T[]):
     });
   }
   return s as T;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 /** Fills x with N(0, 1)-shaped values (sum of four uniforms, rescaled) from a xorshift32 stream. */

@@ -24,6 +24,7 @@
  * empty_input (V = 0).
  */
 
+import { checkOptions } from '../core/check-options.js';
 import type { CrossEntropyArgs } from '../core/cross-entropy-coefficients.js';
 import { XentError } from '../core/errors.js';
 import type { FloatArray, Matrix, Reduction, Unit } from '../core/tensor.js';
@@ -42,7 +43,6 @@ import {
   checkInteger,
   checkLogits,
   checkNumberIn,
-  checkOptions,
   checkReduction,
   checkSoftTarget,
   checkUnit,
