@@ -1,0 +1,11 @@
+// A node:test reporter that writes one JSON line per skipped test ({ file, name, reason }) to
+// its destination; scripts/test.mjs passes it beside the visible reporter and reads the file
+// back for the one summary line at the end of `npm test` (and, under CI, to fail on any skip).
+export default async function* skipReporter(source) {
+  for await (const event of source) {
+    if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
+    const { skip, name, file } = event.data;
+    if (skip === undefined || skip === false) continue;
+    yield `${JSON.stringify({ file: file ?? '', name, reason: typeof skip === 'string' ? skip : 'skipped' })}\n`;
+  }
+}
