@@ -16,16 +16,11 @@ import { availableParallelism, cpus } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { VERSION } from '../core/version.js';
-import { enableRelaxedSimd } from '../kernels/relaxed-simd.js';
-import { kernelBuild, kernelsAvailable, kernelsUnavailableReason } from '../kernels/runtime.js';
-import {
-  loadNativeBinding,
-  NATIVE_FILES,
-  nativeRequired,
-  nativeUnavailableFix,
-  nativeUnavailableReason,
-  PACKAGE_ROOT,
-} from '../models/gguf/gguf-native.js';
+
+// The binding and the kernels are imported when the command runs (as every command's heavy
+// modules are), so that `xent --help` and the other commands do not load them.
+type Gguf = typeof import('../models/gguf/gguf-native.js');
+type Kernels = typeof import('../kernels/runtime.js') & typeof import('../kernels/relaxed-simd.js');
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
 
@@ -161,9 +156,10 @@ async function nodeLlamaCppCheck(nlc: string | undefined): Promise<DoctorCheck> 
   return { id: 'node-llama-cpp', status: 'ok', detail: `${version} (${nlc})`, data };
 }
 
-function nativeCheck(nlc: string | undefined): DoctorCheck {
-  const file = relative(PACKAGE_ROOT, NATIVE_FILES.binding);
-  const binding = loadNativeBinding();
+function nativeCheck(g: Gguf, nlc: string | undefined): DoctorCheck {
+  const { NATIVE_FILES, nativeRequired, nativeUnavailableFix, nativeUnavailableReason } = g;
+  const file = relative(g.PACKAGE_ROOT, NATIVE_FILES.binding);
+  const binding = g.loadNativeBinding();
   if (binding) {
     // One row of two logits: the call returns the name of the implementation it chose at init.
     const rowStats = binding.rowStats(new Float32Array(2), 2, Int32Array.of(0), new Float64Array(5), false);
@@ -199,16 +195,16 @@ function nativeCheck(nlc: string | undefined): DoctorCheck {
   };
 }
 
-function wasmChecks(): DoctorCheck[] {
-  const relaxed = enableRelaxedSimd();
-  const available = kernelsAvailable();
-  const build = kernelBuild();
+function wasmChecks(k: Kernels): DoctorCheck[] {
+  const relaxed = k.enableRelaxedSimd();
+  const available = k.kernelsAvailable();
+  const build = k.kernelBuild();
   const simd: DoctorCheck = available
     ? { id: 'wasm-simd', status: 'ok', detail: `the kernels compile and run (build: ${build})`, data: { build } }
     : {
         id: 'wasm-simd',
         status: 'error',
-        detail: `the WebAssembly SIMD kernels do not run here: ${kernelsUnavailableReason()}`,
+        detail: `the WebAssembly SIMD kernels do not run here: ${k.kernelsUnavailableReason()}`,
         fix: 'use Node ≥ 20 (WebAssembly SIMD and SharedArrayBuffer)',
         data: { build: null },
       };
@@ -298,19 +294,17 @@ function cpuCheck(): DoctorCheck {
 
 /** Runs every check. */
 export async function runDoctor(): Promise<DoctorReport> {
-  const nlc = findPackageDir('node-llama-cpp', PACKAGE_ROOT);
+  const g: Gguf = await import('../models/gguf/gguf-native.js');
+  const k: Kernels = { ...(await import('../kernels/runtime.js')), ...(await import('../kernels/relaxed-simd.js')) };
+  const root = g.PACKAGE_ROOT;
+  const nlc = findPackageDir('node-llama-cpp', root);
   const checks: DoctorCheck[] = [
     nodeCheck(),
-    {
-      id: 'xent',
-      status: 'ok',
-      detail: `${VERSION} (${PACKAGE_ROOT})`,
-      data: { version: VERSION, path: PACKAGE_ROOT },
-    },
+    { id: 'xent', status: 'ok', detail: `${VERSION} (${root})`, data: { version: VERSION, path: root } },
     await nodeLlamaCppCheck(nlc),
     llamaCppCheck(nlc),
-    nativeCheck(nlc),
-    ...wasmChecks(),
+    nativeCheck(g, nlc),
+    ...wasmChecks(k),
     await workerCheck(),
     cpuCheck(),
   ];
