@@ -5,7 +5,8 @@ export default async function* skipReporter(source) {
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const { skip, name, file } = event.data;
-    if (skip === undefined || skip === false) continue;
+    // --test-name-pattern's own skips are the caller's choice, not a missing requirement.
+    if (skip === undefined || skip === false || skip === 'test name does not match pattern') continue;
     yield `${JSON.stringify({ file: file ?? '', name, reason: typeof skip === 'string' ? skip : 'skipped' })}\n`;
   }
 }
