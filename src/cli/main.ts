@@ -12,6 +12,7 @@ import { register as registerBench } from './bench.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerDistill } from './distill.js';
+import { register as registerDoctor } from './doctor.js';
 import { register as registerEval } from './eval.js';
 import { register as registerKld } from './kld.js';
 import { register as registerReport } from './report.js';
@@ -38,6 +39,7 @@ registerKld(program);
 registerCompare(program);
 registerTrain(program);
 registerDistill(program);
+registerDoctor(program);
 
 function fail(e: unknown): never {
   if (e instanceof XentError) {

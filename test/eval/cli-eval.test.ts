@@ -9,20 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readGgufHeader } from '../../src/models/gguf/gguf-header.js';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
 import { type CliRun, failsWith, runCli } from '../helpers/cli.js';
+import { requires } from '../helpers/requires.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip =
-  !MODEL || !TINY
-    ? 'needs ../shared models and data'
-    : !existsSync(CLI)
-      ? 'needs the built CLI (npm run build)'
-      : false;
-const skipNative = skip || (loadNativeBinding() ? false : `native engine unavailable: ${nativeUnavailableReason()}`);
+const skip = requires({
+  shared: ['models/stories260K.gguf', 'data/tinystories_valid_600k.txt'],
+  cli: true,
+  native: true,
+  files: [GPL],
+});
+const skipNative = skip;
 const dir = mkdtempSync(join(tmpdir(), 'xent-eval-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -12,23 +12,15 @@ import { evaluatePerplexity, type TokenRecord } from '../../src/eval/evaluate.js
 import { evaluateSharded } from '../../src/eval/shards.js';
 import { loadShards, saveShards } from '../../src/eval/shards-checkpoint.js';
 import { type GgufModel, loadGgufModel } from '../../src/models/gguf/gguf-model.js';
-import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import type { PositionScores } from '../../src/models/language-model.js';
 import { ServerModel } from '../../src/models/remote/remote-model.js';
-import { CLI, sharedPath } from '../helpers/shared.js';
+import { requires } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 import { killAll, runCli, type Served, startProxy, startServe } from '../models/server-helpers.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !MODEL
-  ? 'needs ../shared/models/stories260K.gguf'
-  : !existsSync(CLI)
-    ? 'needs the built CLI (npm run build)'
-    : !loadNativeBinding()
-      ? 'needs the native GGUF engine'
-      : !existsSync(GPL)
-        ? 'needs /usr/share/common-licenses/GPL-3'
-        : false;
+const skip = requires({ shared: ['models/stories260K.gguf'], cli: true, native: true, files: [GPL] });
 const dir = mkdtempSync(join(tmpdir(), 'xent-shards-'));
 after(async () => {
   await killAll();

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { kernelCallCount } from '../../src/kernels/pool.js';
-import { skipUnlessShared } from '../helpers/shared.js';
+import { skipUnlessShared } from '../helpers/requires.js';
 import type { Fixture } from '../loss/fixture.js';
 import { assertClose, FIXTURE, loadFixture } from '../loss/fixture.js';
 import { runCase, TOL } from '../loss/run-case.js';

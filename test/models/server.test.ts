@@ -4,28 +4,20 @@
  * key, request validation, and clear errors for broken answers (endpoint and shard named).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { XentError } from '../../src/core/errors.js';
 import { evaluateSharded } from '../../src/eval/shards.js';
 import { type GgufModel, loadGgufModel } from '../../src/models/gguf/gguf-model.js';
-import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import { ServerModel } from '../../src/models/remote/remote-model.js';
 import { ProtocolError, parsePromptLogprobs, parseTokenize } from '../../src/models/remote/remote-protocol.js';
-import { CLI, sharedPath } from '../helpers/shared.js';
+import { requires } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 import { killAll, runCli, type Served, startProxy, startServe } from './server-helpers.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !MODEL
-  ? 'needs ../shared/models/stories260K.gguf'
-  : !existsSync(CLI)
-    ? 'needs the built CLI (npm run build)'
-    : !loadNativeBinding()
-      ? 'needs the native GGUF engine'
-      : !existsSync(GPL)
-        ? 'needs /usr/share/common-licenses/GPL-3'
-        : false;
+const skip = requires({ shared: ['models/stories260K.gguf'], cli: true, native: true, files: [GPL] });
 
 after(killAll);
 

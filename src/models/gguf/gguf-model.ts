@@ -23,7 +23,10 @@ import {
   loadNativeBinding,
   type NativeContextHandle,
   type NativeModelHandle,
+  nativeUnavailableFix,
   nativeUnavailableReason,
+  refuseMapFallbackIfRequired,
+  warnMapFallback,
   type XentLlamaBinding,
 } from './gguf-native.js';
 
@@ -84,11 +87,14 @@ export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): P
       throw new XentError(
         'missing_dependency',
         OP,
-        `the native engine is unavailable: ${nativeUnavailableReason()}. ${GGUF_INSTALL_HINT}, then run \`npm run build\``,
+        `the native engine is unavailable: ${nativeUnavailableReason()}. Fix: ${nativeUnavailableFix()}`,
       );
     }
+    refuseMapFallbackIfRequired(OP);
   }
-  return MapGgufModel.open(header, ctx, threads, flash);
+  const model = await MapGgufModel.open(header, ctx, threads, flash);
+  if (engine === 'auto') warnMapFallback(model.vocabSize);
+  return model;
 }
 
 function pieceText(bytes: Uint8Array): string {
