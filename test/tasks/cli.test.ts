@@ -29,12 +29,24 @@ const dir = mkdtempSync(join(tmpdir(), 'xent-tasks-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const xent = (...args: string[]) => runCli(['tasks', '--threads', '1', ...args]);
 
-/** llama-perplexity's stdout lines (timestamps stripped) for a task run at -c 512, 1 thread. */
-function llamaPerplexity(args: string[]): string[] {
-  const r = spawnSync(LLAMA!, ['-m', MODEL!, '-c', '512', '-b', '512', '-t', '1', ...args], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.replace(/^\d+\.\d+\.\d+\.\d+ [IWE] /, ''));
+/**
+ * llama-perplexity's output lines (timestamps stripped) for a task run at -c 512, 1 thread.
+ * Its logger writes from a thread it does not wait for at exit (common/log.cpp: "logs may be
+ * lost if not flushed before the program exits"), so under load the last lines can go
+ * missing: a run whose output `complete` rejects is run again.
+ */
+function llamaPerplexity(args: string[], complete: (lines: string[]) => boolean): string[] {
+  for (let attempt = 1; ; attempt++) {
+    const r = spawnSync(LLAMA!, ['-m', MODEL!, '-c', '512', '-b', '512', '-t', '1', ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.replace(/^\d+\.\d+\.\d+\.\d+ [IWE] /, ''));
+    if (complete(lines)) return lines;
+    assert.ok(attempt < 8, `llama-perplexity ${args.join(' ')} lost the end of its output 8 times`);
+  }
 }
+
+/** Complete when it printed `n` per-task lines. */
+const printed = (n: number) => (lines: string[]) => lines.filter((l) => /^\d+\t/.test(l)).length === n;
 
 const taskLines = (out: string): string[] => out.split('\n').filter((l) => /^\d+\t/.test(l));
 
@@ -102,7 +114,10 @@ test('--json: the documented keys, with llama.cpp figures', { skip }, () => {
 test('random subsets against llama-perplexity run here: --winogrande-tasks 100 and --multiple-choice-tasks 30', {
   skip: skipLlama,
 }, () => {
-  const wl = llamaPerplexity(['--winogrande', '--winogrande-tasks', '100', '-f', WINO!]);
+  const wl = llamaPerplexity(
+    ['--winogrande', '--winogrande-tasks', '100', '-f', WINO!],
+    (ls) => printed(100)(ls) && ls.some((l) => l.startsWith('Final Winogrande score')),
+  );
   const w = xent('--model', MODEL!, '--data', WINO!, '--tasks', '100');
   assert.equal(w.code, 0, w.stderr);
   const ref = wl.filter((l) => /^\d+\t/.test(l));
@@ -120,7 +135,7 @@ test('random subsets against llama-perplexity run here: --winogrande-tasks 100 a
   const final = wl.find((l) => l.startsWith('Final Winogrande score'))!;
   assert.ok(w.stdout.includes(final), final);
 
-  const ml = llamaPerplexity(['--multiple-choice', '--multiple-choice-tasks', '30', '-bf', MC!]);
+  const ml = llamaPerplexity(['--multiple-choice', '--multiple-choice-tasks', '30', '-bf', MC!], printed(30));
   const m = xent('--model', MODEL!, '--data', MC!, '--tasks', '30');
   assert.equal(m.code, 0, m.stderr);
   assert.deepEqual(
@@ -138,8 +153,9 @@ test("Winogrande lines llama.cpp's reader skips: the same tasks read and scored 
     p,
     '0,Tim saw _ at the park.,Lily,Max,1\n1,No blank here.,Lily,Max,1\n2,"Then, _ ran home.",Sue,Tom,2\n3,Bad answer _ here.,A,B,3\n4,too,few,commas\n5,_ was happy.,Lily,Ben,2\n6,The last line _ has no newline.,A,B,1',
   );
-  const ll = llamaPerplexity(['--winogrande', '-f', p]);
-  const loaded = Number(/loaded (\d+) tasks/.exec(ll.join('\n'))![1]);
+  const loadedIn = (ls: string[]): number => Number(/loaded (\d+) tasks/.exec(ls.join('\n'))?.[1]);
+  const ll = llamaPerplexity(['--winogrande', '-f', p], (ls) => printed(loadedIn(ls))(ls));
+  const loaded = loadedIn(ll);
   const r = xent('--model', MODEL!, '--data', p, '--json');
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { tasks_read: number; lines_dropped: number };
@@ -166,8 +182,9 @@ test("a task longer than llama-perplexity's window: the task and the tokens it n
     /long\.txt line 7 \(task \d\) needs (\d+) tokens .* more than llama-perplexity's window of 256 at --ctx 16/,
   );
   if (LLAMA) {
-    const ll = llamaPerplexity(['--hellaswag', '-f', p, '-c', '16']).join('\n');
-    const need = /does not fit in the context window \(requires (\d+) tokens\)/.exec(ll);
+    const fits = /does not fit in the context window \(requires (\d+) tokens\)/;
+    const ll = llamaPerplexity(['--hellaswag', '-f', p, '-c', '16'], (ls) => ls.some((l) => fits.test(l))).join('\n');
+    const need = fits.exec(ll);
     assert.ok(need, ll);
     assert.match(r.stderr, new RegExp(`needs ${need[1]} tokens`));
   }

@@ -7,6 +7,8 @@
  * std::mt19937(1) too) and of multiple choice, the running accuracy, winner and answer
  * columns of every Winogrande line, and the final lines.
  *
+ * The 100-task HellaSwag row reuses the full run's first 100 tasks (see `full` below).
+ *
  * Winogrande's two score columns are the one thing not reproduced to the printed digit:
  * llama.cpp decodes two tasks (four sequences) per batch, xent one sequence per call, and
  * llama.cpp's CPU flash attention takes its tiled path (64-query tiles over 64-cell KV
@@ -34,6 +36,11 @@ export function referenceSuite(name: SharedModel): void {
     await model?.close();
   });
 
+  // The full HellaSwag run, kept for the 100-task row: llama.cpp draws its 100 tasks as the
+  // first 100 draws of the same sequence, so they are the full run's first 100 tasks, in order,
+  // and each task is scored on its own.
+  let full: { tasks: number[]; run: Awaited<ReturnType<typeof runTasks>> } | undefined;
+
   for (const run of LOG_RUNS) {
     test(`${name} ${run.log}: llama-perplexity's accuracy, intervals, tasks read and per-task lines`, {
       skip,
@@ -42,7 +49,25 @@ export function referenceSuite(name: SharedModel): void {
       assert.ok(log, `no log ${name}-${run.log}.log`);
       const file = taskPath(run.file)!;
       const loaded = loadTasks(file, run.take ? { take: run.take } : {});
-      const r = await runTasks(model!, loaded, file, { ctx: 512 });
+      let r: Awaited<ReturnType<typeof runTasks>>;
+      if (run.log === 'hellaswag100' && full) {
+        assert.deepEqual(
+          loaded.tasks.map((x) => x.index),
+          full.tasks.slice(0, run.take),
+          'the 100 tasks drawn are the first 100 of the full run',
+        );
+        const records = full.run.records.slice(0, run.take);
+        const correct = records.filter((x) => x.correct).length;
+        r = {
+          ...full.run,
+          records,
+          lines: full.run.lines.slice(0, 2 + records.length),
+          tasks: records.length,
+          correct,
+          accuracy: correct / records.length,
+        };
+      } else r = await runTasks(model!, loaded, file, { ctx: 512 });
+      if (run.log === 'hellaswag') full = { tasks: loaded.tasks.map((x) => x.index), run: r };
 
       assert.equal(r.tasks_read, log.tasksRead, 'tasks read');
       assert.equal(r.tasks, log.taskLines.length, 'tasks scored');
