@@ -18,6 +18,7 @@ import { register as registerKld } from './kld.js';
 import { register as registerReport } from './report.js';
 import { register as registerScore } from './score.js';
 import { register as registerServe } from './serve.js';
+import { register as registerTasks } from './tasks.js';
 import { register as registerTrain } from './train.js';
 
 enableRelaxedSimd(); // before any WebAssembly is compiled: Node 20 needs the flag for the FMA kernels
@@ -39,6 +40,7 @@ registerKld(program);
 registerCompare(program);
 registerTrain(program);
 registerDistill(program);
+registerTasks(program);
 registerDoctor(program);
 
 function fail(e: unknown): never {
