@@ -9,12 +9,14 @@
  * multiplication", ACM TOMS 2008; Van Zee and van de Geijn, "BLIS", ACM TOMS 2015):
  *   for each column panel jc of nc columns:
  *     pack B(0 … K, jc … jc+nc) into nr-wide micro-panels Bp[q][k][nr]   (all threads, by micro-panel)
- *     split C[·, jc … jc+nc] into units of rows × micro-panels; threads take units in turn:
- *       for each kc-block pc of K:  for each mc-block ic of the unit's rows:
- *         pack A(ic … ic+mc, pc … pc+kc) into mr-tall micro-panels Ap[p][k][mr]  (private, in L2)
- *         for each micro-panel q (kc×nr of Bp, in L1):  for each mr rows:  micro-kernel
- * B is packed whole in K (not per kc-block) so that one parallel packing pass and one
- * compute pass serve all of K; nc is capped so that Bp stays within XT_BP_FLOATS. Units
+ *     for each kc-block pc of K (one fork-join each):
+ *       split C[·, jc … jc+nc] into units of rows × micro-panels; threads take units in turn:
+ *         for each mc-block ic of the unit's rows:
+ *           pack A(ic … ic+mc, pc … pc+kc) into mr-tall micro-panels Ap[p][k][mr]  (private, in L2)
+ *           for each micro-panel q (kc×nr of Bp, in L1):  for each mr rows:  micro-kernel
+ * B is packed whole in K (not per kc-block) so that one parallel packing pass serves all of K;
+ * nc is capped so that Bp stays within XT_BP_FLOATS. All threads work through the same kc-block
+ * at a time, so the kc rows of A that block reads stay in cache while every unit reads them. Units
  * are handed out through an atomic counter, so a thread slowed by other work on its core
  * takes fewer; every element is still computed by one chain in k order, so the result does
  * not depend on which thread computed it.
@@ -68,6 +70,8 @@ typedef struct {
   int64_t mu;           /* rows per unit (a multiple of mr) */
   int pu, col_units;    /* micro-panels per unit, units across the panel */
   int64_t units;
+  int64_t pc; /* the kc-block of K the compute pass works on */
+  int kc;
   _Atomic int64_t next;
 } step_t;
 
@@ -77,28 +81,25 @@ static void pack_b_task(void *p, int part, int nparts) {
   if (q0 < q1) s->kd->pack_b(s->g, 0, (int)s->g->K, s->jc, s->nc, q0, q1, s->bp);
 }
 
-/* Rows [m0, m1) × micro-panels [q0, q1) of the columns jc … jc+nc, B packed whole in K at bp. */
+/* Rows [m0, m1) × micro-panels [q0, q1) of the columns jc … jc+nc, for k in [pc, pc + kc); B
+   packed whole in K at bp. */
 static void compute_block(const xt_gemm_t *g, const xt_gemm_kernel_t *kd, const float *bp, int64_t jc, int nc,
-                          int64_t m0, int64_t m1, int q0, int q1, float *ap) {
+                          int64_t m0, int64_t m1, int q0, int q1, int64_t pc, int kc, float *ap) {
   const int mr = kd->mr, nr = kd->nr;
-  const int64_t K = g->K;
-  for (int64_t pc = 0; pc < K; pc += kd->kc) {
-    const int kc = (int)(K - pc < kd->kc ? K - pc : kd->kc);
-    const int load_c = pc > 0 || g->accumulate;
-    for (int64_t ic = m0; ic < m1; ic += kd->mc) {
-      const int mc = (int)(m1 - ic < kd->mc ? m1 - ic : kd->mc);
-      kd->pack_a(g, ic, mc, pc, kc, ap);
-      for (int q = q0; q < q1; q++) {
-        const int64_t j = (int64_t)q * nr;
-        const int ncols = (int)(nc - j < nr ? nc - j : nr);
-        /* micro-panel q of bp holds all K rows; its rows pc … pc+kc start at pc·nr */
-        const float *bq = bp + ((size_t)q * (size_t)K + (size_t)pc) * (size_t)nr;
-        float *cq = g->C + ic * g->ldc + jc + j;
-        const float *bias = pc == 0 && g->bias ? g->bias + jc + j : NULL;
-        for (int ir = 0; ir < mc; ir += mr)
-          kd->ukr(mc - ir < mr ? mc - ir : mr, ncols, kc, ap + (size_t)ir * (size_t)kc, bq, cq + ir * g->ldc, g->ldc,
-                  load_c, bias);
-      }
+  const int load_c = pc > 0 || g->accumulate;
+  for (int64_t ic = m0; ic < m1; ic += kd->mc) {
+    const int mc = (int)(m1 - ic < kd->mc ? m1 - ic : kd->mc);
+    kd->pack_a(g, ic, mc, pc, kc, ap);
+    for (int q = q0; q < q1; q++) {
+      const int64_t j = (int64_t)q * nr;
+      const int ncols = (int)(nc - j < nr ? nc - j : nr);
+      /* micro-panel q of bp holds all K rows; its rows pc … pc+kc start at pc·nr */
+      const float *bq = bp + ((size_t)q * (size_t)g->K + (size_t)pc) * (size_t)nr;
+      float *cq = g->C + ic * g->ldc + jc + j;
+      const float *bias = pc == 0 && g->bias ? g->bias + jc + j : NULL;
+      for (int ir = 0; ir < mc; ir += mr)
+        kd->ukr(mc - ir < mr ? mc - ir : mr, ncols, kc, ap + (size_t)ir * (size_t)kc, bq, cq + ir * g->ldc, g->ldc,
+                load_c, bias);
     }
   }
 }
@@ -119,7 +120,7 @@ static void compute_task(void *p, int part, int nparts) {
     const int64_t m1 = m0 + s->mu < s->g->M ? m0 + s->mu : s->g->M;
     const int q0 = (int)(u % s->col_units) * s->pu;
     const int q1 = q0 + s->pu < s->np ? q0 + s->pu : s->np;
-    compute_block(s->g, s->kd, s->bp, s->jc, s->nc, m0, m1, q0, q1, ap);
+    compute_block(s->g, s->kd, s->bp, s->jc, s->nc, m0, m1, q0, q1, s->pc, s->kc, ap);
   }
 }
 
@@ -154,7 +155,10 @@ void xt_gemm_rows(const xt_gemm_t *g, const float *bp, int64_t m0, int64_t m1, i
     return;
   }
   float *ap = pack_a_buffer(kd, part);
-  if (ap) compute_block(g, kd, bp, 0, (int)g->N, m0, m1, 0, (int)ceil_div(g->N, kd->nr), ap);
+  if (!ap) return;
+  for (int64_t pc = 0; pc < g->K; pc += kd->kc)
+    compute_block(g, kd, bp, 0, (int)g->N, m0, m1, 0, (int)ceil_div(g->N, kd->nr), pc,
+                  (int)(g->K - pc < kd->kc ? g->K - pc : kd->kc), ap);
 }
 
 void xt_gemm(const xt_gemm_t *g) {
@@ -197,7 +201,12 @@ void xt_gemm(const xt_gemm_t *g) {
     s.pu = (int)ceil_div(s.np, cu);
     s.col_units = (int)ceil_div(s.np, s.pu);
     s.units = row_units * s.col_units;
-    atomic_store(&s.next, 0);
-    xt_run(compute_task, &s);
+    /* one pass per kc-block of K, all threads on the same block: the rows of A it reads (for a
+       transposed A, K rows of a wide matrix at a large stride) stay in cache across the units */
+    for (s.pc = 0; s.pc < g->K; s.pc += kd->kc) {
+      s.kc = (int)(g->K - s.pc < kd->kc ? g->K - s.pc : kd->kc);
+      atomic_store(&s.next, 0);
+      xt_run(compute_task, &s);
+    }
   }
 }
