@@ -1,5 +1,5 @@
-// `npm run bench -- native-train [--only mm,step,lce] [--threads 1,2] [--reps 7] [--steps 8]
-//   [--lce 2048,1024,32000] [--vb 4096] [--rows R]`: xent's native training kernels
+// `npm run bench -- native-train [--only mm,step,lce] [--threads 1,2] [--reps 7] [--rounds 1]
+//   [--steps 8] [--lce 2048,1024,32000] [--vb 4096] [--rows R]`: xent's native training kernels
 // (src/kernels/native-train.ts) beside PyTorch (Debian's python3-torch: bench/native_train_torch.py,
 // bench/train_torch.py) in one run, at each thread count:
 //   mm    GFLOP/s of the matrix products of the seed LSTM's output layer (1600×256 · 256×10000
@@ -12,7 +12,8 @@
 //   lce   a linear + cross-entropy forward + backward (dh, dw, db) over vocabulary blocks of vb
 //         rows against F.linear + F.cross_entropy: seconds and the peak memory each adds
 //         (--lce 8192,1024,128256 is the full-size case; it needs ~15 GB for PyTorch).
-// Medians of the repeats; ratios compare figures from the same run. The machine may be shared:
+// Medians of the repeats (mm: --rounds alternates xent and PyTorch, pooling xent's times and
+// taking the median of PyTorch's medians); ratios compare figures from the same run. The machine may be shared:
 // rerun when the ratios move, and read them, not the absolute figures.
 // PyTorch's matrix products are its BLAS's: Debian's python3-torch uses whatever libblas.so.3 the
 // system provides (the reference BLAS unless OpenBLAS is installed), and the bench prints which.
@@ -41,6 +42,7 @@ const opt = (name: string, def: string): string => {
 const only = new Set(opt('--only', 'lce,mm,step').split(','));
 const threadList = opt('--threads', '1,2').split(',').map(Number);
 const reps = Number(opt('--reps', '7'));
+const rounds = Math.max(1, Number(opt('--rounds', '1')));
 const steps = Number(opt('--steps', '8'));
 const [lN, lH, lV] = opt('--lce', '2048,1024,32000').split(',').map(Number) as [number, number, number];
 const vb = Number(opt('--vb', '4096'));
@@ -72,9 +74,17 @@ function torch(script: string, a: string[], threads: number): Record<string, unk
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
-const rand = (n: number, seed: number): Float32Array => {
-  const t = randomTokens(n, 1 << 20, seed, 3);
-  return Float32Array.from(t, (v) => v / (1 << 19) - 1);
+/** n uniform floats in [−scale, scale), generated in place (no temporary arrays: the peak-memory figure counts them). */
+const rand = (n: number, seed: number, scale = 1): Float32Array => {
+  const out = new Float32Array(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = ((x >>> 0) / 2 ** 31 - 1) * scale;
+  }
+  return out;
 };
 const pad = (s: string | number, w: number): string => String(s).padStart(w);
 
@@ -88,7 +98,7 @@ process.on('exit', () => {
 if (only.has('lce')) {
   const [N, D, V] = [lN, lH, lV];
   const h = rand(N * D, 1);
-  const w = rand(V * D, 2).map((x) => x / Math.sqrt(D));
+  const w = rand(V * D, 2, 1 / Math.sqrt(D));
   const bias = new Float32Array(V);
   const targets = randomTokens(N, V, 1, 4);
   const stats = new Float64Array(4 * N);
@@ -105,6 +115,8 @@ if (only.has('lce')) {
     loss = r.loss;
     nt.lceBackward({ ...l, stats, ...r.coefficients, dh, dw, db });
   };
+  // inputs and outputs are allocated and touched; nothing larger was allocated before, so the
+  // high-water mark from here on is what the kernels add
   const rssBase = process.memoryUsage.rss();
   const extra: number[] = [];
   let torchExtra = NaN;
@@ -154,38 +166,53 @@ if (only.has('mm')) {
     ['seed bwd   dhs = dz·W_out', 1600, 256, 10000, false, false],
     ['lce block  Z = H·W_blockᵀ', 8192, 4096, 1024, false, true],
   ];
-  console.log('\nsgemm GFLOP/s                        M×K · K×N           threads    xent  pytorch  xent/pytorch');
-  for (const th of threadList) {
-    const t = torch(
-      'native_train_torch.py',
-      [
-        '--mode',
-        'mm',
-        '--threads',
-        String(th),
-        '--reps',
-        String(reps),
-        '--shapes',
-        shapes.map((s) => `${s[1]},${s[2]},${s[3]},${s[4] ? 1 : 0},${s[5] ? 1 : 0}`).join(';'),
-      ],
-      th,
-    );
-    if (typeof t !== 'string') blas = `${t.blas}${t.openblas_core ? ` (OpenBLAS ${t.openblas_core})` : ''}`;
-    nt.setThreads(th);
-    shapes.forEach(([name, M, N, K, ta, tb], i) => {
-      const A = rand(M * K, 5);
-      const B = rand(K * N, 6);
-      const C = new Float32Array(M * N);
-      const s = median(timeIt(() => nt.sgemm({ M, N, K, A, B, C, transA: ta, transB: tb }), reps));
-      const gf = (2 * M * N * K) / s / 1e9;
-      const tm = typeof t === 'string' ? undefined : (t.mm as Array<{ median_s: number }>)[i]!.median_s;
-      const tg = tm ? (2 * M * N * K) / tm / 1e9 : NaN;
+  // xent and PyTorch alternate, round after round: load that drifts during the run hits both
+  const xs = new Map<string, number[]>();
+  const ts = new Map<string, number[]>();
+  for (let round = 0; round < rounds; round++)
+    for (const th of threadList) {
+      const t = torch(
+        'native_train_torch.py',
+        [
+          '--mode',
+          'mm',
+          '--threads',
+          String(th),
+          '--reps',
+          String(reps),
+          '--shapes',
+          shapes.map((s) => `${s[1]},${s[2]},${s[3]},${s[4] ? 1 : 0},${s[5] ? 1 : 0}`).join(';'),
+        ],
+        th,
+      );
+      if (typeof t !== 'string') blas = `${t.blas}${t.openblas_core ? ` (OpenBLAS ${t.openblas_core})` : ''}`;
+      else console.log(t);
+      nt.setThreads(th);
+      shapes.forEach(([, M, N, K, ta, tb], i) => {
+        const A = rand(M * K, 5);
+        const B = rand(K * N, 6);
+        const C = new Float32Array(M * N);
+        const key = `${i} ${th}`;
+        xs.set(key, [
+          ...(xs.get(key) ?? []),
+          ...timeIt(() => nt.sgemm({ M, N, K, A, B, C, transA: ta, transB: tb }), reps),
+        ]);
+        if (typeof t !== 'string')
+          ts.set(key, [...(ts.get(key) ?? []), (t.mm as Array<{ median_s: number }>)[i]!.median_s]);
+      });
+    }
+  console.log(
+    `\nsgemm GFLOP/s (${rounds} round(s) of ${reps})        M×K · K×N           threads    xent  pytorch  xent/pytorch`,
+  );
+  for (const th of threadList)
+    shapes.forEach(([name, M, N, K], i) => {
+      const flop = 2 * M * N * K;
+      const gf = flop / median(xs.get(`${i} ${th}`)!) / 1e9;
+      const tg = ts.has(`${i} ${th}`) ? flop / median(ts.get(`${i} ${th}`)!) / 1e9 : NaN;
       console.log(
         `${name.padEnd(28)} ${`${M}×${K} · ${K}×${N}`.padEnd(24)} ${pad(th, 7)} ${gf.toFixed(1).padStart(7)} ${tg.toFixed(1).padStart(8)} ${(gf / tg).toFixed(2).padStart(13)}`,
       );
     });
-    if (typeof t === 'string') console.log(t);
-  }
 }
 
 // ---------- step ----------

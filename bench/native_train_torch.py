@@ -81,7 +81,7 @@ def main():
     else:
         N, H, V = a.N, a.H, a.V
         h = torch.randn(N, H, requires_grad=True)
-        w = (torch.randn(V, H) / H ** 0.5).requires_grad_()
+        w = torch.randn(V, H).div_(H ** 0.5).requires_grad_()  # in place: no temporary in the peak
         b = torch.zeros(V, requires_grad=True)
         y = torch.randint(0, V, (N,))
         # the gradients are outputs, as xent's dh, dw, db: allocate them before the baseline

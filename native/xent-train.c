@@ -218,6 +218,6 @@ static napi_value finish(args_t *a, napi_value result) {
     stmt;                           \
     pthread_mutex_unlock(&g_lock);  \
   } while (0)
-#define MAXDIM ((int64_t)1 << 31) - 1
+#define MAXDIM (((int64_t)1 << 31) - 1)
 
 #include "xent-train-napi.inc"
