@@ -21,7 +21,7 @@
 // uses it to prove the fast path is built). Rebuilds only when the source or the engine changed.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +31,12 @@ const outFile = join(outDir, 'xent-llama.node');
 const metaFile = join(outDir, 'xent-llama.json');
 const unavailableFile = join(outDir, 'unavailable.json');
 const src = join(root, 'native', 'xent-llama.c');
+// The native training kernels (native/xent-train*.c, with the headers they include) go into the
+// same binding: xent-llama.c's module init registers them. They use no libllama.
+const trainFiles = readdirSync(join(root, 'native'))
+  .filter((f) => /^xent-train.*\.(c|h|inc)$/.test(f))
+  .sort()
+  .map((f) => join(root, 'native', f));
 const required = process.env.XENT_NATIVE === 'require';
 
 // A checkout (sources and tsconfig present) rebuilds with `npm run build`; an installed
@@ -184,6 +190,7 @@ if (!existsSync(join(incDir, 'llama.h'))) {
 // Rebuild only when the source, the headers or the engine changed.
 const stamp = createHash('sha256')
   .update(readFileSync(src))
+  .update(Buffer.concat(trainFiles.map((f) => readFileSync(f))))
   .update(key)
   .update(libDir)
   .update(String(statSync(join(libDir, libllama)).mtimeMs))
@@ -211,6 +218,8 @@ const args = [
   `-I${nodeInclude}`,
   `-I${incDir}`,
   src,
+  ...trainFiles.filter((f) => f.endsWith('.c')),
+  '-pthread',
   '-o',
   tmpOut,
   `-L${libDir}`,
