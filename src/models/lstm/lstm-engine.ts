@@ -88,35 +88,36 @@ export class LstmEngine {
     this.P = P;
     const train = opts.train === true;
     const pk = TrainKernels.packedSize;
-    // packed B operands of the products (see the header): …Pf forward, …Pb/…Pd backward
+    // Buffers in kernel memory, by name. A `…_packed` buffer is the B operand of a product,
+    // packed into 8-column panels by packB; `…T_packed` packs the transpose of that matrix.
     const sizes: [string, number][] = [
-      ['params', P],
-      ['bsum', G],
-      ['x', N * E],
-      ['xg', N * G],
-      ['act', N * G],
-      ['h0', B * H + N * H],
-      ['c0', B * H + N * H],
-      ['gh', B * G],
-      ['block', R * V],
-      ['woutPz', pk(H, V)],
-      ['wihPf', pk(E, G)],
-      ['whhPf', pk(H, G)],
+      ['params', P], // the flat parameter vector (lstm.ts's layout)
+      ['gateBias', G], // b_ih + b_hh
+      ['x', N * E], // embeddings of the inputs, time-major [N, E]
+      ['xg', N * G], // x · W_ihᵀ + gateBias [N, 4H]
+      ['act', N * G], // gate activations (σ(i), σ(f), tanh(g), σ(o)) [N, 4H]
+      ['h0', B * H + N * H], // h_0 [B, H] followed by hs [N, H]
+      ['c0', B * H + N * H], // c_0 [B, H] followed by cs [N, H]
+      ['gh', B * G], // h_{t−1} · W_hhᵀ of one step [B, 4H]
+      ['block', R * V], // one block of logits (or their gradient) [R, V]
+      ['wOutT_packed', pk(H, V)], // W_outᵀ [H, V]: logits = hs · W_outᵀ
+      ['wIhT_packed', pk(E, G)], // W_ihᵀ [E, 4H]: xg = x · W_ihᵀ
+      ['wHhT_packed', pk(H, G)], // W_hhᵀ [H, 4H]: gh = h_{t−1} · W_hhᵀ
     ];
     if (train) {
       sizes.push(
-        ['grads', P],
-        ['woutPd', pk(V, H)],
-        ['whhPb', pk(G, H)],
-        ['wihPb', pk(G, E)],
-        ['dhs', N * H],
-        ['hsP', pk(R, H)],
-        ['dz', N * G],
-        ['dhNext', B * H],
-        ['dcNext', B * H],
-        ['hprevP', pk(N, H)],
-        ['xP', pk(N, E)],
-        ['dx', N * E],
+        ['grads', P], // gradients, the parameters' layout
+        ['wOut_packed', pk(V, H)], // W_out [V, H]: dhs = dz · W_out
+        ['wHh_packed', pk(G, H)], // W_hh [4H, H]: dh_{t−1} = dz_t · W_hh
+        ['wIh_packed', pk(G, E)], // W_ih [4H, E]: dx = dz · W_ih
+        ['dhs', N * H], // d loss / d hs [N, H]
+        ['hsChunk_packed', pk(R, H)], // one block's hs [R, H]: dW_out += dzᵀ · hs
+        ['dz', N * G], // d loss / d gate pre-activations [N, 4H]
+        ['dhNext', B * H], // the backward recurrence's carried dh [B, H]
+        ['dcNext', B * H], // and dc [B, H]
+        ['hPrev_packed', pk(N, H)], // [h_0; hs[0 … N−B)] [N, H]: dW_hh += dzᵀ · h_{t−1}
+        ['x_packed', pk(N, E)], // x [N, E]: dW_ih += dzᵀ · x
+        ['dx', N * E], // d loss / d x [N, E]
       );
     }
     for (const [name, n] of Object.entries(opts.extraBuffers ?? {})) sizes.push([`extra:${name}`, n]);
@@ -201,21 +202,21 @@ export class LstmEngine {
       }
     }
     this.lastInputs = inputs;
-    const bsum = k.f32(buf.bsum!, G);
+    const gateBias = k.f32(buf.gateBias!, G);
     const { bIh, bHh } = this.model.params;
-    for (let j = 0; j < G; j++) bsum[j] = bIh[j]! + bHh[j]!;
+    for (let j = 0; j < G; j++) gateBias[j] = bIh[j]! + bHh[j]!;
     k.f32(buf.h0!, B * H).fill(0);
     k.f32(buf.c0!, B * H).fill(0);
     // W_ihᵀ [E, G] and W_hhᵀ [H, G] from the row-major W_ih [G, E] and W_hh [G, H]
-    k.packB({ packed: buf.wihPf!, b: paramPtr.wIh!, strideK: 1, strideN: E, K: E, N: G });
-    k.packB({ packed: buf.whhPf!, b: paramPtr.wHh!, strideK: 1, strideN: H, K: H, N: G });
+    k.packB({ packed: buf.wIhT_packed!, b: paramPtr.wIh!, strideK: 1, strideN: E, K: E, N: G });
+    k.packB({ packed: buf.wHhT_packed!, b: paramPtr.wHh!, strideK: 1, strideN: H, K: H, N: G });
     k.mm({
       out: buf.xg!,
       a: buf.x!,
       sam: E,
       sak: 1,
-      packedB: buf.wihPf!,
-      bias: buf.bsum!,
+      packedB: buf.wIhT_packed!,
+      bias: buf.gateBias!,
       M: N,
       K: E,
       N: G,
@@ -228,7 +229,7 @@ export class LstmEngine {
       act: buf.act!,
       c0: buf.c0!,
       h0: buf.h0!,
-      whhT_packed: buf.whhPf!,
+      whhT_packed: buf.wHhT_packed!,
       B,
       H,
       T,
@@ -253,10 +254,10 @@ export class LstmEngine {
           {},
         );
       this.grads.flat.fill(0);
-      k.packB({ packed: buf.woutPd!, b: paramPtr.wOut!, strideK: H, strideN: 1, K: V, N: H }); // W_out [V, H]
+      k.packB({ packed: buf.wOut_packed!, b: paramPtr.wOut!, strideK: H, strideN: 1, K: V, N: H }); // W_out [V, H]
     }
     // W_outᵀ [H, V], packed here: the parameters may have changed since forward
-    k.packB({ packed: buf.woutPz!, b: paramPtr.wOut!, strideK: 1, strideN: H, K: H, N: V });
+    k.packB({ packed: buf.wOutT_packed!, b: paramPtr.wOut!, strideK: 1, strideN: H, K: H, N: V });
     const block = k.f32(buf.block!, R * V);
     // Inference may start at `fromRow` (rows before it are not needed); training needs all.
     const start = grad ? 0 : Math.max(0, Math.min(N, Math.floor(fromRow)));
@@ -268,7 +269,7 @@ export class LstmEngine {
         a: hsChunk,
         sam: H,
         sak: 1,
-        packedB: buf.woutPz!,
+        packedB: buf.wOutT_packed!,
         bias: paramPtr.bOut!,
         M: rows,
         K: H,
@@ -278,14 +279,14 @@ export class LstmEngine {
       fn(r0, rows, rows === R ? block : block.subarray(0, rows * V));
       if (grad) {
         k.colSumAcc({ out: gradPtr.bOut!, a: buf.block!, M: rows, N: V });
-        k.packB({ packed: buf.hsP!, b: hsChunk, strideK: H, strideN: 1, K: rows, N: H });
+        k.packB({ packed: buf.hsChunk_packed!, b: hsChunk, strideK: H, strideN: 1, K: rows, N: H });
         // dW_out += dzᵀ · hs_chunk (dz read transposed)
         k.mm({
           out: gradPtr.wOut!,
           a: buf.block!,
           sam: 1,
           sak: V,
-          packedB: buf.hsP!,
+          packedB: buf.hsChunk_packed!,
           bias: 0,
           M: V,
           K: rows,
@@ -298,7 +299,7 @@ export class LstmEngine {
           a: buf.block!,
           sam: V,
           sak: 1,
-          packedB: buf.woutPd!,
+          packedB: buf.wOut_packed!,
           bias: 0,
           M: rows,
           K: V,
@@ -324,8 +325,8 @@ export class LstmEngine {
       );
     const G = 4 * H;
     const N = B * T;
-    k.packB({ packed: buf.whhPb!, b: paramPtr.wHh!, strideK: H, strideN: 1, K: G, N: H }); // W_hh [G, H]
-    k.packB({ packed: buf.wihPb!, b: paramPtr.wIh!, strideK: E, strideN: 1, K: G, N: E }); // W_ih [G, E]
+    k.packB({ packed: buf.wHh_packed!, b: paramPtr.wHh!, strideK: H, strideN: 1, K: G, N: H }); // W_hh [G, H]
+    k.packB({ packed: buf.wIh_packed!, b: paramPtr.wIh!, strideK: E, strideN: 1, K: G, N: E }); // W_ih [G, E]
     k.f32(buf.dhNext!, B * H).fill(0);
     k.f32(buf.dcNext!, B * H).fill(0);
     k.lstmBackward({
@@ -335,20 +336,20 @@ export class LstmEngine {
       dhNext: buf.dhNext!,
       dcNext: buf.dcNext!,
       dz: buf.dz!,
-      whh_packed: buf.whhPb!,
+      whh_packed: buf.wHh_packed!,
       B,
       H,
       T,
     });
-    k.packB({ packed: buf.hprevP!, b: buf.h0!, strideK: H, strideN: 1, K: N, N: H });
-    k.packB({ packed: buf.xP!, b: buf.x!, strideK: E, strideN: 1, K: N, N: E });
+    k.packB({ packed: buf.hPrev_packed!, b: buf.h0!, strideK: H, strideN: 1, K: N, N: H });
+    k.packB({ packed: buf.x_packed!, b: buf.x!, strideK: E, strideN: 1, K: N, N: E });
     // dW_hh += dzᵀ · h_prev and dW_ih += dzᵀ · x (dz read transposed)
     k.mm({
       out: gradPtr.wHh!,
       a: buf.dz!,
       sam: 1,
       sak: G,
-      packedB: buf.hprevP!,
+      packedB: buf.hPrev_packed!,
       bias: 0,
       M: G,
       K: N,
@@ -360,7 +361,7 @@ export class LstmEngine {
       a: buf.dz!,
       sam: 1,
       sak: G,
-      packedB: buf.xP!,
+      packedB: buf.x_packed!,
       bias: 0,
       M: G,
       K: N,
@@ -375,7 +376,7 @@ export class LstmEngine {
       a: buf.dz!,
       sam: G,
       sak: 1,
-      packedB: buf.wihPb!,
+      packedB: buf.wIh_packed!,
       bias: 0,
       M: N,
       K: G,
