@@ -32,10 +32,12 @@ function runSplit(
   const units = Math.ceil(total / align);
   const t = Math.max(1, Math.min(threads, units));
   // Part k covers units [floor(k·units/parts), floor((k+1)·units/parts)).
-  kernelRuntime().run(kernel, t, (part, parts) => {
-    const bound = (k: number): number => Math.min(total, Math.floor((k * units) / parts) * align);
-    return argsFor(bound(part), bound(part + 1));
-  });
+  kernelRuntime().run(kernel, t, (part, parts) =>
+    argsFor(
+      Math.min(total, Math.floor((part * units) / parts) * align),
+      Math.min(total, Math.floor(((part + 1) * units) / parts) * align),
+    ),
+  );
 }
 
 /** Rows [r0, r1) of a float32 [N, V] matrix at `x`. */

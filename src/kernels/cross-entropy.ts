@@ -151,9 +151,42 @@ export function crossEntropyWasm(a: CrossEntropyArgs, run: WasmRunOptions): numb
       if (!qRes) rt.f32(qs, len).set((q as Float32Array | Float64Array).subarray(r0 * v, r1 * v));
       const xp = base(xs, xRes);
       const gp = !wantGrad ? 0 : base(gs, inPlace ? xRes : gRes);
-      const rows = { x: xp, V: v, r0, r1, grad: gp, stats: statsP, weight32: wp, weight64: wp64, coef: coefP };
-      if (soft) ceSoftRows({ ...rows, probs: base(qs, qRes), labelSmoothing: eps }, run.threads);
-      else ceRows({ ...rows, targets: tk, smooth: eps > 0 }, run.threads);
+      if (soft) {
+        const probs = base(qs, qRes);
+        ceSoftRows(
+          {
+            x: xp,
+            probs,
+            grad: gp,
+            V: v,
+            r0,
+            r1,
+            stats: statsP,
+            weight32: wp,
+            weight64: wp64,
+            labelSmoothing: eps,
+            coef: coefP,
+          },
+          run.threads,
+        );
+      } else {
+        ceRows(
+          {
+            x: xp,
+            grad: gp,
+            V: v,
+            r0,
+            r1,
+            stats: statsP,
+            targets: tk,
+            smooth: eps > 0,
+            weight32: wp,
+            weight64: wp64,
+            coef: coefP,
+          },
+          run.threads,
+        );
+      }
       if (wantGrad && !(inPlace ? xRes : gRes)) (gradOut as FloatArray).set(rt.f32(gs, len), r0 * v);
     }
 

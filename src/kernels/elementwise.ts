@@ -124,7 +124,13 @@ export function binaryCrossEntropyWithLogitsWasm(
     const sum = runElementwise(x, y, lossOut, scale, gradOut, (blk) =>
       bceLogitsRange(
         {
-          ...blk,
+          i0: blk.i0,
+          i1: blk.i1,
+          writeLoss: blk.writeLoss,
+          writeGrad: blk.writeGrad,
+          loss: blk.loss,
+          grad: blk.grad,
+          partial: blk.partial,
           x: blk.a,
           y: blk.b,
           weight: wPtr,
@@ -157,7 +163,22 @@ export function klDivergenceWasm(
   const n = input.length;
   const div = reduction === 'batchmean' ? batch : reduction === 'mean' ? n : 1;
   const sum = runElementwise(input, target, lossOut, scale, gradOut, (blk) =>
-    klRange({ ...blk, input: blk.a, target: blk.b, logTarget, gradScale: scale / div }, threads),
+    klRange(
+      {
+        i0: blk.i0,
+        i1: blk.i1,
+        writeLoss: blk.writeLoss,
+        writeGrad: blk.writeGrad,
+        loss: blk.loss,
+        grad: blk.grad,
+        partial: blk.partial,
+        input: blk.a,
+        target: blk.b,
+        logTarget,
+        gradScale: scale / div,
+      },
+      threads,
+    ),
   );
   return (scale * sum) / div;
 }

@@ -5,6 +5,7 @@
  * arrays are used without copies, and the worker pool stops cleanly.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -165,4 +166,28 @@ test("every module's static data lies below the heap (the allocator starts at 64
     for (const [off, len] of segs)
       assert.ok(off + len <= 65536, `${name}: data segment [${off}, ${off + len}) overlaps the heap`);
   }
+});
+
+test('XENT_WASM_SIMD=plain and XENT_WASM_RELAXED=0 each force the plain build of every module family', () => {
+  const src = `import { enableRelaxedSimd } from './src/kernels/relaxed-simd.ts';
+enableRelaxedSimd();
+const rt = await import('./src/kernels/runtime.ts');
+const { TrainKernels } = await import('./src/kernels/train-kernels.ts');
+const { crossEntropy } = await import('./src/index.ts');
+crossEntropy({ data: new Float32Array(4096 * 8).fill(0.5), shape: [4096, 8] }, new Int32Array(4096), { backend: 'wasm' });
+const k = new TrainKernels({ bytes: 0, threads: 1 });
+console.log(JSON.stringify({ ce: rt.kernelBuild(), train: k.relaxed ? 'relaxed-simd' : 'simd' }));
+k.close();`;
+  const run = (env: Record<string, string>): { ce: string; train: string } => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, XENT_WASM_SIMD: '', XENT_WASM_RELAXED: '', ...env },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { ce: string; train: string };
+  };
+  assert.deepEqual(run({}), { ce: 'relaxed-simd', train: 'relaxed-simd' });
+  assert.deepEqual(run({ XENT_WASM_SIMD: 'plain' }), { ce: 'simd', train: 'simd' });
+  assert.deepEqual(run({ XENT_WASM_RELAXED: '0' }), { ce: 'simd', train: 'simd' });
 });
