@@ -247,17 +247,18 @@ export function runParts(
     }
     return;
   }
+  // Everything that can throw before any worker is woken.
   const parts: (readonly number[])[] = [];
   for (let k = 1; k < t; k++) {
     const a = argsFor(k, t);
     if (a.length > SLOTS - HEADER) throw new RangeError(`runParts: ${a.length} arguments (at most ${SLOTS - HEADER})`);
+    introduce(p, k - 1, c);
     parts.push(a);
   }
   Atomics.store(p.ctrl, 2, 0);
   Atomics.store(p.ctrl, 0, t - 1);
   for (let k = 1; k < t; k++) {
     const i = k - 1;
-    introduce(p, i, c);
     const a = parts[i] as readonly number[];
     const base = i * SLOTS;
     p.args[base] = c.id;
