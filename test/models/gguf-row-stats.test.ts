@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { loadGgufModel } from '../../src/models/gguf/gguf-model.js';
+import { loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
 import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
 import { scoreLogitRows } from '../../src/models/gguf/logit-scores.js';
 import { sharedPath } from '../helpers/shared.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { evaluatePerplexity } from '../../src/eval/evaluate.js';
-import { type GgufModel, loadGgufModel } from '../../src/models/gguf/gguf-model.js';
+import { type GgufLanguageModel, loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
 import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
 import { scoreLogitRows } from '../../src/models/gguf/logit-scores.js';
 import { sharedPath } from '../helpers/shared.js';
@@ -20,8 +20,8 @@ const skip = !modelPath
     : false;
 const GPL = '/usr/share/common-licenses/GPL-3';
 
-let fast: GgufModel;
-let map: GgufModel;
+let fast: GgufLanguageModel;
+let map: GgufLanguageModel;
 before(async () => {
   if (skip) return;
   fast = await loadGgufModel(modelPath!, { ctx: 128, threads: 1, engine: 'native' });
