@@ -11,7 +11,7 @@ import { rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
-import type { LanguageModel } from '../models/language-model.js';
+import { type LanguageModel, requireFullDistributions } from '../models/language-model.js';
 
 interface KldCliOptions {
   base?: string;
@@ -46,7 +46,10 @@ export function register(program: Command): void {
   program
     .command('kld')
     .description("KL divergence of a model against a reference model (llama-perplexity --kl-divergence's statistics)")
-    .option('--base <path>', 'the reference model (.gguf or a directory of a model trained by xent)')
+    .option(
+      '--base <path>',
+      'the reference model (.gguf or a directory of a model trained by xent; not a server: KL divergence needs full distributions)',
+    )
     .requiredOption('--model <path>', 'the model to compare with the reference (quantised, distilled, …)')
     .requiredOption('--data <file>', 'UTF-8 text file to score')
     .option('--ctx <n>', 'tokens per chunk (llama.cpp -c)', '512')
@@ -90,8 +93,7 @@ Default: exact float distributions. --compat llama and --base-file: llama.cpp's 
 }
 
 async function tokenizeAll(model: LanguageModel, bytes: Buffer, file: string): Promise<Int32Array> {
-  const tb = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
-  const toks = tb ? await tb.call(model, bytes) : await model.tokenize(bytes.toString('utf8'));
+  const toks = await model.tokenizeBytes(bytes);
   if (bytes.length > 0 && toks.length === 0)
     throw new XentError('invalid_text', 'kld', `the tokenizer of ${model.id} produced no tokens for ${file}`, { file });
   return toks;
@@ -184,9 +186,13 @@ async function runKld(o: KldCliOptions): Promise<void> {
   const opened: LanguageModel[] = [];
   try {
     const base = o.base ? await loadModel(o.base, loadOpts) : undefined;
-    if (base) opened.push(base);
+    if (base) {
+      opened.push(base);
+      requireFullDistributions(base, 'kld', '--base', 'KL divergence');
+    }
     const model = await loadModel(o.model, loadOpts);
     opened.push(model);
+    requireFullDistributions(model, 'kld', '--model', 'KL divergence');
     const modelTokens = await tokenizeAll(model, bytes, o.data);
     if (base) {
       if (base.vocabSize !== model.vocabSize) {

@@ -1,11 +1,11 @@
 /**
- * `xent serve --model <file.gguf> [--port P] [--host 127.0.0.1]`: an OpenAI-compatible
- * completions endpoint with prompt log-probabilities in vLLM's format (src/server/), so
- * that `xent eval --server URL` — from this machine or several others — scores the model
- * exactly as a local `xent eval` does. Prints `listening <url>` on stdout once bound.
+ * `xent serve --model <file.gguf|dir|URL> [--port P] [--host 127.0.0.1]`: an
+ * OpenAI-compatible completions endpoint with prompt log-probabilities in vLLM's format
+ * (src/server/), so that `xent eval --model URL` or `--server URL` — from this machine or
+ * several others — scores the model exactly as a local `xent eval` does. With a URL it
+ * is a proxy to that endpoint. Prints `listening <url>` on stdout once bound.
  */
 
-import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 
@@ -47,14 +47,20 @@ export function register(program: Command): void {
     .description(
       "serve a model over HTTP: OpenAI-compatible /v1/completions with vLLM's prompt_logprobs, /tokenize, /detokenize",
     )
-    .requiredOption('--model <path>', 'a .gguf model file, or a directory of a model trained by xent')
+    .requiredOption(
+      '--model <spec>',
+      'a .gguf model file, a directory of a model trained by xent, or the URL of an OpenAI-compatible server (to proxy it)',
+    )
     .option('--port <n>', 'TCP port (0 = any free port, printed on stdout)', '8000')
     .option(
       '--host <addr>',
       'address to bind (default loopback only; 0.0.0.0 exposes the model to the network)',
       '127.0.0.1',
     )
-    .option('--model-name <name>', 'the name clients pass as `model` (default: the file name)')
+    .option(
+      '--model-name <name>',
+      'the name clients pass as `model` (default: the file name, or the proxied model name)',
+    )
     .option('--ctx <n>', 'context to prepare (use the --ctx of the evaluations for bit-identical figures)', '512')
     .option('--threads <n>', 'CPU threads for llama.cpp (default: min(4, cores))')
     .option('--engine <e>', 'GGUF engine: auto | native | map', 'auto')
@@ -66,7 +72,7 @@ export function register(program: Command): void {
       'after',
       `
 API key: when XENT_API_KEY is set, every route but /health needs "Authorization: Bearer <key>".
-Evaluate through it with: xent eval --server http://127.0.0.1:8000 --data text.txt --ctx 512`,
+Evaluate through it with: xent eval --model http://127.0.0.1:8000 --data text.txt --ctx 512`,
     )
     .action(async (o: ServeCliOptions) => {
       await runServe(o);
@@ -102,7 +108,7 @@ async function runServe(o: ServeCliOptions): Promise<void> {
     running = await startXentServer(model, {
       host: o.host,
       port,
-      modelName: o.modelName ?? basename(o.model),
+      modelName: o.modelName ?? model.name,
       apiKey: process.env.XENT_API_KEY || undefined,
       maxBodyBytes,
       maxQueue,
@@ -120,7 +126,7 @@ async function runServe(o: ServeCliOptions): Promise<void> {
     );
   }
   process.stdout.write(
-    `listening ${running.url} model ${o.modelName ?? basename(o.model)} (V = ${model.vocabSize}${process.env.XENT_API_KEY ? ', API key required' : ''})\n`,
+    `listening ${running.url} model ${o.modelName ?? model.name} (V = ${model.vocabSize}${process.env.XENT_API_KEY ? ', API key required' : ''})\n`,
   );
   const stop = (): void => {
     running

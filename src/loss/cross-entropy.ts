@@ -1,4 +1,3 @@
-// xent:loss-ready
 /**
  * crossEntropy — torch.nn.functional.cross_entropy (PyTorch 1.13) for [N, V] logits,
  * computed in float64 whatever the input float type. See cross-entropy-kernel.ts for

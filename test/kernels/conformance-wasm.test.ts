@@ -36,7 +36,7 @@ test('the fixture file is present and complete', { skip }, () => {
   assert.equal(fixture.cases.length, fixture.meta.n_cases);
 });
 
-// H1's extra PyTorch cases (test/loss/extra_reference.json), when present, go through the same path.
+// The extra PyTorch cases (test/loss/extra_reference.json), when present, go through the same path.
 const extraPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'loss', 'extra_reference.json');
 const extra = existsSync(extraPath) ? (JSON.parse(readFileSync(extraPath, 'utf8')) as Fixture) : undefined;
 const cases = [

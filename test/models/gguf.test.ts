@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { evaluatePerplexity } from '../../src/eval/evaluate.js';
-import { type GgufModel, loadGgufModel } from '../../src/models/gguf/gguf-model.js';
+import { type GgufLanguageModel, loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
+import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
 import { scoreLogitRows } from '../../src/models/gguf/logit-scores.js';
 import { requires } from '../helpers/requires.js';
 import { sharedPath } from '../helpers/shared.js';
@@ -15,8 +16,8 @@ const modelPath = sharedPath('models', 'stories260K.gguf');
 const skip = requires({ shared: ['models/stories260K.gguf', 'data/tinystories_valid_600k.txt'], native: true });
 const GPL = '/usr/share/common-licenses/GPL-3';
 
-let fast: GgufModel;
-let map: GgufModel;
+let fast: GgufLanguageModel;
+let map: GgufLanguageModel;
 before(async () => {
   if (skip) return;
   fast = await loadGgufModel(modelPath!, { ctx: 128, threads: 1, engine: 'native' });

@@ -62,17 +62,26 @@ async function check(file: string, maxLength: number, take?: number): Promise<{ 
   const tokens: Record<string, number[]> = {};
   const recorder: LanguageModel = {
     id: m.id,
+    name: m.name,
     kind: m.kind,
+    engine: m.engine,
     vocabSize: m.vocabSize,
     trainContextLength: m.trainContextLength,
     addsBos: m.addsBos,
     bosToken: m.bosToken,
+    byteExact: m.byteExact,
+    pipelined: m.pipelined,
+    fullDistributions: m.fullDistributions,
+    threads: m.threads,
     tokenize: async (text) => {
       const t = await m.tokenize(text);
       tokens[text] = Array.from(t);
       return t;
     },
+    tokenizeBytes: (b) => m.tokenizeBytes(b),
     tokenText: (t) => m.tokenText(t),
+    tokenBytes: () => m.tokenBytes(),
+    tokenPieces: (t) => m.tokenPieces(t),
     score: (t, o) => m.score(t, o),
     close: () => m.close(),
   };

@@ -47,20 +47,32 @@ function logProbs(prev2: number, prev: number): Float64Array {
   return l.map((x) => x - lse);
 }
 
+const toyTokenize = (text: string): Int32Array =>
+  Int32Array.from([...text], (ch) => {
+    const i = ALPHABET.indexOf(ch);
+    if (i < 0) throw new Error(`toy tokenizer: ${JSON.stringify(ch)}`);
+    return i + 1;
+  });
+const toyText = (t: number): string => (t === 0 ? '<s>' : ALPHABET[t - 1]!);
+
 const toy: LanguageModel = {
   id: 'toy',
+  name: 'toy',
   kind: 'ngram',
+  engine: 'js',
   vocabSize: V,
   trainContextLength: Infinity,
   addsBos: true,
   bosToken: 0,
-  tokenize: async (text) =>
-    Int32Array.from([...text], (ch) => {
-      const i = ALPHABET.indexOf(ch);
-      if (i < 0) throw new Error(`toy tokenizer: ${JSON.stringify(ch)}`);
-      return i + 1;
-    }),
-  tokenText: (t) => (t === 0 ? '<s>' : ALPHABET[t - 1]!),
+  byteExact: false,
+  pipelined: false,
+  fullDistributions: false,
+  threads: undefined,
+  tokenize: async (text) => toyTokenize(text),
+  tokenizeBytes: async (bytes) => toyTokenize(new TextDecoder().decode(bytes)),
+  tokenText: toyText,
+  tokenBytes: () => Int32Array.from({ length: V }, (_, t) => new TextEncoder().encode(toyText(t)).length),
+  tokenPieces: async (tokens) => Array.from(tokens, (t) => new TextEncoder().encode(toyText(t))),
   score: async (tokens, { from }): Promise<PositionScores> => {
     const n = tokens.length - 1 - from;
     const nats = new Float64Array(n);

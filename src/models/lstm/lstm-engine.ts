@@ -4,7 +4,7 @@
  * validated against PyTorch, which is this engine with the fused cross-entropy kernel
  * as its loss); the caller sees each block of logits and, for
  * training, writes the gradient w.r.t. those logits back into the block. Used for
- *   - scoring (src/models/trained.ts): logits of one sequence, block by block, and
+ *   - scoring (lstm-language-model.ts): logits of one sequence, block by block, and
  *   - distillation (distill.ts): d loss / d logits comes from distillationLoss.
  *
  * `forEachBlock` hands out blocks of R consecutive rows, [rows, V] row-major.
