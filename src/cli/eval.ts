@@ -12,6 +12,7 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, resultEngine, TokensFile } from './eval-output.js';
+import { intOption } from './options.js';
 
 interface EvalCliOptions {
   model: string;
@@ -27,17 +28,6 @@ interface EvalCliOptions {
   report?: string;
   checkpoint?: string;
   server?: string[];
-}
-
-function intOption(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
 }
 
 export function register(program: Command): void {
@@ -119,10 +109,10 @@ per byte of the scored tokens' UTF-8 text, top-1 accuracy, tokens/s (tokens fed 
 
 async function runEval(o: EvalCliOptions): Promise<void> {
   const t0 = performance.now();
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const chunks = intOption('--chunks', o.chunks, 1);
-  const stride = intOption('--stride', o.stride, 1);
-  const threads = intOption('--threads', o.threads, 1);
+  const ctx = intOption('eval', '--ctx', o.ctx, 4)!;
+  const chunks = intOption('eval', '--chunks', o.chunks, 1);
+  const stride = intOption('eval', '--stride', o.stride, 1);
+  const threads = intOption('eval', '--threads', o.threads, 1);
   if (o.report) (await import('../report/write.js')).checkReportPath('eval', '--report', o.report);
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError(
