@@ -384,7 +384,7 @@ function main(): void {
         ? `"relaxed SIMD": the same call run with node ${RELAXED_FLAG} (fused multiply-add kernels; on by default from Node 22).\n`
         : ''),
   );
-  if (checks.length) process.stdout.write(`\nTargets (issue 3):\n${checks.map((c) => `  ${c}`).join('\n')}\n`);
+  if (checks.length) process.stdout.write(`\nTargets:\n${checks.map((c) => `  ${c}`).join('\n')}\n`);
 }
 
 main();

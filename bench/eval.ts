@@ -21,6 +21,7 @@
  * --build-llama-perplexity builds natively from node-llama-cpp's bundled llama.cpp (bench/lib/llama.ts).
  */
 import { join } from 'node:path';
+import { median } from '../src/core/stats.js';
 import { llamaFigures, llamaLogSeconds, llamaPerplexity, type Measured, measured } from './lib/llama.js';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 
@@ -45,11 +46,6 @@ if (!data || models.some((m) => !m)) {
   process.exit(2);
 }
 const llamaBin = llamaPerplexity(args);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 interface Run extends Measured {
   /** Scoring time only. */

@@ -17,6 +17,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from '../src/core/stats.js';
 import { llamaPerplexity, measured } from './lib/llama.js';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 
@@ -107,7 +108,6 @@ const block = (out: string): string[] =>
       .replace(' (nats per token)', '')
       .trimEnd(),
   );
-const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 
 try {
   console.log(

@@ -3,7 +3,7 @@
  * reference path of crossEntropy on float32 logits (forward; forward+backward into a new
  * buffer; forward+backward in place), next to a plain read of the logits (the memory floor).
  * Prints medians and min over R runs after one warm-up. This is the baseline the
- * WebAssembly kernels (bench/ce.ts, issue 3) are compared with; no claims are made here.
+ * WebAssembly kernels (bench/ce.ts) are compared with; no claims are made here.
  */
 import { crossEntropy } from '../src/loss/cross-entropy.js';
 

@@ -9,15 +9,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { median } from '../src/core/stats.js';
 import { corpusBleu, corpusChrf, corpusRouge, tokenEmd } from '../src/index.js';
 
 const repsArg = process.argv.indexOf('--reps');
 const REPS = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 3;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 function time<T>(f: () => T): { ms: number; out: T } {
   const ts: number[] = [];

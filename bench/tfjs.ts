@@ -12,6 +12,7 @@
 
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import { median } from '../src/core/stats.js';
 import { sparseSoftmaxCrossEntropy } from '../src/tfjs/index.js';
 
 const { values: args } = parseArgs({
@@ -25,11 +26,6 @@ const warn = console.warn;
 console.warn = () => {};
 tf.tensor([0]).dispose();
 console.warn = warn;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function time(fn: () => void): number {
   fn(); // warm-up

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomTokens } from '../src/core/rng.js';
+import { median } from '../src/core/stats.js';
 import { enableRelaxedSimd } from '../src/kernels/relaxed-simd.js';
 import { createLstmModel } from '../src/models/lstm/lstm.js';
 import { FastLstmTrainer } from '../src/train/fast-trainer.js';
@@ -31,11 +32,6 @@ const V = 10000,
   H = 256,
   B = 32,
   T = 50;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 /** Step times (ms) of `steps` timed steps after 2 warm-up steps; threads undefined = the trainer's default. */
 function xent(threads: number | undefined): { times: number[]; loss: number; relaxed: boolean; threads: number } {

@@ -486,7 +486,8 @@ static napi_value Register(napi_env env, napi_value exports) {
       {"rowStats", NULL, RowStats, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
-  return exports;
+  napi_value xent_train_register(napi_env env, napi_value exports); /* native/xent-train.c: exports.train */
+  return xent_train_register(env, exports);
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, Register)

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 // Default flags: SIMD + threads, memory imported as a shared WebAssembly.Memory (one memory for
 // the main thread and every worker), the stub runtime (the kernels never allocate; JS owns the
 // heap). A file overrides them with a first-line comment `// asc-flags: <flags…>` (replacing the
-// defaults after the entry file name), e.g. a kernel that needs its own non-shared memory.
+// defaults after the entry file name), e.g. the relaxed-SIMD builds (--enable relaxed-simd).
 import asc from 'assemblyscript/asc';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

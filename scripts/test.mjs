@@ -6,8 +6,11 @@
 // src, test, bench and examples (tsconfig.test.json); a failure stops the run.
 // XENT_NO_BUILD=1 skips the build (for quick iterations on library-only tests); XENT_NO_LINT=1
 // skips the two checks (CI never sets it).
+// At the end, one line lists the skipped tests and why (test/helpers/requires.ts gives the
+// reasons; scripts/test-skip-reporter.mjs collects them). Under CI (CI set) any skip fails the run.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,6 +64,19 @@ if (!process.env.XENT_NO_LINT) {
   ]);
 }
 
+// The visible reporter is node's default (spec on a terminal, tap otherwise); the skip reporter
+// writes beside it. A --test-reporter of the caller's own replaces both.
+const ownReporter = passthrough.some((a) => a.startsWith('--test-reporter'));
+const skipLog = join(tmpdir(), `xent-test-skips-${process.pid}.jsonl`);
+const reporters = ownReporter
+  ? []
+  : [
+      `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`,
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${join(root, 'scripts', 'test-skip-reporter.mjs')}`,
+      `--test-reporter-destination=${skipLog}`,
+    ];
+
 const r = spawnSync(
   process.execPath,
   [
@@ -70,9 +86,34 @@ const r = spawnSync(
     './test/helpers/fast-check-seed.ts',
     '--test',
     '--test-concurrency=2',
+    ...reporters,
     ...passthrough,
     ...files,
   ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, XENT_REPO_ROOT: root } },
 );
+
+/** One line: how many tests were skipped, in how many files, and each reason with its count. */
+function skipSummary() {
+  if (!existsSync(skipLog)) return undefined;
+  const skips = readFileSync(skipLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  rmSync(skipLog, { force: true });
+  if (skips.length === 0) return undefined;
+  const byReason = new Map();
+  for (const s of skips) byReason.set(s.reason, (byReason.get(s.reason) ?? 0) + 1);
+  const files = new Set(skips.map((s) => s.file)).size;
+  const reasons = [...byReason].map(([reason, n]) => `${reason} (×${n})`).join('; ');
+  return `${skips.length} test${skips.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'} skipped: ${reasons}`;
+}
+
+const summary = skipSummary();
+const ci = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+if (summary && ci) {
+  console.error(`test: under CI nothing may be skipped, and ${summary}`);
+  process.exit(r.status || 1);
+}
+if (summary) console.error(`test: ${summary}`);
 process.exit(r.status ?? 1);

@@ -6,15 +6,12 @@
  * Prints medians in microseconds and the ratios; dispatch.ts's AUTO_MIN_ELEMENTS and
  * THREADS_MIN_ELEMENTS come from this table.
  */
+
+import { median } from '../../src/core/stats.js';
 import { crossEntropy } from '../../src/index.js';
 
 const repsArg = process.argv.indexOf('--reps');
 const REPS = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 15;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1] as number;
-}
 
 function time(f: () => void): number {
   f();

@@ -21,6 +21,8 @@
  */
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
+import { median } from '../core/stats.js';
+import { intOption } from './options.js';
 
 interface CeBenchOptions {
   rows: string;
@@ -64,15 +66,7 @@ export interface CeBenchResult {
 
 const OP = 'xent bench ce';
 
-function int(name: string, s: string, min: number): number {
-  const v = Number(s);
-  if (!Number.isInteger(v) || v < min)
-    throw new XentError('invalid_argument', OP, `--${name} must be an integer ≥ ${min}, got '${s}'`, {
-      arg: `--${name}`,
-      value: s,
-    });
-  return v;
-}
+const int = (name: string, s: string, min: number): number => intOption(OP, `--${name}`, s, min);
 
 function oneOf<T extends string>(name: string, s: string, values: readonly T[]): T {
   if (!(values as readonly string[]).includes(s)) {
@@ -82,12 +76,6 @@ function oneOf<T extends string>(name: string, s: string, values: readonly T[]):
     });
   }
   return s as T;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 /** Fills x with N(0, 1)-shaped values (sum of four uniforms, rescaled) from a xorshift32 stream. */

@@ -1,16 +1,20 @@
 /**
- * `xent compare --models A B [C…] --data <text>`: bits per byte of every model over the
- * same bytes, paired differences with 95% bootstrap intervals, and per-token differences
- * of models that share a tokenizer (src/eval/compare.ts).
+ * `xent compare --model A --model B [--model C …] --data <text>` (or `--models A B [C…]`):
+ * bits per byte of every model over the same bytes, paired differences with 95% bootstrap
+ * intervals, and per-token differences of models that share a tokenizer
+ * (src/eval/compare.ts). A model may be a .gguf file, a model directory or the URL of an
+ * OpenAI-compatible server.
  */
 
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import type { LanguageModel } from '../models/language-model.js';
+import { intOption } from './options.js';
 
 interface CompareCliOptions {
-  models: string[];
+  model?: string[];
+  models?: string[];
   data: string;
   ctx: string;
   stride?: string;
@@ -23,27 +27,16 @@ interface CompareCliOptions {
   report?: string;
 }
 
-function int(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError(
-      'invalid_argument',
-      'compare',
-      `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`,
-      { arg: name, value: v },
-    );
-  return n;
-}
-
 export function register(program: Command): void {
   program
     .command('compare')
     .description('rank models by bits per byte over the same text, with paired 95% bootstrap intervals')
-    .requiredOption(
-      '--models <paths...>',
-      'two or more models: .gguf files or directories of models trained by xent (LSTM, n-gram)',
+    .option(
+      '--model <spec>',
+      'a model: a .gguf file, a directory of a model trained by xent (LSTM, n-gram), or the URL of an OpenAI-compatible server; repeat for each model',
+      (v: string, a: string[] = []) => [...a, v],
     )
+    .option('--models <specs...>', 'two or more models at once (after those given with --model)')
     .requiredOption('--data <file>', 'UTF-8 text file to score')
     .option('--ctx <n>', 'tokens per window', '512')
     .option(
@@ -73,12 +66,12 @@ paired differences and the tokens where they disagree most.`,
 
 async function runCompare(o: CompareCliOptions): Promise<void> {
   const t0 = performance.now();
-  const ctx = int('--ctx', o.ctx, 4)!;
-  const stride = int('--stride', o.stride, 1);
-  const seed = int('--seed', o.seed, 0)!;
-  const replicates = int('--replicates', o.replicates, 10)!;
-  const top = int('--top', o.top, 0)!;
-  const threads = int('--threads', o.threads, 1);
+  const ctx = intOption('compare', '--ctx', o.ctx, 4)!;
+  const stride = intOption('compare', '--stride', o.stride, 1);
+  const seed = intOption('compare', '--seed', o.seed, 0)!;
+  const replicates = intOption('compare', '--replicates', o.replicates, 10)!;
+  const top = intOption('compare', '--top', o.top, 0)!;
+  const threads = intOption('compare', '--threads', o.threads, 1);
   if (stride !== undefined && stride >= ctx)
     throw new XentError('invalid_argument', 'compare', `--stride must be below --ctx ${ctx}, got ${stride}`, {
       arg: '--stride',
@@ -92,10 +85,14 @@ async function runCompare(o: CompareCliOptions): Promise<void> {
       { arg: '--engine', value: o.engine },
     );
   }
-  if (o.models.length < 2)
-    throw new XentError('invalid_argument', 'compare', `--models needs at least two models, got ${o.models.length}`, {
-      arg: '--models',
-    });
+  const specs = [...(o.model ?? []), ...(o.models ?? [])];
+  if (specs.length < 2)
+    throw new XentError(
+      'invalid_argument',
+      'compare',
+      `compare needs at least two models (--model A --model B, or --models A B), got ${specs.length}`,
+      { arg: '--model' },
+    );
   if (o.report) (await import('../report/write.js')).checkReportPath('compare', '--report', o.report);
   const [{ loadModel }, { compareModels }, { readDataFile }, { VERSION }] = await Promise.all([
     import('../models/load.js'),
@@ -108,7 +105,7 @@ async function runCompare(o: CompareCliOptions): Promise<void> {
   let r: Awaited<ReturnType<typeof compareModels>>;
   try {
     const models: Array<{ name: string; model: LanguageModel }> = [];
-    for (const spec of o.models) {
+    for (const spec of specs) {
       const m = await loadModel(spec, {
         ctx,
         engine: o.engine as 'auto' | 'native' | 'map',
@@ -141,7 +138,7 @@ async function runCompare(o: CompareCliOptions): Promise<void> {
       o.report,
       [{ kind: 'compare', result: JSON.parse(JSON.stringify(out)) as never, source: 'xent compare' }],
       {
-        title: `xent compare: ${o.models.length} models on ${basename(o.data)}`,
+        title: `xent compare: ${specs.length} models on ${basename(o.data)}`,
         command: `xent compare ${process.argv.slice(3).join(' ')}`,
       },
     );

@@ -21,6 +21,14 @@ import { planWindows, type WindowPlan } from '../eval/windows.js';
 import type { LanguageModel } from '../models/language-model.js';
 
 /**
+ * The `engine` field of eval's results and checkpoints: the GGUF engine ('native', 'map'),
+ * else the model's kind ('lstm', 'ngram', 'server'), the values it has always carried.
+ */
+export function resultEngine(model: LanguageModel): string {
+  return model.kind === 'gguf' ? model.engine : model.kind;
+}
+
+/**
  * Per-token records (`--tokens file`) stream to `<file>.partial`, renamed to `<file>` only
  * when the run completes. On resume the partial file is cut back to the length the
  * checkpoint recorded, so no record is written twice.

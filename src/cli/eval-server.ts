@@ -1,9 +1,10 @@
 /**
- * `xent eval --server URL [--server URL2 …] [--server-model name] --data text.txt`:
- * the evaluation of src/cli/eval.ts, scored by OpenAI-compatible servers (vLLM,
- * `xent serve`) instead of a local model; src/eval/shards.ts splits the windows across
- * the endpoints. Same figures, JSON keys, --tokens records and --checkpoint resumption
- * as a local run; the tokenisation is the first server's (/tokenize).
+ * `xent eval --server URL [--server URL2 …] [--server-model name] --data text.txt`, and
+ * `xent eval --model URL` (one endpoint): the evaluation of src/cli/eval.ts, scored by
+ * OpenAI-compatible servers (vLLM, `xent serve`) instead of a local model;
+ * src/eval/shards.ts splits the windows across the endpoints and retries failed requests.
+ * Same figures, JSON keys, --tokens records and --checkpoint resumption as a local run;
+ * the tokenisation is the first endpoint's (/tokenize).
  * The API key (XENT_API_KEY, else OPENAI_API_KEY) goes in the Authorization header only:
  * it is not printed, logged, or written to results or checkpoints.
  */
@@ -12,7 +13,9 @@ import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { XentError } from '../core/errors.js';
+import type { RemoteLanguageModel } from '../models/remote/remote-language-model.js';
 import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
+import { intOption } from './options.js';
 
 /** The eval options this path reads (a subset of src/cli/eval.ts's). */
 export interface ServerEvalCliOptions {
@@ -34,33 +37,29 @@ export interface ServerEvalCliOptions {
   batch?: string;
   ubatch?: string;
   threads?: string;
+  engine?: string;
 }
 
-function intOption(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
-}
+/** The option that named the endpoints: `--server` (one or several) or `--model` (one URL). */
+export type EndpointOption = '--server' | '--model';
 
 /** Opens every endpoint (a few attempts each); unreachable ones are left out while one remains. */
 async function openEndpoints(
   urls: string[],
   modelName: string | undefined,
   timeoutMs: number,
-): Promise<{ models: import('../models/remote/remote-model.js').ServerModel[]; warnings: string[] }> {
-  const { ServerModel } = await import('../models/remote/remote-model.js');
+  via: EndpointOption,
+): Promise<{ models: RemoteLanguageModel[]; warnings: string[] }> {
+  const { RemoteLanguageModel } = await import('../models/remote/remote-language-model.js');
+  // Errors name the endpoints after the option that gave them: 'server' for --server.
+  const op = via === '--server' ? 'server' : 'remote';
   const warnings: string[] = [];
   const opened = await Promise.all(
     urls.map(async (url) => {
       let last: unknown;
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          return await ServerModel.open(url, { model: modelName, timeoutMs });
+          return await RemoteLanguageModel.open(url, { model: modelName, timeoutMs, op, arg: via });
         } catch (e) {
           last = e;
           if (!(e instanceof XentError && e.fields.retryable === true)) throw e;
@@ -76,11 +75,11 @@ async function openEndpoints(
   );
   const models = opened.filter((m): m is NonNullable<typeof m> => m !== undefined);
   if (models.length === 0)
-    throw new XentError('remote_error', 'eval', `no endpoint answered: ${warnings.join('; ')}`, { arg: '--server' });
+    throw new XentError('remote_error', 'eval', `no endpoint answered: ${warnings.join('; ')}`, { arg: via });
   return { models, warnings };
 }
 
-export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
+export async function runServerEval(o: ServerEvalCliOptions, via: EndpointOption = '--server'): Promise<void> {
   const t0 = performance.now();
   for (const [given, name] of [
     [o.model, '--model'],
@@ -89,21 +88,22 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
     [o.batch, '--batch'],
     [o.ubatch, '--ubatch'],
     [o.threads, '--threads'],
+    [o.engine === 'auto' ? undefined : o.engine, '--engine'],
   ] as const) {
     if (given !== undefined && given !== false) {
       throw new XentError(
         'invalid_argument',
         'eval',
-        `${name} does not apply with --server (the servers run the model${name === '--report' ? '; write --json and --tokens files and build the report with `xent report`' : ''})`,
+        `${name} does not apply ${via === '--server' ? 'with --server' : 'to --model URL'} (the servers run the model${name === '--report' ? '; write --json and --tokens files and build the report with `xent report`' : ''})`,
         { arg: name },
       );
     }
   }
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const chunks = intOption('--chunks', o.chunks, 1);
-  const stride = intOption('--stride', o.stride, 1);
-  const concurrency = intOption('--server-concurrency', o.serverConcurrency ?? '2', 1)!;
-  const timeoutMs = 1000 * intOption('--server-timeout', o.serverTimeout ?? '120', 1)!;
+  const ctx = intOption('eval', '--ctx', o.ctx, 4)!;
+  const chunks = intOption('eval', '--chunks', o.chunks, 1);
+  const stride = intOption('eval', '--stride', o.stride, 1);
+  const concurrency = intOption('eval', '--server-concurrency', o.serverConcurrency ?? '2', 1)!;
+  const timeoutMs = 1000 * intOption('eval', '--server-timeout', o.serverTimeout ?? '120', 1)!;
   const [{ evaluateSharded }, { readDataFile }, ck, { Progress }, { VERSION }, sk] = await Promise.all([
     import('../eval/shards.js'),
     import('../io/read-data-file.js'),
@@ -114,7 +114,7 @@ export async function runServerEval(o: ServerEvalCliOptions): Promise<void> {
   ]);
   const bytes = readDataFile('eval', o.data);
 
-  const { models, warnings: openWarnings } = await openEndpoints(o.server, o.serverModel, timeoutMs);
+  const { models, warnings: openWarnings } = await openEndpoints(o.server, o.serverModel, timeoutMs, via);
   const primary = models[0]!;
   const text = bytes.toString('utf8');
   const textTokens = await primary.tokenize(text);

@@ -1,7 +1,9 @@
 /**
- * `xent eval --model <file.gguf|dir> --data <text>`: cross-entropy and perplexity of a
+ * `xent eval --model <file.gguf|dir|URL> --data <text>`: cross-entropy and perplexity of a
  * language model on a text, identical to llama.cpp's llama-perplexity (chunk mode) or
  * Hugging Face's sliding window (--stride). See src/eval/windows.ts for the semantics.
+ * A model behind an OpenAI-compatible endpoint (`--model http://…`, or `--server` for
+ * several) is scored by eval-server.ts: the same evaluation, with retries.
  */
 
 import { createHash } from 'node:crypto';
@@ -9,8 +11,9 @@ import { rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
-import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
+import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, resultEngine, TokensFile } from './eval-output.js';
 import { addLlamaOptions, type LlamaCliOptions, llamaLoadOptions, llamaRunInfo } from './llama-options.js';
+import { intOption } from './options.js';
 
 interface EvalCliOptions extends LlamaCliOptions {
   model: string;
@@ -27,24 +30,13 @@ interface EvalCliOptions extends LlamaCliOptions {
   server?: string[];
 }
 
-function intOption(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
-}
-
 export function register(program: Command): void {
   const cmd = program
     .command('eval')
     .description("perplexity and cross-entropy of a model on a text, identical to llama.cpp's llama-perplexity")
     .option(
       '--model <path>',
-      'a .gguf model file, or a directory of a model trained by xent (or --server; default: the committed models/brown-lstm)',
+      'a .gguf model file, a directory of a model trained by xent, or the URL of an OpenAI-compatible server (default: the committed models/brown-lstm)',
     )
     .option(
       '--data <file>',
@@ -100,21 +92,27 @@ per byte of the scored tokens' UTF-8 text, top-1 accuracy, tokens/s (tokens fed 
       if (o.server?.length)
         return (await import('./eval-server.js')).runServerEval(o as EvalCliOptions & { server: string[] });
       if (!o.model)
-        throw new XentError('invalid_argument', 'eval', 'give --model <file.gguf|dir> or --server <url>', {
+        throw new XentError('invalid_argument', 'eval', 'give --model <file.gguf|dir|URL> or --server <url>', {
           arg: '--model',
         });
       const domainRun = await import('./eval-domains.js');
       if (domainRun.isDomainRun(o.data)) return domainRun.runDomainEval(o);
+      const { isRemoteModelSpec } = await import('../models/load.js');
+      if (isRemoteModelSpec(o.model))
+        return (await import('./eval-server.js')).runServerEval(
+          { ...o, model: undefined, server: [o.model] },
+          '--model',
+        );
       await runEval(o);
     });
 }
 
 async function runEval(o: EvalCliOptions): Promise<void> {
   const t0 = performance.now();
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const chunks = intOption('--chunks', o.chunks, 1);
-  const stride = intOption('--stride', o.stride, 1);
-  const threads = intOption('--threads', o.threads, 1);
+  const ctx = intOption('eval', '--ctx', o.ctx, 4)!;
+  const chunks = intOption('eval', '--chunks', o.chunks, 1);
+  const stride = intOption('eval', '--stride', o.stride, 1);
+  const threads = intOption('eval', '--threads', o.threads, 1);
   if (o.report) (await import('../report/write.js')).checkReportPath('eval', '--report', o.report);
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError(
@@ -144,11 +142,8 @@ async function runEval(o: EvalCliOptions): Promise<void> {
     ...llamaOpts,
   });
   const runInfo = llamaRunInfo(model);
-  const engine = (model as { engine?: string }).engine ?? model.kind;
-  const tokenizeBytes = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
-  const textTokens = tokenizeBytes
-    ? await tokenizeBytes.call(model, bytes)
-    : await model.tokenize(bytes.toString('utf8'));
+  const engine = resultEngine(model);
+  const textTokens = await model.tokenizeBytes(bytes);
   for (let i = 0; i < textTokens.length; i++) {
     const t = textTokens[i]!;
     if (t < 0 || t >= model.vocabSize) {
@@ -257,7 +252,7 @@ async function runEval(o: EvalCliOptions): Promise<void> {
     model: o.model,
     data: o.data,
     engine,
-    threads: (model as { threads?: number }).threads ?? null,
+    threads: model.threads ?? null,
     ...runInfo,
     vocab_size: model.vocabSize,
     interrupted: result.interrupted,
@@ -274,7 +269,7 @@ async function runEval(o: EvalCliOptions): Promise<void> {
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
     const lines = evalSummaryLines(result, {
-      header: `model ${basename(o.model)} (${model.kind}, ${engine} engine, V = ${model.vocabSize}${runInfo.flash_attn ? `, flash attention ${runInfo.flash_attn}${runInfo.flash_attn === 'auto' && runInfo.flash_attn_active !== null ? ` (${runInfo.flash_attn_active ? 'on' : 'off'})` : ''}` : ''}), data ${basename(o.data)} (${bytes.length} bytes, ${result.tokens_in_text} tokens)`,
+      header: `model ${basename(o.model)} (${model.kind}, ${model.engine} engine, V = ${model.vocabSize}${runInfo.flash_attn ? `, flash attention ${runInfo.flash_attn}${runInfo.flash_attn === 'auto' && runInfo.flash_attn_active !== null ? ` (${runInfo.flash_attn_active ? 'on' : 'off'})` : ''}` : ''}), data ${basename(o.data)} (${bytes.length} bytes, ${result.tokens_in_text} tokens)`,
       ctx,
       stride,
       top1: undefined,

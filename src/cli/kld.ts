@@ -11,8 +11,9 @@ import { rmSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
-import type { LanguageModel } from '../models/language-model.js';
+import { type LanguageModel, requireFullDistributions } from '../models/language-model.js';
 import { addLlamaOptions, type LlamaCliOptions, llamaLoadOptions, llamaRunInfo } from './llama-options.js';
+import { intOption } from './options.js';
 
 interface KldCliOptions extends LlamaCliOptions {
   base?: string;
@@ -32,22 +33,14 @@ interface KldCliOptions extends LlamaCliOptions {
   checkpoint?: string;
 }
 
-function intOption(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', 'kld', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
-}
-
 export function register(program: Command): void {
   const cmd = program
     .command('kld')
     .description("KL divergence of a model against a reference model (llama-perplexity --kl-divergence's statistics)")
-    .option('--base <path>', 'the reference model (.gguf or a directory of a model trained by xent)')
+    .option(
+      '--base <path>',
+      'the reference model (.gguf or a directory of a model trained by xent; not a server: KL divergence needs full distributions)',
+    )
     .requiredOption('--model <path>', 'the model to compare with the reference (quantised, distilled, …)')
     .requiredOption('--data <file>', 'UTF-8 text file to score')
     .option('--ctx <n>', 'tokens per chunk (llama.cpp -c)', '512')
@@ -95,8 +88,7 @@ Both GGUF models are decoded as llama-perplexity decodes them, with its defaults
 }
 
 async function tokenizeAll(model: LanguageModel, bytes: Buffer, file: string): Promise<Int32Array> {
-  const tb = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
-  const toks = tb ? await tb.call(model, bytes) : await model.tokenize(bytes.toString('utf8'));
+  const toks = await model.tokenizeBytes(bytes);
   if (bytes.length > 0 && toks.length === 0)
     throw new XentError('invalid_text', 'kld', `the tokenizer of ${model.id} produced no tokens for ${file}`, { file });
   return toks;
@@ -104,10 +96,10 @@ async function tokenizeAll(model: LanguageModel, bytes: Buffer, file: string): P
 
 async function runKld(o: KldCliOptions): Promise<void> {
   const t0 = performance.now();
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const chunks = intOption('--chunks', o.chunks, 1);
-  const threads = intOption('--threads', o.threads, 1);
-  const topk = intOption('--top-k', o.topK, 0)!;
+  const ctx = intOption('kld', '--ctx', o.ctx, 4)!;
+  const chunks = intOption('kld', '--chunks', o.chunks, 1);
+  const threads = intOption('kld', '--threads', o.threads, 1);
+  const topk = intOption('kld', '--top-k', o.topK, 0)!;
   if (o.compat !== undefined && o.compat !== 'llama') {
     throw new XentError('invalid_argument', 'kld', `--compat must be 'llama', got ${JSON.stringify(o.compat)}`, {
       arg: '--compat',
@@ -191,9 +183,13 @@ async function runKld(o: KldCliOptions): Promise<void> {
   const opened: LanguageModel[] = [];
   try {
     const base = o.base ? await loadModel(o.base, loadOpts) : undefined;
-    if (base) opened.push(base);
+    if (base) {
+      opened.push(base);
+      requireFullDistributions(base, 'kld', '--base', 'KL divergence');
+    }
     const model = await loadModel(o.model, loadOpts);
     opened.push(model);
+    requireFullDistributions(model, 'kld', '--model', 'KL divergence');
     const modelTokens = await tokenizeAll(model, bytes, o.data);
     if (base) {
       if (base.vocabSize !== model.vocabSize) {

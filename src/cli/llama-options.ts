@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
+import { intOption } from './options.js';
 
 export interface LlamaCliOptions {
   /** `--flash-attn` alone is true ('on'). */
@@ -30,17 +31,6 @@ export function addLlamaOptions(cmd: Command): Command {
     .option('--ubatch <n>', "llama.cpp physical batch, llama-perplexity's -ub (default 512)");
 }
 
-function positive(op: string, name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new XentError('invalid_argument', op, `${name} must be a positive integer, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
-}
-
 /** The GGUF load options the flags ask for (absent flags: llama-perplexity's defaults). */
 export function llamaLoadOptions(op: string, o: LlamaCliOptions): LlamaLoadOptions {
   const out: LlamaLoadOptions = {};
@@ -53,8 +43,8 @@ export function llamaLoadOptions(op: string, o: LlamaCliOptions): LlamaLoadOptio
       });
     out.flashAttention = v;
   }
-  const batch = positive(op, '--batch', o.batch);
-  const ubatch = positive(op, '--ubatch', o.ubatch);
+  const batch = intOption(op, '--batch', o.batch, 1);
+  const ubatch = intOption(op, '--ubatch', o.ubatch, 1);
   if (batch !== undefined) out.batch = batch;
   if (ubatch !== undefined) out.ubatch = ubatch;
   return out;

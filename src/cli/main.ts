@@ -12,11 +12,13 @@ import { register as registerBench } from './bench.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerDistill } from './distill.js';
+import { register as registerDoctor } from './doctor.js';
 import { register as registerEval } from './eval.js';
 import { register as registerKld } from './kld.js';
 import { register as registerReport } from './report.js';
 import { register as registerScore } from './score.js';
 import { register as registerServe } from './serve.js';
+import { register as registerTasks } from './tasks.js';
 import { register as registerTrain } from './train.js';
 
 enableRelaxedSimd(); // before any WebAssembly is compiled: Node 20 needs the flag for the FMA kernels
@@ -38,6 +40,8 @@ registerKld(program);
 registerCompare(program);
 registerTrain(program);
 registerDistill(program);
+registerTasks(program);
+registerDoctor(program);
 
 function fail(e: unknown): never {
   if (e instanceof XentError) {

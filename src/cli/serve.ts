@@ -1,13 +1,14 @@
 /**
- * `xent serve --model <file.gguf> [--port P] [--host 127.0.0.1]`: an OpenAI-compatible
- * completions endpoint with prompt log-probabilities in vLLM's format (src/server/), so
- * that `xent eval --server URL` — from this machine or several others — scores the model
- * exactly as a local `xent eval` does. Prints `listening <url>` on stdout once bound.
+ * `xent serve --model <file.gguf|dir|URL> [--port P] [--host 127.0.0.1]`: an
+ * OpenAI-compatible completions endpoint with prompt log-probabilities in vLLM's format
+ * (src/server/), so that `xent eval --model URL` or `--server URL` — from this machine or
+ * several others — scores the model exactly as a local `xent eval` does. With a URL it
+ * is a proxy to that endpoint. Prints `listening <url>` on stdout once bound.
  */
 
-import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
+import { intOption } from './options.js';
 
 interface ServeCliOptions {
   model: string;
@@ -23,38 +24,26 @@ interface ServeCliOptions {
   verbose?: boolean;
 }
 
-function intOption(
-  name: string,
-  v: string | undefined,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new XentError(
-      'invalid_argument',
-      'serve',
-      `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`,
-      { arg: name, value: v },
-    );
-  return n;
-}
-
 export function register(program: Command): void {
   program
     .command('serve')
     .description(
       "serve a model over HTTP: OpenAI-compatible /v1/completions with vLLM's prompt_logprobs, /tokenize, /detokenize",
     )
-    .requiredOption('--model <path>', 'a .gguf model file, or a directory of a model trained by xent')
+    .requiredOption(
+      '--model <spec>',
+      'a .gguf model file, a directory of a model trained by xent, or the URL of an OpenAI-compatible server (to proxy it)',
+    )
     .option('--port <n>', 'TCP port (0 = any free port, printed on stdout)', '8000')
     .option(
       '--host <addr>',
       'address to bind (default loopback only; 0.0.0.0 exposes the model to the network)',
       '127.0.0.1',
     )
-    .option('--model-name <name>', 'the name clients pass as `model` (default: the file name)')
+    .option(
+      '--model-name <name>',
+      'the name clients pass as `model` (default: the file name, or the proxied model name)',
+    )
     .option('--ctx <n>', 'context to prepare (use the --ctx of the evaluations for bit-identical figures)', '512')
     .option('--threads <n>', 'CPU threads for llama.cpp (default: min(4, cores))')
     .option('--engine <e>', 'GGUF engine: auto | native | map', 'auto')
@@ -66,7 +55,7 @@ export function register(program: Command): void {
       'after',
       `
 API key: when XENT_API_KEY is set, every route but /health needs "Authorization: Bearer <key>".
-Evaluate through it with: xent eval --server http://127.0.0.1:8000 --data text.txt --ctx 512`,
+Evaluate through it with: xent eval --model http://127.0.0.1:8000 --data text.txt --ctx 512`,
     )
     .action(async (o: ServeCliOptions) => {
       await runServe(o);
@@ -74,12 +63,12 @@ Evaluate through it with: xent eval --server http://127.0.0.1:8000 --data text.t
 }
 
 async function runServe(o: ServeCliOptions): Promise<void> {
-  const port = intOption('--port', o.port, 0, 65535)!;
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const threads = intOption('--threads', o.threads, 1);
-  const maxBodyBytes = intOption('--max-body-bytes', o.maxBodyBytes, 1024)!;
-  const maxPromptTokens = intOption('--max-prompt-tokens', o.maxPromptTokens, 2);
-  const maxQueue = intOption('--max-queue', o.maxQueue, 1)!;
+  const port = intOption('serve', '--port', o.port, 0, 65535)!;
+  const ctx = intOption('serve', '--ctx', o.ctx, 4)!;
+  const threads = intOption('serve', '--threads', o.threads, 1);
+  const maxBodyBytes = intOption('serve', '--max-body-bytes', o.maxBodyBytes, 1024)!;
+  const maxPromptTokens = intOption('serve', '--max-prompt-tokens', o.maxPromptTokens, 2);
+  const maxQueue = intOption('serve', '--max-queue', o.maxQueue, 1)!;
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError(
       'invalid_argument',
@@ -102,7 +91,7 @@ async function runServe(o: ServeCliOptions): Promise<void> {
     running = await startXentServer(model, {
       host: o.host,
       port,
-      modelName: o.modelName ?? basename(o.model),
+      modelName: o.modelName ?? model.name,
       apiKey: process.env.XENT_API_KEY || undefined,
       maxBodyBytes,
       maxQueue,
@@ -120,7 +109,7 @@ async function runServe(o: ServeCliOptions): Promise<void> {
     );
   }
   process.stdout.write(
-    `listening ${running.url} model ${o.modelName ?? basename(o.model)} (V = ${model.vocabSize}${process.env.XENT_API_KEY ? ', API key required' : ''})\n`,
+    `listening ${running.url} model ${o.modelName ?? model.name} (V = ${model.vocabSize}${process.env.XENT_API_KEY ? ', API key required' : ''})\n`,
   );
   const stop = (): void => {
     running

@@ -31,7 +31,9 @@ export type XentErrorCode =
   /** A computation produced a non-finite value that must not be hidden. */
   | 'numerical_error'
   /** Work was interrupted (signal, abort). */
-  | 'interrupted';
+  | 'interrupted'
+  /** A WebAssembly kernel trapped or aborted (a bug in xent or its memory use, not bad input). */
+  | 'kernel_error';
 
 export interface XentErrorFields {
   /** The argument at fault, as the caller spells it (e.g. 'target', '--ctx'). */

@@ -38,11 +38,11 @@ export async function trainBrownSection(o: TrainBrownOptions = {}): Promise<Demo
   const steps = o.steps ?? 600;
   const seed = o.seed ?? 0;
   const d = DEMO_TRAIN;
-  const [{ loadBrownCorpus }, { runTraining }, { loadTrainedModel }, { evaluatePerplexity }, { trainTokenizer }] =
+  const [{ loadBrownCorpus }, { runTraining }, { loadModel }, { evaluatePerplexity }, { trainTokenizer }] =
     await Promise.all([
       import('../corpus/corpus-brown.js'),
       import('../train/trainer-run.js'),
-      import('../models/trained.js'),
+      import('../models/load.js'),
       import('../eval/evaluate.js'),
       import('../tokenizers/tokenizer-spec.js'),
     ]);
@@ -94,7 +94,7 @@ export async function trainBrownSection(o: TrainBrownOptions = {}): Promise<Demo
     > = {};
     for (const name of ['brown-lstm', 'brown-ngram']) {
       note(`scoring ${name} on the Brown test split…`);
-      const m = await loadTrainedModel(join(dir, name));
+      const m = await loadModel(join(dir, name));
       try {
         const t = performance.now();
         const tokens = await m.tokenize(brown.test);

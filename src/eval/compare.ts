@@ -20,7 +20,6 @@ import { bootstrapPairedDiff, bootstrapRatio } from '../core/bootstrap.js';
 import { XentError } from '../core/errors.js';
 import { LN2 } from '../core/tensor.js';
 import type { LanguageModel } from '../models/language-model.js';
-import { tokenByteLengths } from '../models/language-model.js';
 import { evaluatePerplexity, tokenStream } from './evaluate.js';
 
 const OP = 'compare';
@@ -132,13 +131,13 @@ export async function compareModels(
   opts: CompareOptions,
 ): Promise<CompareOutput> {
   if (models.length < 2)
-    throw new XentError('invalid_argument', OP, `--models needs at least two models, got ${models.length}`, {
-      arg: '--models',
+    throw new XentError('invalid_argument', OP, `compare needs at least two models, got ${models.length}`, {
+      arg: '--model',
     });
   const names = new Set<string>();
   for (const m of models) {
     if (names.has(m.name))
-      throw new XentError('invalid_argument', OP, `model ${m.name} is given twice`, { arg: '--models', value: m.name });
+      throw new XentError('invalid_argument', OP, `model ${m.name} is given twice`, { arg: '--model', value: m.name });
     names.add(m.name);
   }
   if (bytes.length === 0) throw new XentError('too_short', OP, 'the text is empty', { arg: '--data' });
@@ -153,8 +152,7 @@ export async function compareModels(
   for (let k = 0; k < models.length; k++) {
     const { name, model } = models[k]!;
     opts.onModel?.(name, k, models.length);
-    const tb = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
-    const textTokens = tb ? await tb.call(model, bytes) : await model.tokenize(bytes.toString('utf8'));
+    const textTokens = await model.tokenizeBytes(bytes);
     const stream = tokenStream(model, textTokens);
     const nats = new Float64Array(stream.length).fill(NaN);
     let r: Awaited<ReturnType<typeof evaluatePerplexity>>;
@@ -172,7 +170,7 @@ export async function compareModels(
       throw e;
     }
     // Byte offsets: BOS (when present) covers no text; each text token ends at the running byte count.
-    const lens = tokenByteLengths(model);
+    const lens = model.tokenBytes();
     const hasBos = stream.length === textTokens.length + 1;
     const bitsPerUnit = new Float64Array(U);
     let end = 0;

@@ -163,7 +163,6 @@ export async function evaluateDomains(
   domains: readonly DomainText[],
   opts: DomainOptions,
 ): Promise<DomainsResult> {
-  const tb = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
   const scores: DomainScore[] = [];
   const units: Units[] = [];
   const warnings: string[] = [];
@@ -171,7 +170,7 @@ export async function evaluateDomains(
   for (let d = 0; d < domains.length; d++) {
     const dom = domains[d]!;
     opts.onDomain?.(dom.name, d, domains.length);
-    const toks = tb ? await tb.call(model, dom.bytes) : await model.tokenize(dom.bytes.toString('utf8'));
+    const toks = await model.tokenizeBytes(dom.bytes);
     const nats: number[] = [];
     const tokens: number[] = [];
     const bytes: number[] = [];

@@ -10,7 +10,7 @@
 import { XentError } from '../core/errors.js';
 import { LN2 } from '../core/tensor.js';
 import { isChunkScorer } from '../models/batch.js';
-import { type LanguageModel, type PositionScores, tokenByteLengths } from '../models/language-model.js';
+import type { LanguageModel, PositionScores } from '../models/language-model.js';
 import { type EvalAccumulator, type EvalSummary, newAccumulator, summarize } from './stats.js';
 import { type EvalMode, planWindows, type WindowPlan } from './windows.js';
 
@@ -121,7 +121,7 @@ export async function evaluatePerplexity(
       `the resume state has ${state.windowsDone} windows done but this run plans only ${plan.windows.length}`,
     );
   }
-  const bytesOf = tokenByteLengths(model);
+  const bytesOf = model.tokenBytes();
   const wantRecords = opts.onTokens !== undefined;
   let interrupted = false;
   // llama-perplexity's chunks go to a ChunkScorer (the native GGUF engine) in groups of

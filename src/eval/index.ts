@@ -9,12 +9,12 @@ export { bootstrapPairedDiff, bootstrapRatio, bootstrapUnpairedDiff } from '../c
 export { assertUtf8, firstInvalidUtf8 } from '../core/utf8.js';
 export type { GgufHeader, GgufTensorInfo, GgufValue } from '../models/gguf/gguf-header.js';
 export { readGgufHeader } from '../models/gguf/gguf-header.js';
-export type { GgufEngine, GgufLoadOptions, GgufModel } from '../models/gguf/gguf-model.js';
-export { GGUF_INSTALL_HINT, loadGgufModel } from '../models/gguf/gguf-model.js';
+export type { GgufEngine, GgufLanguageModel, GgufLoadOptions } from '../models/gguf/gguf-language-model.js';
+export { GGUF_INSTALL_HINT, loadGgufModel } from '../models/gguf/gguf-language-model.js';
 export { scoreLogitRows } from '../models/gguf/logit-scores.js';
-export { tokenByteLengths } from '../models/language-model.js';
+export type { LanguageModel, ModelEngine, ModelKind, PositionScores, ScoreOptions } from '../models/language-model.js';
 export type { LoadModelOptions } from '../models/load.js';
-export { loadModel } from '../models/load.js';
+export { isRemoteModelSpec, loadModel } from '../models/load.js';
 export type { EvalCheckpoint, EvalFingerprint } from './checkpoint.js';
 export { CHECKPOINT_FORMAT, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 export type {

@@ -22,7 +22,7 @@
  */
 import { XentError } from '../core/errors.js';
 import type { LanguageModel, PositionScores, ScoreOptions } from '../models/language-model.js';
-import type { ServerModel } from '../models/remote/remote-model.js';
+import type { RemoteLanguageModel } from '../models/remote/remote-language-model.js';
 import { type EvaluateOptions, type EvaluateResult, evaluatePerplexity, tokenStream } from './evaluate.js';
 import { type EvalWindow, planWindows } from './windows.js';
 
@@ -72,7 +72,7 @@ export interface EndpointStats {
 }
 
 interface Slot {
-  model: ServerModel;
+  model: RemoteLanguageModel;
   stats: EndpointStats;
   active: number;
   consecutive: number;
@@ -107,7 +107,7 @@ export class ShardScheduler {
     Pick<ShardOptions, 'onShard' | 'onDrop' | 'onScored'>;
 
   constructor(
-    endpoints: ServerModel[],
+    endpoints: RemoteLanguageModel[],
     private readonly windows: readonly EvalWindow[],
     private readonly windowTokens: (w: number) => Int32Array,
     startWindow: number,
@@ -333,11 +333,15 @@ export class ShardScheduler {
  */
 class ShardedModel implements LanguageModel {
   readonly kind = 'server' as const;
+  readonly engine = 'remote' as const;
   readonly pipelined = true;
+  readonly fullDistributions = false;
+  readonly byteExact = true;
+  readonly threads = undefined;
   private next: number;
   constructor(
-    private readonly primary: ServerModel,
-    private readonly all: readonly ServerModel[],
+    private readonly primary: RemoteLanguageModel,
+    private readonly all: readonly RemoteLanguageModel[],
     private readonly scheduler: ShardScheduler,
     private readonly windowTokens: (w: number) => Int32Array,
     private readonly windows: readonly EvalWindow[],
@@ -347,6 +351,9 @@ class ShardedModel implements LanguageModel {
   }
   get id(): string {
     return this.primary.id;
+  }
+  get name(): string {
+    return this.primary.name;
   }
   get vocabSize(): number {
     return this.primary.vocabSize;
@@ -363,6 +370,9 @@ class ShardedModel implements LanguageModel {
   tokenize(text: string): Promise<Int32Array> {
     return this.primary.tokenize(text);
   }
+  tokenizeBytes(bytes: Uint8Array): Promise<Int32Array> {
+    return this.primary.tokenizeBytes(bytes);
+  }
   tokenText(t: number): string {
     // A top-1 token's text arrives with the response of whichever endpoint scored it.
     for (const m of this.all) {
@@ -373,6 +383,9 @@ class ShardedModel implements LanguageModel {
   }
   tokenBytes(): Int32Array {
     return this.primary.tokenBytes();
+  }
+  tokenPieces(tokens: ArrayLike<number>): Promise<Uint8Array[]> {
+    return this.primary.tokenPieces(tokens);
   }
   async score(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores> {
     const w = this.next++;
@@ -405,7 +418,7 @@ export interface ShardedResult {
  * Same options and result as evaluatePerplexity (resume, onWindow checkpoints, onTokens).
  */
 export async function evaluateSharded(
-  endpoints: ServerModel[],
+  endpoints: RemoteLanguageModel[],
   textTokens: Int32Array,
   opts: EvaluateOptions & ShardOptions,
 ): Promise<ShardedResult> {

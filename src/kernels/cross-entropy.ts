@@ -36,8 +36,8 @@ import {
 } from '../core/cross-entropy-coefficients.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { FloatArray } from '../core/tensor.js';
-import { runParts } from './pool.js';
-import { f32View, f64View, i32View, isKernelResident, kernelRuntime, Scratch } from './runtime.js';
+import { ceRows, ceSoftRows } from './ce-kernels.js';
+import { isKernelResident, kernelRuntime, Scratch } from './runtime.js';
 
 /** Bytes per staging buffer when an N×V array is not wasm-resident (rows are copied through it). */
 export const STAGE_BYTES = 16 * 2 ** 20;
@@ -104,7 +104,7 @@ export function crossEntropyWasm(a: CrossEntropyArgs, run: WasmRunOptions): numb
     if (soft) {
       if (wantGrad) {
         coefP = sc.alloc(n * 16);
-        const cf = f64View(coefP, 2 * n, rt);
+        const cf = rt.f64(coefP, 2 * n);
         const zc = z > 0 ? 2 * cZ : 0;
         for (let i = 0; i < n; i++) {
           cf[2 * i] = cMain;
@@ -118,12 +118,12 @@ export function crossEntropyWasm(a: CrossEntropyArgs, run: WasmRunOptions): numb
       // when ignoreIndex lies in [0, V): pass a copy with such rows set to −1.
       if (ignoreIndex >= 0 && ignoreIndex < v) {
         tk = sc.alloc(n * 4);
-        const tv = i32View(tk, n, rt);
+        const tv = rt.i32(tk, n);
         for (let i = 0; i < n; i++) tv[i] = t[i] === ignoreIndex ? -1 : (t[i] as number);
       }
       if (wantGrad) {
         coefP = sc.alloc(n * 32);
-        const cf = f64View(coefP, 4 * n, rt);
+        const cf = rt.f64(coefP, 4 * n);
         const zc = z > 0 ? 2 * cZ : 0;
         for (let i = 0; i < n; i++) {
           const y = t[i] as number;
@@ -147,45 +147,51 @@ export function crossEntropyWasm(a: CrossEntropyArgs, run: WasmRunOptions): numb
       // A staged buffer holds rows [r0, r1) at its start: the kernels address row r at
       // base + r·V·4, so pass base − r0·V·4 (wrapping modulo 2^32 like the wasm32 address).
       const base = (p: number, resident: boolean): number => (resident ? p : (p - r0 * v * 4) | 0);
-      if (!xRes) f32View(xs, len, rt).set(x.subarray(r0 * v, r1 * v));
-      if (!qRes) f32View(qs, len, rt).set((q as Float32Array | Float64Array).subarray(r0 * v, r1 * v));
+      if (!xRes) rt.f32(xs, len).set(x.subarray(r0 * v, r1 * v));
+      if (!qRes) rt.f32(qs, len).set((q as Float32Array | Float64Array).subarray(r0 * v, r1 * v));
       const xp = base(xs, xRes);
       const gp = !wantGrad ? 0 : base(gs, inPlace ? xRes : gRes);
       if (soft) {
-        const qp = base(qs, qRes);
-        runParts('ceSoftRows', r1 - r0, run.threads, 1, (lo, hi) => [
-          xp,
-          qp,
-          gp,
-          v,
-          r0 + lo,
-          r0 + hi,
-          statsP,
-          wp,
-          wp64,
-          eps,
-          coefP,
-        ]);
+        const probs = base(qs, qRes);
+        ceSoftRows(
+          {
+            x: xp,
+            probs,
+            grad: gp,
+            V: v,
+            r0,
+            r1,
+            stats: statsP,
+            weight32: wp,
+            weight64: wp64,
+            labelSmoothing: eps,
+            coef: coefP,
+          },
+          run.threads,
+        );
       } else {
-        runParts('ceRows', r1 - r0, run.threads, 1, (lo, hi) => [
-          xp,
-          gp,
-          v,
-          r0 + lo,
-          r0 + hi,
-          statsP,
-          tk,
-          eps > 0 ? 1 : 0,
-          wp,
-          wp64,
-          coefP,
-        ]);
+        ceRows(
+          {
+            x: xp,
+            grad: gp,
+            V: v,
+            r0,
+            r1,
+            stats: statsP,
+            targets: tk,
+            smooth: eps > 0,
+            weight32: wp,
+            weight64: wp64,
+            coef: coefP,
+          },
+          run.threads,
+        );
       }
-      if (wantGrad && !(inPlace ? xRes : gRes)) (gradOut as FloatArray).set(f32View(gs, len, rt), r0 * v);
+      if (wantGrad && !(inPlace ? xRes : gRes)) (gradOut as FloatArray).set(rt.f32(gs, len), r0 * v);
     }
 
     // Per-row losses and the reduction, in row order (deterministic whatever the threads).
-    const st = f64View(statsP, 4 * n, rt);
+    const st = rt.f64(statsP, 4 * n);
     for (let i = 0; i < n; i++) if (Number.isNaN(st[4 * i + 1])) run.onNonFinite(i);
     const sumMain = new NeumaierSum();
     const sumSmooth = new NeumaierSum();

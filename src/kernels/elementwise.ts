@@ -11,36 +11,38 @@
 
 import { NeumaierSum } from '../core/sum.js';
 import type { FloatArray, Reduction } from '../core/tensor.js';
+import { bceLogitsRange, ELEMENT_CHUNK, klRange } from './ce-kernels.js';
 import { stageBytesNow } from './cross-entropy.js';
-import { runParts } from './pool.js';
-import { ELEMENT_CHUNK, f32View, f64View, isKernelResident, kernelRuntime, Scratch } from './runtime.js';
+import { isKernelResident, kernelRuntime, Scratch } from './runtime.js';
+
+/** One block of an elementwise call: inputs a and b, outputs, element range (see runElementwise). */
+interface Block {
+  a: number;
+  b: number;
+  i0: number;
+  i1: number;
+  writeLoss: boolean;
+  writeGrad: boolean;
+  loss: number;
+  grad: number;
+  partial: number;
+}
 
 /**
  * Runs an elementwise kernel over n elements. Inputs and outputs that are not wasm-resident are
  * staged through bounded buffers, a block of whole chunks at a time (copy in, run, copy out), so
- * the wasm memory needed stays O(n / ELEMENT_CHUNK) + a constant. `call(a, b, lo, hi, outs, loss,
- * g, partial)` gives the kernel arguments for element range [lo, hi) with the two inputs' and the
- * outputs' base addresses (addressed absolutely by element index).
+ * the wasm memory needed stays O(n / ELEMENT_CHUNK) + a constant. `run(block)` runs the kernel on
+ * one block: element range [i0, i1), the two inputs' and the outputs' base addresses (addressed
+ * absolutely by element index) and which outputs to write.
  * Returns Σ of the per-chunk float64 sums, in chunk order (Neumaier).
  */
 function runElementwise(
-  kernel: 'bceLogitsRange' | 'klRange',
   a: Float32Array,
   b: Float32Array,
   lossOut: Float64Array | null,
   scale: number,
   gradOut: FloatArray | null,
-  threads: number,
-  call: (
-    ap: number,
-    bp: number,
-    lo: number,
-    hi: number,
-    outs: number,
-    lossP: number,
-    gp: number,
-    partialP: number,
-  ) => number[],
+  run: (block: Block) => void,
 ): number {
   const n = a.length;
   const rt = kernelRuntime();
@@ -64,23 +66,32 @@ function runElementwise(
     for (let e0 = 0; e0 < n; e0 += block) {
       const e1 = Math.min(n, e0 + block);
       const len = e1 - e0;
-      if (!aRes) f32View(as, len, rt).set(a.subarray(e0, e1));
-      if (!bRes) f32View(bs, len, rt).set(b.subarray(e0, e1));
+      if (!aRes) rt.f32(as, len).set(a.subarray(e0, e1));
+      if (!bRes) rt.f32(bs, len).set(b.subarray(e0, e1));
       // Staged buffers hold elements [e0, e1) at their start; the kernel addresses element i at
       // base + 4i (8i for losses): pass base − 4·e0, wrapping modulo 2^32 like wasm32 addresses.
       const ap = aRes ? as : (as - e0 * 4) | 0;
       const bp = bRes ? bs : (bs - e0 * 4) | 0;
       const gp = gradOut === null ? 0 : (inPlace ? aRes : gRes) ? gs : (gs - e0 * 4) | 0;
       const lp = lossOut === null ? 0 : (ls - e0 * 8) | 0;
-      const outs = (lossOut !== null ? 1 : 0) | (gradOut !== null ? 2 : 0);
-      runParts(kernel, len, threads, ELEMENT_CHUNK, (lo, hi) => call(ap, bp, e0 + lo, e0 + hi, outs, lp, gp, partialP));
-      if (gradOut !== null && !(inPlace ? aRes : gRes)) gradOut.set(f32View(gs, len, rt), e0);
+      run({
+        a: ap,
+        b: bp,
+        i0: e0,
+        i1: e1,
+        writeLoss: lossOut !== null,
+        writeGrad: gradOut !== null,
+        loss: lp,
+        grad: gp,
+        partial: partialP,
+      });
+      if (gradOut !== null && !(inPlace ? aRes : gRes)) gradOut.set(rt.f32(gs, len), e0);
       if (lossOut !== null) {
-        const l = f64View(ls, len, rt);
+        const l = rt.f64(ls, len);
         for (let i = 0; i < len; i++) lossOut[e0 + i] = scale * (l[i] as number);
       }
     }
-    const parts = f64View(partialP, chunks, rt);
+    const parts = rt.f64(partialP, chunks);
     const s = new NeumaierSum();
     for (let k = 0; k < chunks; k++) s.add(parts[k] as number);
     return s.value;
@@ -110,29 +121,26 @@ export function binaryCrossEntropyWithLogitsWasm(
     const wPtr = w === null ? 0 : sc.f64(w);
     const pwPtr = pw === null ? 0 : sc.f64(pw);
     const gscale = reduction === 'mean' ? scale / n : scale;
-    const sum = runElementwise(
-      'bceLogitsRange',
-      x,
-      y,
-      lossOut,
-      scale,
-      gradOut,
-      threads,
-      (xp, yp, lo, hi, outs, lossP, gp, partialP) => [
-        xp,
-        yp,
-        wPtr,
-        wp,
-        pwPtr,
-        pwp,
-        lo,
-        hi,
-        outs,
-        lossP,
-        gp,
-        gscale,
-        partialP,
-      ],
+    const sum = runElementwise(x, y, lossOut, scale, gradOut, (blk) =>
+      bceLogitsRange(
+        {
+          i0: blk.i0,
+          i1: blk.i1,
+          writeLoss: blk.writeLoss,
+          writeGrad: blk.writeGrad,
+          loss: blk.loss,
+          grad: blk.grad,
+          partial: blk.partial,
+          x: blk.a,
+          y: blk.b,
+          weight: wPtr,
+          weightPeriod: wp,
+          posWeight: pwPtr,
+          posWeightPeriod: pwp,
+          gradScale: gscale,
+        },
+        threads,
+      ),
     );
     return reduction === 'mean' ? (scale * sum) / n : scale * sum;
   } finally {
@@ -154,26 +162,23 @@ export function klDivergenceWasm(
 ): number {
   const n = input.length;
   const div = reduction === 'batchmean' ? batch : reduction === 'mean' ? n : 1;
-  const sum = runElementwise(
-    'klRange',
-    input,
-    target,
-    lossOut,
-    scale,
-    gradOut,
-    threads,
-    (xp, tp, lo, hi, outs, lossP, gp, partialP) => [
-      xp,
-      tp,
-      logTarget ? 1 : 0,
-      lo,
-      hi,
-      outs,
-      lossP,
-      gp,
-      scale / div,
-      partialP,
-    ],
+  const sum = runElementwise(input, target, lossOut, scale, gradOut, (blk) =>
+    klRange(
+      {
+        i0: blk.i0,
+        i1: blk.i1,
+        writeLoss: blk.writeLoss,
+        writeGrad: blk.writeGrad,
+        loss: blk.loss,
+        grad: blk.grad,
+        partial: blk.partial,
+        input: blk.a,
+        target: blk.b,
+        logTarget,
+        gradScale: scale / div,
+      },
+      threads,
+    ),
   );
   return (scale * sum) / div;
 }

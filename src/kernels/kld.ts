@@ -1,33 +1,22 @@
 /**
- * The per-row KL-divergence sums on WebAssembly SIMD (src/kernels/assembly/kld.ts) for
- * large vocabularies: the same arithmetic as kld-rows.ts with SIMD e^x instead of
- * Math.exp (float64-accurate and rounded to float32, as expf, for llama.cpp's arithmetic; a
- * float32 polynomial, 1.6e-7 relative, for the exact mode's sum), Math.exp being what
- * dominates at V = 32,000. Used from KLD_WASM_MIN_VOCAB on (below it the JavaScript path
- * runs); XENT_KLD_WASM=0 turns it off.
+ * The per-row KL-divergence sums on WebAssembly SIMD (module `kld`:
+ * src/kernels/assembly/kld.ts) for large vocabularies: the same arithmetic as kld-rows.ts with
+ * SIMD e^x instead of Math.exp (float64-accurate and rounded to float32, as expf, for
+ * llama.cpp's arithmetic; a float32 polynomial, 1.6e-7 relative, for the exact mode's sum),
+ * Math.exp being what dominates at V = 32,000. Used from KLD_WASM_MIN_VOCAB on (below it the
+ * JavaScript path runs); XENT_KLD_WASM=0 turns it off.
  *
- * Memory: the module's own, holding three rows (two float32 [V], one uint16 [nv]) copied in
- * per call.
+ * The typed entry points (one per export) run on the calling thread, on the module's kernel
+ * instance (runtime.ts: its own memory and allocator, holding three rows, two float32 [V] and
+ * one uint16 [V], copied in per call); a trap throws the kernel XentError.
  */
-import { WASM_BASE64 } from './generated/kld.wasm.js';
 import type { KldRow } from './kld-rows.js';
-import { decodeBase64 } from './runtime.js';
+import { KLD_MODULE, type KldKernel } from './modules.js';
+import { KernelInstance, loadModule } from './runtime.js';
 
 export const KLD_WASM_MIN_VOCAB = 2048;
 
-interface Exports {
-  memory: WebAssembly.Memory;
-  sumExp(x: number, V: number, mx: number): number;
-  kldLlama(x: number, q: number, V: number, scale: number, minLp: number, top: number): number;
-  sumExpF(x: number, V: number, mx: number): number;
-  quantRow(x: number, V: number, floor: number, inv: number, q: number): void;
-  minMax(x: number, V: number, out: number): void;
-  kldLlamaF(x: number, q: number, V: number, scale: number, minLp: number, top: number): number;
-  kldExact(b: number, m: number, V: number): number;
-}
-
 const f = Math.fround;
-const BASE = 65536; // above the module's static data
 
 export class KldKernels {
   private V = 0;
@@ -46,29 +35,74 @@ export class KldKernels {
    * polynomial (1.6e-7 relative). The llama methods use it; the exact-mode sum does not need it.
    */
   constructor(
-    private readonly e: Exports,
+    readonly instance: KernelInstance<KldKernel>,
     readonly exactExp = true,
   ) {}
 
-  private sum(V: number, mx: number): number {
-    return this.exactExp ? this.e.sumExpF(this.xp, V, mx) : this.e.sumExp(this.xp, V, mx);
+  // ---- the typed entry points (pointers: byte offsets in the instance's memory) ----
+
+  /** Σ_v e^(x_v − max) of float32 x [V] (float32 polynomial e^x, float64 sum). */
+  sumExp(a: { x: number; V: number; max: number }): number {
+    return this.instance.call('sumExp', a.x, a.V, a.max);
   }
 
+  /** sumExp with llama.cpp's expf (e^x in float64, rounded to float32). */
+  sumExpF(a: { x: number; V: number; max: number }): number {
+    return this.instance.call('sumExpF', a.x, a.V, a.max);
+  }
+
+  /**
+   * llama.cpp's kl_divergence sum of model logits x [V] against a uint16 base row q [V]:
+   * Σ_{plb > −16} e^plb·((plb − x_v) + top), plb = scale·q_v + minLogProb.
+   */
+  kldLlama(a: { x: number; q: number; V: number; scale: number; minLogProb: number; top: number }): number {
+    return this.instance.call('kldLlama', a.x, a.q, a.V, a.scale, a.minLogProb, a.top);
+  }
+
+  /** kldLlama with llama.cpp's expf. */
+  kldLlamaF(a: { x: number; q: number; V: number; scale: number; minLogProb: number; top: number }): number {
+    return this.instance.call('kldLlamaF', a.x, a.q, a.V, a.scale, a.minLogProb, a.top);
+  }
+
+  /** Σ_v e^(base_v)·(base_v − model_v) of float32 log-probability rows [V] (base_v = −inf adds 0). */
+  kldExact(a: { base: number; model: number; V: number }): number {
+    return this.instance.call('kldExact', a.base, a.model, a.V);
+  }
+
+  /** llama.cpp's uint16 quantisation of float32 x [V] into q [V]: nearest(inv·(x − floor)) above floor, else 0. */
+  quantRow(a: { x: number; V: number; floor: number; inv: number; q: number }): void {
+    this.instance.call('quantRow', a.x, a.V, a.floor, a.inv, a.q);
+  }
+
+  /** The row maximum and minimum of float32 x [V] into float32 out[0], out[1]. */
+  minMax(a: { x: number; V: number; out: number }): void {
+    this.instance.call('minMax', a.x, a.V, a.out);
+  }
+
+  /** Tests only: part `trapPart` of `threads` parts traps (kind 0: unreachable, 1: out-of-bounds load). */
+  trapForTesting(a: { trapPart: number; kind: 0 | 1 }, threads: number): void {
+    this.instance.run('trapForTesting', threads, (part, parts) => [a.trapPart, a.kind, part, parts]);
+  }
+
+  // ---- rows (kld-rows.ts's functions with the SIMD sums) ----
+
+  private sum(V: number, mx: number): number {
+    return this.exactExp ? this.sumExpF({ x: this.xp, V, max: mx }) : this.sumExp({ x: this.xp, V, max: mx });
+  }
+
+  /** Buffers for rows of V: x and b float32 [V], q uint16 [V + 8], s float32 [2]. */
   private ensure(V: number): void {
     if (V === this.V) return;
-    const row = Math.ceil((V * 4) / 64) * 64;
-    this.xp = BASE;
-    this.bp = BASE + row;
-    this.qp = BASE + 2 * row;
-    this.sp = this.qp + Math.ceil(((V + 8) * 2) / 64) * 64;
-    const need = this.sp + 64;
-    const have = this.e.memory.buffer.byteLength;
-    if (need > have) this.e.memory.grow(Math.ceil((need - have) / 65536));
-    const buf = this.e.memory.buffer;
-    this.x = new Float32Array(buf, this.xp, V);
-    this.b = new Float32Array(buf, this.bp, V);
-    this.q = new Uint16Array(buf, this.qp, V);
-    this.s = new Float32Array(buf, this.sp, 2);
+    const k = this.instance;
+    if (this.V !== 0) for (const p of [this.xp, this.bp, this.qp, this.sp]) k.release(p);
+    this.xp = k.alloc(V * 4);
+    this.bp = k.alloc(V * 4);
+    this.qp = k.alloc((V + 8) * 2);
+    this.sp = k.alloc(8);
+    this.x = k.f32(this.xp, V);
+    this.b = k.f32(this.bp, V);
+    this.q = k.u16(this.qp, V);
+    this.s = k.f32(this.sp, 2);
     this.V = V;
   }
 
@@ -84,7 +118,7 @@ export class KldKernels {
   ): number {
     this.ensure(V);
     this.x.set(x.subarray(o, o + V));
-    this.e.minMax(this.xp, V, this.sp);
+    this.minMax({ x: this.xp, V, out: this.sp });
     const mx = this.s[0]!;
     const mn = this.s[1]!;
     const minL = Math.max(mn, f(mx - 16));
@@ -95,7 +129,7 @@ export class KldKernels {
     f32[(bo >> 1) + 1] = minLogProb;
     const q = bo + 4;
     if (scale !== 0) {
-      this.e.quantRow(this.xp, V, minL, f(1 / scale), this.qp);
+      this.quantRow({ x: this.xp, V, floor: minL, inv: f(1 / scale), q: this.qp });
       out.set(this.q, q);
     } else {
       out.fill(0, q, q + V);
@@ -142,7 +176,8 @@ export class KldKernels {
     const top = f(mx + lse);
     const nll = f(top - x[o + tok]!);
     const nllBase = -f(f(scale * base[qo + tok]!) + minLogProb);
-    r.kld = (this.exactExp ? this.e.kldLlamaF : this.e.kldLlama)(this.xp, this.qp, V, scale, minLogProb, top);
+    const sums = { x: this.xp, q: this.qp, V, scale, minLogProb, top };
+    r.kld = this.exactExp ? this.kldLlamaF(sums) : this.kldLlama(sums);
     r.nllModel = nll;
     r.nllBase = nllBase;
     r.sameTop = imax === (scale !== 0 ? imaxBase : 0);
@@ -172,7 +207,7 @@ export class KldKernels {
     }
     this.b.set(b.subarray(bo, bo + V));
     this.x.set(m.subarray(mo, mo + V));
-    r.kld = this.e.kldExact(this.bp, this.xp, V);
+    r.kld = this.kldExact({ base: this.bp, model: this.xp, V });
     r.nllBase = -b[bo + tok]!;
     r.nllModel = -m[mo + tok]!;
     r.sameTop = ib === im;
@@ -190,15 +225,7 @@ export function kldKernels(): KldKernels | undefined {
   cached = null;
   if (typeof process !== 'undefined' && process.env.XENT_KLD_WASM === '0') return undefined;
   try {
-    const mod = new WebAssembly.Module(decodeBase64(WASM_BASE64) as BufferSource);
-    const inst = new WebAssembly.Instance(mod, {
-      env: {
-        abort: () => {
-          throw new Error('wasm abort');
-        },
-      },
-    });
-    cached = new KldKernels(inst.exports as unknown as Exports);
+    cached = new KldKernels(new KernelInstance(loadModule(KLD_MODULE)));
   } catch {
     cached = null;
   }

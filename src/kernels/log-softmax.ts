@@ -6,9 +6,9 @@
  * the validator's error), so the JS pre-scan of the input is not needed.
  */
 
+import { lseRows, softmaxRows, sumRows } from './ce-kernels.js';
 import { stageBytesNow } from './cross-entropy.js';
-import { runParts } from './pool.js';
-import { f32View, f64View, isKernelResident, kernelRuntime, Scratch } from './runtime.js';
+import { isKernelResident, kernelRuntime, Scratch } from './runtime.js';
 
 function checkRows(st: Float64Array, n: number, onNonFinite: (row: number) => never): void {
   for (let i = 0; i < n; i++) if (Number.isNaN(st[4 * i + 1])) onNonFinite(i);
@@ -37,11 +37,11 @@ export function logSumExpWasm(
     const stP = sc.alloc(n * 32);
     for (let r0 = 0; r0 < n; r0 += rows) {
       const r1 = Math.min(n, r0 + rows);
-      if (!xRes) f32View(xs, (r1 - r0) * v, rt).set(x.subarray(r0 * v, r1 * v));
+      if (!xRes) rt.f32(xs, (r1 - r0) * v).set(x.subarray(r0 * v, r1 * v));
       const xp = xRes ? xs : (xs - r0 * v * 4) | 0; // rows addressed absolutely (wraps like wasm32)
-      runParts('lseRows', r1 - r0, threads, 1, (lo, hi) => [xp, v, r0 + lo, r0 + hi, stP]);
+      lseRows({ x: xp, V: v, r0, r1, stats: stP }, threads);
     }
-    const st = f64View(stP, 4 * n, rt);
+    const st = rt.f64(stP, 4 * n);
     checkRows(st, n, onNonFinite);
     for (let i = 0; i < n; i++) {
       const m = st[4 * i] as number;
@@ -80,13 +80,13 @@ export function softmaxWasm(
     for (let r0 = 0; r0 < n; r0 += rows) {
       const r1 = Math.min(n, r0 + rows);
       const len = (r1 - r0) * v;
-      if (!xRes) f32View(xs, len, rt).set(x.subarray(r0 * v, r1 * v));
+      if (!xRes) rt.f32(xs, len).set(x.subarray(r0 * v, r1 * v));
       const xp = xRes ? xs : (xs - r0 * v * 4) | 0;
       const op = oRes ? os : (os - r0 * v * 4) | 0;
-      runParts('softmaxRows', r1 - r0, threads, 1, (lo, hi) => [xp, op, v, r0 + lo, r0 + hi, stP, log ? 1 : 0]);
-      if (!oRes) out.set(f32View(os, len, rt), r0 * v);
+      softmaxRows({ x: xp, out: op, V: v, r0, r1, stats: stP, log }, threads);
+      if (!oRes) out.set(rt.f32(os, len), r0 * v);
     }
-    checkRows(f64View(stP, 4 * n, rt), n, onNonFinite);
+    checkRows(rt.f64(stP, 4 * n), n, onNonFinite);
     return out;
   } finally {
     sc.release();
@@ -100,8 +100,8 @@ export function rowSumsWasm(x: Float32Array, n: number, v: number, out: Float64A
   try {
     const xp = sc.f32(x);
     const op = sc.alloc(n * 8);
-    runParts('sumRows', n, threads, 1, (lo, hi) => [xp, v, lo, hi, op]);
-    out.set(f64View(op, n, rt));
+    sumRows({ x: xp, V: v, r0: 0, r1: n, out: op }, threads);
+    out.set(rt.f64(op, n));
     return out;
   } finally {
     sc.release();

@@ -2,9 +2,9 @@
  * Switches on WebAssembly relaxed SIMD (fused multiply-add) where the engine has it behind
  * a flag. Node 20's V8 (11.3) ships it but not by default; V8 flags can still be changed at
  * run time with v8.setFlagsFromString before a module is compiled, and worker threads share
- * the process's flags, so calling this once early is enough for every kernel (the training
- * kernels, src/kernels/train-kernels.ts, and the cross-entropy kernels, src/kernels/runtime.ts,
- * both validate their relaxed build and fall back to plain SIMD).
+ * the process's flags, so calling this once early is enough for every kernel module (the
+ * runtime, src/kernels/runtime.ts, validates each family's relaxed build and falls back to
+ * plain SIMD; the CLI calls this at start-up and the trainer's TrainKernels before it loads).
  *
  * The flag is set only when a 40-byte probe module using f32x4.relaxed_madd does not
  * validate, so newer engines (relaxed SIMD on by default, the flag possibly gone: V8 prints
@@ -40,8 +40,8 @@ let state: boolean | undefined;
 
 /**
  * True when relaxed SIMD validates (after setting --experimental-wasm-relaxed-simd if that
- * was needed). Idempotent. Only the engine feature: which build each loader picks stays its
- * own choice (XENT_WASM_RELAXED=0 and XENT_WASM_SIMD=plain force the plain builds).
+ * was needed). Idempotent. Only the engine feature: which build loads is the runtime's choice
+ * (XENT_WASM_RELAXED=0 or XENT_WASM_SIMD=plain force the plain builds).
  */
 export function enableRelaxedSimd(): boolean {
   if (state !== undefined) return state;

@@ -1,227 +1,43 @@
 /**
- * The WebAssembly runtime of the cross-entropy kernels: the compiled module
- * (src/kernels/assembly/ce.ts, embedded as base64 by scripts/build-wasm.mjs), one shared
- * `WebAssembly.Memory` used by the main thread and every worker, and a small allocator
- * over that memory (JS owns the heap; the kernels never allocate).
+ * The one WebAssembly runtime of every kernel module (the families of modules.ts: the losses'
+ * `ce`, the trainer's `train`, the KL divergence's `kld`):
  *
- * Loading is synchronous where the platform allows it (Node: `new WebAssembly.Module`),
- * so the public losses stay synchronous. Some browsers refuse synchronous compilation on
- * the main thread (older Chromium: modules over 4 KiB): call `await initKernels()` once
- * there. The shared memory needs SharedArrayBuffer, i.e. a cross-origin isolated page
- * (COOP/COEP headers). Where either is missing, the kernels report themselves unavailable
- * and the losses run the JavaScript path. Browsers run the kernels on the calling thread
- * (their main thread cannot block in Atomics.wait).
- *
- * Memory: addresses [0, HEAP_BASE) hold the module's static data (AssemblyScript's math
- * tables, < 16 KiB; a test checks it); the heap starts at HEAP_BASE. Ordinary arrays are
- * staged through 16 MiB buffers a block of rows at a time, so a call reserves O(N) + a
- * constant; a WebAssembly memory never shrinks, and what it reserved is reused by later
- * calls. `allocFloat32` hands out views on this memory: logits (and gradient buffers) placed
- * there are used by the kernels without any copy, which is the fastest way to use them.
+ * - Loading. A family's relaxed-SIMD build (fused multiply-add) where the engine validates it,
+ *   else its plain SIMD build; XENT_WASM_SIMD=plain or XENT_WASM_RELAXED=0 (where there is an
+ *   environment) forces the plain builds, for comparisons. Whichever is chosen, every thread
+ *   runs the same compiled module, so results stay bit-identical across thread counts.
+ *   Compilation is synchronous where the platform allows it (Node: `new WebAssembly.Module`),
+ *   so the kernels' callers stay synchronous; some browsers refuse synchronous compilation on
+ *   the main thread (older Chromium: modules over 4 KiB): `await initKernels()` once there.
+ *   Switching the engine's relaxed SIMD on (relaxed-simd.ts) is the caller's choice: the CLI
+ *   and the trainer do it; the runtime only validates.
+ * - Memory. A `KernelInstance` is one module instantiated over its own shared
+ *   `WebAssembly.Memory` (SharedArrayBuffer: in browsers a cross-origin isolated page) with one
+ *   allocator over it (heap.ts): addresses below HEAP_BASE (64 KiB) hold the module's static
+ *   data (a test checks every module's data lies there), the heap starts above. JavaScript owns
+ *   the heap; the kernels never allocate. The losses share one instance of `ce` (the functions
+ *   at the end of this file: `allocFloat32` hands out views on it, used by the kernels without
+ *   a copy); each trainer engine has its own `train` instance; `kld` has one.
+ * - Calls. `run` splits a call into parts over the one worker pool (pool.ts), `call` runs on
+ *   the calling thread and returns the kernel's value; a trap in any thread throws the
+ *   XentError of kernel-error.ts. Where the kernels cannot load, the losses report themselves
+ *   unavailable and run the JavaScript path.
  */
-import { WASM_BASE64 } from './generated/ce.wasm.js';
-import { WASM_BASE64 as WASM_RELAXED_BASE64 } from './generated/ce-relaxed.wasm.js';
+import { Heap, PAGE_BYTES } from './heap.js';
+import { CE_MODULE, type CeKernel, KERNEL_MODULES, type KernelModuleSpec } from './modules.js';
+import { callKernel, forgetClient, type PoolClient, runParts } from './pool.js';
 
-/** The exported kernels (see src/kernels/assembly/ce.ts for their contracts). */
-export interface CeKernelExports {
-  lseRows(x: number, v: number, r0: number, r1: number, stats: number): void;
-  sumRows(x: number, v: number, r0: number, r1: number, out: number): void;
-  softmaxRows(x: number, out: number, v: number, r0: number, r1: number, stats: number, log: number): void;
-  ceRows(
-    x: number,
-    g: number,
-    v: number,
-    r0: number,
-    r1: number,
-    stats: number,
-    tgt: number,
-    smooth: number,
-    w: number,
-    w64: number,
-    coef: number,
-  ): void;
-  ceSoftRows(
-    x: number,
-    q: number,
-    g: number,
-    v: number,
-    r0: number,
-    r1: number,
-    stats: number,
-    w: number,
-    w64: number,
-    eps: number,
-    coef: number,
-  ): void;
-  bceLogitsRange(
-    x: number,
-    y: number,
-    w: number,
-    wp: number,
-    pw: number,
-    pwp: number,
-    i0: number,
-    i1: number,
-    outs: number,
-    loss: number,
-    g: number,
-    gscale: number,
-    partial: number,
-  ): void;
-  klRange(
-    inp: number,
-    t: number,
-    logTarget: number,
-    i0: number,
-    i1: number,
-    outs: number,
-    loss: number,
-    g: number,
-    gscale: number,
-    partial: number,
-  ): void;
-}
-export type KernelName = keyof CeKernelExports;
-/** Fixed order: workers receive kernel indices, not names. */
-export const KERNEL_NAMES: readonly KernelName[] = [
-  'sumRows',
-  'lseRows',
-  'softmaxRows',
-  'ceRows',
-  'ceSoftRows',
-  'bceLogitsRange',
-  'klRange',
-];
-/** Element chunk of the elementwise kernels (bceLogitsRange, klRange): one float64 partial sum per chunk. */
-export const ELEMENT_CHUNK = 8192;
-
-const PAGE = 65536;
-const HEAP_BASE = PAGE; // above the module's static data
-const ALIGN = 64; // cache-line aligned blocks
+/** First byte of every module's heap: its static data lies below. */
+export const HEAP_BASE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 
-/** First-fit allocator with coalescing over [HEAP_BASE, memory size). Blocks are 64-byte aligned. */
-class Heap {
-  /** Free blocks [start, size], sorted by start, never adjacent (coalesced). */
-  private free: Array<[number, number]> = [];
-  private used = new Map<number, number>();
-  private end = HEAP_BASE;
+export type KernelBuild = 'simd' | 'relaxed-simd';
 
-  constructor(private readonly memory: WebAssembly.Memory) {
-    this.end = Math.max(HEAP_BASE, memory.buffer.byteLength);
-    if (this.end > HEAP_BASE) this.free.push([HEAP_BASE, this.end - HEAP_BASE]);
-  }
-
-  /** Bytes currently reserved by the wasm memory (it never shrinks). */
-  get reservedBytes(): number {
-    return this.end;
-  }
-
-  get usedBytes(): number {
-    let s = 0;
-    for (const v of this.used.values()) s += v;
-    return s;
-  }
-
-  alloc(bytes: number): number {
-    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-    for (let i = 0; i < this.free.length; i++) {
-      const blk = this.free[i] as [number, number];
-      if (blk[1] >= size) {
-        const p = blk[0];
-        if (blk[1] === size) this.free.splice(i, 1);
-        else {
-          blk[0] += size;
-          blk[1] -= size;
-        }
-        this.used.set(p, size);
-        return p;
-      }
-    }
-    // Grow: extend the last free block if it touches the end, else append.
-    const last = this.free[this.free.length - 1];
-    const tailFree = last !== undefined && last[0] + last[1] === this.end ? last[1] : 0;
-    const need = size - tailFree;
-    const pages = Math.ceil(need / PAGE);
-    const have = this.end / PAGE;
-    if (have + pages > MAX_PAGES) {
-      throw new RangeError(
-        `the kernels' WebAssembly memory cannot grow to ${(((have + pages) * PAGE) / 2 ** 30).toFixed(2)} GiB (limit 4 GiB)`,
-      );
-    }
-    this.memory.grow(pages);
-    const start = this.end - tailFree;
-    if (tailFree > 0) this.free.pop();
-    this.end += pages * PAGE;
-    this.used.set(start, size);
-    if (this.end > start + size) this.free.push([start + size, this.end - start - size]);
-    return start;
-  }
-
-  release(p: number): void {
-    const size = this.used.get(p);
-    if (size === undefined) return;
-    this.used.delete(p);
-    // Insert sorted, then coalesce with neighbours.
-    let i = 0;
-    while (i < this.free.length && (this.free[i] as [number, number])[0] < p) i++;
-    this.free.splice(i, 0, [p, size]);
-    const cur = this.free[i] as [number, number];
-    const next = this.free[i + 1];
-    if (next !== undefined && cur[0] + cur[1] === next[0]) {
-      cur[1] += next[1];
-      this.free.splice(i + 1, 1);
-    }
-    const prev = this.free[i - 1];
-    if (prev !== undefined && prev[0] + prev[1] === cur[0]) {
-      prev[1] += cur[1];
-      this.free.splice(i, 1);
-    }
-  }
-}
-
-export interface KernelRuntime {
+/** A compiled build of one module family. */
+export interface LoadedModule<K extends string = string> {
+  readonly spec: KernelModuleSpec<K>;
   readonly module: WebAssembly.Module;
-  readonly memory: WebAssembly.Memory;
-  readonly exports: CeKernelExports;
-  readonly heap: Heap;
-}
-
-let compiled: WebAssembly.Module | undefined;
-let runtimeState: KernelRuntime | null | undefined; // undefined: not tried; null: unavailable
-let unavailableReason = '';
-/** Every ArrayBuffer object the memory has exposed (one per growth): views on them are views on wasm memory. */
-const memoryBuffers = new WeakSet<ArrayBufferLike>();
-
-/**
- * The module's bytes: the relaxed-SIMD build (fused multiply-add in the exp polynomials,
- * ~25% fewer vector ops) where the engine validates it, else the plain SIMD build. Both give
- * results within the same tolerances; all threads always run the same build, so results stay
- * bit-identical across thread counts. XENT_WASM_SIMD=plain (where there is an environment)
- * forces the plain build, for comparisons.
- */
-function moduleBytes(): Uint8Array {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.XENT_WASM_SIMD;
-  if (env !== 'plain') {
-    const relaxed = decodeBase64(WASM_RELAXED_BASE64);
-    try {
-      if (WebAssembly.validate(relaxed as BufferSource)) {
-        moduleKind = 'relaxed-simd';
-        return relaxed;
-      }
-    } catch {
-      // fall through to the plain build
-    }
-  }
-  moduleKind = 'simd';
-  return decodeBase64(WASM_BASE64);
-}
-
-let moduleKind: 'simd' | 'relaxed-simd' | '' = '';
-
-/** Which build runs: 'relaxed-simd' (fused multiply-add), 'simd', or '' before the first use. */
-export function kernelBuild(): 'simd' | 'relaxed-simd' | '' {
-  return moduleKind;
+  readonly build: KernelBuild;
 }
 
 /** Base64 to bytes with `atob` (browsers and Node alike). */
@@ -232,91 +48,228 @@ export function decodeBase64(b64: string): Uint8Array {
   return out;
 }
 
-function instantiate(module: WebAssembly.Module): KernelRuntime {
-  const memory = new WebAssembly.Memory({
-    initial: 1,
-    maximum: MAX_PAGES,
-    shared: true,
-  } as WebAssembly.MemoryDescriptor);
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
-  return { module, memory, exports: instance.exports as unknown as CeKernelExports, heap: new Heap(memory) };
+function env(name: string): string | undefined {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
 }
 
-function tryStart(): KernelRuntime | null {
-  if (runtimeState !== undefined) return runtimeState;
+/** Whether the relaxed builds are wanted (neither XENT_WASM_SIMD=plain nor XENT_WASM_RELAXED=0). */
+export function relaxedBuildsWanted(): boolean {
+  return env('XENT_WASM_SIMD') !== 'plain' && env('XENT_WASM_RELAXED') !== '0';
+}
+
+/** Compiled modules by `${family}:${build}`: compiled once, shared by every instance and worker. */
+const compiled = new Map<string, WebAssembly.Module>();
+
+/** The build to load now and its bytes. */
+function chooseBuild(spec: KernelModuleSpec): { build: KernelBuild; bytes: Uint8Array | null } {
+  if (spec.relaxed !== undefined && relaxedBuildsWanted()) {
+    if (compiled.has(`${spec.name}:relaxed-simd`)) return { build: 'relaxed-simd', bytes: null };
+    const relaxed = decodeBase64(spec.relaxed);
+    try {
+      if (WebAssembly.validate(relaxed as BufferSource)) return { build: 'relaxed-simd', bytes: relaxed };
+    } catch {
+      // fall through to the plain build
+    }
+  }
+  return { build: 'simd', bytes: compiled.has(`${spec.name}:simd`) ? null : decodeBase64(spec.plain) };
+}
+
+/** Compiles (once) the build of `spec` to use now. Synchronous; throws where the platform refuses. */
+export function loadModule<K extends string>(spec: KernelModuleSpec<K>): LoadedModule<K> {
+  const { build, bytes } = chooseBuild(spec);
+  const key = `${spec.name}:${build}`;
+  let module = compiled.get(key);
+  if (module === undefined) {
+    module = new WebAssembly.Module(bytes as BufferSource);
+    compiled.set(key, module);
+  }
+  return { spec, module, build };
+}
+
+/** loadModule, compiling asynchronously (what browsers' main thread needs). */
+export async function loadModuleAsync<K extends string>(spec: KernelModuleSpec<K>): Promise<LoadedModule<K>> {
+  const { build, bytes } = chooseBuild(spec);
+  const key = `${spec.name}:${build}`;
+  if (!compiled.has(key)) compiled.set(key, await WebAssembly.compile(bytes as BufferSource));
+  return loadModule(spec);
+}
+
+let nextId = 1;
+
+/** Thrown by an `abort` import (modules built without `--use abort=`): reaches the caller as a kernel error. */
+function abort(): never {
+  throw new Error('abort() called');
+}
+
+/**
+ * One kernel module instantiated over its own shared memory, with its allocator: the unit the
+ * pool runs kernels on. Pointers are byte offsets into the memory.
+ */
+export class KernelInstance<K extends string = string> implements PoolClient {
+  readonly id = nextId++;
+  readonly moduleName: string;
+  readonly kernelNames: readonly K[];
+  readonly module: WebAssembly.Module;
+  readonly build: KernelBuild;
+  readonly memory: WebAssembly.Memory;
+  readonly heap: Heap;
+  readonly fns: readonly ((...a: number[]) => unknown)[];
+  private readonly index = new Map<string, number>();
+  /** Every ArrayBuffer object the memory has exposed (one per growth): views on them are views on this memory. */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  private closed = false;
+
+  /** `bytes`: heap bytes to reserve up front (the memory grows on demand beyond them). */
+  constructor(loaded: LoadedModule<K>, bytes = 0) {
+    this.moduleName = loaded.spec.name;
+    this.kernelNames = loaded.spec.kernels;
+    this.module = loaded.module;
+    this.build = loaded.build;
+    const pages = Math.min(MAX_PAGES, Math.max(1, Math.ceil((HEAP_BASE + bytes) / PAGE_BYTES)));
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+    const instance = new WebAssembly.Instance(loaded.module, { env: { memory: this.memory, abort } });
+    this.fns = this.kernelNames.map((n, i) => {
+      const f = instance.exports[n];
+      if (typeof f !== 'function') throw new Error(`kernel module ${this.moduleName} has no export ${n}`);
+      this.index.set(n, i);
+      return f as (...a: number[]) => unknown;
+    });
+    this.heap = new Heap(this.memory, HEAP_BASE);
+  }
+
+  private kernelIndex(kernel: K): number {
+    return this.index.get(kernel) as number;
+  }
+
+  /**
+   * Runs `kernel` as `parts` parts over the worker pool (part 0 on the calling thread):
+   * `argsFor(part, parts)` gives each part's arguments, `parts` being the count actually used.
+   */
+  run(kernel: K, parts: number, argsFor: (part: number, parts: number) => readonly number[]): void {
+    runParts(this, this.kernelIndex(kernel), parts, argsFor);
+  }
+
+  /** Runs `kernel` once on the calling thread; returns its value (0 for kernels without one). */
+  call(kernel: K, ...args: number[]): number {
+    return callKernel(this, this.kernelIndex(kernel), args);
+  }
+
+  /** A block of `bytes` bytes (64-byte aligned), contents undefined. */
+  alloc(bytes: number): number {
+    return this.heap.alloc(Math.max(bytes, 1));
+  }
+
+  release(ptr: number): void {
+    this.heap.release(ptr);
+  }
+
+  /** The memory's current buffer (registered so that views on it are recognised by `owns`). */
+  buffer(): ArrayBufferLike {
+    const b = this.memory.buffer;
+    this.buffers.add(b);
+    return b;
+  }
+
+  /** True if `a` is a view on this memory (so it can be passed by address, without a copy). */
+  owns(a: ArrayBufferView): boolean {
+    return this.buffers.has(a.buffer);
+  }
+
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.buffer(), ptr, length);
+  }
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.buffer(), ptr, length);
+  }
+  i32(ptr: number, length: number): Int32Array {
+    return new Int32Array(this.buffer(), ptr, length);
+  }
+  u16(ptr: number, length: number): Uint16Array {
+    return new Uint16Array(this.buffer(), ptr, length);
+  }
+
+  /** Tells the pool's workers to drop their instances over this memory; the memory is freed once unreferenced. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    forgetClient(this);
+  }
+}
+
+/**
+ * Compiles every kernel module asynchronously (needed in browsers before the first synchronous
+ * call). Resolves true when the losses' kernels are usable. Safe to call repeatedly.
+ */
+export async function initKernels(): Promise<boolean> {
+  if (lossState) return true;
+  try {
+    await loadModuleAsync(CE_MODULE);
+  } catch (e) {
+    unavailableReason = (e as Error).message ?? String(e);
+    lossState = null;
+    return false;
+  }
+  // The other modules are only pre-compiled here; one that fails is not cached, so its first
+  // use loads it again and throws its reason to the caller that needs it.
+  for (const spec of KERNEL_MODULES) if (spec !== CE_MODULE) await loadModuleAsync(spec).catch(() => undefined);
+  lossState = undefined;
+  return tryStart() !== null;
+}
+
+// ---- the losses' kernels: one instance of the `ce` module shared by every loss ----
+
+let lossState: KernelInstance<CeKernel> | null | undefined; // undefined: not tried; null: unavailable
+let unavailableReason = '';
+let lossBuild: KernelBuild | '' = '';
+
+function tryStart(): KernelInstance<CeKernel> | null {
+  if (lossState !== undefined) return lossState;
+  let loaded: LoadedModule<CeKernel> | undefined;
   try {
     if (typeof WebAssembly === 'undefined') throw new Error('no WebAssembly in this environment');
     if (typeof SharedArrayBuffer === 'undefined')
       throw new Error('no SharedArrayBuffer (the page is not cross-origin isolated)');
-    compiled ??= new WebAssembly.Module(moduleBytes() as BufferSource);
-    runtimeState = instantiate(compiled);
+    loaded = loadModule(CE_MODULE);
+    lossState = new KernelInstance(loaded);
+    lossBuild = loaded.build;
   } catch (e) {
     unavailableReason = (e as Error).message ?? String(e);
     // Synchronous compilation can be refused (browsers' main thread); initKernels() may still succeed.
-    runtimeState = compiled === undefined ? undefined : null;
+    lossState = loaded === undefined ? undefined : null;
     return null;
   }
-  return runtimeState;
+  return lossState;
 }
 
-/**
- * Compiles the kernels asynchronously (needed in browsers before the first synchronous call).
- * Resolves true when they are usable. Safe to call repeatedly.
- */
-export async function initKernels(): Promise<boolean> {
-  if (runtimeState) return true;
-  try {
-    compiled ??= await WebAssembly.compile(moduleBytes() as BufferSource);
-  } catch (e) {
-    unavailableReason = (e as Error).message ?? String(e);
-    runtimeState = null;
-    return false;
-  }
-  runtimeState = undefined;
-  return tryStart() !== null;
+/** Which build the losses' kernels run: 'relaxed-simd' (fused multiply-add), 'simd', or '' before the first use. */
+export function kernelBuild(): KernelBuild | '' {
+  return lossBuild;
 }
 
-/** True when the WebAssembly kernels can run here (compiling them on first use in Node). */
+/** True when the losses' WebAssembly kernels can run here (compiling them on first use in Node). */
 export function kernelsAvailable(): boolean {
   return tryStart() !== null;
 }
 
-/** Why the kernels are unavailable ('' when they are available). */
+/** Why the losses' kernels are unavailable ('' when they are available). */
 export function kernelsUnavailableReason(): string {
   return tryStart() === null ? unavailableReason || 'not initialised' : '';
 }
 
-/** The runtime; throws when unavailable (callers check kernelsAvailable() first). */
-export function kernelRuntime(): KernelRuntime {
+/** The losses' kernel instance; throws when unavailable (callers check kernelsAvailable() first). */
+export function kernelRuntime(): KernelInstance<CeKernel> {
   const rt = tryStart();
   if (rt === null) throw new Error(`xent WebAssembly kernels unavailable: ${unavailableReason || 'not initialised'}`);
   return rt;
 }
 
-/** The memory's current buffer (registered so views on it are recognised as wasm-resident). */
-export function memoryBuffer(rt: KernelRuntime = kernelRuntime()): ArrayBufferLike {
-  const b = rt.memory.buffer;
-  memoryBuffers.add(b);
-  return b;
-}
-
-/** True if `a` is a view on the kernels' memory (so it can be passed by address, without a copy). */
+/** True if `a` is a view on the losses' kernel memory (so it can be passed by address, without a copy). */
 export function isKernelResident(a: ArrayBufferView): boolean {
-  return memoryBuffers.has(a.buffer);
-}
-
-export function f32View(ptr: number, length: number, rt?: KernelRuntime): Float32Array {
-  return new Float32Array(memoryBuffer(rt), ptr, length);
-}
-export function f64View(ptr: number, length: number, rt?: KernelRuntime): Float64Array {
-  return new Float64Array(memoryBuffer(rt), ptr, length);
-}
-export function i32View(ptr: number, length: number, rt?: KernelRuntime): Int32Array {
-  return new Int32Array(memoryBuffer(rt), ptr, length);
+  return lossState ? lossState.owns(a) : false;
 }
 
 /**
- * A zero-filled Float32Array of `length` elements living in the kernels' shared memory.
+ * A zero-filled Float32Array of `length` elements living in the losses' kernel memory.
  * Logits (or gradient buffers) placed here are used by the WebAssembly kernels in place,
  * without the copy an ordinary array needs. Release it with `freeFloat32` when done
  * (the memory is then reused; the wasm memory itself never shrinks).
@@ -326,8 +279,7 @@ export function allocFloat32(length: number): Float32Array {
   if (!Number.isInteger(length) || length < 0)
     throw new RangeError(`allocFloat32: length must be a non-negative integer, got ${length}`);
   const rt = kernelRuntime();
-  const p = rt.heap.alloc(length * 4);
-  const v = f32View(p, length, rt);
+  const v = rt.f32(rt.alloc(length * 4), length);
   v.fill(0);
   return v;
 }
@@ -335,53 +287,53 @@ export function allocFloat32(length: number): Float32Array {
 /** Returns memory from `allocFloat32` to the kernels' heap. The array must not be used afterwards. */
 export function freeFloat32(a: Float32Array): void {
   if (!isKernelResident(a)) return;
-  kernelRuntime().heap.release(a.byteOffset);
+  kernelRuntime().release(a.byteOffset);
 }
 
-/** Bytes reserved by the kernels' WebAssembly memory (it grows on demand, never shrinks). */
+/** Bytes reserved by the losses' WebAssembly memory (it grows on demand, never shrinks). */
 export function kernelMemoryBytes(): number {
-  return runtimeState ? runtimeState.heap.reservedBytes : 0;
+  return lossState ? lossState.heap.reservedBytes : 0;
 }
 
 /**
- * Scratch allocations for one kernel call, released together. `input` places a caller
- * array in wasm memory: by address when it already lives there, else by copying.
+ * Scratch allocations in one kernel instance for one call, released together. `f32`/`i32`
+ * place a caller array in the memory: by address when it already lives there, else by copying.
  */
 export class Scratch {
   private ptrs: number[] = [];
-  constructor(readonly rt: KernelRuntime) {}
+  constructor(readonly rt: KernelInstance) {}
 
   alloc(bytes: number): number {
-    const p = this.rt.heap.alloc(Math.max(bytes, 1));
+    const p = this.rt.alloc(bytes);
     this.ptrs.push(p);
     return p;
   }
 
-  /** Address of a float32 copy of `a` (or of `a` itself when it is a wasm-resident Float32Array). */
+  /** Address of a float32 copy of `a` (or of `a` itself when it is a resident Float32Array). */
   f32(a: ArrayLike<number>): number {
-    if (a instanceof Float32Array && isKernelResident(a)) return a.byteOffset;
+    if (a instanceof Float32Array && this.rt.owns(a)) return a.byteOffset;
     const p = this.alloc(a.length * 4);
-    f32View(p, a.length, this.rt).set(a);
+    this.rt.f32(p, a.length).set(a);
     return p;
   }
 
   /** Address of a float64 copy of `a`. */
   f64(a: ArrayLike<number>): number {
     const p = this.alloc(a.length * 8);
-    f64View(p, a.length, this.rt).set(a);
+    this.rt.f64(p, a.length).set(a);
     return p;
   }
 
-  /** Address of an int32 copy of `a` (or of `a` itself when wasm-resident). */
+  /** Address of an int32 copy of `a` (or of `a` itself when resident). */
   i32(a: Int32Array): number {
-    if (isKernelResident(a)) return a.byteOffset;
+    if (this.rt.owns(a)) return a.byteOffset;
     const p = this.alloc(a.length * 4);
-    i32View(p, a.length, this.rt).set(a);
+    this.rt.i32(p, a.length).set(a);
     return p;
   }
 
   release(): void {
-    for (const p of this.ptrs) this.rt.heap.release(p);
+    for (const p of this.ptrs) this.rt.release(p);
     this.ptrs = [];
   }
 }

@@ -2,7 +2,7 @@
  * Implementation selection for the row-wise losses. Every public loss validates its
  * input, picks an implementation, then calls an unchecked kernel with the same
  * normalised arguments. The float64 JavaScript reference path ('js') exists for every op;
- * the WebAssembly SIMD kernels (issue 3, src/kernels/dispatch.ts decides) sit behind
+ * the WebAssembly SIMD kernels (src/kernels/dispatch.ts decides) sit behind
  * logSumExp, logSoftmax, softmax, crossEntropy, binaryCrossEntropyWithLogits and
  * klDivergence. Ops without a kernel (nllLoss, binaryCrossEntropy, distillationLoss)
  * accept and validate the same options and always run the JavaScript path.

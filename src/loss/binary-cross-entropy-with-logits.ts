@@ -13,6 +13,7 @@
  * Empty input: 0 elements → 'mean' NaN, 'sum' 0.
  */
 
+import { checkOptions } from '../core/check-options.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { FloatArray, Reduction, Unit } from '../core/tensor.js';
 import { chooseKernel } from '../kernels/dispatch.js';
@@ -26,7 +27,6 @@ import {
   checkBoolean,
   checkBroadcastWeight,
   checkGradDestination,
-  checkOptions,
   checkReduction,
   checkSameShape,
   checkTensor,

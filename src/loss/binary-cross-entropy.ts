@@ -12,6 +12,7 @@
  * Empty input: 0 elements → 'mean' NaN, 'sum' 0.
  */
 
+import { checkOptions } from '../core/check-options.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { FloatArray, Reduction, Unit } from '../core/tensor.js';
 import type { ImplementationOptions } from './backend.js';
@@ -23,7 +24,6 @@ import {
   checkBoolean,
   checkBroadcastWeight,
   checkGradDestination,
-  checkOptions,
   checkReduction,
   checkSameShape,
   checkTensor,

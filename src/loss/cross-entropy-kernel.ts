@@ -1,7 +1,7 @@
 /**
  * The float64 JavaScript reference kernel for cross-entropy (forward and backward).
  * It trusts its arguments: `crossEntropy` in cross-entropy.ts validates them first.
- * Alternative kernels (WebAssembly, issue 3) take the same `CrossEntropyArgs` and must
+ * Alternative kernels (WebAssembly, src/kernels/) take the same `CrossEntropyArgs` and must
  * give the same results.
  *
  * Shapes: logits [N, V] row-major; hard targets [N] (Int32Array); soft targets [N, V].

@@ -1,4 +1,3 @@
-// xent:loss-ready
 /**
  * crossEntropy — torch.nn.functional.cross_entropy (PyTorch 1.13) for [N, V] logits,
  * computed in float64 whatever the input float type. See cross-entropy-kernel.ts for
@@ -24,6 +23,7 @@
  * empty_input (V = 0).
  */
 
+import { checkOptions } from '../core/check-options.js';
 import type { CrossEntropyArgs } from '../core/cross-entropy-coefficients.js';
 import { XentError } from '../core/errors.js';
 import type { FloatArray, Matrix, Reduction, Unit } from '../core/tensor.js';
@@ -42,7 +42,6 @@ import {
   checkInteger,
   checkLogits,
   checkNumberIn,
-  checkOptions,
   checkReduction,
   checkSoftTarget,
   checkUnit,

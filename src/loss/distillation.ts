@@ -11,6 +11,8 @@
  * Teacher logits may be −Infinity (p = 0 contributes 0, xlogy convention).
  * Empty input: N = 0 → NaN (batchmean of nothing); V = 0 → empty_input.
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { FloatArray, Matrix, Unit } from '../core/tensor.js';
@@ -26,7 +28,6 @@ import {
   checkInteger,
   checkLogits,
   checkNumberIn,
-  checkOptions,
   checkReduction,
   checkUnit,
   unitScale,

@@ -6,11 +6,13 @@
  * in nats (unit 'nat', scipy base=None) or bits (unit 'bit', base=2).
  * Inputs: non-negative finite numbers with a positive sum; empty input → empty_input.
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { Unit } from '../core/tensor.js';
 import { describe } from '../core/tensor.js';
-import { checkOptions, checkUnit, unitScale } from './validate.js';
+import { checkUnit, unitScale } from './validate.js';
 
 export interface EntropyOptions {
   unit?: Unit;

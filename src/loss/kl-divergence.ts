@@ -12,6 +12,7 @@
  * Empty input: 0 elements → 'batchmean'/'mean' NaN, 'sum' 0.
  */
 
+import { checkOptions } from '../core/check-options.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { FloatArray, Unit } from '../core/tensor.js';
 import { chooseKernel } from '../kernels/dispatch.js';
@@ -24,7 +25,6 @@ import {
   allocLike,
   checkBoolean,
   checkGradDestination,
-  checkOptions,
   checkReduction,
   checkSameShape,
   checkTensor,

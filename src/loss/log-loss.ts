@@ -8,6 +8,8 @@
  * 2^−23 for Float32Array), as sklearn's np.finfo(y_pred.dtype).eps.
  * Result in nats (or bits with unit 'bit'). N = 0 is an empty_input error (sklearn refuses it too).
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { Matrix, Unit } from '../core/tensor.js';
@@ -17,7 +19,6 @@ import {
   checkClassMatrix,
   checkIndexTarget,
   checkNumberIn,
-  checkOptions,
   checkUnit,
   checkVector,
   unitScale,

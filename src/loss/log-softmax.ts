@@ -4,6 +4,8 @@
  * keeps the dtype). Also its backward (vector–Jacobian product), used to chain
  * gradients taken w.r.t. log-probabilities (nllLoss, klDivergence) back to logits.
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import type { FloatArray, Matrix } from '../core/tensor.js';
 import { checkMatrix } from '../core/tensor.js';
@@ -12,7 +14,7 @@ import { softmaxWasm } from '../kernels/log-softmax.js';
 import type { ImplementationOptions } from './backend.js';
 import { checkImplementationOptions } from './backend.js';
 import { rowMaxUnchecked, rowSumExpUnchecked } from './log-sum-exp.js';
-import { allocLike, checkClassMatrix, checkLogits, checkNoNaN, checkOptions } from './validate.js';
+import { allocLike, checkClassMatrix, checkLogits, checkNoNaN } from './validate.js';
 
 /** log-softmax of each row of `data` into `out` (may alias `data`). A row of all −Infinity gives NaN, as in PyTorch. */
 export function logSoftmaxUnchecked(data: FloatArray, n: number, v: number, out: FloatArray): FloatArray {

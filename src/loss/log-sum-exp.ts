@@ -6,12 +6,13 @@
  * (log 0), as torch.logsumexp gives.
  */
 
+import { checkOptions } from '../core/check-options.js';
 import type { FloatArray, Matrix } from '../core/tensor.js';
 import { chooseKernel, nonFiniteRowError } from '../kernels/dispatch.js';
 import { logSumExpWasm } from '../kernels/log-softmax.js';
 import type { ImplementationOptions } from './backend.js';
 import { checkImplementationOptions } from './backend.js';
-import { checkClassMatrix, checkLogits, checkOptions } from './validate.js';
+import { checkClassMatrix, checkLogits } from './validate.js';
 
 const OP = 'logSumExp';
 

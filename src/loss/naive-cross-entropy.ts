@@ -13,6 +13,7 @@
  * reduced by mean (default), sum or none. No gradient on purpose.
  */
 
+import { checkOptions } from '../core/check-options.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { Matrix, Reduction } from '../core/tensor.js';
 import { rowMaxUnchecked } from './log-sum-exp.js';
@@ -21,7 +22,6 @@ import {
   checkIndexTarget,
   checkLogits,
   checkNumberIn,
-  checkOptions,
   checkReduction,
   REDUCTIONS,
 } from './validate.js';

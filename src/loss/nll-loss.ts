@@ -7,6 +7,7 @@
  * Empty input: N = 0 → 'mean' NaN, 'sum' 0; V = 0 → empty_input.
  */
 
+import { checkOptions } from '../core/check-options.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { FloatArray, Matrix, Reduction, Unit } from '../core/tensor.js';
 import type { ImplementationOptions } from './backend.js';
@@ -19,7 +20,6 @@ import {
   checkIndexTarget,
   checkInteger,
   checkLogits,
-  checkOptions,
   checkReduction,
   checkUnit,
   checkVector,

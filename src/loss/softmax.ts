@@ -4,13 +4,14 @@
  * −Infinity gives NaN (0/0), as torch.softmax does.
  */
 
+import { checkOptions } from '../core/check-options.js';
 import type { FloatArray, Matrix } from '../core/tensor.js';
 import { chooseKernel, nonFiniteRowError } from '../kernels/dispatch.js';
 import { softmaxWasm } from '../kernels/log-softmax.js';
 import type { ImplementationOptions } from './backend.js';
 import { checkImplementationOptions } from './backend.js';
 import { rowMaxUnchecked, rowSumExpUnchecked } from './log-sum-exp.js';
-import { allocLike, checkClassMatrix, checkLogits, checkOptions } from './validate.js';
+import { allocLike, checkClassMatrix, checkLogits } from './validate.js';
 
 /** softmax of each row of `data` into `out` (may alias `data`). */
 export function softmaxUnchecked(data: FloatArray, n: number, v: number, out: FloatArray): FloatArray {

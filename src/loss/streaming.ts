@@ -11,11 +11,13 @@
  *
  * Memory: O(1) whatever the row width.
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { Unit } from '../core/tensor.js';
 import { describe } from '../core/tensor.js';
-import { checkNumberIn, checkOptions, checkUnit, unitScale } from './validate.js';
+import { checkNumberIn, checkUnit, unitScale } from './validate.js';
 
 function checkChunk(op: string, chunk: unknown, offset: number): ArrayLike<number> {
   if (

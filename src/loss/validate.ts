@@ -10,17 +10,6 @@ import { checkMatrix, describe, isFloatArray } from '../core/tensor.js';
 /** An N-dimensional row-major tensor (BCE and KL accept any shape), or a bare 1-D array. */
 export type TensorLike = { readonly data: FloatArray; readonly shape: readonly number[] } | FloatArray;
 
-/** Options must be an object (or absent). */
-export function checkOptions<T extends object>(op: string, options: T | undefined): T | Record<string, never> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new XentError('invalid_argument', op, `options must be an object, got ${describe(options)}`, {
-      arg: 'options',
-    });
-  }
-  return options;
-}
-
 /** A well-formed [N, V] matrix with V ≥ 1 (N = 0 is allowed: see the empty-input policy in cross-entropy.ts). */
 export function checkClassMatrix(op: string, arg: string, m: unknown): [number, number] {
   const [n, v] = checkMatrix(op, arg, m);

@@ -13,12 +13,14 @@
  * k ≥ V makes every row a hit (scikit-learn warns that the score is then meaningless;
  * the result's `meaningless` flag says so here).
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { Matrix } from '../core/tensor.js';
 import { checkMatrix, describe } from '../core/tensor.js';
 import type { Label } from './check.js';
-import { checkLabels, checkNumbers, checkOptionsObject, checkSameLength, isArrayLike } from './check.js';
+import { checkLabels, checkNumbers, checkSameLength, isArrayLike } from './check.js';
 
 export interface AccuracyOptions {
   /** true (default): fraction of correct rows; false: (weighted) count of correct rows. */
@@ -69,7 +71,7 @@ export function accuracy(
   options?: AccuracyOptions,
 ): number {
   const op = 'accuracy';
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   const t = checkLabels(op, 'yTrue', yTrue);
   const p = checkLabels(op, 'yPred', yPred);
   checkSameLength(op, 'yPred', p.length, 'yTrue', t.length);
@@ -158,7 +160,7 @@ export function topKAccuracy(
   options?: TopKAccuracyOptions,
 ): TopKAccuracyResult {
   const op = 'topKAccuracy';
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   const k = o.k ?? 2;
   const hits = topKHits(target, scores, k, op);
   if (hits.length === 0) throw new XentError('empty_input', op, 'scores has no rows', { arg: 'scores' });

@@ -26,9 +26,10 @@
  * variable number of references per segment. Unlike sacrebleu (which zips silently),
  * streams of a different length than the hypotheses are refused.
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import { describe } from '../core/tensor.js';
-import { checkOptionsObject } from './check.js';
 import type { BleuTokenizer } from './sacrebleu-tokenizers.js';
 import { BLEU_TOKENIZERS, bleuTokenize } from './sacrebleu-tokenizers.js';
 import { pyLower, pyRstrip, pySplit } from './text.js';
@@ -75,7 +76,7 @@ interface Settings {
 }
 
 function settings(op: string, options: BleuOptions | undefined, effectiveDefault: boolean): Settings {
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   const tokenize = o.tokenize ?? '13a';
   if (!BLEU_TOKENIZERS.includes(tokenize)) {
     throw new XentError(

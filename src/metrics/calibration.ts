@@ -16,10 +16,12 @@
  *   max (MCE) = max_i |acc_i − conf_i| over all bins (empty bins contribute 0).
  * Confidences must lie in [0, 1]; correctness is 0/1 (or boolean).
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import type { Matrix } from '../core/tensor.js';
 import { checkMatrix, describe } from '../core/tensor.js';
-import { checkNumbers, checkOptionsObject, checkSameLength, isArrayLike } from './check.js';
+import { checkNumbers, checkSameLength, isArrayLike } from './check.js';
 
 export type CalibrationNorm = 'l1' | 'l2' | 'max';
 
@@ -91,7 +93,7 @@ export function reliabilityDiagram(
   options?: CalibrationOptions,
 ): ReliabilityDiagram {
   const op = 'reliabilityDiagram';
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   const nBins = o.nBins ?? 15;
   if (!Number.isInteger(nBins) || nBins < 1)
     throw new XentError('invalid_argument', op, `nBins must be an integer ≥ 1, got ${describe(nBins)}`, {
@@ -193,7 +195,7 @@ export function calibrationError(
   options?: CalibrationOptions & { norm?: CalibrationNorm },
 ): number {
   const op = 'calibrationError';
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   const norm = o.norm ?? 'l1';
   if (norm !== 'l1' && norm !== 'l2' && norm !== 'max')
     throw new XentError('invalid_argument', op, `norm must be 'l1', 'l2' or 'max', got ${describe(norm)}`, {

@@ -12,16 +12,6 @@ export function isArrayLike(x: unknown): x is ArrayLike<unknown> {
   return Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView));
 }
 
-export function checkOptionsObject<T extends object>(op: string, options: T | undefined): Partial<T> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new XentError('invalid_argument', op, `options must be an object, got ${describe(options)}`, {
-      arg: 'options',
-    });
-  }
-  return options;
-}
-
 /** A non-empty array of finite numbers, copied to float64. */
 export function checkNumbers(
   op: string,

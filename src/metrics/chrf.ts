@@ -17,10 +17,11 @@
  *    per-order F scores (eps = 1e-16) is used instead.
  * Empty hypotheses are kept; scores are on the 0–100 scale.
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import { describe } from '../core/tensor.js';
 import { segmentReferences } from './bleu.js';
-import { checkOptionsObject } from './check.js';
 import { codePoints, pyLower, pySplit } from './text.js';
 
 export interface ChrfOptions {
@@ -57,7 +58,7 @@ interface Settings {
 const PUNCTS = new Set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~');
 
 function settings(op: string, options: ChrfOptions | undefined): Settings {
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   const int = (name: 'charOrder' | 'wordOrder', dflt: number, min: number): number => {
     const v = o[name] ?? dflt;
     if (!Number.isInteger(v) || v < min)

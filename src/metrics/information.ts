@@ -10,11 +10,13 @@
  * base defaults to e (nats); base 2 gives bits. The nat-valued work is done by the loss
  * library's `entropy` / `relativeEntropy` (src/loss/entropy.ts).
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import { NeumaierSum } from '../core/sum.js';
 import { describe } from '../core/tensor.js';
 import { entropy, relativeEntropy } from '../loss/entropy.js';
-import { checkNumbers, checkOptionsObject, checkSameLength } from './check.js';
+import { checkNumbers, checkSameLength } from './check.js';
 
 export interface BaseOptions {
   /** Logarithm base (> 0, ≠ 1); default e (nats). */
@@ -35,7 +37,7 @@ function lnBase(op: string, base: unknown): number {
 /** Shannon entropy of pk, or KL(pk ‖ qk) when qk is given, in units of log `base`. */
 export function entropyInBase(pk: ArrayLike<number>, options?: BaseOptions & { qk?: ArrayLike<number> }): number {
   const op = 'entropyInBase';
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   const lb = lnBase(op, o.base);
   const nats = o.qk === undefined ? entropy(pk) : relativeEntropy(pk, o.qk);
   return nats / lb;
@@ -58,7 +60,7 @@ export function jensenShannonDivergence(p: ArrayLike<number>, q: ArrayLike<numbe
 }
 
 function jsImpl(op: string, p: ArrayLike<number>, q: ArrayLike<number>, options: BaseOptions | undefined): number {
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   const lb = lnBase(op, o.base);
   const a = normalised(op, 'p', p);
   const b = normalised(op, 'q', q);

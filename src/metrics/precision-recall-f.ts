@@ -19,10 +19,12 @@
  * zeroDivision: 'warn' (default: 0 and a warning), 0, 1 or NaN.
  * Warnings are returned (`warnings`) and passed to `onWarning`; nothing is printed.
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import { describe } from '../core/tensor.js';
 import type { Label } from './check.js';
-import { checkLabels, checkNumbers, checkOptionsObject, checkSameLength, uniqueLabels } from './check.js';
+import { checkLabels, checkNumbers, checkSameLength, uniqueLabels } from './check.js';
 
 export type Average = 'binary' | 'micro' | 'macro' | 'weighted' | 'none';
 /** 'warn' → 0 with a warning; 0; 1; NaN. */
@@ -147,7 +149,7 @@ function prfImpl(
   options: PrecisionRecallOptions | undefined,
   warnFor: WarnFor,
 ): PrecisionRecallResult {
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   const avg = o.average ?? 'binary';
   if (!AVERAGES.includes(avg)) {
     throw new XentError(

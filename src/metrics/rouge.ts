@@ -18,9 +18,10 @@
  *
  * `rouge-score` is not multilingual: text with no ASCII letters or digits scores 0.
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import { describe } from '../core/tensor.js';
-import { checkOptionsObject } from './check.js';
 import { PorterStemmer } from './porter-stemmer.js';
 import { pyLower } from './text.js';
 
@@ -176,7 +177,7 @@ export function rougeScore(
   options?: RougeOptions,
 ): Partial<Record<RougeType, RougeScore>> {
   const op = 'rougeScore';
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   if (typeof target !== 'string')
     throw new XentError('invalid_argument', op, `target must be a string, got ${describe(target)}`, { arg: 'target' });
   if (typeof prediction !== 'string')
@@ -222,7 +223,7 @@ export function corpusRouge(
   options?: RougeOptions,
 ): Partial<Record<RougeType, RougeScore>> {
   const op = 'corpusRouge';
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   const types = checkTypes(op, o.rougeTypes);
   if (!Array.isArray(predictions) || predictions.length === 0) {
     throw new XentError(

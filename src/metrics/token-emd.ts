@@ -32,12 +32,14 @@
  * renormalised; `droppedMass` reports what was cut), or, when tokens are embedded on a line
  * (1-D positions), use `tokenEmd1d`, which is exact in O(V log V).
  */
+
+import { checkOptions } from '../core/check-options.js';
 import { XentError } from '../core/errors.js';
 import { NeumaierSum } from '../core/sum.js';
 import type { Matrix } from '../core/tensor.js';
 import { checkMatrix, describe } from '../core/tensor.js';
 import { wassersteinDistance } from '../loss/wasserstein.js';
-import { checkNumbers, checkOptionsObject, checkSameLength } from './check.js';
+import { checkNumbers, checkSameLength } from './check.js';
 
 export type TokenCost = Matrix | ((i: number, j: number) => number);
 
@@ -87,7 +89,7 @@ export function tokenEmd(
   options?: TokenEmdOptions,
 ): TokenEmdResult {
   const op = 'tokenEmd';
-  const o = checkOptionsObject(op, options);
+  const o = checkOptions(op, options);
   const a0 = checkNumbers(op, 'p', p, { min: 0 });
   const b0 = checkNumbers(op, 'q', q, { min: 0 });
   checkSameLength(op, 'q', b0.length, 'p', a0.length);

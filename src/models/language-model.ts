@@ -1,7 +1,9 @@
 /**
- * The one interface every scored model implements: GGUF models (node-llama-cpp),
- * xent-trained LSTMs and n-grams, and models behind an HTTP server. Evaluation
- * (chunking, statistics, checkpoints) is written once against it.
+ * The one interface every scored model implements: GGUF models (llama.cpp), LSTMs and
+ * n-grams trained by xent, and models behind an OpenAI-compatible endpoint. Evaluation
+ * (chunking, statistics, checkpoints), comparison, KL divergence, distillation and
+ * `xent serve` are written once against it; every member is required, so no call site
+ * has to ask what a model can do by probing for members.
  *
  * Shapes: a sequence of T token ids; scoring position t means predicting token t+1
  * from tokens 0..t. V is the vocabulary size.
@@ -9,7 +11,18 @@
 
 import { XentError } from '../core/errors.js';
 
+/**
+ * The model family. 'server' is a model behind an OpenAI-compatible endpoint
+ * (src/models/remote/); the value is the one results have always carried.
+ */
 export type ModelKind = 'gguf' | 'lstm' | 'ngram' | 'server';
+
+/**
+ * What computes the scores: for GGUF models, 'native' (llama.cpp's raw logits through
+ * xent's binding) or 'map' (node-llama-cpp's probability Map); 'wasm' (the LSTM on the
+ * WebAssembly kernels); 'js' (the n-gram in JavaScript); 'remote' (an HTTP endpoint).
+ */
+export type ModelEngine = 'native' | 'map' | 'wasm' | 'js' | 'remote';
 
 /** What to compute for each scored position. */
 export interface ScoreOptions {
@@ -18,7 +31,10 @@ export interface ScoreOptions {
    * tokens from+1 … T−1 (llama.cpp scores from = T/2).
    */
   from: number;
-  /** Also return the full log-softmax rows (needed for KL divergence). */
+  /**
+   * Also return the full log-softmax rows (needed for KL divergence and distillation).
+   * Only for models whose `fullDistributions` is true; the others refuse it.
+   */
   full?: boolean;
   /**
    * With `full`: also return the raw logits (`logits`), where the engine has them, so that
@@ -44,9 +60,12 @@ export interface PositionScores {
 }
 
 export interface LanguageModel {
-  /** Display name: a file path, a directory, or a server URL and model name. */
+  /** Display name: a file path, a directory, or an endpoint URL and model name. */
   readonly id: string;
+  /** Short name: the file or directory name, or the model's name on its endpoint. */
+  readonly name: string;
   readonly kind: ModelKind;
+  readonly engine: ModelEngine;
   /** V. */
   readonly vocabSize: number;
   /** The context length the model was trained with (Infinity when unbounded). */
@@ -55,40 +74,88 @@ export interface LanguageModel {
   readonly addsBos: boolean;
   /** The BOS token id, when there is one. */
   readonly bosToken: number | undefined;
+  /**
+   * False when the tokenizer cannot encode every byte sequence (a word-level vocabulary
+   * with <unk>): its bits per byte is then not comparable with other models'.
+   */
+  readonly byteExact: boolean;
+  /**
+   * True when `score` may be called again before the previous call resolves (calls still
+   * complete in order). Evaluation then keeps two windows in flight, so that scoring one
+   * overlaps the model's work on the next.
+   */
+  readonly pipelined: boolean;
+  /**
+   * Whether `score(…, { full: true })` returns full rows of V log-probabilities. False for
+   * a model behind an OpenAI-compatible endpoint, which answers only the true and the
+   * top-ranked tokens' log-probabilities; commands that need the rows (KL divergence,
+   * distillation) refuse such a model before they start (`requireFullDistributions`).
+   */
+  readonly fullDistributions: boolean;
+  /** CPU threads the model computes with; undefined where it is not a setting (n-gram, remote). */
+  readonly threads: number | undefined;
 
   /** Tokenises text exactly as the model does, without adding BOS. */
   tokenize(text: string): Promise<Int32Array>;
+  /**
+   * Tokenises UTF-8 bytes (a --data file as read), without adding BOS; the same tokens as
+   * `tokenize` of their text, without a string round trip where the engine takes bytes.
+   */
+  tokenizeBytes(bytes: Uint8Array): Promise<Int32Array>;
   /** The text of one token, for per-token output (may be a byte fallback like "<0x0A>"). */
   tokenText(token: number): string;
+  /**
+   * UTF-8 byte length of every token's piece (length V; a remote model's covers the tokens
+   * it has seen), for bits per byte.
+   */
+  tokenBytes(): Int32Array;
+  /**
+   * The bytes of each listed token's piece (what detokenising it alone gives; a piece may
+   * hold part of a UTF-8 character). Asynchronous because a remote model may have to ask
+   * its endpoint; afterwards `tokenText` and `tokenBytes` know these tokens too.
+   */
+  tokenPieces(tokens: ArrayLike<number>): Promise<Uint8Array[]>;
   /**
    * Evaluates one sequence from a fresh state (no state carried between calls)
    * and scores the positions from `opts.from` on.
    */
   score(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores>;
-  /**
-   * Optional: true when `score` may be called again before the previous call resolves
-   * (calls still complete in order). Evaluation then keeps two windows in flight, so
-   * that scoring one overlaps the model's work on the next.
-   */
-  readonly pipelined?: boolean;
-  /**
-   * Optional: UTF-8 byte length of every token's text (length V), for bits per byte.
-   * Without it, evaluation measures `tokenText(t)`'s UTF-8 length.
-   */
-  tokenBytes?(): Int32Array;
-  /**
-   * Optional: false when the tokenizer cannot encode every byte sequence (a word-level
-   * vocabulary with <unk>): its bits per byte is then not comparable with other models'.
-   * Absent means true.
-   */
-  readonly byteExact?: boolean;
   /** Releases native or remote resources. */
   close(): Promise<void>;
 }
 
+const bomKeepingDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * The text of UTF-8 bytes (a BOM kept, invalid sequences as U+FFFD, as Node's Buffer
+ * decodes them): `tokenizeBytes` of the adapters whose tokenizers take strings.
+ */
+export function utf8Text(bytes: Uint8Array): string {
+  return bomKeepingDecoder.decode(bytes);
+}
+
+/**
+ * Refuses, before any work, a model that cannot return full distributions to a command
+ * that needs them: `arg` is the option that named the model, `purpose` what needs the rows
+ * ("KL divergence", "distillation").
+ */
+export function requireFullDistributions(model: LanguageModel, op: string, arg: string, purpose: string): void {
+  if (model.fullDistributions) return;
+  const why =
+    model.engine === 'remote'
+      ? 'an OpenAI-compatible server answers the log-probabilities of the true and top-ranked tokens only'
+      : `its ${model.engine} engine returns scores of the true tokens only`;
+  throw new XentError(
+    'incompatible',
+    op,
+    `${purpose} needs full distributions (the log-probabilities of all V tokens at every position), and ${arg} ${model.id} cannot return them: ${why}`,
+    { arg },
+  );
+}
+
 /**
  * Checks the arguments of `score` at an adapter's boundary: `from` an integer in
- * [0, T − 1 − minScored] (GGUF and server models score at least one position, minScored
+ * [0, T − 1 − minScored] (GGUF and remote models score at least one position, minScored
  * = 1; trained models accept an empty range, 0), and, when V is known, every token id in [0, V).
  */
 export function checkScoreInput(
@@ -117,14 +184,4 @@ export function checkScoreInput(
         value: t,
       });
   }
-}
-
-const utf8 = new TextEncoder();
-
-/** Byte length of each token's text, for bits per byte. */
-export function tokenByteLengths(model: LanguageModel): Int32Array {
-  if (model.tokenBytes) return model.tokenBytes();
-  const out = new Int32Array(model.vocabSize);
-  for (let t = 0; t < out.length; t++) out[t] = utf8.encode(model.tokenText(t)).length;
-  return out;
 }

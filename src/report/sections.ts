@@ -16,6 +16,7 @@ import {
   validateTokenRecord,
   validateTrainCurves,
 } from '../results/schema.js';
+import type { TaskRecord, TasksResult } from '../results/tasks.js';
 import { calibrationChart, reliability } from './charts/calibration.js';
 import { compareChart, pairsChart } from './charts/compare.js';
 import { kldChart } from './charts/kld.js';
@@ -24,6 +25,7 @@ import { bestPoint, describePoint, trainChart } from './charts/train.js';
 import { escapeHtml } from './escape.js';
 import { fmt, fmtInt } from './format.js';
 import { rowsFromObject, type SummaryGroup, type SummaryRow } from './summary.js';
+import { renderTasks } from './tasks-section.js';
 import { surprisingTable, tokenView } from './tokens.js';
 
 /** What a report is made of. `source` names the file (or command) the data came from. */
@@ -33,6 +35,8 @@ export type ReportSection =
   | { kind: 'train'; curves: TrainCurves; source?: string }
   | { kind: 'compare'; result: CompareResult; source?: string }
   | { kind: 'kld'; result: KldResult; source?: string }
+  /** `xent tasks`: the summary and, for the curve and the tables, the per-task records. */
+  | { kind: 'tasks'; result: TasksResult; records: readonly TaskRecord[]; source?: string }
   /**
    * Any other figures (e.g. `xent demo`'s): `data`'s scalar keys, whose names carry
    * their units (`nats_per_token`, `forward_ms`), become cards and summary rows.
@@ -331,5 +335,7 @@ export function renderSection(s: ReportSection, ctx: RenderContext): Rendered {
       return renderKld(s, ctx);
     case 'figures':
       return renderFigures(s, ctx);
+    case 'tasks':
+      return renderTasks(s.result, s.records, ctx.id, s.source);
   }
 }

@@ -13,7 +13,7 @@
  */
 import { XentError } from '../core/errors.js';
 
-/** `xent eval --json` (issue 4). Extra keys are allowed and shown in the summary table. */
+/** `xent eval --json`. Extra keys are allowed and shown in the summary table. */
 export interface EvalResult {
   perplexity: number;
   /** llama.cpp's ± on the perplexity. */
@@ -69,7 +69,7 @@ export interface CurvePoint {
   bits_per_byte?: number;
 }
 
-/** The training curves `xent train` saves (issue 5). */
+/** The training curves `xent train` saves. */
 export interface TrainCurves {
   /** Training loss (typically a running mean over the last steps), nats per token. */
   train: CurvePoint[];
@@ -106,7 +106,7 @@ export interface ComparePair {
   diff_ci95_hi: number;
 }
 
-/** `xent compare --json` (issue 6). */
+/** `xent compare --json`. */
 export interface CompareResult {
   models: CompareModel[];
   pairs?: ComparePair[];
@@ -116,7 +116,7 @@ export interface CompareResult {
   [extra: string]: unknown;
 }
 
-/** `xent kld --json` (issue 6): llama.cpp's --kl-divergence statistics; KLD in nats. */
+/** `xent kld --json`: llama.cpp's --kl-divergence statistics; KLD in nats. */
 export interface KldResult {
   kld_mean: number;
   kld_mean_pm?: number;

@@ -96,14 +96,17 @@ interface Entry {
   prob?: number;
 }
 
-/** One position's vLLM dict: the true token, the top-1 and (k > 1) the top-k. */
+/**
+ * One position's vLLM dict: the true token, the top-1 and (k > 1) the top-k. The texts
+ * (decoded_token) are filled in by `nameTokens` once every token of the answer is known.
+ */
 function entryAt(model: LanguageModel, s: PositionScores, r: number, target: number, k: number): Record<string, Entry> {
   const V = model.vocabSize;
   const e: Record<string, Entry> = {};
   if (k > 1 && s.logProbs) {
     const row = s.logProbs.subarray(r * V, (r + 1) * V);
     for (const [i, [v, lp]] of topK(row, k).entries()) {
-      e[String(v)] = { logprob: lp, rank: i + 1, decoded_token: model.tokenText(v) };
+      e[String(v)] = { logprob: lp, rank: i + 1, decoded_token: '' };
     }
   }
   const top = s.top1[r]!;
@@ -111,7 +114,7 @@ function entryAt(model: LanguageModel, s: PositionScores, r: number, target: num
     e[String(top)] = {
       logprob: Math.log(s.top1Prob[r]!),
       rank: 1,
-      decoded_token: model.tokenText(top),
+      decoded_token: '',
       prob: s.top1Prob[r]!,
     };
   const nats = s.nats[r]!;
@@ -119,10 +122,26 @@ function entryAt(model: LanguageModel, s: PositionScores, r: number, target: num
   e[String(target)] = {
     logprob: -nats,
     rank: s.rank[r]! >= 0 ? s.rank[r]! + 1 : (e[String(target)]?.rank ?? 0),
-    decoded_token: model.tokenText(target),
+    decoded_token: '',
     ...(top === target ? { prob: s.top1Prob[r]! } : {}),
   };
   return e;
+}
+
+/**
+ * Fills in the texts of the entries. A model that learns its vocabulary as it goes (a
+ * remote one, when this server is a proxy) is first asked for the pieces of every token
+ * the answer names, so that its `tokenText` knows them.
+ */
+async function nameTokens(
+  model: LanguageModel,
+  pl: ReadonlyArray<Record<string, Entry> | null>,
+  others: Iterable<number>,
+): Promise<void> {
+  const ids = new Set<number>(others);
+  for (const e of pl) if (e) for (const id of Object.keys(e)) ids.add(Number(id));
+  await model.tokenPieces([...ids]);
+  for (const e of pl) if (e) for (const [id, x] of Object.entries(e)) x.decoded_token = model.tokenText(Number(id));
 }
 
 export async function completions(
@@ -169,6 +188,7 @@ export async function completions(
   if (scores)
     for (let r = 0; r < T - 1 - from; r++)
       pl[from + 1 + r] = entryAt(model, scores, r, tokens[from + 1 + r]!, Math.max(1, depth));
+  await nameTokens(model, pl, echo ? [...tokens, ...gen] : gen);
 
   let logprobs: Record<string, unknown> | null = null;
   if (legacyK !== null) {

@@ -1,7 +1,8 @@
 /**
  * `xent serve`: an OpenAI-compatible HTTP endpoint over one LanguageModel (node:http),
  * so that a GGUF model can be evaluated by several clients, and the HTTP adapter
- * (src/models/remote/remote-model.ts) is tested end to end against a real server.
+ * (src/models/remote/remote-language-model.ts) is tested end to end against a real server.
+ * The model may itself be remote: the server is then a proxy to another endpoint.
  *
  *   GET  /health, GET /v1/models            (the card adds {xent: {vocab_size, add_bos, bos_token}})
  *   POST /v1/completions                    (completions.ts: vLLM prompt_logprobs, legacy echo)
@@ -40,21 +41,6 @@ export interface RunningServer {
   url: string;
   port: number;
   close(): Promise<void>;
-}
-
-/** The piece bytes of every token, from the model's texts and byte lengths (<0xNN> texts are raw bytes). */
-function pieceTable(model: LanguageModel): Uint8Array[] {
-  const V = model.vocabSize;
-  const lens = model.tokenBytes?.();
-  const out: Uint8Array[] = new Array(V);
-  for (let t = 0; t < V; t++) {
-    const s = model.tokenText(t);
-    const b = Buffer.from(s, 'utf8');
-    const n = lens?.[t] ?? b.length;
-    const hex = /^(?:<0x[0-9A-Fa-f]{2}>)+$/.test(s) ? s.match(/[0-9A-Fa-f]{2}(?=>)/g)! : null;
-    out[t] = b.length !== n && hex && hex.length === n ? Uint8Array.from(hex, (h) => parseInt(h, 16)) : b;
-  }
-  return out;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -99,11 +85,9 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
   const maxQueue = o.maxQueue ?? 64;
   const maxPromptTokens =
     o.maxPromptTokens ?? (Number.isFinite(model.trainContextLength) ? Math.max(model.trainContextLength, 4096) : 8192);
-  const pieces = pieceTable(model);
   const keyHash = o.apiKey ? createHash('sha256').update(o.apiKey).digest() : undefined;
-  const tokenizeBytes = (model as { tokenizeBytes?: (b: Uint8Array) => Promise<Int32Array> }).tokenizeBytes;
   const encode = async (text: string, special: boolean): Promise<Int32Array> => {
-    const t = tokenizeBytes ? await tokenizeBytes.call(model, Buffer.from(text, 'utf8')) : await model.tokenize(text);
+    const t = await model.tokenizeBytes(Buffer.from(text, 'utf8'));
     if (!special || !model.addsBos || model.bosToken === undefined) return t;
     const s = new Int32Array(t.length + 1);
     s[0] = model.bosToken;
@@ -155,10 +139,11 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
         throw new RequestError(400, 'tokenize needs `prompt` (vLLM) or `content` (llama-server) as a string');
       const special = body.add_special_tokens === true || body.add_special === true;
       const tokens = await encode(text, special);
-      const list =
-        body.with_pieces === true
-          ? Array.from(tokens, (id) => ({ id, piece: pieceJson(pieces[id]!) }))
-          : Array.from(tokens);
+      let list: unknown[] = Array.from(tokens);
+      if (body.with_pieces === true) {
+        const pieces = await model.tokenPieces(tokens);
+        list = Array.from(tokens, (id, i) => ({ id, piece: pieceJson(pieces[i]!) }));
+      }
       return (
         send(res, 200, {
           tokens: list,
@@ -172,7 +157,7 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
       const ids = body.tokens;
       if (!Array.isArray(ids) || !ids.every((t) => Number.isInteger(t) && t >= 0 && t < model.vocabSize))
         throw new RequestError(400, `tokens must be an array of token ids in [0, ${model.vocabSize})`);
-      const s = Buffer.concat(ids.map((t: number) => pieces[t]!)).toString('utf8');
+      const s = Buffer.concat(await model.tokenPieces(ids)).toString('utf8');
       return (send(res, 200, { prompt: s, content: s }), 200);
     }
     if (waiting >= maxQueue)

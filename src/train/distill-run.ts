@@ -7,12 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { XentError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
-import { tokenByteLengths } from '../models/language-model.js';
+import { requireFullDistributions } from '../models/language-model.js';
 import { loadModel } from '../models/load.js';
-import { type GgufTokenizerRef, readJsonFile, readModelJson } from '../models/lstm/lstm-model-dir.js';
+import type { GgufTokenizerRef } from '../models/lstm/lstm-model-dir.js';
+import { modelDirFile, readJsonFile, readModelJson, TOKENIZER_FILE } from '../models/model-dir.js';
 import type { CurvePoint } from '../results/schema.js';
 import { tokenizerFromJSON } from '../tokenizers/tokenizer-spec.js';
 import { createDistillTrainable } from './distill.js';
@@ -56,6 +57,8 @@ export async function runDistill(o: DistillRunOptions): Promise<DistillRunResult
   // student's kernels (measured here: 10 ms per 33-token window on 1 thread, 60–1700 ms on 2).
   const teacher = await loadModel(o.teacher, { ctx: seq + 2, threads: 1 });
   try {
+    // The soft term needs the teacher's whole distribution at every position.
+    requireFullDistributions(teacher, OP, '--teacher', 'distillation');
     let tokenizerJSON: unknown;
     let byteExact: boolean;
     let teacherBytes: number;
@@ -72,10 +75,9 @@ export async function runDistill(o: DistillRunOptions): Promise<DistillRunResult
       byteExact = true;
     } else {
       const { json } = readModelJson(o.teacher, OP);
-      const tokFile = join(o.teacher, typeof json.tokenizer === 'string' ? json.tokenizer : 'tokenizer.json');
-      tokenizerJSON = readJsonFile(OP, tokFile);
+      tokenizerJSON = readJsonFile(OP, modelDirFile(o.teacher, json, 'tokenizer', TOKENIZER_FILE));
       byteExact = tokenizerFromJSON(tokenizerJSON).byteExact;
-      teacherBytes = statSync(join(o.teacher, typeof json.weights === 'string' ? json.weights : 'weights.f32')).size;
+      teacherBytes = statSync(modelDirFile(o.teacher, json, 'weights', 'weights.f32')).size;
     }
     const trainTokens = await teacher.tokenize(o.trainText);
     const valTokens = await teacher.tokenize(o.valText);
@@ -141,7 +143,7 @@ export async function runDistill(o: DistillRunOptions): Promise<DistillRunResult
       out: o.out,
       trainTokens,
       valTokens,
-      tokenBytes: tokenByteLengths(teacher),
+      tokenBytes: teacher.tokenBytes(),
       byteExact,
       tokenizerJSON,
       B,

@@ -1,7 +1,7 @@
 /**
  * Gradient clipping and Adam(W) on an LstmEngine's parameters, in the kernels' memory:
  * the formulas of adam.ts and clip.ts (the plain references) on the trainer's WebAssembly
- * kernels `sum_sq`, `scale` and `adam`. The engine (src/models/lstm/lstm-engine.ts) owns
+ * kernels `sumSq`, `scale` and `adam` (src/kernels/train-kernels.ts). The engine (src/models/lstm/lstm-engine.ts) owns
  * the model and its gradients; the optimiser's state (the two moments, the step count and
  * the per-thread partial sums of the norm) is this class's, allocated in the engine's memory
  * through `OPTIMIZER_BUFFERS`.
@@ -33,21 +33,16 @@ export class EngineOptimizer {
 
   /** Global L2 norm of the current gradients (float64 accumulation). */
   gradNorm(): number {
-    const k = this.engine.kernels;
-    const parts = k.threads;
-    const partialPtr = this.engine.pointer('partial');
-    k.run('sum_sq', this.engine.pointer('grads'), this.engine.P, partialPtr);
-    const partial = k.f64(partialPtr, parts);
-    let s = 0;
-    for (let i = 0; i < parts; i++) s += partial[i]!;
-    return Math.sqrt(s);
+    const e = this.engine;
+    return Math.sqrt(e.kernels.sumSq({ x: e.pointer('grads'), n: e.P, partial: e.pointer('partial') }));
   }
 
   /** torch.nn.utils.clip_grad_norm_ semantics; returns the norm before clipping. */
   clipGradNorm(maxNorm: number): number {
     const norm = this.gradNorm();
     const coef = maxNorm / (norm + 1e-6);
-    if (maxNorm > 0 && coef < 1) this.engine.kernels.run('scale', this.engine.pointer('grads'), this.engine.P, coef);
+    if (maxNorm > 0 && coef < 1)
+      this.engine.kernels.scale({ x: this.engine.pointer('grads'), n: this.engine.P, k: coef });
     return norm;
   }
 
@@ -60,20 +55,19 @@ export class EngineOptimizer {
     const decay = o.decoupled ? 1 - o.lr * o.weightDecay : 1;
     const l2 = o.decoupled ? 0 : o.weightDecay;
     const e = this.engine;
-    e.kernels.run(
-      'adam',
-      e.pointer('params'),
-      e.pointer('grads'),
-      e.pointer('adamM'),
-      e.pointer('adamV'),
-      e.P,
+    e.kernels.adam({
+      params: e.pointer('params'),
+      grads: e.pointer('grads'),
+      m: e.pointer('adamM'),
+      v: e.pointer('adamV'),
+      n: e.P,
       stepSize,
-      o.beta1,
-      o.beta2,
-      o.eps,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: o.eps,
       bc2Sqrt,
       decay,
       l2,
-    );
+    });
   }
 }

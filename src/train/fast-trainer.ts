@@ -38,7 +38,7 @@ export interface StepResult {
 /**
  * The recurrence, the output-layer products, clipping and Adam are LstmEngine's
  * (src/models/lstm/lstm-engine.ts); this class supplies the loss: each block of logits goes through
- * the fused cross-entropy kernel `ce_rows`, which overwrites it with d loss / d logits.
+ * the fused cross-entropy kernel `ceRows`, which overwrites it with d loss / d logits.
  */
 export class FastLstmTrainer {
   readonly config: Readonly<Required<LstmConfig>>;
@@ -78,7 +78,7 @@ export class FastLstmTrainer {
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         ...(opts.rowsPerChunk !== undefined ? { rowsPerChunk: opts.rowsPerChunk } : {}),
         // targets [N] i32; per-row loss and plain cross-entropy, f64 (≤ N rows each)
-        extraBuffers: { targets: N, lossRows: 2 * N, ceRows: 2 * N, ...optimizerBuffers(paramCount(config)) },
+        extraBuffers: { targets: N, lossNats: 2 * N, ceNats: 2 * N, ...optimizerBuffers(paramCount(config)) },
       },
       initial,
     );
@@ -148,29 +148,28 @@ export class FastLstmTrainer {
     const scale = count > 0 ? 1 / count : 0;
     const block = engine.pointer('block');
     const targets = engine.pointer('targets');
-    const lossPtr = engine.pointer('lossRows');
-    const cePtr = engine.pointer('ceRows');
-    const lossRows = k.f64(lossPtr, this.R);
-    const ceRows = k.f64(cePtr, this.R);
+    const lossPtr = engine.pointer('lossNats');
+    const cePtr = engine.pointer('ceNats');
+    const lossNats = k.f64(lossPtr, this.R);
+    const ceNats = k.f64(cePtr, this.R);
     let sumNats = 0;
     let sumCe = 0;
     engine.forEachBlock((r0, rows) => {
-      k.run(
-        'ce_rows',
-        block,
-        targets + r0 * 4,
+      k.ceRows({
+        logits: block,
+        targets: targets + r0 * 4,
         rows,
         V,
-        this.labelSmoothing,
-        this.ignoreIndex,
+        labelSmoothing: this.labelSmoothing,
+        ignoreIndex: this.ignoreIndex,
         scale,
-        grad ? 1 : 0,
-        lossPtr,
-        cePtr,
-      );
+        grad,
+        lossOut: lossPtr,
+        ceOut: cePtr,
+      });
       for (let r = 0; r < rows; r++) {
-        sumNats += lossRows[r]!;
-        sumCe += ceRows[r]!;
+        sumNats += lossNats[r]!;
+        sumCe += ceNats[r]!;
       }
     }, grad);
     return { sumNats, sumCe };

@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { XentError } from '../core/errors.js';
 import { atomicWriteFileSync } from '../io/atomic-write.js';
-import { float32Bytes, readFloat32File, readJsonFile } from '../models/lstm/lstm-model-dir.js';
+import { float32Bytes, readFloat32File, readJsonFile } from '../models/model-dir.js';
 import type { CurvePoint } from '../results/schema.js';
 
 export type Fingerprint = Record<string, string | number | boolean | null>;

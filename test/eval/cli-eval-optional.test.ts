@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { requires } from '../helpers/requires.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
@@ -17,7 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'xent-omit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('without node-llama-cpp, xent eval explains how to enable GGUF support', {
-  skip: !MODEL || !existsSync(CLI) ? 'needs the model and the built CLI' : false,
+  skip: requires({ shared: ['models/stories260K.gguf'], cli: true }),
 }, () => {
   const hooks = join(dir, 'hooks.mjs');
   writeFileSync(

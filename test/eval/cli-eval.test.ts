@@ -4,25 +4,25 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readGgufHeader } from '../../src/models/gguf/gguf-header.js';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
 import { type CliRun, failsWith, runCli } from '../helpers/cli.js';
+import { requires } from '../helpers/requires.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip =
-  !MODEL || !TINY
-    ? 'needs ../shared models and data'
-    : !existsSync(CLI)
-      ? 'needs the built CLI (npm run build)'
-      : false;
-const skipNative = skip || (loadNativeBinding() ? false : `native engine unavailable: ${nativeUnavailableReason()}`);
+const skip = requires({
+  shared: ['models/stories260K.gguf', 'data/tinystories_valid_600k.txt'],
+  cli: true,
+  native: true,
+  files: [GPL],
+});
+const skipNative = skip;
 const dir = mkdtempSync(join(tmpdir(), 'xent-eval-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -254,15 +254,22 @@ test('--checkpoint: kill -9 mid-run, rerun, identical result and token file', {
 });
 
 test('Ctrl-C prints the result so far and exits 130', { skip: skipNative, timeout: 120_000 }, async () => {
+  // Interrupt once scoring has begun (the first per-token records are in `<file>.partial`), not
+  // after a fixed delay: on a loaded machine start-up alone can take longer than any fixed delay.
+  const records = join(dir, 'ctrl-c.jsonl');
+  const partial = `${records}.partial`;
   const child = spawn(
     process.execPath,
-    [CLI, 'eval', '--model', MODEL!, '--data', TINY!, '--ctx', '128', '--threads', '1'],
+    [CLI, 'eval', '--model', MODEL!, '--data', TINY!, '--ctx', '128', '--threads', '1', '--tokens', records],
     { env: { ...process.env, CI: '1' } },
   );
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   const code = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-  await new Promise((r) => setTimeout(r, 2500));
+  for (let waited = 0; !(existsSync(partial) && statSync(partial).size > 0); waited += 50) {
+    assert.ok(waited < 100_000, 'xent eval wrote no per-token record within 100 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
   child.kill('SIGINT');
   assert.equal(await code, 130);
   assert.match(stdout, /Final estimate: PPL = \d+\.\d{4} \+\/- \d+\.\d{5}/);

@@ -4,7 +4,7 @@
  * (itself checked against llama.cpp in cli-eval.test.ts), intervals, schema, bad input.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -12,19 +12,25 @@ import { unitStarts } from '../../src/eval/compare.js';
 import { readDomains } from '../../src/eval/domains.js';
 import { validateCompareResult } from '../../src/results/schema.js';
 import { type CliRun, failsWith, runCli } from '../helpers/cli.js';
-import { CLI, sharedPath } from '../helpers/shared.js';
+import { requires } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 
 const F32 = sharedPath('models', 'stories260K.gguf');
 const BF16 = sharedPath('models', 'stories260K-bf16.gguf');
 const LLAMA = sharedPath('models', 'llama-2-tiny-random.gguf');
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
 const WIKI = sharedPath('data', 'wikitext2_test.raw');
-const skip =
-  !F32 || !BF16 || !LLAMA || !TINY || !WIKI
-    ? 'needs ../shared models and data'
-    : !existsSync(CLI)
-      ? 'needs the built CLI (npm run build)'
-      : false;
+const skip = requires({
+  shared: [
+    'models/stories260K.gguf',
+    'models/stories260K-bf16.gguf',
+    'models/llama-2-tiny-random.gguf',
+    'data/tinystories_valid_600k.txt',
+    'data/wikitext2_test.raw',
+  ],
+  cli: true,
+  native: true,
+});
 const dir = mkdtempSync(join(tmpdir(), 'xent-compare-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

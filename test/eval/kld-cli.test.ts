@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { validateKldResult } from '../../src/results/schema.js';
 import { type CliRun, failsWith, runCli } from '../helpers/cli.js';
+import { requires } from '../helpers/requires.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const F32 = sharedPath('models', 'stories260K.gguf');
@@ -19,12 +20,12 @@ const BF16 = sharedPath('models', 'stories260K-bf16.gguf');
 const LLAMA = sharedPath('models', 'llama-2-tiny-random.gguf');
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip =
-  !F32 || !BF16 || !TINY
-    ? 'needs ../shared models and data'
-    : !existsSync(CLI)
-      ? 'needs the built CLI (npm run build)'
-      : false;
+const skip = requires({
+  shared: ['models/stories260K.gguf', 'models/stories260K-bf16.gguf', 'data/tinystories_valid_600k.txt'],
+  cli: true,
+  native: true,
+  files: [GPL],
+});
 const dir = mkdtempSync(join(tmpdir(), 'xent-kld-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -338,7 +339,11 @@ const LLAMA_V32K_BLOCK = [
 ];
 
 test('V = 32000 (WebAssembly sums): every line of llama-perplexity --kl-divergence, llama-2-tiny-random against itself, 20 chunks', {
-  skip: skip || (LLAMA ? false : 'needs llama-2-tiny-random.gguf'),
+  skip: requires({
+    shared: ['models/stories260K.gguf', 'models/llama-2-tiny-random.gguf', 'data/tinystories_valid_600k.txt'],
+    cli: true,
+    native: true,
+  }),
 }, () => {
   const text = join(dir, 'tiny120k.txt');
   writeFileSync(text, readFileSync(TINY!).subarray(0, 120_000));

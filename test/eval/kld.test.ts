@@ -22,7 +22,8 @@ import {
   quantizeBaseRow,
   topkOverlap,
 } from '../../src/kernels/kld-rows.js';
-import { sharedPath, skipUnlessShared } from '../helpers/shared.js';
+import { skipUnlessShared } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xent-kld-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

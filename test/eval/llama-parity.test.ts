@@ -10,24 +10,28 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
 import { runCli } from '../helpers/cli.js';
-import { CLI, REPO_ROOT, sharedPath } from '../helpers/shared.js';
+import { requires } from '../helpers/requires.js';
+import { REPO_ROOT, sharedPath } from '../helpers/shared.js';
 
 const DATA = join(REPO_ROOT, 'test', 'eval', 'data');
 const dir = mkdtempSync(join(tmpdir(), 'xent-llama-parity-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const skip = !sharedPath('models', 'llama-2-tiny-random.gguf')
-  ? 'needs ../shared models and data'
-  : !existsSync(CLI)
-    ? 'needs the built CLI (npm run build)'
-    : loadNativeBinding()
-      ? false
-      : `native engine unavailable (${nativeUnavailableReason()})`;
+const skip = requires({
+  shared: [
+    'models/stories260K.gguf',
+    'models/stories260K-bf16.gguf',
+    'models/llama-2-tiny-random.gguf',
+    'data/tinystories_valid_600k.txt',
+    'data/wikitext2_test.raw',
+  ],
+  cli: true,
+  native: true,
+});
 
 interface Fixture {
   file: string;

@@ -5,20 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
+import { requires } from '../helpers/requires.js';
 import { CLI, sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
-const skip =
-  !MODEL || !sharedPath('data', 'wikitext2_test.raw')
-    ? 'needs ../shared models and data'
-    : !existsSync(CLI)
-      ? 'needs the built CLI'
-      : loadNativeBinding()
-        ? false
-        : `native engine unavailable (${nativeUnavailableReason()}): full-file reference runs need it`;
+const skip = requires({
+  shared: ['models/stories260K.gguf', 'data/tinystories_valid_600k.txt', 'data/wikitext2_test.raw'],
+  cli: true,
+  native: true,
+});
 
 const rows: [string, number, string, string, number][] = [
   ['tinystories_valid_600k.txt', 128, '5.0063', '0.02891', 2323],

@@ -11,24 +11,16 @@ import { after, before, describe, test } from 'node:test';
 import { evaluatePerplexity, type TokenRecord } from '../../src/eval/evaluate.js';
 import { evaluateSharded } from '../../src/eval/shards.js';
 import { loadShards, saveShards } from '../../src/eval/shards-checkpoint.js';
-import { type GgufModel, loadGgufModel } from '../../src/models/gguf/gguf-model.js';
-import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
+import { type GgufLanguageModel, loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
 import type { PositionScores } from '../../src/models/language-model.js';
-import { ServerModel } from '../../src/models/remote/remote-model.js';
-import { CLI, sharedPath } from '../helpers/shared.js';
+import { RemoteLanguageModel } from '../../src/models/remote/remote-language-model.js';
+import { requires } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 import { killAll, runCli, type Served, startProxy, startServe } from '../models/server-helpers.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !MODEL
-  ? 'needs ../shared/models/stories260K.gguf'
-  : !existsSync(CLI)
-    ? 'needs the built CLI (npm run build)'
-    : !loadNativeBinding()
-      ? 'needs the native GGUF engine'
-      : !existsSync(GPL)
-        ? 'needs /usr/share/common-licenses/GPL-3'
-        : false;
+const skip = requires({ shared: ['models/stories260K.gguf'], cli: true, native: true, files: [GPL] });
 const dir = mkdtempSync(join(tmpdir(), 'xent-shards-'));
 after(async () => {
   await killAll();
@@ -61,7 +53,7 @@ function figures(j: Record<string, unknown>): Record<string, unknown> {
 describe('sharded evaluation across xent serve processes', { skip }, () => {
   let a: Served;
   let b: Served;
-  let local: GgufModel;
+  let local: GgufLanguageModel;
   let text: Int32Array;
   before(async () => {
     [a, b] = await Promise.all([startServe(MODEL!, ['--ctx', '64']), startServe(MODEL!, ['--ctx', '64'])]);
@@ -123,8 +115,8 @@ describe('sharded evaluation across xent serve processes', { skip }, () => {
   test('a server killed mid-run: dropped, its shards reassigned, the same result', async () => {
     const ref = await evaluatePerplexity(local, text, { ctx: 64, chunks: 16 });
     const victim = await startServe(MODEL!, ['--ctx', '64']);
-    const ma = await ServerModel.open(a.url);
-    const mv = await ServerModel.open(victim.url);
+    const ma = await RemoteLanguageModel.open(a.url);
+    const mv = await RemoteLanguageModel.open(victim.url);
     assert.deepEqual(
       Array.from(await ma.tokenize(readFileSync(GPL).subarray(0, 4000).toString('utf8'))),
       Array.from(text),
@@ -174,7 +166,7 @@ describe('sharded evaluation across xent serve processes', { skip }, () => {
         : undefined,
     );
     try {
-      const m = await ServerModel.open(proxy.url);
+      const m = await RemoteLanguageModel.open(proxy.url);
       const { result, endpoints } = await evaluateSharded([m], text, {
         ctx: 64,
         chunks: 6,
@@ -197,7 +189,7 @@ describe('sharded evaluation across xent serve processes', { skip }, () => {
   test('windows scored ahead of the fold and saved are not requested again, and fold to the same bits', async () => {
     const ref = await evaluatePerplexity(local, text, { ctx: 64, chunks: 8 });
     const first = new Map<number, PositionScores>();
-    await evaluateSharded([await ServerModel.open(a.url)], text, {
+    await evaluateSharded([await RemoteLanguageModel.open(a.url)], text, {
       ctx: 64,
       chunks: 8,
       onScored: (w, s) => void first.set(w, s),
@@ -211,7 +203,7 @@ describe('sharded evaluation across xent serve processes', { skip }, () => {
     assert.deepEqual([...preloaded.keys()], [2, 5, 6]);
     const proxy = await startProxy(a.url, () => undefined);
     try {
-      const m = await ServerModel.open(proxy.url);
+      const m = await RemoteLanguageModel.open(proxy.url);
       await m.tokenize(readFileSync(GPL).subarray(0, 4000).toString('utf8'));
       const { result, endpoints } = await evaluateSharded([m], text, { ctx: 64, chunks: 8, preloaded });
       assert.equal(proxy.completions(), 5);

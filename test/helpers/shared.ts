@@ -1,7 +1,7 @@
 /**
  * Locates `../shared` (models, data, fixtures, reference figures) for tests.
- * The product never needs it; tests that do call `sharedPath()` and skip only
- * where it is absent (CI always has it). XENT_SHARED overrides the location.
+ * The product never needs it; tests that do declare it with `requires({ shared: […] })`
+ * (test/helpers/requires.ts: a skip locally, a failure under CI). XENT_SHARED overrides the location.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -14,11 +14,6 @@ export const SHARED_DIR = resolve(process.env.XENT_SHARED ?? join(REPO_ROOT, '..
 export function sharedPath(...parts: string[]): string | undefined {
   const p = join(SHARED_DIR, ...parts);
   return existsSync(p) ? p : undefined;
-}
-
-/** For `test(name, { skip: skipUnlessShared('models/x.gguf') }, ...)`: false, or the reason to skip. */
-export function skipUnlessShared(...parts: string[]): false | string {
-  return sharedPath(...parts) ? false : `needs ../shared/${parts.join('/')} (absent here)`;
 }
 
 /** The built CLI, as users run it after `npm ci`. */

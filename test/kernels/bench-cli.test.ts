@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { test } from 'node:test';
+import { requires } from '../helpers/requires.js';
 import { CLI } from '../helpers/shared.js';
 
-const skip = existsSync(CLI) ? false : 'needs the built CLI (npm test builds it)';
+const skip = requires({ cli: true });
 
 test('xent bench ce --json prints { op, rows, vocab, threads, median_s, min_s, peak_rss_bytes }', { skip }, () => {
   for (const op of ['fwd', 'fwdbwd', 'read']) {

@@ -11,15 +11,15 @@
  * Skipped where Chromium is not installed.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { requires } from '../helpers/requires.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 
 const CHROMIUM = process.env.XENT_CHROMIUM ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `needs Chromium at ${CHROMIUM}`;
+const skip = requires({ chromium: CHROMIUM });
 
 const PAGE_SCRIPT = `
 import * as xent from './xent.js';

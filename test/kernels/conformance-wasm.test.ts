@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { kernelCallCount } from '../../src/kernels/pool.js';
-import { skipUnlessShared } from '../helpers/shared.js';
+import { skipUnlessShared } from '../helpers/requires.js';
 import type { Fixture } from '../loss/fixture.js';
 import { assertClose, FIXTURE, loadFixture } from '../loss/fixture.js';
 import { runCase, TOL } from '../loss/run-case.js';
@@ -36,7 +36,7 @@ test('the fixture file is present and complete', { skip }, () => {
   assert.equal(fixture.cases.length, fixture.meta.n_cases);
 });
 
-// H1's extra PyTorch cases (test/loss/extra_reference.json), when present, go through the same path.
+// The extra PyTorch cases (test/loss/extra_reference.json), when present, go through the same path.
 const extraPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'loss', 'extra_reference.json');
 const extra = existsSync(extraPath) ? (JSON.parse(readFileSync(extraPath, 'utf8')) as Fixture) : undefined;
 const cases = [

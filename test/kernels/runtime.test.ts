@@ -1,10 +1,11 @@
 /**
  * The kernels' runtime: the embedded module is the one the build compiled, every top-level
- * AssemblyScript entry has its generated module, the allocator hands out disjoint aligned
- * blocks and reuses freed ones, wasm-resident arrays are used without copies, and the worker
- * pool stops cleanly.
+ * AssemblyScript entry has its generated module, every module's static data lies below the
+ * heap, the allocator hands out disjoint aligned blocks and reuses freed ones, wasm-resident
+ * arrays are used without copies, and the worker pool stops cleanly.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,10 +13,14 @@ import { test } from 'node:test';
 import { crossEntropy } from '../../src/index.js';
 import { WASM_BASE64, WASM_SHA256 } from '../../src/kernels/generated/ce.wasm.js';
 import { WASM_BASE64 as RELAXED_BASE64 } from '../../src/kernels/generated/ce-relaxed.wasm.js';
+import { WASM_BASE64 as KLD_BASE64 } from '../../src/kernels/generated/kld.wasm.js';
+import { WASM_BASE64 as TRAIN_BASE64 } from '../../src/kernels/generated/train-kernels.wasm.js';
+import { WASM_BASE64 as TRAIN_RELAXED_BASE64 } from '../../src/kernels/generated/train-kernels-relaxed.wasm.js';
 import { kernelWorkerCount, shutdownKernelWorkers } from '../../src/kernels/pool.js';
 import {
   allocFloat32,
   freeFloat32,
+  HEAP_BASE,
   isKernelResident,
   kernelMemoryBytes,
   kernelRuntime,
@@ -144,10 +149,45 @@ function dataSegments(bytes: Uint8Array): Array<[number, number]> {
   return out;
 }
 
-test("the module's static data lies below the heap (the allocator starts at 64 KiB)", () => {
-  for (const b64 of [WASM_BASE64, RELAXED_BASE64]) {
+test("every module's static data lies below the heap (the allocator starts at 64 KiB)", () => {
+  assert.equal(HEAP_BASE, 65536);
+  const modules: Array<[string, string]> = [
+    ['ce', WASM_BASE64],
+    ['ce-relaxed', RELAXED_BASE64],
+    ['train-kernels', TRAIN_BASE64],
+    ['train-kernels-relaxed', TRAIN_RELAXED_BASE64],
+    ['kld', KLD_BASE64],
+  ];
+  // Every generated module is in the list.
+  const generated = readdirSync(join(REPO_ROOT, 'src', 'kernels', 'generated')).filter((f) => f.endsWith('.wasm.ts'));
+  assert.deepEqual(generated.map((f) => f.replace(/\.wasm\.ts$/, '')).sort(), modules.map(([n]) => n).sort());
+  for (const [name, b64] of modules) {
     const segs = dataSegments(Buffer.from(b64, 'base64'));
     for (const [off, len] of segs)
-      assert.ok(off + len <= 65536, `data segment [${off}, ${off + len}) overlaps the heap`);
+      assert.ok(off + len <= 65536, `${name}: data segment [${off}, ${off + len}) overlaps the heap`);
   }
+});
+
+test('XENT_WASM_SIMD=plain and XENT_WASM_RELAXED=0 each force the plain build of every module family', () => {
+  const src = `import { enableRelaxedSimd } from './src/kernels/relaxed-simd.ts';
+enableRelaxedSimd();
+const rt = await import('./src/kernels/runtime.ts');
+const { TrainKernels } = await import('./src/kernels/train-kernels.ts');
+const { crossEntropy } = await import('./src/index.ts');
+crossEntropy({ data: new Float32Array(4096 * 8).fill(0.5), shape: [4096, 8] }, new Int32Array(4096), { backend: 'wasm' });
+const k = new TrainKernels({ bytes: 0, threads: 1 });
+console.log(JSON.stringify({ ce: rt.kernelBuild(), train: k.relaxed ? 'relaxed-simd' : 'simd' }));
+k.close();`;
+  const run = (env: Record<string, string>): { ce: string; train: string } => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, XENT_WASM_SIMD: '', XENT_WASM_RELAXED: '', ...env },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { ce: string; train: string };
+  };
+  assert.deepEqual(run({}), { ce: 'relaxed-simd', train: 'relaxed-simd' });
+  assert.deepEqual(run({ XENT_WASM_SIMD: 'plain' }), { ce: 'simd', train: 'simd' });
+  assert.deepEqual(run({ XENT_WASM_RELAXED: '0' }), { ce: 'simd', train: 'simd' });
 });

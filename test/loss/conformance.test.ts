@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { skipUnlessShared } from '../helpers/shared.js';
+import { skipUnlessShared } from '../helpers/requires.js';
 import { assertClose, FIXTURE, loadFixture } from './fixture.js';
 import { runCase, TOL } from './run-case.js';
 

@@ -1,5 +1,5 @@
 /**
- * The naive −log(softmax(x)[y] + 1e−10) against crossEntropy (issue 2's demonstration),
+ * The naive −log(softmax(x)[y] + 1e−10) against crossEntropy,
  * BCE against its closed form, and the semantics of the non-torch extras.
  */
 import assert from 'node:assert/strict';

@@ -10,7 +10,8 @@ import {
   reliabilityDiagram,
   topLabelConfidences,
 } from '../../src/index.js';
-import { sharedPath, skipUnlessShared } from '../helpers/shared.js';
+import { skipUnlessShared } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 import { close, isCode, REF } from './helpers.js';
 
 test('calibration error: torchmetrics docs example (binary_calibration_error, n_bins=2)', () => {

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { tokenEmd, tokenEmd1d, wassersteinDistance } from '../../src/index.js';
-import { sharedPath, skipUnlessShared } from '../helpers/shared.js';
+import { skipUnlessShared } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 import { close, isCode } from './helpers.js';
 
 /** Cost |x_i − x_j| of tokens placed on a line: the exact EMD is then the 1-D Wasserstein distance. */

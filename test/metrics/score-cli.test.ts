@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { requires } from '../helpers/requires.js';
 import { CLI } from '../helpers/shared.js';
 import { close } from './helpers.js';
 
 // `xent score` end to end on the built CLI (dist/), as users run it.
 const dir = mkdtempSync(join(tmpdir(), 'xent-score-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const skip = existsSync(CLI) ? false : 'needs the built CLI (npm run build)';
+const skip = requires({ cli: true });
 
 function write(name: string, text: string | Buffer): string {
   const p = join(dir, name);

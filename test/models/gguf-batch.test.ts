@@ -20,41 +20,40 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { type BatchRequest, scoreBatch } from '../../src/models/batch.js';
 import { perplexityLayout, planChunks } from '../../src/models/gguf/gguf-batches.js';
-import { type GgufModel, loadGgufModel } from '../../src/models/gguf/gguf-model.js';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
-import type { NativeGgufModel } from '../../src/models/gguf/gguf-native-model.js';
+import { type GgufLanguageModel, loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
+import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
+import type { NativeGgufLanguageModel } from '../../src/models/gguf/gguf-native-model.js';
 import type { LanguageModel, PositionScores } from '../../src/models/language-model.js';
 import { loadModel } from '../../src/models/load.js';
+import { requires } from '../helpers/requires.js';
 import { REPO_ROOT, sharedPath } from '../helpers/shared.js';
 
 const native = loadNativeBinding();
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
-const skip =
-  !sharedPath('models', 'llama-2-tiny-random.gguf') || !TINY
-    ? 'needs ../shared models and data'
-    : native
-      ? false
-      : `native engine unavailable: ${nativeUnavailableReason()}`;
+const skip = requires({
+  shared: ['models/stories260K.gguf', 'models/llama-2-tiny-random.gguf', 'data/tinystories_valid_600k.txt'],
+  native: true,
+});
 const MODELS = ['stories260K', 'llama-2-tiny-random'] as const;
 const opened: LanguageModel[] = [];
 after(async () => {
   for (const m of opened) await m.close();
 });
 
-async function open(name: string, fa: 'on' | 'off', ctx = 128, sequences = 4): Promise<NativeGgufModel> {
+async function open(name: string, fa: 'on' | 'off', ctx = 128, sequences = 4): Promise<NativeGgufLanguageModel> {
   const m = (await loadGgufModel(sharedPath('models', `${name}.gguf`)!, {
     ctx,
     sequences,
     threads: 2,
     engine: 'native',
     flashAttention: fa,
-  })) as GgufModel as NativeGgufModel;
+  })) as GgufLanguageModel as NativeGgufLanguageModel;
   opened.push(m);
   return m;
 }
 
 let text: Buffer | undefined;
-async function tokens(m: GgufModel, n: number): Promise<Int32Array> {
+async function tokens(m: GgufLanguageModel, n: number): Promise<Int32Array> {
   text ??= readFileSync(TINY!).subarray(0, 200_000);
   return (await m.tokenizeBytes(text)).slice(0, n);
 }

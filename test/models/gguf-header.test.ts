@@ -6,7 +6,8 @@ import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { XentError } from '../../src/core/errors.js';
 import { readGgufHeader } from '../../src/models/gguf/gguf-header.js';
-import { sharedPath, skipUnlessShared } from '../helpers/shared.js';
+import { skipUnlessShared } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xent-gguf-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -10,13 +10,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { loadGgufModel } from '../../src/models/gguf/gguf-model.js';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
+import { loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
+import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import { scoreLogitRows } from '../../src/models/gguf/logit-scores.js';
+import { requires } from '../helpers/requires.js';
 import { sharedPath } from '../helpers/shared.js';
 
 const native = loadNativeBinding();
-const skip = native ? false : `native engine unavailable: ${nativeUnavailableReason()}`;
+const skip = requires({ native: true });
 const cpuFlags = (() => {
   try {
     return new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
@@ -122,7 +123,7 @@ test('scalar row statistics agree with the float64 JavaScript reference to float
 
 const modelPath = sharedPath('models', 'stories260K.gguf');
 test('chunks queued while another decodes give the scores of chunks run one at a time', {
-  skip: skip || (!modelPath && 'needs ../shared/models/stories260K.gguf'),
+  skip: requires({ native: true, shared: ['models/stories260K.gguf'] }),
 }, async () => {
   const model = await loadGgufModel(modelPath!, { ctx: 128, threads: 2, engine: 'native' });
   try {

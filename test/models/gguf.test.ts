@@ -6,22 +6,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { evaluatePerplexity } from '../../src/eval/evaluate.js';
-import { type GgufModel, loadGgufModel } from '../../src/models/gguf/gguf-model.js';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
+import { type GgufLanguageModel, loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
 import { scoreLogitRows } from '../../src/models/gguf/logit-scores.js';
+import { requires } from '../helpers/requires.js';
 import { sharedPath } from '../helpers/shared.js';
 
 const modelPath = sharedPath('models', 'stories260K.gguf');
-const native = loadNativeBinding();
-const skip = !modelPath
-  ? 'needs ../shared/models/stories260K.gguf'
-  : !native
-    ? `native engine unavailable: ${nativeUnavailableReason()}`
-    : false;
+const skip = requires({ shared: ['models/stories260K.gguf', 'data/tinystories_valid_600k.txt'], native: true });
 const GPL = '/usr/share/common-licenses/GPL-3';
 
-let fast: GgufModel;
-let map: GgufModel;
+let fast: GgufLanguageModel;
+let map: GgufLanguageModel;
 before(async () => {
   if (skip) return;
   // The reference figures were made with flash attention off.

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadBrownCorpus } from '../../src/corpus/corpus-brown.js';
 import { evaluatePerplexity } from '../../src/eval/evaluate.js';
-import { NgramLanguageModel } from '../../src/models/ngram/ngram-model.js';
+import { NgramLanguageModel } from '../../src/models/ngram/ngram-language-model.js';
 import { ByteTokenizer } from '../../src/tokenizers/byte-tokenizer.js';
 import { WordTokenizer } from '../../src/tokenizers/word-tokenizer.js';
 import { trainNgram } from '../../src/train/ngram-train.js';

@@ -6,25 +6,16 @@
  * only, unless echo lands). Checks that each request is what that server expects.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
-import { CLI, sharedPath } from '../helpers/shared.js';
+import { requires } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 import { killAll, runCli, type Served, startServe } from './server-helpers.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !MODEL
-  ? 'needs ../shared/models/stories260K.gguf'
-  : !existsSync(CLI)
-    ? 'needs the built CLI (npm run build)'
-    : !loadNativeBinding()
-      ? 'needs the native GGUF engine'
-      : !existsSync(GPL)
-        ? 'needs /usr/share/common-licenses/GPL-3'
-        : false;
+const skip = requires({ shared: ['models/stories260K.gguf'], cli: true, native: true, files: [GPL] });
 
 after(killAll);
 

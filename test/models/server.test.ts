@@ -1,31 +1,23 @@
 /**
- * The HTTP adapter (src/models/server*.ts) and `xent serve` (src/server/): wire formats,
+ * The HTTP adapter (src/models/remote/) and `xent serve` (src/server/): wire formats,
  * exact agreement with the local GGUF model through a real `xent serve` process, the API
  * key, request validation, and clear errors for broken answers (endpoint and shard named).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { XentError } from '../../src/core/errors.js';
 import { evaluateSharded } from '../../src/eval/shards.js';
-import { type GgufModel, loadGgufModel } from '../../src/models/gguf/gguf-model.js';
-import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
-import { ServerModel } from '../../src/models/remote/remote-model.js';
+import { type GgufLanguageModel, loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
+import { RemoteLanguageModel } from '../../src/models/remote/remote-language-model.js';
 import { ProtocolError, parsePromptLogprobs, parseTokenize } from '../../src/models/remote/remote-protocol.js';
-import { CLI, sharedPath } from '../helpers/shared.js';
+import { requires } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 import { killAll, runCli, type Served, startProxy, startServe } from './server-helpers.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !MODEL
-  ? 'needs ../shared/models/stories260K.gguf'
-  : !existsSync(CLI)
-    ? 'needs the built CLI (npm run build)'
-    : !loadNativeBinding()
-      ? 'needs the native GGUF engine'
-      : !existsSync(GPL)
-        ? 'needs /usr/share/common-licenses/GPL-3'
-        : false;
+const skip = requires({ shared: ['models/stories260K.gguf'], cli: true, native: true, files: [GPL] });
 
 after(killAll);
 
@@ -136,7 +128,7 @@ describe('wire formats', () => {
 
 describe('xent serve, end to end', { skip }, () => {
   let served: Served;
-  let local: GgufModel;
+  let local: GgufLanguageModel;
   before(async () => {
     served = await startServe(MODEL!, ['--ctx', '128']);
     local = await loadGgufModel(MODEL!, { ctx: 128, threads: 1 });
@@ -147,7 +139,7 @@ describe('xent serve, end to end', { skip }, () => {
   });
 
   test('tokenisation, token bytes and one window scored exactly as the local model does', async () => {
-    const m = await ServerModel.open(served.url);
+    const m = await RemoteLanguageModel.open(served.url);
     assert.equal(m.kind, 'server');
     assert.equal(m.ownedBy, 'xent');
     assert.equal(m.vocabSize, 512);
@@ -217,13 +209,13 @@ describe('xent serve, end to end', { skip }, () => {
       assert.ok(!s.stderr().includes(key));
       const health = await fetch(`${s.url}/health`, { signal: AbortSignal.timeout(30_000) });
       assert.equal(health.status, 200);
-      await assert.rejects(ServerModel.open(s.url, { apiKey: 'wrong' }), (e: unknown) => {
+      await assert.rejects(RemoteLanguageModel.open(s.url, { apiKey: 'wrong' }), (e: unknown) => {
         assert.ok(e instanceof XentError && e.code === 'remote_error');
         assert.match(e.message, /HTTP 401 \(set XENT_API_KEY or OPENAI_API_KEY/);
         assert.ok(!e.message.includes(key) && !JSON.stringify(e.fields).includes(key));
         return true;
       });
-      const m = await ServerModel.open(s.url, { apiKey: key });
+      const m = await RemoteLanguageModel.open(s.url, { apiKey: key });
       assert.equal(m.vocabSize, 512);
       // The CLI reads the key from the environment; nothing it prints contains it.
       const r = await runCli(['eval', '--server', s.url, '--data', GPL, '--ctx', '128', '--chunks', '1', '--json'], {
@@ -244,7 +236,7 @@ describe('xent serve, end to end', { skip }, () => {
   });
 
   test('broken answers give a clear error naming the endpoint and the shard', async () => {
-    const m0 = await ServerModel.open(served.url);
+    const m0 = await RemoteLanguageModel.open(served.url);
     const text = await m0.tokenize(readFileSync(GPL, 'utf8').slice(0, 3000));
     const cases: Array<[string, (res: import('node:http').ServerResponse) => void, RegExp]> = [
       [
@@ -272,7 +264,7 @@ describe('xent serve, end to end', { skip }, () => {
       // The second completion is broken: shard 2 of 3.
       const proxy = await startProxy(served.url, (n) => (n === 1 ? (res) => answer(res) : undefined));
       try {
-        const m = await ServerModel.open(proxy.url);
+        const m = await RemoteLanguageModel.open(proxy.url);
         await assert.rejects(
           evaluateSharded([m], text, { ctx: 64, chunks: 3, concurrency: 1, maxAttempts: 1, baseDelayMs: 1 }),
           (e: unknown) => {

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -17,20 +17,20 @@ import type { Browser, Page } from 'playwright-core';
 import { lossTableSection } from '../../src/demo/loss-table.js';
 import { stabilitySection } from '../../src/demo/stability.js';
 import { demoReportInputs, loadInputs, writeReport } from '../../src/report/index.js';
+import { requires } from '../helpers/requires.js';
 import { CLI, REPO_ROOT, sharedPath } from '../helpers/shared.js';
 import { compareResult, evalResult, kldResult, tokenRecords, trainCurves } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `needs ${CHROMIUM} (apt-get install -y chromium)`;
+const skip = requires({ chromium: CHROMIUM });
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
-const skipReal =
-  skip ||
-  (!MODEL || !TINY
-    ? 'needs ../shared models and data'
-    : !existsSync(CLI)
-      ? 'needs the built CLI (npm run build)'
-      : false);
+const skipReal = requires({
+  chromium: CHROMIUM,
+  shared: ['models/stories260K.gguf', 'data/tinystories_valid_600k.txt'],
+  cli: true,
+  native: true,
+});
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 const dir = mkdtempSync(join(tmpdir(), 'xent-report-browser-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

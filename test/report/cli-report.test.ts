@@ -11,18 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { type CliRun, failsWith, runCli } from '../helpers/cli.js';
-import { CLI, sharedPath } from '../helpers/shared.js';
+import { requires } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip = !MODEL
-  ? 'needs ../shared/models/stories260K.gguf'
-  : !existsSync(CLI)
-    ? 'needs the built CLI (npm run build)'
-    : !existsSync(GPL)
-      ? `needs ${GPL}`
-      : false;
-const skipCli = existsSync(CLI) ? false : 'needs the built CLI (npm run build)';
+const skip = requires({ shared: ['models/stories260K.gguf'], cli: true, native: true, files: [GPL] });
+const skipCli = requires({ cli: true });
 const dir = mkdtempSync(join(tmpdir(), 'xent-report-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
+import { requires } from '../helpers/requires.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 
 const IMPORT =
@@ -44,7 +45,7 @@ test('the walk does see tfjs where it is imported (the check can fail)', () => {
 
 const built = join(REPO_ROOT, 'dist', 'tfjs', 'index.js');
 test('the package subpath xent/tfjs resolves to the build and exports the ops', {
-  skip: existsSync(built) ? false : 'dist/tfjs not built (npm test builds it)',
+  skip: requires({ files: [built] }),
 }, async () => {
   const subpath = 'xent/tfjs'; // a variable: typecheck must not need dist/ to exist
   const m = (await import(subpath)) as Record<string, unknown>;

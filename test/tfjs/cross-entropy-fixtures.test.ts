@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { TfCrossEntropyOptions } from '../../src/tfjs/index.js';
 import { softmaxCrossEntropy, sparseSoftmaxCrossEntropy } from '../../src/tfjs/index.js';
-import { skipUnlessShared } from '../helpers/shared.js';
+import { skipUnlessShared } from '../helpers/requires.js';
 import { FIXTURE_FILE, flat, loadCases, num } from './fixtures.js';
 import { assertAllClose, assertClose, useQuietCpu, values } from './setup.js';
 

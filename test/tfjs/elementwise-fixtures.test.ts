@@ -15,7 +15,7 @@ import type {
   TfKlDivergenceOptions,
 } from '../../src/tfjs/index.js';
 import { binaryCrossEntropyWithLogits, distillationLoss, klDivergence } from '../../src/tfjs/index.js';
-import { skipUnlessShared } from '../helpers/shared.js';
+import { skipUnlessShared } from '../helpers/requires.js';
 import { FIXTURE_FILE, flat, loadCases, num } from './fixtures.js';
 import { assertAllClose, assertClose, useQuietCpu, values } from './setup.js';
 

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { validateTrainCurves } from '../../src/results/schema.js';
-import { CLI, REPO_ROOT, sharedPath, skipUnlessShared } from '../helpers/shared.js';
+import { requires } from '../helpers/requires.js';
+import { CLI, REPO_ROOT, sharedPath } from '../helpers/shared.js';
 
-const skip = skipUnlessShared('data', 'tinystories_valid_600k.txt');
+const skip = requires({ shared: ['data/tinystories_valid_600k.txt'], cli: true });
 let dir = '';
 let corpus = '';
 // Small enough for a 2-core machine: V = 300, E = 16, H = 32, 8 windows of 16 tokens.
@@ -262,7 +263,7 @@ test('bad input: empty, tiny and non-UTF-8 corpora, an empty validation split, a
 });
 
 test('xent eval with no arguments scores the committed Brown LSTM on the Brown test split', {
-  skip: !existsSync(join(REPO_ROOT, 'models', 'brown-lstm', 'model.json')) && 'models/brown-lstm is absent',
+  skip: requires({ files: [join(REPO_ROOT, 'models', 'brown-lstm', 'model.json')], cli: true }),
 }, async () => {
   const d = mkdtempSync(join(tmpdir(), 'xent-eval-default-'));
   try {

@@ -8,10 +8,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CLI, sharedPath, skipUnlessShared } from '../helpers/shared.js';
+import { requires } from '../helpers/requires.js';
+import { CLI, sharedPath } from '../helpers/shared.js';
 
-const skipData = skipUnlessShared('data', 'tinystories_valid_600k.txt');
-const skipGguf = skipData || skipUnlessShared('models', 'stories260K.gguf');
+const skipData = requires({ shared: ['data/tinystories_valid_600k.txt'], cli: true });
+const skipGguf = requires({
+  shared: ['data/tinystories_valid_600k.txt', 'models/stories260K.gguf'],
+  cli: true,
+  native: true,
+});
 let dir = '';
 let corpus = '';
 let val = '';

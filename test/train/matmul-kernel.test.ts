@@ -1,4 +1,4 @@
-// The trainer's packed-panel matrix product (mm_pb over pack_b, src/kernels/assembly/train-kernels.ts)
+// The trainer's packed-panel matrix product (mm over packB, src/kernels/assembly/lib/panel-mm.ts)
 // against a float64 reference, at awkward sizes (M, N, K not multiples of the 4×8 tile, K < 4,
 // M = 1, K = 0, K and M past the K/M blocks), row-major and transposed A, Bᵀ and B packing,
 // bias and accumulation, plain and relaxed SIMD, 1 and 2 threads. Also: relaxed SIMD gets
@@ -66,10 +66,22 @@ function runCase(k: TrainKernels, c: Case, seed: number): void {
   k.f32(po, M * N).set(out0);
   const A = (m: number, kk: number): number => (c.aT ? a[kk * M + m]! : a[m * K + kk]!);
   const B = (kk: number, n: number): number => (c.bT ? b[n * K + kk]! : b[kk * N + n]!);
-  if (c.bT) k.pack(pp, pb, 1, K, K, N);
-  else k.pack(pp, pb, N, 1, K, N);
-  k.mm(po, pa, c.aT ? 1 : K, c.aT ? M : 1, pp, c.bias ? pbias : 0, M, K, N, c.acc);
-  const got = k.f32(po, M * N);
+  if (c.bT) k.packB({ packed: pp, b: pb, strideK: 1, strideN: K, K, N });
+  else k.packB({ packed: pp, b: pb, strideK: N, strideN: 1, K, N });
+  k.mm({
+    out: po,
+    a: pa,
+    sam: c.aT ? 1 : K,
+    sak: c.aT ? M : 1,
+    packedB: pp,
+    bias: c.bias ? pbias : 0,
+    M,
+    K,
+    N,
+    accumulate: c.acc,
+  });
+  const got = Float32Array.from(k.f32(po, M * N));
+  for (const p of [pa, pb, pp, pbias, po]) k.release(p); // the memory is reused by the next case
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
       let s = (c.acc ? out0[m * N + n]! : 0) + (c.bias ? bias[n]! : 0);
@@ -91,17 +103,13 @@ function runCase(k: TrainKernels, c: Case, seed: number): void {
 
 for (const relaxed of ['0', '1']) {
   for (const threads of [1, 2]) {
-    test(`mm_pb = float64 reference at ${cases.length} awkward shapes (${threads} thread(s), relaxed=${relaxed})`, () => {
+    test(`mm = float64 reference at ${cases.length} awkward shapes (${threads} thread(s), relaxed=${relaxed})`, () => {
       process.env.XENT_WASM_RELAXED = relaxed;
       const k = new TrainKernels({ bytes: 4 * 1_200_000, threads });
       try {
         assert.equal(k.relaxed, relaxed === '1', 'the relaxed build is loaded unless XENT_WASM_RELAXED=0');
         let seed = 10;
-        for (const c of cases) {
-          const mark = (k as unknown as { next: number }).next;
-          runCase(k, c, seed++);
-          (k as unknown as { next: number }).next = mark; // reuse the memory for the next case
-        }
+        for (const c of cases) runCase(k, c, seed++);
       } finally {
         k.close();
       }
@@ -109,7 +117,7 @@ for (const relaxed of ['0', '1']) {
   }
 }
 
-test('mm_pb gives bit-identical results on 1 and 2 threads (each output has one owner)', () => {
+test('mm gives bit-identical results on 1 and 2 threads (each output has one owner)', () => {
   process.env.XENT_WASM_RELAXED = '1';
   const M = 37,
     K = 70,
@@ -124,8 +132,8 @@ test('mm_pb gives bit-identical results on 1 and 2 threads (each output has one 
         po = k.alloc(M * N);
       fillUniform(k.f32(pa, M * K), 3, 1, -1, 1);
       fillUniform(k.f32(pw, N * K), 3, 2, -1, 1);
-      k.pack(pp, pw, 1, K, K, N);
-      k.mm(po, pa, K, 1, pp, 0, M, K, N, false);
+      k.packB({ packed: pp, b: pw, strideK: 1, strideN: K, K, N });
+      k.mm({ out: po, a: pa, sam: K, sak: 1, packedB: pp, bias: 0, M, K, N, accumulate: false });
       res.push(Float32Array.from(k.f32(po, M * N)));
     } finally {
       k.close();

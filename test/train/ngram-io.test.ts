@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { XentError } from '../../src/core/errors.js';
 import { NgramModel } from '../../src/models/ngram/ngram.js';
-import { loadNgram, saveNgram } from '../../src/models/ngram/ngram-file.js';
 import { deserializeNgram, serializeNgram } from '../../src/models/ngram/ngram-format.js';
+import { loadNgram, saveNgram } from '../../src/models/ngram/ngram-model-dir.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof XentError && e.code === code;
 

@@ -4,12 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { XentError } from '../../src/core/errors.js';
-import {
-  isNgramModelDir,
-  loadNgramModelDir,
-  NgramLanguageModel,
-  saveNgramModelDir,
-} from '../../src/models/ngram/ngram-model.js';
+import { loadNgramLanguageModel, NgramLanguageModel } from '../../src/models/ngram/ngram-language-model.js';
+import { isNgramModelDir, loadNgramModelDir, saveNgramModelDir } from '../../src/models/ngram/ngram-model-dir.js';
 import { ByteTokenizer } from '../../src/tokenizers/byte-tokenizer.js';
 import { trainTokenizer } from '../../src/tokenizers/tokenizer-spec.js';
 import { scoreNgramText, trainNgram } from '../../src/train/ngram-train.js';
@@ -83,7 +79,7 @@ test('model directory: save, detect, load, score identically; errors are clear',
     assert.equal(isNgramModelDir(md), false);
     saveNgramModelDir(md, ng, tok, { data: 'inline', command: 'test' });
     assert.equal(isNgramModelDir(md), true);
-    const lm = loadNgramModelDir(md);
+    const lm = loadNgramLanguageModel(md);
     assert.equal(lm.id, md);
     assert.equal(lm.order, 2);
     const ids = await lm.tokenize('the cat sat on the mat.');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { XentError } from '../../src/core/errors.js';
 import { CounterRng, randomTokens } from '../../src/core/rng.js';
+import { loadModel } from '../../src/models/load.js';
 import {
   createLstmModel,
   lstmForward,
@@ -18,7 +19,6 @@ import {
 } from '../../src/models/lstm/lstm.js';
 import { LstmEngine } from '../../src/models/lstm/lstm-engine.js';
 import { saveLstmModelDir } from '../../src/models/lstm/lstm-model-dir.js';
-import { loadTrainedModel } from '../../src/models/trained.js';
 import { ByteTokenizer } from '../../src/tokenizers/byte-tokenizer.js';
 import { EngineOptimizer, optimizerBuffers } from '../../src/train/engine-optimizer.js';
 import { FastLstmTrainer } from '../../src/train/fast-trainer.js';
@@ -49,7 +49,7 @@ test('a saved LSTM directory scores like the float64 reference forward pass (nat
       byteExact: true,
       meta: { seq: 16 },
     });
-    const m = await loadTrainedModel(dir, { threads: 2 });
+    const m = await loadModel(dir, { threads: 2 });
     assert.equal(m.kind, 'lstm');
     assert.equal(m.vocabSize, V);
     const tokens = await m.tokenize('The quick brown fox jumps over the lazy dog.');

@@ -4,4 +4,4 @@
 // reductions use fused multiply-add (f32x4.relaxed_madd). src/kernels/runtime.ts loads this
 // build where the engine accepts it (Node ≥ 22, Chromium ≥ 114; Node 20 with
 // --experimental-wasm-relaxed-simd) and ce.wasm otherwise. Same exports, same contracts.
-export { sumRows, lseRows, softmaxRows, ceRows, ceSoftRows, bceLogitsRange, klRange, CHUNK } from './ce';
+export { sumRows, lseRows, softmaxRows, ceRows, ceSoftRows, bceLogitsRange, klRange, CHUNK, trapForTesting } from './ce';

@@ -14,6 +14,7 @@
  */
 import { expMaskLo } from './lib/simd-exp';
 import { rowLse, rowLseFast, rowSum64, rowDot64 } from './lib/rows';
+export { trapForTesting } from './lib/trap-for-testing';
 
 // @ts-ignore: decorator
 @inline function rowPtr(x: usize, n: i32, V: i32): usize {

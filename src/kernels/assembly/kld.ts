@@ -1,8 +1,8 @@
-// asc-flags: -O3 --noAssert --runtime stub --use abort= --enable simd --initialMemory 16
 // @ts-nocheck — AssemblyScript source (compiled by scripts/build-wasm.mjs with asc, not by tsc).
 /**
- * KL-divergence row sums for large vocabularies (src/kernels/kld.ts), on the module's own
- * (non-shared) memory: the caller copies one row at a time in. SIMD e^x is expCore/expMaskLo
+ * KL-divergence row sums for large vocabularies (src/kernels/kld.ts). Built with the default
+ * flags like every module (shared memory imported from the runtime), but run on the calling
+ * thread only: the caller copies one row at a time into its buffers. SIMD e^x is expCore/expMaskLo
  * (degree 5, 1.6e-7 relative: float32-level, like llama.cpp's expf); sums in float64.
  * Pointers are byte addresses; float32 rows are 4-byte elements, uint16 rows 2-byte elements.
  *
@@ -12,6 +12,7 @@
  *   kldExact(b, m, V)                      Σ_v e^(b_v)·(b_v − m_v) (b_v = −inf contributes 0)
  */
 import { expCore, expMaskLo, EXP_LO } from './lib/simd-exp';
+export { trapForTesting } from './lib/trap-for-testing';
 
 // e^x in float64 lanes, then rounded to float32: llama.cpp's expf (correctly rounded but for
 // ~1e-4 of inputs, by one float32 ulp) to float32 precision. x = n·ln2 + r (Cody–Waite,

@@ -13,7 +13,8 @@ import { madd, rangeLo } from './lib/train-common';
 import { mmRange } from './lib/panel-mm';
 import { expClampLo5 } from './lib/simd-exp';
 // the matrix product: lib/panel-mm.ts
-export { pack_b, mm_pb } from './lib/panel-mm';
+export { packB, mm } from './lib/panel-mm';
+export { trapForTesting } from './lib/trap-for-testing';
 
 // exp on 4 lanes: lib/simd-exp.ts's degree-5 e^x (relative error 1.6e-7; the magic-number
 // rounding costs two instructions where i32x4.trunc_sat costs V8 several), inputs clamped to
@@ -43,7 +44,7 @@ export { pack_b, mm_pb } from './lib/panel-mm';
  * lossOut[r] (f64), ce (lse − z_y) into ceOut[r] (f64); with grad ≠ 0 z is replaced by
  * scale·(softmax(z) − (1−ε)·onehot(y) − ε/V). Rows with y = ignore get loss 0, gradient 0.
  */
-export function ce_rows(z: usize, targets: usize, rows: i32, V: i32, eps: f32, ignore: i32, scale: f32, grad: i32,
+export function ceRows(z: usize, targets: usize, rows: i32, V: i32, eps: f32, ignore: i32, scale: f32, grad: i32,
   lossOut: usize, ceOut: usize, part: i32, nparts: i32): void {
   const r0 = rangeLo(rows, 1, part, nparts), r1 = rangeLo(rows, 1, part + 1, nparts);
   const V4 = V & ~3;
@@ -146,7 +147,7 @@ function lstmFwdRows(gh: usize, xg: usize, act: usize, cprev: usize, c: usize, h
 /**
  * One backward step for rows b in [b0, b1). dh = dhs[b] + dhNext[b];
  * dc = dcNext[b] + dh·o·(1 − tanh²c); dz = (dc·g·i(1−i), dc·cprev·f(1−f), dc·i(1−g²), dh·tanh c·o(1−o));
- * dcNext[b] ← dc·f. (dhNext is then recomputed as dz · W_hh by lstm_backward.)
+ * dcNext[b] ← dc·f. (dhNext is then recomputed as dz · W_hh by lstmBackward.)
  */
 function lstmBwdRows(act: usize, c: usize, cprev: usize, dhs: usize, dhNext: usize, dcNext: usize, dz: usize, b0: i32, b1: i32, H: i32): void {
   const G = 4 * H;
@@ -186,13 +187,13 @@ function lstmBwdRows(act: usize, c: usize, cprev: usize, dhs: usize, dhNext: usi
 
 /**
  * The whole forward recurrence for this part's batch rows [b0, b1) (b0, b1 multiples of 4
- * except at B): for t = 0 … T−1, gh[b] = h_{t−1}[b] · W_hhᵀ (whhP: W_hhᵀ packed by pack_b,
- * H rows, 4H columns) and then lstm_step_fwd on the same rows. Row b of step t needs only
+ * except at B): for t = 0 … T−1, gh[b] = h_{t−1}[b] · W_hhᵀ (whhP: W_hhᵀ packed by packB,
+ * H rows, 4H columns) and then lstmFwdRows on the same rows. Row b of step t needs only
  * row b of step t−1, so the parts never wait on each other: one call per pass instead of
  * two synchronised calls per time step. h0/c0 are [B, H] followed by hs/cs [T·B, H];
  * gh is [B, 4H] scratch; xg/act are [T·B, 4H] (time-major).
  */
-export function lstm_forward(gh: usize, xg: usize, act: usize, c0: usize, h0: usize, whhP: usize, B: i32, H: i32, T: i32, part: i32, nparts: i32): void {
+export function lstmForward(gh: usize, xg: usize, act: usize, c0: usize, h0: usize, whhP: usize, B: i32, H: i32, T: i32, part: i32, nparts: i32): void {
   const b0 = rangeLo(B, 4, part, nparts), b1 = rangeLo(B, 4, part + 1, nparts);
   if (b0 >= b1) return;
   const G = 4 * H;
@@ -206,11 +207,11 @@ export function lstm_forward(gh: usize, xg: usize, act: usize, c0: usize, h0: us
 }
 
 /**
- * The whole backward recurrence for this part's batch rows (see lstm_forward): for
- * t = T−1 … 0, lstm_step_bwd on the rows, then (t > 0) dhNext[b] = dz_t[b] · W_hh (whhPb:
+ * The whole backward recurrence for this part's batch rows (see lstmForward): for
+ * t = T−1 … 0, lstmBwdRows on the rows, then (t > 0) dhNext[b] = dz_t[b] · W_hh (whhPb:
  * W_hh packed, 4H rows, H columns). dhNext and dcNext must be zero on entry.
  */
-export function lstm_backward(act: usize, c0: usize, dhs: usize, dhNext: usize, dcNext: usize, dz: usize, whhPb: usize, B: i32, H: i32, T: i32, part: i32, nparts: i32): void {
+export function lstmBackward(act: usize, c0: usize, dhs: usize, dhNext: usize, dcNext: usize, dz: usize, whhPb: usize, B: i32, H: i32, T: i32, part: i32, nparts: i32): void {
   const b0 = rangeLo(B, 4, part, nparts), b1 = rangeLo(B, 4, part + 1, nparts);
   if (b0 >= b1) return;
   const G = 4 * H;
@@ -227,7 +228,7 @@ export function lstm_backward(act: usize, c0: usize, dhs: usize, dhNext: usize, 
 // ---------- reductions, optimiser ----------
 
 /** out[n] += Σ_m a[m, n] (column sums of a [M, N]); columns split across parts. */
-export function col_sum_acc(out: usize, a: usize, M: i32, N: i32, part: i32, nparts: i32): void {
+export function colSumAcc(out: usize, a: usize, M: i32, N: i32, part: i32, nparts: i32): void {
   const n0 = rangeLo(N, 4, part, nparts), n1 = rangeLo(N, 4, part + 1, nparts);
   for (let m = 0; m < M; m++) {
     const ap = a + (<usize>(m * N) << 2);
@@ -238,7 +239,7 @@ export function col_sum_acc(out: usize, a: usize, M: i32, N: i32, part: i32, npa
 }
 
 /** Σ x² over this part's range of x [n], written as f64 to partial[part]. */
-export function sum_sq(x: usize, n: i32, partial: usize, part: i32, nparts: i32): void {
+export function sumSq(x: usize, n: i32, partial: usize, part: i32, nparts: i32): void {
   const i0 = rangeLo(n, 4, part, nparts), i1 = rangeLo(n, 4, part + 1, nparts);
   let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
   let i = i0;

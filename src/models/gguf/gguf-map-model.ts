@@ -1,17 +1,23 @@
 /**
- * The fallback GGUF engine: node-llama-cpp's public API (controlledEvaluate with
- * probabilities), which returns a sorted Map<token, probability> per position: ~17 ms per
- * position at V = 32000. Used when the native binding was not built. One sequence per
+ * The GGUF engine on node-llama-cpp's public API ('map'): controlledEvaluate with
+ * probabilities returns a sorted Map<token, probability> per position, ~17 ms per position
+ * at V = 32000. Used when xent's native binding was not built (gguf-language-model.ts). One sequence per
  * call, decoded in batches of at most n_ubatch tokens (the ubatches llama-perplexity's
  * llama_decode makes of one sequence), with the flash-attention setting asked for.
  */
+import { basename } from 'node:path';
 import { XentError } from '../../core/errors.js';
 import { checkScoreInput, type PositionScores, type ScoreOptions } from '../language-model.js';
 import type { GgufHeader } from './gguf-header.js';
-import type { FlashAttention, GgufModel } from './gguf-model.js';
-import { GGUF_INSTALL_HINT } from './gguf-native.js';
+import type { FlashAttention, GgufLanguageModel } from './gguf-language-model.js';
+import { pieceOf } from './gguf-pieces.js';
 
 const OP = 'loadGgufModel';
+
+/** How to get GGUF support when node-llama-cpp is missing. */
+export const GGUF_INSTALL_HINT =
+  'GGUF support needs the optional dependency node-llama-cpp: install it with `npm install -E node-llama-cpp@3.21.1` ' +
+  '(or reinstall xent without --omit=optional)';
 
 export interface MapEngineOptions {
   ctx: number;
@@ -41,9 +47,13 @@ async function importNodeLlamaCpp(): Promise<NlcModule> {
   }
 }
 
-export class MapGgufModel implements GgufModel {
+export class MapGgufLanguageModel implements GgufLanguageModel {
   readonly kind = 'gguf' as const;
   readonly engine = 'map' as const;
+  readonly byteExact = true;
+  readonly fullDistributions = true;
+  /** One call at a time: node-llama-cpp's sequence evaluates one chunk after another. */
+  readonly pipelined = false;
   readonly vocabSize: number;
   readonly trainContextLength: number;
   readonly addsBos: boolean;
@@ -52,7 +62,7 @@ export class MapGgufModel implements GgufModel {
   private sequence: NlcSequence | undefined;
   private ctxSize = 0;
   private texts: string[] | undefined;
-  private bytes: Int32Array | undefined;
+  private pieces: Uint8Array[] | undefined;
   private busy: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -80,7 +90,7 @@ export class MapGgufModel implements GgufModel {
       typeof flag === 'boolean' ? flag : header.metadata.get('tokenizer.ggml.model') === 'llama' && bos != null;
   }
 
-  static async open(header: GgufHeader, o: MapEngineOptions): Promise<MapGgufModel> {
+  static async open(header: GgufHeader, o: MapEngineOptions): Promise<MapGgufLanguageModel> {
     const nlc = await importNodeLlamaCpp();
     const llama = await nlc.getLlama({
       gpu: false,
@@ -104,9 +114,13 @@ export class MapGgufModel implements GgufModel {
       throw new XentError('invalid_file', OP, `${header.path} has no tokenizer.ggml.tokens vocabulary`, {
         file: header.path,
       });
-    const m = new MapGgufModel(model, header, o);
+    const m = new MapGgufLanguageModel(model, header, o);
     await m.ensureContext(o.ctx);
     return m;
+  }
+
+  get name(): string {
+    return basename(this.header.path);
   }
 
   get id(): string {
@@ -135,7 +149,7 @@ export class MapGgufModel implements GgufModel {
     } catch (e) {
       throw new XentError(
         'invalid_text',
-        'GgufModel.tokenize',
+        'GgufLanguageModel.tokenize',
         `the model's tokenizer could not encode the text (${(e as Error).message})`,
         {},
         { cause: e },
@@ -151,7 +165,7 @@ export class MapGgufModel implements GgufModel {
     if (this.texts) return;
     const V = this.vocabSize;
     const texts: string[] = new Array(V);
-    const bytes = new Int32Array(V);
+    const pieces: Uint8Array[] = new Array(V);
     const raw = (this.model as unknown as { _model: { getTokenString(t: number): string } })._model;
     const anchor = this.bosToken !== undefined ? [this.bosToken] : [];
     for (let t = 0; t < V; t++) {
@@ -161,15 +175,15 @@ export class MapGgufModel implements GgufModel {
         // A byte-fallback token is one byte: shown as itself when it is ASCII (as the native engine does).
         const b = parseInt(m[1]!, 16);
         texts[t] = b < 0x80 ? String.fromCharCode(b) : `<0x${m[1]!.toUpperCase()}>`;
-        bytes[t] = 1;
+        pieces[t] = Uint8Array.of(b);
       } else {
         const s = this.model.detokenize([t as never], true, anchor as never[]);
         texts[t] = s;
-        bytes[t] = Buffer.byteLength(s, 'utf8');
+        pieces[t] = Buffer.from(s, 'utf8');
       }
     }
     this.texts = texts;
-    this.bytes = bytes;
+    this.pieces = pieces;
   }
 
   tokenText(token: number): string {
@@ -179,7 +193,13 @@ export class MapGgufModel implements GgufModel {
 
   tokenBytes(): Int32Array {
     this.loadTexts();
-    return Int32Array.from(this.bytes!);
+    return Int32Array.from(this.pieces!, (p) => p.length);
+  }
+
+  async tokenPieces(tokens: ArrayLike<number>): Promise<Uint8Array[]> {
+    this.loadTexts();
+    const pieces = this.pieces!;
+    return Array.from(tokens, (t) => pieceOf(pieces, t, 'GgufLanguageModel.tokenPieces'));
   }
 
   score(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores> {
@@ -189,7 +209,7 @@ export class MapGgufModel implements GgufModel {
   }
 
   private async scoreNow(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores> {
-    const op = 'GgufModel.score';
+    const op = 'GgufLanguageModel.score';
     if (this.closed) throw new XentError('invalid_argument', op, `model ${this.id} is closed`);
     const V = this.vocabSize;
     checkScoreInput(op, tokens, opts.from, V, 1);

@@ -9,6 +9,7 @@
  * ubatch of one sequence, or the chunks llama-perplexity packs into one decode); only
  * `full` results that the caller keeps whole grow with the context.
  */
+import { basename } from 'node:path';
 import { XentError } from '../../core/errors.js';
 import {
   type BatchOptions,
@@ -31,8 +32,9 @@ import {
   sequenceLayout,
 } from './gguf-batches.js';
 import type { GgufHeader } from './gguf-header.js';
-import type { FlashAttention, GgufModel } from './gguf-model.js';
+import type { FlashAttention, GgufLanguageModel } from './gguf-language-model.js';
 import type { NativeContextHandle, NativeModelHandle, XentLlamaBinding } from './gguf-native.js';
+import { pieceOf, pieceText } from './gguf-pieces.js';
 
 const OP_LOAD = 'loadGgufModel';
 
@@ -43,15 +45,6 @@ export interface NativeEngineOptions {
   batch: number;
   ubatch: number;
   sequences: number;
-}
-
-function pieceText(bytes: Uint8Array): string {
-  // Byte-fallback tokens (a lone byte of a multi-byte character) are shown as <0xNN>.
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return Array.from(bytes, (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).join('');
-  }
 }
 
 /** Where the rows of a call go: results d = 0…D−1, row r of d at arena row base[d] + r. */
@@ -96,9 +89,11 @@ function consecutiveRows(step: DecodeStep, base: Int32Array): number | undefined
   return g0;
 }
 
-export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
+export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, ChunkScorer {
   readonly kind = 'gguf' as const;
   readonly engine = 'native' as const;
+  readonly byteExact = true;
+  readonly fullDistributions = true;
   readonly vocabSize: number;
   readonly trainContextLength: number;
   readonly addsBos: boolean;
@@ -138,7 +133,7 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
     this.ctxHint = o.ctx;
   }
 
-  static open(b: XentLlamaBinding, header: GgufHeader, o: NativeEngineOptions): NativeGgufModel {
+  static open(b: XentLlamaBinding, header: GgufHeader, o: NativeEngineOptions): NativeGgufLanguageModel {
     let m: NativeModelHandle;
     try {
       m = b.loadModel(header.path);
@@ -151,13 +146,17 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
         { cause: e },
       );
     }
-    const model = new NativeGgufModel(b, m, header, o);
+    const model = new NativeGgufLanguageModel(b, m, header, o);
     model.createContext(perplexityLayout(o.ctx, o.batch, o.ubatch));
     return model;
   }
 
   get id(): string {
     return this.header.path;
+  }
+
+  get name(): string {
+    return basename(this.header.path);
   }
 
   /** The context in use: its sizes and whether flash attention is on (llama.cpp's resolution of 'auto'). */
@@ -184,7 +183,7 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
     } catch (e) {
       throw new XentError(
         'invalid_argument',
-        'GgufModel.score',
+        'GgufLanguageModel.score',
         `llama.cpp could not create a context of ${layout.nCtx} tokens (${layout.nSeqMax} sequences) for ${this.id}`,
         { arg: 'ctx', value: layout.nCtx },
         { cause: e },
@@ -211,7 +210,7 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
 
   /** A context that serves `layout`: the current one, or a new one once the calls in flight on the old one are done. */
   private async contextFor(layout: ContextLayout, prior: readonly Promise<unknown>[]): Promise<NativeContextHandle> {
-    this.assertOpen('GgufModel.score');
+    this.assertOpen('GgufLanguageModel.score');
     if (!this.layout || !layoutServes(this.layout, layout)) {
       await Promise.allSettled(prior);
       this.createContext(layout);
@@ -277,7 +276,7 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
       (e: unknown) => {
         throw new XentError(
           'numerical_error',
-          'GgufModel.score',
+          'GgufLanguageModel.score',
           `llama.cpp failed to evaluate a batch of ${step.tokens.length} tokens (${(e as Error).message})`,
           {},
           { cause: e },
@@ -346,7 +345,7 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
   readonly pipelined = true;
 
   score(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores> {
-    const op = 'GgufModel.score';
+    const op = 'GgufLanguageModel.score';
     try {
       this.assertOpen(op);
       checkScoreInput(op, tokens, opts.from, this.vocabSize, 1);
@@ -383,7 +382,7 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
     chunks: readonly Int32Array[],
     opts: { from: number; full?: boolean; rawLogits?: boolean },
   ): Promise<PositionScores[]> {
-    const op = 'GgufModel.scoreChunks';
+    const op = 'GgufLanguageModel.scoreChunks';
     let T: number;
     try {
       this.assertOpen(op);
@@ -420,7 +419,7 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
     chunks: readonly Int32Array[],
     opts: { from: number; full?: boolean; rawLogits?: boolean },
   ): AsyncGenerator<ChunkSlice> {
-    const op = 'GgufModel.scoreChunkSlices';
+    const op = 'GgufLanguageModel.scoreChunkSlices';
     this.assertOpen(op);
     const T = this.checkChunks(op, chunks, opts.from);
     const layout = perplexityLayout(T, this.batch, this.ubatch);
@@ -475,7 +474,7 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
   }
 
   scoreBatch(requests: readonly BatchRequest[], opts: BatchOptions = {}): Promise<PositionScores[]> {
-    const op = 'GgufModel.scoreBatch';
+    const op = 'GgufLanguageModel.scoreBatch';
     try {
       this.assertOpen(op);
       checkBatchRequests(op, requests, this.vocabSize, 1);
@@ -525,7 +524,7 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
     } catch (e) {
       throw new XentError(
         'invalid_text',
-        'GgufModel.tokenize',
+        'GgufLanguageModel.tokenize',
         `the model's tokenizer could not encode the text (${(e as Error).message})`,
         {},
         { cause: e },
@@ -545,6 +544,11 @@ export class NativeGgufModel implements GgufModel, BatchScorer, ChunkScorer {
 
   tokenBytes(): Int32Array {
     return Int32Array.from(this.loadPieces(), (p) => p.length);
+  }
+
+  async tokenPieces(tokens: ArrayLike<number>): Promise<Uint8Array[]> {
+    const pieces = this.loadPieces();
+    return Array.from(tokens, (t) => pieceOf(pieces, t, 'GgufLanguageModel.tokenPieces'));
   }
 
   private assertOpen(op: string): void {

@@ -3,18 +3,18 @@
  * built by scripts/build-native.mjs against node-llama-cpp's own libllama). It decodes
  * llama_batch layouts and returns each scored row's statistics (and raw float32 logits
  * where asked), which is what makes `xent eval` as fast as llama-perplexity at real
- * vocabulary sizes. Absent binding →
- * undefined, and the GGUF adapter falls back to node-llama-cpp's probability Map.
+ * vocabulary sizes. Absent binding → undefined, and the GGUF adapter falls back to
+ * node-llama-cpp's probability Map: it warns once per process (`warnMapFallback`), or
+ * refuses under XENT_NATIVE=require (`refuseMapFallbackIfRequired`). The binding is built in
+ * a checkout by `npm run build` and in an installed package by its install script, both
+ * scripts/build-native.mjs, which records why when it cannot build
+ * (build/native/unavailable.json).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-/** How to get GGUF support when node-llama-cpp is missing. */
-export const GGUF_INSTALL_HINT =
-  'GGUF support needs the optional dependency node-llama-cpp: install it with `npm install -E node-llama-cpp@3.21.1` ' +
-  '(or reinstall xent without --omit=optional)';
+import { XentError } from '../../core/errors.js';
 
 /** Opaque handles owned by the binding. */
 export type NativeModelHandle = { readonly __brand: 'xent-llama-model' };
@@ -92,11 +92,66 @@ export interface XentLlamaBinding {
   rowStats(logits: Float32Array, V: number, targets: Int32Array, stats: Float64Array, scalar: boolean): string;
 }
 
-/** Repository (or installed package) root: this file is src/models/gguf or dist/models/gguf. */
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/**
+ * The package root: the nearest folder above this file (src/models/gguf in a checkout,
+ * dist/models/gguf when installed) whose package.json is xent's. Found by name rather than
+ * by a fixed depth, so that moving this file cannot silently point at the wrong folder.
+ */
+function findPackageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let d = here; dirname(d) !== d; d = dirname(d)) {
+    try {
+      if ((JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { name?: unknown }).name === 'xent') return d;
+    } catch {
+      // no package.json here (or not JSON): keep going up
+    }
+  }
+  return join(here, '..', '..', '..');
+}
+
+export const PACKAGE_ROOT = findPackageRoot();
+const NATIVE_DIR = join(PACKAGE_ROOT, 'build', 'native');
+/** The binding, and what scripts/build-native.mjs records beside it: the build (libDir) or why there is none. */
+export const NATIVE_FILES = {
+  binding: join(NATIVE_DIR, 'xent-llama.node'),
+  meta: join(NATIVE_DIR, 'xent-llama.json'),
+  unavailable: join(NATIVE_DIR, 'unavailable.json'),
+} as const;
+
+/** What scripts/build-native.mjs wrote when it could not build the binding. */
+export interface NativeBuildFailure {
+  reason: string;
+  fix: string;
+  /** False when node-llama-cpp itself is missing (no GGUF support at all). */
+  mapFallback: boolean;
+  recordedAt: string;
+}
+
+/** Why the last build (at install, or `npm run build`) gave no binding; undefined when none was recorded. */
+export function nativeBuildFailure(): NativeBuildFailure | undefined {
+  try {
+    const f = JSON.parse(readFileSync(NATIVE_FILES.unavailable, 'utf8')) as Partial<NativeBuildFailure>;
+    if (typeof f.reason !== 'string' || typeof f.fix !== 'string') return undefined;
+    return { reason: f.reason, fix: f.fix, mapFallback: f.mapFallback !== false, recordedAt: String(f.recordedAt) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The command that (re)builds the binding: a checkout rebuilds, an installed package re-runs its install script. */
+export function nativeRebuildCommand(): string {
+  const checkout = existsSync(join(PACKAGE_ROOT, 'src')) && existsSync(join(PACKAGE_ROOT, 'tsconfig.json'));
+  return checkout ? 'npm run build' : 'npm rebuild xent';
+}
+
+/** XENT_NATIVE=require (CI): a GGUF model must not end up on the map engine. */
+export function nativeRequired(): boolean {
+  return process.env.XENT_NATIVE === 'require';
+}
 
 let cached: { binding: XentLlamaBinding; libDir: string } | null | undefined;
 let loadError: string | undefined;
+let fix: string | undefined;
 
 /** The binding, initialised once; undefined when it was not built (see `nativeUnavailableReason`). */
 export function loadNativeBinding(): XentLlamaBinding | undefined {
@@ -104,22 +159,27 @@ export function loadNativeBinding(): XentLlamaBinding | undefined {
   cached = null;
   if (process.env.XENT_NATIVE === '0') {
     loadError = 'disabled by XENT_NATIVE=0';
+    fix = 'unset XENT_NATIVE';
     return undefined;
   }
-  const file = join(PACKAGE_ROOT, 'build', 'native', 'xent-llama.node');
-  const metaFile = join(PACKAGE_ROOT, 'build', 'native', 'xent-llama.json');
-  if (!existsSync(file) || !existsSync(metaFile)) {
-    loadError = `the native binding ${file} was not built (scripts/build-native.mjs needs node-llama-cpp, git and a C compiler)`;
+  const file = NATIVE_FILES.binding;
+  if (!existsSync(file) || !existsSync(NATIVE_FILES.meta)) {
+    const failure = nativeBuildFailure();
+    loadError = failure
+      ? `the native binding was not built: ${failure.reason}`
+      : `the native binding ${file} was not built`;
+    fix = failure?.fix ?? `\`${nativeRebuildCommand()}\` (it needs node-llama-cpp, git and a C compiler)`;
     return undefined;
   }
   try {
-    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { libDir: string };
+    const meta = JSON.parse(readFileSync(NATIVE_FILES.meta, 'utf8')) as { libDir: string };
     const binding = createRequire(import.meta.url)(file) as XentLlamaBinding;
     binding.init(meta.libDir, process.env.XENT_LLAMA_LOG === '1');
     cached = { binding, libDir: meta.libDir };
     return binding;
   } catch (e) {
     loadError = `the native binding failed to load: ${(e as Error).message}`;
+    fix = `rebuild it: \`${nativeRebuildCommand()}\``;
     return undefined;
   }
 }
@@ -127,4 +187,41 @@ export function loadNativeBinding(): XentLlamaBinding | undefined {
 /** Why `loadNativeBinding()` returned undefined. */
 export function nativeUnavailableReason(): string | undefined {
   return loadError;
+}
+
+/** What to run so that `loadNativeBinding()` succeeds (after it returned undefined). */
+export function nativeUnavailableFix(): string | undefined {
+  return fix;
+}
+
+/**
+ * For the GGUF loader, before it falls back to the map engine on its own ('auto'): under
+ * XENT_NATIVE=require that fallback is an error, so that a broken build cannot pass as a
+ * slow one (every figure is the same on both engines; only the speed tells them apart).
+ */
+export function refuseMapFallbackIfRequired(op: string): void {
+  if (!nativeRequired()) return;
+  throw new XentError(
+    'missing_dependency',
+    op,
+    `XENT_NATIVE=require, and the native GGUF engine is unavailable: ${loadError ?? 'not loaded'}. Fix: ${fix ?? nativeRebuildCommand()}`,
+  );
+}
+
+let warned = false;
+
+/**
+ * For the GGUF loader, once it has fallen back to the map engine on its own: says so on
+ * stderr, once per process, with the cost and the fix. Not for an explicit `engine: 'map'`,
+ * nor under XENT_NATIVE=0 (both chose the map engine). The ~60× is measured: llama-2-tiny-random
+ * (V = 32000) with `xent eval --engine native` and `--engine map` (README, "Install").
+ */
+export function warnMapFallback(vocabSize: number): void {
+  if (warned || process.env.XENT_NATIVE === '0') return;
+  warned = true;
+  process.stderr.write(
+    `xent: warning: the native GGUF engine is unavailable (${loadError ?? 'not loaded'}), so this model (V = ${vocabSize}) ` +
+      `runs on node-llama-cpp's probability Map: the same figures, ~60× slower at V = 32000. ` +
+      `Fix: ${fix ?? nativeRebuildCommand()}; \`xent doctor\` checks the install.\n`,
+  );
 }

@@ -4,15 +4,16 @@
  * validated against PyTorch, which is this engine with the fused cross-entropy kernel
  * as its loss); the caller sees each block of logits and, for
  * training, writes the gradient w.r.t. those logits back into the block. Used for
- *   - scoring (src/models/trained.ts): logits of one sequence, block by block, and
+ *   - scoring (lstm-language-model.ts): logits of one sequence, block by block, and
  *   - distillation (distill.ts): d loss / d logits comes from distillationLoss.
  *
  * `forEachBlock` hands out blocks of R consecutive rows, [rows, V] row-major.
  *
  * Rows are time-major, n = t·B + b, so the B rows of one time step are
  * contiguous, and h_{t−1} for all steps is one matrix [h0; hs[0 … N−B)] (h0 is
- * allocated right before hs, c0 right before cs). Every product is mm_pb (out = A · B,
- * B packed into 8-column panels by pack_b, A read in place, row-major or transposed):
+ * allocated right before hs, c0 right before cs). Every product is the kernel `mm` (out = A · B,
+ * B packed into 8-column panels by `packB`, A read in place, row-major or transposed; the
+ * typed entry points of src/kernels/train-kernels.ts):
  *   xg      = x · W_ihᵀ + b_ih + b_hh                  [N, 4H]     B = W_ihᵀ packed once per step
  *   gh_t    = h_{t−1} · W_hhᵀ                           [B, 4H] per step, B = W_hhᵀ packed once
  *   z       = hs_chunk · W_outᵀ + b_out                 [R, V] per chunk of R rows (never [N, V])
@@ -61,8 +62,10 @@ export class LstmEngine {
   private readonly k: TrainKernels;
   /** P: the number of parameters (the length of the flat parameter vector). */
   readonly P: number;
-  private readonly p: Record<string, number> = {};
-  private readonly gp: Record<string, number> = {};
+  /** Byte offsets in kernel memory of the buffers (see the constructor), of each parameter and of its gradient. */
+  private readonly buf: Record<string, number> = {};
+  private readonly paramPtr: Record<string, number> = {};
+  private readonly gradPtr: Record<string, number> = {};
   private lastInputs: Int32Array | undefined;
 
   constructor(config: LstmConfig, opts: LstmEngineOptions, initial?: Float32Array) {
@@ -85,44 +88,45 @@ export class LstmEngine {
     this.P = P;
     const train = opts.train === true;
     const pk = TrainKernels.packedSize;
-    // packed B operands of the products (see the header): …Pf forward, …Pb/…Pd backward
+    // Buffers in kernel memory, by name. A `…_packed` buffer is the B operand of a product,
+    // packed into 8-column panels by packB; `…T_packed` packs the transpose of that matrix.
     const sizes: [string, number][] = [
-      ['params', P],
-      ['bsum', G],
-      ['x', N * E],
-      ['xg', N * G],
-      ['act', N * G],
-      ['h0', B * H + N * H],
-      ['c0', B * H + N * H],
-      ['gh', B * G],
-      ['block', R * V],
-      ['woutPz', pk(H, V)],
-      ['wihPf', pk(E, G)],
-      ['whhPf', pk(H, G)],
+      ['params', P], // the flat parameter vector (lstm.ts's layout)
+      ['gateBias', G], // b_ih + b_hh
+      ['x', N * E], // embeddings of the inputs, time-major [N, E]
+      ['xg', N * G], // x · W_ihᵀ + gateBias [N, 4H]
+      ['act', N * G], // gate activations (σ(i), σ(f), tanh(g), σ(o)) [N, 4H]
+      ['h0', B * H + N * H], // h_0 [B, H] followed by hs [N, H]
+      ['c0', B * H + N * H], // c_0 [B, H] followed by cs [N, H]
+      ['gh', B * G], // h_{t−1} · W_hhᵀ of one step [B, 4H]
+      ['block', R * V], // one block of logits (or their gradient) [R, V]
+      ['wOutT_packed', pk(H, V)], // W_outᵀ [H, V]: logits = hs · W_outᵀ
+      ['wIhT_packed', pk(E, G)], // W_ihᵀ [E, 4H]: xg = x · W_ihᵀ
+      ['wHhT_packed', pk(H, G)], // W_hhᵀ [H, 4H]: gh = h_{t−1} · W_hhᵀ
     ];
     if (train) {
       sizes.push(
-        ['grads', P],
-        ['woutPd', pk(V, H)],
-        ['whhPb', pk(G, H)],
-        ['wihPb', pk(G, E)],
-        ['dhs', N * H],
-        ['hsP', pk(R, H)],
-        ['dz', N * G],
-        ['dhNext', B * H],
-        ['dcNext', B * H],
-        ['hprevP', pk(N, H)],
-        ['xP', pk(N, E)],
-        ['dx', N * E],
+        ['grads', P], // gradients, the parameters' layout
+        ['wOut_packed', pk(V, H)], // W_out [V, H]: dhs = dz · W_out
+        ['wHh_packed', pk(G, H)], // W_hh [4H, H]: dh_{t−1} = dz_t · W_hh
+        ['wIh_packed', pk(G, E)], // W_ih [4H, E]: dx = dz · W_ih
+        ['dhs', N * H], // d loss / d hs [N, H]
+        ['hsChunk_packed', pk(R, H)], // one block's hs [R, H]: dW_out += dzᵀ · hs
+        ['dz', N * G], // d loss / d gate pre-activations [N, 4H]
+        ['dhNext', B * H], // the backward recurrence's carried dh [B, H]
+        ['dcNext', B * H], // and dc [B, H]
+        ['hPrev_packed', pk(N, H)], // [h_0; hs[0 … N−B)] [N, H]: dW_hh += dzᵀ · h_{t−1}
+        ['x_packed', pk(N, E)], // x [N, E]: dW_ih += dzᵀ · x
+        ['dx', N * E], // d loss / d x [N, E]
       );
     }
     for (const [name, n] of Object.entries(opts.extraBuffers ?? {})) sizes.push([`extra:${name}`, n]);
     const bytes = sizes.reduce((s, [, n]) => s + Math.ceil((n * 4) / 64) * 64, 0);
     this.k = new TrainKernels({ bytes, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) });
-    for (const [name, n] of sizes) this.p[name] = this.k.alloc(n);
-    this.p.hs = this.p.h0! + B * H * 4;
-    this.p.cs = this.p.c0! + B * H * 4;
-    const flat = this.k.f32(this.p.params!, P);
+    for (const [name, n] of sizes) this.buf[name] = this.k.alloc(n);
+    this.buf.hs = this.buf.h0! + B * H * 4;
+    this.buf.cs = this.buf.c0! + B * H * 4;
+    const flat = this.k.f32(this.buf.params!, P);
     if (initial) {
       if (initial.length !== P)
         throw new XentError(
@@ -135,10 +139,10 @@ export class LstmEngine {
     }
     this.model = lstmModelFromParams(cfg, flat);
     for (const [name, view] of Object.entries(this.model.params))
-      if (name !== 'flat') this.p[`w_${name}`] = view.byteOffset;
+      if (name !== 'flat') this.paramPtr[name] = view.byteOffset;
     if (train) {
-      this.grads = paramViews(cfg, this.k.f32(this.p.grads!, P));
-      for (const [name, view] of Object.entries(this.grads)) if (name !== 'flat') this.gp[name] = view.byteOffset;
+      this.grads = paramViews(cfg, this.k.f32(this.buf.grads!, P));
+      for (const [name, view] of Object.entries(this.grads)) if (name !== 'flat') this.gradPtr[name] = view.byteOffset;
     }
   }
 
@@ -156,7 +160,7 @@ export class LstmEngine {
    * the flat parameters ('params') or of their gradients ('grads', training engines).
    */
   pointer(name: string): number {
-    const ptr = name === 'block' || name === 'params' || name === 'grads' ? this.p[name] : this.p[`extra:${name}`];
+    const ptr = name === 'block' || name === 'params' || name === 'grads' ? this.buf[name] : this.buf[`extra:${name}`];
     if (ptr === undefined)
       throw new XentError('invalid_argument', 'LstmEngine.pointer', `no buffer named ${name}`, {
         arg: 'name',
@@ -172,7 +176,7 @@ export class LstmEngine {
   /** Runs the recurrence on inputs [B, T] (row-major, b·T + t) from a zero state; `op` names the caller in errors. */
   forward(inputs: Int32Array, op = 'LstmEngine.forward'): void {
     const { V, E, H } = this.config;
-    const { B, T, k, p } = this;
+    const { B, T, k, buf, paramPtr } = this;
     const N = B * T;
     const G = 4 * H;
     if (!(inputs instanceof Int32Array) || inputs.length !== N) {
@@ -182,7 +186,7 @@ export class LstmEngine {
         actual: (inputs as { length?: number })?.length,
       });
     }
-    const x = k.f32(p.x!, N * E);
+    const x = k.f32(buf.x!, N * E);
     const emb = this.model.params.emb;
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
@@ -198,16 +202,38 @@ export class LstmEngine {
       }
     }
     this.lastInputs = inputs;
-    const bsum = k.f32(p.bsum!, G);
+    const gateBias = k.f32(buf.gateBias!, G);
     const { bIh, bHh } = this.model.params;
-    for (let j = 0; j < G; j++) bsum[j] = bIh[j]! + bHh[j]!;
-    k.f32(p.h0!, B * H).fill(0);
-    k.f32(p.c0!, B * H).fill(0);
-    k.pack(p.wihPf!, p.w_wIh!, 1, E, E, G); // W_ihᵀ [E, G]
-    k.pack(p.whhPf!, p.w_wHh!, 1, H, H, G); // W_hhᵀ [H, G]
-    k.mm(p.xg!, p.x!, E, 1, p.wihPf!, p.bsum!, N, E, G, false);
+    for (let j = 0; j < G; j++) gateBias[j] = bIh[j]! + bHh[j]!;
+    k.f32(buf.h0!, B * H).fill(0);
+    k.f32(buf.c0!, B * H).fill(0);
+    // W_ihᵀ [E, G] and W_hhᵀ [H, G] from the row-major W_ih [G, E] and W_hh [G, H]
+    k.packB({ packed: buf.wIhT_packed!, b: paramPtr.wIh!, strideK: 1, strideN: E, K: E, N: G });
+    k.packB({ packed: buf.wHhT_packed!, b: paramPtr.wHh!, strideK: 1, strideN: H, K: H, N: G });
+    k.mm({
+      out: buf.xg!,
+      a: buf.x!,
+      sam: E,
+      sak: 1,
+      packedB: buf.wIhT_packed!,
+      bias: buf.gateBias!,
+      M: N,
+      K: E,
+      N: G,
+      accumulate: false,
+    });
     // all T steps in one call: each thread owns a share of the batch rows (no per-step sync)
-    k.run('lstm_forward', p.gh!, p.xg!, p.act!, p.c0!, p.h0!, p.whhPf!, B, H, T);
+    k.lstmForward({
+      gh: buf.gh!,
+      xg: buf.xg!,
+      act: buf.act!,
+      c0: buf.c0!,
+      h0: buf.h0!,
+      whhT_packed: buf.wHhT_packed!,
+      B,
+      H,
+      T,
+    });
   }
 
   /**
@@ -217,7 +243,7 @@ export class LstmEngine {
    */
   forEachBlock(fn: BlockFn, grad = false, fromRow = 0): void {
     const { V, H } = this.config;
-    const { B, T, R, k, p, gp } = this;
+    const { B, T, R, k, buf, paramPtr, gradPtr } = this;
     const N = B * T;
     if (grad) {
       if (!this.grads)
@@ -228,22 +254,58 @@ export class LstmEngine {
           {},
         );
       this.grads.flat.fill(0);
-      k.pack(p.woutPd!, p.w_wOut!, H, 1, V, H); // W_out [V, H]
+      k.packB({ packed: buf.wOut_packed!, b: paramPtr.wOut!, strideK: H, strideN: 1, K: V, N: H }); // W_out [V, H]
     }
-    k.pack(p.woutPz!, p.w_wOut!, 1, H, H, V); // W_outᵀ [H, V], packed here: the parameters may have changed since forward
-    const block = k.f32(p.block!, R * V);
+    // W_outᵀ [H, V], packed here: the parameters may have changed since forward
+    k.packB({ packed: buf.wOutT_packed!, b: paramPtr.wOut!, strideK: 1, strideN: H, K: H, N: V });
+    const block = k.f32(buf.block!, R * V);
     // Inference may start at `fromRow` (rows before it are not needed); training needs all.
     const start = grad ? 0 : Math.max(0, Math.min(N, Math.floor(fromRow)));
     for (let r0 = start; r0 < N; r0 += R) {
       const rows = Math.min(R, N - r0);
-      const hsChunk = p.hs! + r0 * H * 4;
-      k.mm(p.block!, hsChunk, H, 1, p.woutPz!, p.w_bOut!, rows, H, V, false);
+      const hsChunk = buf.hs! + r0 * H * 4;
+      k.mm({
+        out: buf.block!,
+        a: hsChunk,
+        sam: H,
+        sak: 1,
+        packedB: buf.wOutT_packed!,
+        bias: paramPtr.bOut!,
+        M: rows,
+        K: H,
+        N: V,
+        accumulate: false,
+      });
       fn(r0, rows, rows === R ? block : block.subarray(0, rows * V));
       if (grad) {
-        k.run('col_sum_acc', gp.bOut!, p.block!, rows, V);
-        k.pack(p.hsP!, hsChunk, H, 1, rows, H);
-        k.mm(gp.wOut!, p.block!, 1, V, p.hsP!, 0, V, rows, H, true); // dzᵀ · hs_chunk
-        k.mm(p.dhs! + r0 * H * 4, p.block!, V, 1, p.woutPd!, 0, rows, V, H, false);
+        k.colSumAcc({ out: gradPtr.bOut!, a: buf.block!, M: rows, N: V });
+        k.packB({ packed: buf.hsChunk_packed!, b: hsChunk, strideK: H, strideN: 1, K: rows, N: H });
+        // dW_out += dzᵀ · hs_chunk (dz read transposed)
+        k.mm({
+          out: gradPtr.wOut!,
+          a: buf.block!,
+          sam: 1,
+          sak: V,
+          packedB: buf.hsChunk_packed!,
+          bias: 0,
+          M: V,
+          K: rows,
+          N: H,
+          accumulate: true,
+        });
+        // dhs_chunk = dz · W_out
+        k.mm({
+          out: buf.dhs! + r0 * H * 4,
+          a: buf.block!,
+          sam: V,
+          sak: 1,
+          packedB: buf.wOut_packed!,
+          bias: 0,
+          M: rows,
+          K: V,
+          N: H,
+          accumulate: false,
+        });
       }
     }
   }
@@ -251,7 +313,7 @@ export class LstmEngine {
   /** Backward through time after `forEachBlock(fn, true)`: fills `grads`. */
   backward(): void {
     const { E, H } = this.config;
-    const { B, T, k, p, gp } = this;
+    const { B, T, k, buf, paramPtr, gradPtr } = this;
     const grads = this.grads;
     const inputs = this.lastInputs;
     if (!grads || !inputs)
@@ -263,19 +325,65 @@ export class LstmEngine {
       );
     const G = 4 * H;
     const N = B * T;
-    k.pack(p.whhPb!, p.w_wHh!, H, 1, G, H); // W_hh [G, H]
-    k.pack(p.wihPb!, p.w_wIh!, E, 1, G, E); // W_ih [G, E]
-    k.f32(p.dhNext!, B * H).fill(0);
-    k.f32(p.dcNext!, B * H).fill(0);
-    k.run('lstm_backward', p.act!, p.c0!, p.dhs!, p.dhNext!, p.dcNext!, p.dz!, p.whhPb!, B, H, T);
-    k.pack(p.hprevP!, p.h0!, H, 1, N, H);
-    k.pack(p.xP!, p.x!, E, 1, N, E);
-    k.mm(gp.wHh!, p.dz!, 1, G, p.hprevP!, 0, G, N, H, true); // dzᵀ · hprev
-    k.mm(gp.wIh!, p.dz!, 1, G, p.xP!, 0, G, N, E, true); // dzᵀ · x
-    k.run('col_sum_acc', gp.bIh!, p.dz!, N, G);
+    k.packB({ packed: buf.wHh_packed!, b: paramPtr.wHh!, strideK: H, strideN: 1, K: G, N: H }); // W_hh [G, H]
+    k.packB({ packed: buf.wIh_packed!, b: paramPtr.wIh!, strideK: E, strideN: 1, K: G, N: E }); // W_ih [G, E]
+    k.f32(buf.dhNext!, B * H).fill(0);
+    k.f32(buf.dcNext!, B * H).fill(0);
+    k.lstmBackward({
+      act: buf.act!,
+      c0: buf.c0!,
+      dhs: buf.dhs!,
+      dhNext: buf.dhNext!,
+      dcNext: buf.dcNext!,
+      dz: buf.dz!,
+      whh_packed: buf.wHh_packed!,
+      B,
+      H,
+      T,
+    });
+    k.packB({ packed: buf.hPrev_packed!, b: buf.h0!, strideK: H, strideN: 1, K: N, N: H });
+    k.packB({ packed: buf.x_packed!, b: buf.x!, strideK: E, strideN: 1, K: N, N: E });
+    // dW_hh += dzᵀ · h_prev and dW_ih += dzᵀ · x (dz read transposed)
+    k.mm({
+      out: gradPtr.wHh!,
+      a: buf.dz!,
+      sam: 1,
+      sak: G,
+      packedB: buf.hPrev_packed!,
+      bias: 0,
+      M: G,
+      K: N,
+      N: H,
+      accumulate: true,
+    });
+    k.mm({
+      out: gradPtr.wIh!,
+      a: buf.dz!,
+      sam: 1,
+      sak: G,
+      packedB: buf.x_packed!,
+      bias: 0,
+      M: G,
+      K: N,
+      N: E,
+      accumulate: true,
+    });
+    k.colSumAcc({ out: gradPtr.bIh!, a: buf.dz!, M: N, N: G });
     grads.bHh.set(grads.bIh);
-    k.mm(p.dx!, p.dz!, G, 1, p.wihPb!, 0, N, G, E, false);
-    const dx = k.f32(p.dx!, N * E);
+    // dx = dz · W_ih
+    k.mm({
+      out: buf.dx!,
+      a: buf.dz!,
+      sam: G,
+      sak: 1,
+      packedB: buf.wIh_packed!,
+      bias: 0,
+      M: N,
+      K: G,
+      N: E,
+      accumulate: false,
+    });
+    const dx = k.f32(buf.dx!, N * E);
     const g = grads.emb;
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {

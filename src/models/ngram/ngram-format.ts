@@ -1,5 +1,5 @@
 /**
- * Binary form of an n-gram model (browser-safe; files: ngram-file.ts).
+ * Binary form of an n-gram model (browser-safe; files: ngram-model-dir.ts).
  *
  *   offset 0   8 bytes  magic "XENTNGRM"
  *          8   uint32   format version (1), little-endian

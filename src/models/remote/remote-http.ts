@@ -1,5 +1,5 @@
 /**
- * One JSON request to an OpenAI-compatible server, bounded in time, with every failure
+ * One JSON request to an OpenAI-compatible endpoint, bounded in time, with every failure
  * classified: `retryable` (HTTP 408/429/5xx, time-outs, refused or reset connections,
  * bodies cut short or not JSON) or not (other 4xx, e.g. a wrong model name or key).
  * The sharded evaluator (src/eval/shards.ts) retries the first kind on another attempt
@@ -24,11 +24,11 @@ export interface HttpOptions {
 /** Fields of every XentError raised for a remote call. */
 export interface RemoteErrorFields {
   endpoint: string;
-  /** HTTP status, when the server answered. */
+  /** HTTP status, when the endpoint answered. */
   status?: number;
   /** Whether another attempt may succeed. */
   retryable: boolean;
-  /** Seconds the server asked to wait (Retry-After), when given. */
+  /** Seconds the endpoint asked to wait (Retry-After), when given. */
   retryAfterSeconds?: number;
   /** The message without the op prefix, for callers that add their own context. */
   detail: string;
@@ -65,7 +65,7 @@ export function remoteError(
   );
 }
 
-/** Short printable excerpt of a response body (servers put the reason there). */
+/** Short printable excerpt of a response body (endpoints put the reason there). */
 function excerpt(s: string): string {
   const one = s.replace(/\s+/g, ' ').trim();
   return one.length > 200 ? `${one.slice(0, 200)}…` : one;
@@ -127,7 +127,7 @@ export async function requestJson(
     const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
     const ra = Number(res.headers.get('retry-after') ?? NaN);
     const hint =
-      res.status === 401 || res.status === 403 ? " (set XENT_API_KEY or OPENAI_API_KEY to the server's key)" : '';
+      res.status === 401 || res.status === 403 ? " (set XENT_API_KEY or OPENAI_API_KEY to the endpoint's key)" : '';
     throw remoteError(op, endpoint, `${path}: HTTP ${res.status}${hint}${text ? `: ${excerpt(text)}` : ''}`, {
       status: res.status,
       retryable,
@@ -137,7 +137,7 @@ export async function requestJson(
   try {
     return JSON.parse(text);
   } catch {
-    // A body cut short by a dying server, or a proxy's HTML page: worth another attempt.
+    // A body cut short by a dying endpoint, or a proxy's HTML page: worth another attempt.
     throw remoteError(
       op,
       endpoint,

@@ -44,7 +44,7 @@ export function parsePromptLogprobs(res: unknown, tokens: Int32Array, from: numb
   if (c.prompt_logprobs !== undefined && c.prompt_logprobs !== null) return parseVllm(c.prompt_logprobs, tokens, from);
   if (isRecord(c.logprobs) && Array.isArray(c.logprobs.token_logprobs)) return parseEcho(c.logprobs, tokens, from);
   throw new ProtocolError(
-    'the response has neither choices[0].prompt_logprobs (vLLM) nor echoed choices[0].logprobs.token_logprobs: the server does not return prompt-token log-probabilities ' +
+    'the response has neither choices[0].prompt_logprobs (vLLM) nor echoed choices[0].logprobs.token_logprobs: the endpoint does not return prompt-token log-probabilities ' +
       "(llama.cpp's llama-server does not; serve the GGUF file with `xent serve` instead)",
   );
 }
@@ -64,7 +64,7 @@ function parseVllm(pl: unknown, tokens: Int32Array, from: number): ParsedScores 
   if (!Array.isArray(pl)) throw new ProtocolError('choices[0].prompt_logprobs is not an array');
   if (pl.length !== T)
     throw new ProtocolError(
-      `choices[0].prompt_logprobs has ${pl.length} entries for a prompt of ${T} tokens (truncated, or the server re-tokenised the prompt)`,
+      `choices[0].prompt_logprobs has ${pl.length} entries for a prompt of ${T} tokens (truncated, or the endpoint re-tokenised the prompt)`,
     );
   const count = T - 1 - from;
   const out = alloc(count);
@@ -112,7 +112,7 @@ function parseEcho(lp: Record<string, unknown>, tokens: Int32Array, from: number
   const tl = lp.token_logprobs as unknown[];
   if (tl.length < T)
     throw new ProtocolError(
-      `choices[0].logprobs.token_logprobs has ${tl.length} entries for a prompt of ${T} tokens: the server did not echo the prompt (truncated?)`,
+      `choices[0].logprobs.token_logprobs has ${tl.length} entries for a prompt of ${T} tokens: the endpoint did not echo the prompt (truncated?)`,
     );
   const top = Array.isArray(lp.top_logprobs) ? (lp.top_logprobs as unknown[]) : [];
   const count = T - 1 - from;
@@ -144,7 +144,7 @@ function parseEcho(lp: Record<string, unknown>, tokens: Int32Array, from: number
 /** A /tokenize answer: llama-server ({tokens: [id | {id, piece}]}) or vLLM ({tokens, count, max_model_len}). */
 export interface ParsedTokenize {
   tokens: Int32Array;
-  /** UTF-8 bytes of each token's piece, when the server gave pieces (llama-server, xent serve). */
+  /** UTF-8 bytes of each token's piece, when the endpoint gave pieces (llama-server, xent serve). */
   pieces?: Map<number, Uint8Array>;
   maxModelLen?: number;
 }

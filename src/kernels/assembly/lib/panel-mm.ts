@@ -27,7 +27,7 @@ const MC_TRANSPOSED: i32 = 32;
  * B(k, n) is at b + (k·sbk + n·sbn)·4 (row-major B [K, N]: sbk = N, sbn = 1; B = Wᵀ for
  * a row-major W [N, K]: sbk = 1, sbn = K). bp has ceil(N/8)·8·K floats. Panels split across parts.
  */
-export function pack_b(bp: usize, b: usize, sbk: i32, sbn: i32, K: i32, N: i32, part: i32, nparts: i32): void {
+export function packB(bp: usize, b: usize, sbk: i32, sbn: i32, K: i32, N: i32, part: i32, nparts: i32): void {
   const NP = (N + 7) >> 3;
   const p0 = rangeLo(NP, 1, part, nparts), p1 = rangeLo(NP, 1, part + 1, nparts);
   const sk = <usize>sbk << 2, sn = <usize>sbn << 2;
@@ -178,14 +178,14 @@ function tile1x8(po: usize, pa: usize, sak4: usize, pb: usize, kn: i32, bias: us
 
 /**
  * out[m, n] = (acc ? out[m, n] : 0) + (bias ? bias[n] : 0) + Σ_k A(m, k)·B(k, n), out [M, N]
- * row-major; A(m, k) at a + (m·sam + k·sak)·4; B packed by pack_b (K rows).
+ * row-major; A(m, k) at a + (m·sam + k·sak)·4; B packed by packB (K rows).
  * With several parts the work is handed out dynamically: 4 units per thread (groups of
  * 8-column panels, or of 4-row tiles, whichever dimension has more tiles), taken from the
  * shared i32 counter at `ctr` (zeroed by the caller before the call), so a thread slowed by a
  * busy core takes fewer units instead of holding up the others. Each unit is computed whole
  * (all of K) by one thread in a fixed order, so results do not depend on the thread count.
  */
-export function mm_pb(out: usize, a: usize, sam: i32, sak: i32, bp: usize, bias: usize, M: i32, K: i32, N: i32, acc: i32, ctr: usize,
+export function mm(out: usize, a: usize, sam: i32, sak: i32, bp: usize, bias: usize, M: i32, K: i32, N: i32, acc: i32, ctr: usize,
   part: i32, nparts: i32): void {
   const NP = (N + 7) >> 3;
   const MT = (M + 3) >> 2;
@@ -211,7 +211,7 @@ export function mm_pb(out: usize, a: usize, sam: i32, sak: i32, bp: usize, bias:
   }
 }
 
-/** The rows [m0, m1) × panels [p0, p1) of mm_pb's product (one thread's share). */
+/** The rows [m0, m1) × panels [p0, p1) of mm's product (one thread's share). */
 export function mmRange(out: usize, a: usize, sam: i32, sak: i32, bp: usize, bias: usize, m0: i32, m1: i32, p0: i32, p1: i32, K: i32, N: i32, acc: i32): void {
   if (p0 >= p1 || m0 >= m1) return;
   const st = <usize>N << 2;

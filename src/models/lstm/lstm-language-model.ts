@@ -1,35 +1,43 @@
 /**
- * Models trained by xent as `LanguageModel`s: `loadTrainedModel(dir)` reads model.json
- * and returns the LSTM (format in src/models/lstm/lstm-model-dir.ts) or the Kneser–Ney n-gram
- * (src/models/ngram/ngram-model.ts), so `xent eval --model dir` scores them exactly like a
- * GGUF model and bits per byte is comparable across all of them.
+ * An LSTM trained by xent as a `LanguageModel`: `loadLstmLanguageModel(dir)` reads the
+ * model directory (lstm-model-dir.ts), so `xent eval --model dir` scores it exactly like
+ * a GGUF model and bits per byte is comparable across all of them.
  *
- * LSTM scoring: one forward pass from a zero state over tokens 0 … T−2 (B = 1) on the
- * WebAssembly kernels (src/models/lstm/lstm-engine.ts); position t's logits z_t [V] give
+ * Scoring: one forward pass from a zero state over tokens 0 … T−2 (B = 1) on the
+ * WebAssembly kernels (lstm-engine.ts); position t's logits z_t [V] give
  * log p(· | tokens 0…t) = z_t − logsumexp(z_t), computed in float64. No BOS: the model
  * was trained on windows cut anywhere in the text. Rank = the number of tokens with a
  * strictly larger logit than the true one.
  */
-import { XentError } from '../core/errors.js';
-import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import { tokenizerFromJSON } from '../tokenizers/tokenizer-spec.js';
-import { checkScoreInput, type LanguageModel, type PositionScores, type ScoreOptions } from './language-model.js';
-import type { LstmConfig } from './lstm/lstm.js';
-import { LstmEngine } from './lstm/lstm-engine.js';
-import { type GgufTokenizerRef, loadLstmModelDir, readModelJson, tokenizerByteLengths } from './lstm/lstm-model-dir.js';
-import { loadNgramModelDir, NgramLanguageModel } from './ngram/ngram-model.js';
+import { basename } from 'node:path';
+import { XentError } from '../../core/errors.js';
+import { tokenizerByteLengths, tokenizerPiece } from '../../tokenizers/token-bytes.js';
+import type { Tokenizer } from '../../tokenizers/tokenizer.js';
+import { tokenizerFromJSON } from '../../tokenizers/tokenizer-spec.js';
+import {
+  checkScoreInput,
+  type LanguageModel,
+  type PositionScores,
+  type ScoreOptions,
+  utf8Text,
+} from '../language-model.js';
+import { TOKENIZER_FILE } from '../model-dir.js';
+import type { LstmConfig } from './lstm.js';
+import { LstmEngine } from './lstm-engine.js';
+import { type GgufTokenizerRef, loadLstmModelDir } from './lstm-model-dir.js';
 
-export interface TrainedLoadOptions {
-  /** CPU threads of the LSTM kernels (default min(2, cores)). */
+export interface LstmLoadOptions {
+  /** CPU threads of the LSTM kernels (default 1, see LstmLanguageModel.engineFor). */
   threads?: number;
-  ctx?: number;
 }
 
 /** The text side of a model: an xent tokenizer, or a GGUF model's tokenizer for distilled students. */
 interface TextSide {
   encode(text: string): Promise<Int32Array>;
+  encodeBytes(bytes: Uint8Array): Promise<Int32Array>;
   tokenText(t: number): string;
   tokenBytes(): Int32Array;
+  tokenPieces(tokens: ArrayLike<number>): Promise<Uint8Array[]>;
   vocabSize: number;
   byteExact: boolean;
   close(): Promise<void>;
@@ -39,8 +47,10 @@ function fromTokenizer(tok: Tokenizer): TextSide {
   let bytes: Int32Array | undefined;
   return {
     encode: async (text) => tok.encode(text),
+    encodeBytes: async (b) => tok.encode(utf8Text(b)),
     tokenText: (t) => tok.tokenText(t),
     tokenBytes: () => (bytes ??= tokenizerByteLengths(tok)),
+    tokenPieces: async (tokens) => Array.from(tokens, (t) => tokenizerPiece(tok, t)),
     vocabSize: tok.vocabSize,
     byteExact: tok.byteExact,
     close: async () => {},
@@ -51,15 +61,18 @@ async function textSide(op: string, dir: string, json: unknown): Promise<TextSid
   const j = json as Partial<GgufTokenizerRef> | null;
   if (j && j.kind === 'gguf') {
     if (typeof j.file !== 'string')
-      throw new XentError('invalid_file', op, `${dir}/tokenizer.json: "file" of a gguf tokenizer must be a path`, {
-        file: `${dir}/tokenizer.json`,
+      throw new XentError('invalid_file', op, `${dir}/${TOKENIZER_FILE}: "file" of a gguf tokenizer must be a path`, {
+        file: `${dir}/${TOKENIZER_FILE}`,
       });
-    const { loadGgufModel } = await import('./gguf/gguf-model.js');
+    // Imported here: only a distilled student needs llama.cpp.
+    const { loadGgufModel } = await import('../gguf/gguf-language-model.js');
     const g = await loadGgufModel(j.file, { ctx: 64, threads: 1 });
     return {
       encode: (text) => g.tokenize(text),
+      encodeBytes: (b) => g.tokenizeBytes(b),
       tokenText: (t) => g.tokenText(t),
       tokenBytes: () => g.tokenBytes(),
+      tokenPieces: (tokens) => g.tokenPieces(tokens),
       vocabSize: g.vocabSize,
       byteExact: true,
       close: () => g.close(),
@@ -70,11 +83,16 @@ async function textSide(op: string, dir: string, json: unknown): Promise<TextSid
 
 export class LstmLanguageModel implements LanguageModel {
   readonly kind = 'lstm' as const;
+  readonly engine = 'wasm' as const;
+  readonly name: string;
   readonly vocabSize: number;
   readonly trainContextLength: number;
   readonly addsBos = false;
   readonly bosToken = undefined;
-  private engine: LstmEngine | undefined;
+  /** One call at a time: the forward pass runs synchronously on the kernels. */
+  readonly pipelined = false;
+  readonly fullDistributions = true;
+  private lstm: LstmEngine | undefined;
 
   constructor(
     readonly id: string,
@@ -91,6 +109,7 @@ export class LstmLanguageModel implements LanguageModel {
         { expected: config.V, actual: text.vocabSize },
       );
     }
+    this.name = basename(id);
     this.vocabSize = config.V;
     // An LSTM runs on any length; the training window is the context it has seen.
     this.trainContextLength = Infinity;
@@ -110,6 +129,10 @@ export class LstmLanguageModel implements LanguageModel {
     return this.text.encode(text);
   }
 
+  tokenizeBytes(bytes: Uint8Array): Promise<Int32Array> {
+    return this.text.encodeBytes(bytes);
+  }
+
   tokenText(token: number): string {
     return this.text.tokenText(token);
   }
@@ -118,16 +141,20 @@ export class LstmLanguageModel implements LanguageModel {
     return this.text.tokenBytes();
   }
 
+  tokenPieces(tokens: ArrayLike<number>): Promise<Uint8Array[]> {
+    return this.text.tokenPieces(tokens);
+  }
+
   /** An engine for sequences of up to `n` inputs (grown on demand; shorter inputs are padded at the end). */
   private engineFor(n: number): LstmEngine {
-    if (this.engine && this.engine.T >= n) return this.engine;
-    const params = this.engine ? this.engine.model.params.flat : this.weights;
+    if (this.lstm && this.lstm.T >= n) return this.lstm;
+    const params = this.lstm ? this.lstm.model.params.flat : this.weights;
     const copy = Float32Array.from(params);
-    this.engine?.close();
+    this.lstm?.close();
     // One thread by default: with B = 1 the recurrence is a chain of tiny products, and
     // synchronising a second thread at each of them costs about what it gains.
-    this.engine = new LstmEngine(this.config, { B: 1, T: Math.max(n, 16), threads: this.threads }, copy);
-    return this.engine;
+    this.lstm = new LstmEngine(this.config, { B: 1, T: Math.max(n, 16), threads: this.threads }, copy);
+    return this.lstm;
   }
 
   async score(tokens: Int32Array, opts: ScoreOptions): Promise<PositionScores> {
@@ -189,20 +216,15 @@ export class LstmLanguageModel implements LanguageModel {
   }
 
   async close(): Promise<void> {
-    this.engine?.close();
-    this.engine = undefined;
+    this.lstm?.close();
+    this.lstm = undefined;
     await this.text.close();
   }
 }
 
-/** Loads a model directory written by `xent train` or `xent distill`. */
-export async function loadTrainedModel(dir: string, opts: TrainedLoadOptions = {}): Promise<LanguageModel> {
-  const op = 'loadTrainedModel';
-  const { kind } = readModelJson(dir, op);
-  if (kind === 'ngram') {
-    const m = loadNgramModelDir(dir);
-    return new NgramLanguageModel(m.ngram, m.tokenizer, m.id);
-  }
+/** Loads an LSTM model directory written by `xent train --arch lstm` or `xent distill`. */
+export async function loadLstmLanguageModel(dir: string, opts: LstmLoadOptions = {}): Promise<LstmLanguageModel> {
+  const op = 'loadModel';
   const { json, config, params, tokenizerJSON } = loadLstmModelDir(dir, op);
   let text: TextSide;
   try {
@@ -212,8 +234,8 @@ export async function loadTrainedModel(dir: string, opts: TrainedLoadOptions = {
     throw new XentError(
       'invalid_file',
       op,
-      `${dir}/tokenizer.json: ${(e as Error).message}`,
-      { file: `${dir}/tokenizer.json` },
+      `${dir}/${TOKENIZER_FILE}: ${(e as Error).message}`,
+      { file: `${dir}/${TOKENIZER_FILE}` },
       { cause: e },
     );
   }

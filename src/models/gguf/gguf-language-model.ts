@@ -22,11 +22,17 @@ import { cpus } from 'node:os';
 import { XentError } from '../../core/errors.js';
 import type { LanguageModel } from '../language-model.js';
 import { type GgufHeader, readGgufHeader } from './gguf-header.js';
-import { MapGgufModel } from './gguf-map-model.js';
-import { GGUF_INSTALL_HINT, loadNativeBinding, nativeUnavailableReason } from './gguf-native.js';
-import { NativeGgufModel } from './gguf-native-model.js';
+import { GGUF_INSTALL_HINT, MapGgufLanguageModel } from './gguf-map-model.js';
+import {
+  loadNativeBinding,
+  nativeUnavailableFix,
+  nativeUnavailableReason,
+  refuseMapFallbackIfRequired,
+  warnMapFallback,
+} from './gguf-native.js';
+import { NativeGgufLanguageModel } from './gguf-native-model.js';
 
-export { GGUF_INSTALL_HINT } from './gguf-native.js';
+export { GGUF_INSTALL_HINT };
 
 export type GgufEngine = 'auto' | 'native' | 'map';
 
@@ -52,8 +58,8 @@ export interface GgufLoadOptions {
 
 const OP = 'loadGgufModel';
 
-/** A loaded GGUF model. Extra members beyond LanguageModel: `engine`, `header`, `tokenizeBytes`, `tokenBytes`. */
-export interface GgufModel extends LanguageModel {
+/** A loaded GGUF model: a LanguageModel with its file's header and llama.cpp's settings. */
+export interface GgufLanguageModel extends LanguageModel {
   readonly kind: 'gguf';
   readonly engine: 'native' | 'map';
   readonly header: GgufHeader;
@@ -62,10 +68,6 @@ export interface GgufModel extends LanguageModel {
   readonly flashAttention: FlashAttention;
   readonly batch: number;
   readonly ubatch: number;
-  /** Tokenises UTF-8 bytes (no BOS), avoiding a string round trip for large files. */
-  tokenizeBytes(bytes: Uint8Array): Promise<Int32Array>;
-  /** UTF-8 byte length of each token's text, for bits per byte. Length V. */
-  tokenBytes(): Int32Array;
 }
 
 function positiveInt(name: string, v: unknown, dflt: number, min = 1): number {
@@ -96,7 +98,7 @@ export function flashAttentionMode(v: unknown): FlashAttention {
 }
 
 /** Loads a .gguf file. Throws XentError for a missing/corrupt file or missing engine. */
-export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): Promise<GgufModel> {
+export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): Promise<GgufLanguageModel> {
   const header = readGgufHeader(path);
   const threads = positiveInt('threads', opts.threads, Math.max(1, Math.min(4, cpus().length)));
   const ctx = positiveInt('ctx', opts.ctx, 512, 2);
@@ -113,14 +115,17 @@ export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): P
   if (engine !== 'map') {
     const binding = loadNativeBinding();
     if (binding)
-      return NativeGgufModel.open(binding, header, { ctx, threads, flashAttention, batch, ubatch, sequences });
+      return NativeGgufLanguageModel.open(binding, header, { ctx, threads, flashAttention, batch, ubatch, sequences });
     if (engine === 'native') {
       throw new XentError(
         'missing_dependency',
         OP,
-        `the native engine is unavailable: ${nativeUnavailableReason()}. ${GGUF_INSTALL_HINT}, then run \`npm run build\``,
+        `the native engine is unavailable: ${nativeUnavailableReason()}. Fix: ${nativeUnavailableFix()}`,
       );
     }
+    refuseMapFallbackIfRequired(OP);
   }
-  return MapGgufModel.open(header, { ctx, threads, flashAttention, batch, ubatch });
+  const model = await MapGgufLanguageModel.open(header, { ctx, threads, flashAttention, batch, ubatch });
+  if (engine === 'auto') warnMapFallback(model.vocabSize);
+  return model;
 }
