@@ -34,6 +34,8 @@
  *   rowStats(logits, V, targets, stats, scalar) -> "scalar" | "avx2" | "avx512"
  *       row_stats on given rows (for tests: the vector and the reference implementations)
  *   freeContext(ctx), freeModel(model)
+ *   train                                the native training kernels (native/xent-train*.c,
+ *                                        registered by this module's init; they use no libllama)
  *
  * Shapes: N tokens per decode, K scored pairs, V vocabulary size; out is [K, V] float32,
  * stats is [K, 5] float64 (nll nats, lse, max, argmax, rank).
