@@ -13,11 +13,17 @@
  *   dz_gates                                                lstmBackward           [N, 4H]
  *   dW_hh = dz_gatesᵀ · h_prev;  dW_ih = dz_gatesᵀ · x;  db = Σ_n dz_gates;  dx = dz_gates · W_ih
  *
- * The output layer is held R rows at a time (never [N, V] unless R = N). It does not use the
- * fused linear + cross-entropy kernels (lceForward/lceBackward): those recompute each logit
- * block in the backward pass, four [N, H]×[H, V]-sized products per step where this takes
- * three, and measured slower for the trainer's shapes (`npm run bench -- train`, see
- * docs/DEVELOPING.md); and distillation needs each block of logits in hand anyway.
+ * The output layer is held R rows at a time (an [R, V] block, never [N, V] unless R = N): the
+ * product, the loss's gradient written in place, then db, dW_out and dhs from the block. It does
+ * not use the fused linear + cross-entropy kernels (lceForward/lceBackward): those recompute each
+ * logit block in the backward pass, four [N, H]×[H, V]-sized products per step where this takes
+ * three, and were no faster at the seed shape (N = 1600, H = 256, V = 10000, 2 threads, minima
+ * of 6 interleaved runs on a loaded machine: lce 258–291 ms for vocabulary blocks of 256 to
+ * 1024, rows of R = 256 … 544 270–299 ms, R = N 301 ms); distillation needs each block of
+ * logits in hand anyway. The default block of ~4M floats (16 MB: R = 419 at V = 10000, 1024 at
+ * V = 4096) is in that best range and bounds the memory at large V; dW_out += dzᵀ·hs then
+ * accumulates over only a few blocks (each pass reads and writes the [V, H] gradient, which
+ * made R = 128 more than twice as slow).
  */
 import { XentError } from '../../core/errors.js';
 import type { NativeTrainKernels } from '../../kernels/native-train.js';
@@ -38,7 +44,7 @@ export interface NativeLstmEngineOptions {
   T: number;
   /** Kernel threads including the caller's (default min(2, cores)); the addon's pool is per process. */
   threads?: number;
-  /** Rows of logits held at once (default all B·T rows, the fastest here; see `DEFAULT_ROWS`). */
+  /** Rows of logits held at once (default: a block of about 4M floats, at least 128 rows; see above). */
   rowsPerChunk?: number;
   /** Allocate gradient buffers (default false: inference only). */
   train?: boolean;
@@ -92,7 +98,7 @@ export class NativeLstmEngine {
     this.T = T;
     const N = B * T;
     const G = 4 * H;
-    this.R = Math.max(1, Math.min(N, Math.floor(opts.rowsPerChunk ?? N)));
+    this.R = Math.max(1, Math.min(N, Math.floor(opts.rowsPerChunk ?? Math.max(128, 4_194_304 / V))));
     this.P = paramCount(cfg);
     const threads = Math.floor(opts.threads ?? Math.min(2, availableCores()));
     if (!(threads >= 1 && threads <= 64))
