@@ -116,7 +116,8 @@ export const linearCrossEntropyNative: LinearCrossEntropyBackend = (a, stats, co
 
 let instance: KernelInstance<LceKernel> | undefined;
 
-function lceInstance(): KernelInstance<LceKernel> {
+/** The `lce` module's instance (created on first use); exported for the tests of the error contract. */
+export function lceInstance(): KernelInstance<LceKernel> {
   if (instance === undefined) {
     if (relaxedBuildsWanted()) enableRelaxedSimd();
     instance = new KernelInstance(loadModule(LCE_MODULE), 1 << 20);
