@@ -11,7 +11,7 @@
 // table shows the medians over rounds of each process's median time and its peak extra memory,
 // and their ratios. Each shape runs the native kernels (or --backend), then --wasm gives one
 // smaller shape for the WebAssembly kernels (none: --wasm none). --reps defaults to 3 calls
-// per process (1 above 10^12 multiply-adds, with no warm-up call). The machine may be shared:
+// per process (1 above 10^11 multiply-adds, with no warm-up call). The machine may be shared:
 // read the ratios of one run, not the absolute figures.
 //
 // Targets (2 threads, same run): at 8192 × 1024 × 128256, xent's peak extra memory ≤ 5% of
@@ -98,7 +98,7 @@ const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 let blasPrinted = false;
 
 function compare(n: number, h: number, v: number, be: string, nRounds: number): void {
-  const big = n * h * v > 1e12;
+  const big = n * h * v > 1e11;
   const reps = Number(opt('--reps', big ? '1' : '3'));
   const warmup = big ? 0 : 1;
   const xs: Measured[] = [];
