@@ -17,8 +17,10 @@
  * gradOutput all ones (the gradient of the sum) when not given. Hard targets only.
  *
  * Memory: besides its inputs and the gradients it returns, a call holds one [N, Vb] block and,
- * for the gradients, N·H float64 (JavaScript) or the WebAssembly kernels' copies (about
- * 3·N·H + 4·Vb·H floats), whatever V; `workspaceBytes` in the result reports it.
+ * for the gradients, N·H float64 (JavaScript), the native matrix product's packed panels (at
+ * most 16 MiB: native/xent-train-gemm.c's XT_BP_FLOATS) or the WebAssembly kernels' copies
+ * (about 3·N·H + 4·Vb·H floats), whatever V; `workspaceBytes` in the result reports the block
+ * and the copies.
  *
  * Backends (`backend`): 'js' the float64 reference (linear-cross-entropy-kernel.ts); 'wasm' the
  * WebAssembly SIMD kernels (src/kernels/assembly/lce.ts); 'native' the addon's AVX2/AVX-512
@@ -100,7 +102,7 @@ export interface LinearCrossEntropyOptions {
   backend?: LinearCrossEntropyBackendName;
   /** Threads for the WebAssembly and native backends (default: all cores, at most 8, for large inputs). */
   threads?: number;
-  /** Vocabulary rows per block (default: a block of about 32 MiB native, 8 MiB WebAssembly, 256 rows JavaScript). */
+  /** Vocabulary rows per block (default: a block of about 16 MiB native, 8 MiB WebAssembly, 256 rows JavaScript). */
   vocabBlock?: number;
 }
 
@@ -338,10 +340,15 @@ function chooseBackend(
   return js;
 }
 
-/** Rows of the vocabulary per block: a block [N, Vb] of about 32 MiB (native) or 8 MiB (WebAssembly). */
+/**
+ * Rows of the vocabulary per block: a float32 block [N, Vb] of about 16 MiB (native) or 8 MiB
+ * (WebAssembly), at least 64 rows. At N = 8192 that is Vb = 512: the products keep their
+ * speed (each block is still an 8192 × 512 × H product) while the block stays small beside the
+ * gradients the call returns (dWeight alone is V·H floats).
+ */
 export function defaultVocabBlock(backend: 'js' | 'wasm' | 'native', n: number): number {
   if (backend === 'js') return 256;
-  const bytes = backend === 'native' ? 32 << 20 : 8 << 20;
+  const bytes = backend === 'native' ? 16 << 20 : 8 << 20;
   const vb = Math.floor(bytes / (4 * Math.max(n, 1)) / 64) * 64;
   return Math.min(4096, Math.max(64, vb));
 }
