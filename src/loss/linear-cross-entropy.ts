@@ -26,7 +26,8 @@
  * WebAssembly SIMD kernels (src/kernels/assembly/lce.ts); 'native' the addon's AVX2/AVX-512
  * kernels (native/xent-train-ops.c) where it is built (Node only; found at run time, never
  * imported statically); 'auto' (default) the fastest available: native, else WebAssembly for
- * float32 inputs of at least AUTO_MIN_MACS multiply-adds, else JavaScript. Float64 inputs always
+ * float32 inputs of at least AUTO_MIN_MACS multiply-adds, else JavaScript (XENT_BACKEND=js|wasm
+ * in the environment makes 'auto' mean that backend, as for the other losses). Float64 inputs always
  * run on JavaScript (the others are float32 kernels), whatever `backend` says, as crossEntropy does.
  *
  * Errors (XentError codes): shape_mismatch (hidden's H against weight's H, target's length
