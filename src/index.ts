@@ -23,6 +23,12 @@ export type { EntropyOptions } from './loss/entropy.js';
 export { entropy, relativeEntropy } from './loss/entropy.js';
 export type { KlDivergenceOptions, KlReduction } from './loss/kl-divergence.js';
 export { klDivergence } from './loss/kl-divergence.js';
+export type {
+  LinearCrossEntropyBackendName,
+  LinearCrossEntropyOptions,
+  LinearCrossEntropyResult,
+} from './loss/linear-cross-entropy.js';
+export { linearCrossEntropy } from './loss/linear-cross-entropy.js';
 export type { LogLossOptions } from './loss/log-loss.js';
 export { logLoss } from './loss/log-loss.js';
 export { logSoftmax, logSoftmaxBackward } from './loss/log-softmax.js';

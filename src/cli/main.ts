@@ -9,6 +9,7 @@ import { XentError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { enableRelaxedSimd } from '../kernels/relaxed-simd.js';
 import { register as registerBench } from './bench.js';
+import { register as registerBenchLce } from './bench-lce.js';
 import { register as registerCompare } from './compare.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerDistill } from './distill.js';
@@ -32,6 +33,7 @@ program
 // Command registry: one line per command file.
 registerDemo(program);
 registerBench(program);
+registerBenchLce(program);
 registerScore(program);
 registerEval(program);
 registerReport(program);

@@ -7,6 +7,8 @@
  *   train  the LSTM trainer's kernels (assembly/train-kernels.ts; relaxed build
  *          train-kernels-relaxed.ts) → train-kernels.ts
  *   kld    the KL-divergence row sums (assembly/kld.ts; no relaxed build) → kld.ts
+ *   lce    linearCrossEntropy's blocks: panel product, row statistics, gradient, column sums
+ *          (assembly/lce.ts; relaxed build lce-relaxed.ts) → linear-cross-entropy.ts
  * Every export is camelCase and every typed wrapper has the export's name. Each family also
  * exports `trapForTesting` (assembly/lib/trap-for-testing.ts), which only the tests of the
  * error contract call.
@@ -14,6 +16,8 @@
 import { WASM_BASE64 as CE_PLAIN } from './generated/ce.wasm.js';
 import { WASM_BASE64 as CE_RELAXED } from './generated/ce-relaxed.wasm.js';
 import { WASM_BASE64 as KLD_PLAIN } from './generated/kld.wasm.js';
+import { WASM_BASE64 as LCE_PLAIN } from './generated/lce.wasm.js';
+import { WASM_BASE64 as LCE_RELAXED } from './generated/lce-relaxed.wasm.js';
 import { WASM_BASE64 as TRAIN_PLAIN } from './generated/train-kernels.wasm.js';
 import { WASM_BASE64 as TRAIN_RELAXED } from './generated/train-kernels-relaxed.wasm.js';
 
@@ -71,5 +75,13 @@ export const KLD_MODULE = {
 } satisfies KernelModuleSpec;
 export type KldKernel = (typeof KLD_MODULE.kernels)[number];
 
+export const LCE_MODULE = {
+  name: 'lce',
+  plain: LCE_PLAIN,
+  relaxed: LCE_RELAXED,
+  kernels: ['packB', 'mm', 'lceStats', 'lceGrad', 'colSum64', 'trapForTesting'] as const,
+} satisfies KernelModuleSpec;
+export type LceKernel = (typeof LCE_MODULE.kernels)[number];
+
 /** Every family (initKernels compiles them all). */
-export const KERNEL_MODULES: readonly KernelModuleSpec[] = [CE_MODULE, TRAIN_MODULE, KLD_MODULE];
+export const KERNEL_MODULES: readonly KernelModuleSpec[] = [CE_MODULE, TRAIN_MODULE, KLD_MODULE, LCE_MODULE];

@@ -14,8 +14,10 @@ import { crossEntropy } from '../../src/index.js';
 import { trapForTesting } from '../../src/kernels/ce-kernels.js';
 import { kldKernels } from '../../src/kernels/kld.js';
 import { baseRowWidth, kldRowExact, newKldRow, quantizeBaseRow } from '../../src/kernels/kld-rows.js';
+import { lceInstance } from '../../src/kernels/linear-cross-entropy.js';
 import { kernelWorkerCount, shutdownKernelWorkers } from '../../src/kernels/pool.js';
 import { TrainKernels } from '../../src/kernels/train-kernels.js';
+import { linearCrossEntropy } from '../../src/loss/linear-cross-entropy.js';
 import { randomLogits, randomTargets, rng } from './helpers.js';
 
 type Trap = (a: { trapPart: number; kind: 0 | 1 }, threads: number) => void;
@@ -150,4 +152,24 @@ test('kld: a trap in the calling thread or a worker throws the kernel XentError;
   quantizeBaseRow(base, 0, V, 7, qa, new Float32Array(qa.buffer), 0);
   kk.quantizeBaseRow(base, 0, V, 7, qb, new Float32Array(qb.buffer), 0);
   assert.deepEqual(qb.subarray(4), qa.subarray(4), 'the same quantised values');
+});
+
+test('lce: a trap in the calling thread or a worker throws the kernel XentError; linearCrossEntropy still agrees with the float64 path after it', () => {
+  const inst = lceInstance();
+  checkFamily('lce', (a, threads) =>
+    inst.run('trapForTesting', threads, (part, parts) => [a.trapPart, a.kind, part, parts]),
+  );
+  const r = rng(91);
+  const [N, H, V] = [9, 12, 301];
+  const hidden = { data: Float32Array.from({ length: N * H }, () => r() - 0.5), shape: [N, H] as [number, number] };
+  const weight = { data: Float32Array.from({ length: V * H }, () => r() - 0.5), shape: [V, H] as [number, number] };
+  const target = randomTargets(r, N, V);
+  const js = linearCrossEntropy(hidden, weight, target, { backend: 'js', grad: true });
+  const wasm = linearCrossEntropy(hidden, weight, target, { backend: 'wasm', grad: true, threads: 2, vocabBlock: 64 });
+  assert.ok(Math.abs(wasm.loss - js.loss) <= 1e-5 * Math.abs(js.loss));
+  const dh = js.dHidden as Float32Array;
+  const scale = Math.max(...Array.from(dh, Math.abs));
+  (wasm.dHidden as Float32Array).forEach((g, i) =>
+    assert.ok(Math.abs(g - dh[i]!) <= 1e-5 * (Math.abs(dh[i]!) + scale)),
+  );
 });

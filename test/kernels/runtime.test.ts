@@ -14,6 +14,8 @@ import { crossEntropy } from '../../src/index.js';
 import { WASM_BASE64, WASM_SHA256 } from '../../src/kernels/generated/ce.wasm.js';
 import { WASM_BASE64 as RELAXED_BASE64 } from '../../src/kernels/generated/ce-relaxed.wasm.js';
 import { WASM_BASE64 as KLD_BASE64 } from '../../src/kernels/generated/kld.wasm.js';
+import { WASM_BASE64 as LCE_BASE64 } from '../../src/kernels/generated/lce.wasm.js';
+import { WASM_BASE64 as LCE_RELAXED_BASE64 } from '../../src/kernels/generated/lce-relaxed.wasm.js';
 import { WASM_BASE64 as TRAIN_BASE64 } from '../../src/kernels/generated/train-kernels.wasm.js';
 import { WASM_BASE64 as TRAIN_RELAXED_BASE64 } from '../../src/kernels/generated/train-kernels-relaxed.wasm.js';
 import { kernelWorkerCount, shutdownKernelWorkers } from '../../src/kernels/pool.js';
@@ -157,6 +159,8 @@ test("every module's static data lies below the heap (the allocator starts at 64
     ['train-kernels', TRAIN_BASE64],
     ['train-kernels-relaxed', TRAIN_RELAXED_BASE64],
     ['kld', KLD_BASE64],
+    ['lce', LCE_BASE64],
+    ['lce-relaxed', LCE_RELAXED_BASE64],
   ];
   // Every generated module is in the list.
   const generated = readdirSync(join(REPO_ROOT, 'src', 'kernels', 'generated')).filter((f) => f.endsWith('.wasm.ts'));
