@@ -169,7 +169,6 @@ test('lce: a trap in the calling thread or a worker throws the kernel XentError;
   assert.ok(Math.abs(wasm.loss - js.loss) <= 1e-5 * Math.abs(js.loss));
   const dh = js.dHidden as Float32Array;
   const scale = Math.max(...Array.from(dh, Math.abs));
-  (wasm.dHidden as Float32Array).forEach((g, i) =>
-    assert.ok(Math.abs(g - dh[i]!) <= 1e-5 * (Math.abs(dh[i]!) + scale)),
-  );
+  for (const [i, g] of (wasm.dHidden as Float32Array).entries())
+    assert.ok(Math.abs(g - dh[i]!) <= 1e-5 * (Math.abs(dh[i]!) + scale));
 });
