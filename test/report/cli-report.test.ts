@@ -53,6 +53,9 @@ const EVAL = [
   '3',
   '--threads',
   '1',
+  // The reference figure below was printed by llama-perplexity with -fa off.
+  '--flash-attn',
+  'off',
   '--json',
 ];
 
