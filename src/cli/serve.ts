@@ -20,6 +20,7 @@ interface ServeCliOptions {
   maxBodyBytes: string;
   maxPromptTokens?: string;
   maxQueue: string;
+  parallel: string;
   verbose?: boolean;
 }
 
@@ -66,6 +67,11 @@ export function register(program: Command): void {
     .option('--engine <e>', 'GGUF engine: auto | native | map', 'auto')
     .option('--max-body-bytes <n>', 'largest request body accepted', String(64 * 2 ** 20))
     .option('--max-prompt-tokens <n>', 'longest prompt accepted (default: max(training context, 4096))')
+    .option(
+      '--parallel <n>',
+      'model contexts: N requests computed at once (each context holds its own state; GGUF weights are shared through the page cache)',
+      '1',
+    )
     .option('--max-queue <n>', 'completion requests waiting for the model before answering 503 (clients retry)', '64')
     .option('--verbose', 'log one line per request on stderr (never bodies, headers or keys)')
     .addHelpText(
@@ -86,6 +92,7 @@ async function runServe(o: ServeCliOptions): Promise<void> {
   const maxBodyBytes = intOption('--max-body-bytes', o.maxBodyBytes, 1024)!;
   const maxPromptTokens = intOption('--max-prompt-tokens', o.maxPromptTokens, 2);
   const maxQueue = intOption('--max-queue', o.maxQueue, 1)!;
+  const parallel = intOption('--parallel', o.parallel, 1, 64)!;
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError(
       'invalid_argument',
@@ -98,14 +105,24 @@ async function runServe(o: ServeCliOptions): Promise<void> {
     import('../models/load.js'),
     import('../server/xent-server.js'),
   ]);
-  const model = await loadModel(o.model, {
-    ctx,
-    engine: o.engine as 'auto' | 'native' | 'map',
-    ...(threads !== undefined ? { threads } : {}),
-  });
+  const load = () =>
+    loadModel(o.model, {
+      ctx,
+      engine: o.engine as 'auto' | 'native' | 'map',
+      ...(threads !== undefined ? { threads } : {}),
+    });
+  const models = [await load()];
+  const closeAll = () => Promise.all(models.map((m) => m.close()));
+  try {
+    while (models.length < parallel) models.push(await load());
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+  const model = models[0]!;
   let running: Awaited<ReturnType<typeof startXentServer>>;
   try {
-    running = await startXentServer(model, {
+    running = await startXentServer(models, {
       host: o.host,
       port,
       modelName: o.modelName ?? model.name,
@@ -116,7 +133,8 @@ async function runServe(o: ServeCliOptions): Promise<void> {
       ...(o.verbose ? { log: (l: string) => process.stderr.write(`xent serve: ${l}\n`) } : {}),
     });
   } catch (e) {
-    await model.close();
+    await closeAll();
+    if (e instanceof XentError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new XentError(
       'invalid_argument',
@@ -126,12 +144,12 @@ async function runServe(o: ServeCliOptions): Promise<void> {
     );
   }
   process.stdout.write(
-    `listening ${running.url} model ${o.modelName ?? model.name} (V = ${model.vocabSize}${process.env.XENT_API_KEY ? ', API key required' : ''})\n`,
+    `listening ${running.url} model ${o.modelName ?? model.name} (V = ${model.vocabSize}${parallel > 1 ? `, ${parallel} contexts` : ''}${process.env.XENT_API_KEY ? ', API key required' : ''})\n`,
   );
   const stop = (): void => {
     running
       .close()
-      .then(() => model.close())
+      .then(() => closeAll())
       .finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);
