@@ -8,6 +8,7 @@
 import { basename, resolve } from 'node:path';
 import { XentError } from '../core/errors.js';
 import type { LanguageModel } from '../models/language-model.js';
+import { intOption } from './options.js';
 
 export interface ProtocolCliOptions {
   model: string;
@@ -52,23 +53,12 @@ export function readDocuments(file: string, bytes: Buffer): string[] {
   return docs;
 }
 
-function intOption(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
-}
-
 const fix = (x: number, d = 4): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 export async function runProtocolEval(o: ProtocolCliOptions): Promise<void> {
   const t0 = performance.now();
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const threads = intOption('--threads', o.threads, 1);
+  const ctx = intOption('eval', '--ctx', o.ctx, 4)!;
+  const threads = intOption('eval', '--threads', o.threads, 1);
   if (o.chunks !== undefined)
     throw new XentError('invalid_argument', 'eval', `--chunks does not apply to --protocol ${o.protocol}`, {
       arg: '--chunks',
@@ -83,7 +73,7 @@ export async function runProtocolEval(o: ProtocolCliOptions): Promise<void> {
     ]);
   const bytes = readDataFile('eval', o.data);
   const docs = readDocuments(o.data, bytes);
-  const stride = intOption('--stride', o.stride, 1) ?? Math.floor(ctx / 2);
+  const stride = intOption('eval', '--stride', o.stride, 1) ?? Math.floor(ctx / 2);
   const model: LanguageModel = await loadModel(o.model, {
     ctx,
     engine: o.engine as 'auto' | 'native' | 'map',

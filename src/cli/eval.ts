@@ -12,6 +12,7 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, resultEngine, TokensFile } from './eval-output.js';
+import { intOption } from './options.js';
 
 interface EvalCliOptions {
   model: string;
@@ -28,17 +29,6 @@ interface EvalCliOptions {
   checkpoint?: string;
   server?: string[];
   protocol?: string;
-}
-
-function intOption(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
 }
 
 export function register(program: Command): void {
@@ -119,7 +109,8 @@ per byte of the scored tokens' UTF-8 text, top-1 accuracy, tokens/s (tokens fed 
           '--stride is the sliding window of --protocol hf-stride, not of llama-perplexity chunks',
           { arg: '--stride' },
         );
-      if (protocol === 'hf-stride' && o.stride === undefined) o.stride = String(Math.floor(Number(o.ctx) / 2));
+      if (protocol === 'hf-stride' && o.stride === undefined)
+        o.stride = String(Math.floor(intOption('eval', '--ctx', o.ctx, 4)! / 2));
       if (protocol === 'lm-eval' || protocol === 'all') {
         if (o.server?.length || !o.model || Array.isArray(o.data) || o.checkpoint || o.tokens)
           throw new XentError(
@@ -150,10 +141,10 @@ per byte of the scored tokens' UTF-8 text, top-1 accuracy, tokens/s (tokens fed 
 
 async function runEval(o: EvalCliOptions): Promise<void> {
   const t0 = performance.now();
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const chunks = intOption('--chunks', o.chunks, 1);
-  const stride = intOption('--stride', o.stride, 1);
-  const threads = intOption('--threads', o.threads, 1);
+  const ctx = intOption('eval', '--ctx', o.ctx, 4)!;
+  const chunks = intOption('eval', '--chunks', o.chunks, 1);
+  const stride = intOption('eval', '--stride', o.stride, 1);
+  const threads = intOption('eval', '--threads', o.threads, 1);
   if (o.report) (await import('../report/write.js')).checkReportPath('eval', '--report', o.report);
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError(

@@ -12,6 +12,7 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import { type LanguageModel, requireFullDistributions } from '../models/language-model.js';
+import { intOption } from './options.js';
 
 interface KldCliOptions {
   base?: string;
@@ -29,17 +30,6 @@ interface KldCliOptions {
   json?: boolean;
   report?: string;
   checkpoint?: string;
-}
-
-function intOption(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', 'kld', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
 }
 
 export function register(program: Command): void {
@@ -101,10 +91,10 @@ async function tokenizeAll(model: LanguageModel, bytes: Buffer, file: string): P
 
 async function runKld(o: KldCliOptions): Promise<void> {
   const t0 = performance.now();
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const chunks = intOption('--chunks', o.chunks, 1);
-  const threads = intOption('--threads', o.threads, 1);
-  const topk = intOption('--top-k', o.topK, 0)!;
+  const ctx = intOption('kld', '--ctx', o.ctx, 4)!;
+  const chunks = intOption('kld', '--chunks', o.chunks, 1);
+  const threads = intOption('kld', '--threads', o.threads, 1);
+  const topk = intOption('kld', '--top-k', o.topK, 0)!;
   if (o.compat !== undefined && o.compat !== 'llama') {
     throw new XentError('invalid_argument', 'kld', `--compat must be 'llama', got ${JSON.stringify(o.compat)}`, {
       arg: '--compat',

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { evaluatePerplexity } from '../../src/eval/evaluate.js';
 import { type GgufLanguageModel, loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
 import { scoreLogitRows } from '../../src/models/gguf/logit-scores.js';
 import { requires } from '../helpers/requires.js';
 import { sharedPath } from '../helpers/shared.js';
