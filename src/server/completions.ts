@@ -144,47 +144,53 @@ async function decodeGenerated(
   return cut < 0 ? { text, stopped: false } : { text: text.slice(0, cut), stopped: true };
 }
 
+/** What a request asks of every prompt: the top-k depth, whether prompt scores are wanted, from where. */
+function shape(req: CompletionRequest): { depth: number; wantPrompt: boolean; from: (T: number) => number } {
+  return {
+    depth: Math.max(req.promptLogprobs ?? 0, req.logprobs ?? 0, 1),
+    wantPrompt: req.promptLogprobs !== null || (req.echo && req.logprobs !== null),
+    from: (T) => Math.min(req.from, Math.max(0, T - 2)),
+  };
+}
+
+/** The prompt followed by a placeholder: its last position's top-1 is the first generated token. */
+function withPlaceholder(tokens: Int32Array): Int32Array {
+  const seq = new Int32Array(tokens.length + 1);
+  seq.set(tokens);
+  return seq;
+}
+
+/**
+ * One choice, from the request's batched calls: `scores` of the prompt (when asked) and
+ * `first`, the call whose last row gives the first generated token (when generating).
+ */
 async function oneChoice(
   ctx: CompletionContext,
   req: CompletionRequest,
   tokens: Int32Array,
   index: number,
+  scores: PositionScores | undefined,
+  first: PositionScores | undefined,
 ): Promise<{ choice: Record<string, unknown>; completionTokens: number }> {
   const { pool } = ctx;
   const model = pool.model;
   const V = model.vocabSize;
   const T = tokens.length;
-  const depth = Math.max(req.promptLogprobs ?? 0, req.logprobs ?? 0, 1);
-  const wantPrompt = req.promptLogprobs !== null || (req.echo && req.logprobs !== null);
-  const from = Math.min(req.from, Math.max(0, T - 2));
-  const rowsNeeded = (n: number): void => {
-    if (depth > 1 && n * V > 2 ** 27)
-      throw new RequestError(
-        400,
-        `top-${depth} log-probabilities of ${n} positions need ${n} × ${V} floats, more than this server allows: ask for 1, or a shorter prompt`,
-        req.promptLogprobs !== null ? 'prompt_logprobs' : 'logprobs',
-      );
-  };
-
-  let scores: PositionScores | undefined;
+  const { depth, from: fromOf } = shape(req);
+  const from = fromOf(T);
   const gen: Generated = { ids: [], entries: [], text: '', finish: 'length' };
-  if (wantPrompt && T >= 2) {
-    rowsNeeded(T - 1 - from);
-    scores = await pool.score(tokens, { from, full: depth > 1 });
-  }
-  if (req.maxTokens > 0) {
-    let seq = new Int32Array(T + 1);
-    seq.set(tokens);
-    let s = await pool.score(seq, { from: T - 1, full: depth > 1 });
-    let row = 0;
+  if (first) {
+    let seq = withPlaceholder(tokens);
+    // Each call scores one position: the last prompt or generated token, predicting the placeholder.
+    let s = first;
     for (;;) {
-      const next = s.top1[row]!;
+      const next = s.top1[0]!;
       if (next === ctx.eosToken) {
         gen.finish = 'stop';
         break;
       }
       gen.ids.push(next);
-      gen.entries.push(entryAt(V, s, row, -1, depth));
+      gen.entries.push(entryAt(V, s, 0, -1, depth));
       if (req.stop.length > 0 && (await decodeGenerated(model, gen.ids, req.stop)).stopped) {
         gen.finish = 'stop';
         break;
@@ -195,7 +201,6 @@ async function oneChoice(
       grown[seq.length - 1] = next;
       seq = grown;
       s = await pool.score(seq, { from: seq.length - 2, full: depth > 1 });
-      row = 0;
     }
     const d = await decodeGenerated(model, gen.ids, req.stop);
     gen.text = d.text;
@@ -271,7 +276,33 @@ export async function completions(
         req.maxTokens > 0 && T <= ctx.maxPromptTokens ? 'max_tokens' : 'prompt',
       );
   });
-  const answers = await Promise.all(all.map((tokens, i) => oneChoice(ctx, req, tokens, i)));
+  // The prompts' scoring calls and first generation steps go to the pool together (scoreMany:
+  // the one place a multi-sequence batch call would pack them).
+  const { depth, wantPrompt, from } = shape(req);
+  const full = depth > 1;
+  const scored = wantPrompt ? all.flatMap((t, i) => (t.length >= 2 ? [i] : [])) : [];
+  for (const i of scored) {
+    const n = all[i]!.length - 1 - from(all[i]!.length);
+    if (full && n * ctx.pool.model.vocabSize > 2 ** 27)
+      throw new RequestError(
+        400,
+        `top-${depth} log-probabilities of ${n} positions need ${n} × ${ctx.pool.model.vocabSize} floats, more than this server allows: ask for 1, or a shorter prompt`,
+        req.promptLogprobs !== null ? 'prompt_logprobs' : 'logprobs',
+      );
+  }
+  const [promptScores, firstSteps] = await Promise.all([
+    ctx.pool.scoreMany(
+      scored.map((i) => all[i]!),
+      (k) => ({ from: from(all[scored[k]!]!.length), full }),
+    ),
+    req.maxTokens > 0
+      ? ctx.pool.scoreMany(all.map(withPlaceholder), (i) => ({ from: all[i]!.length - 1, full }))
+      : Promise.resolve(undefined),
+  ]);
+  const scoresOf = new Map(scored.map((i, k) => [i, promptScores[k]!]));
+  const answers = await Promise.all(
+    all.map((tokens, i) => oneChoice(ctx, req, tokens, i, scoresOf.get(i), firstSteps?.[i])),
+  );
   const promptTokens = all.reduce((a, t) => a + t.length, 0);
   const completionTokens = answers.reduce((a, x) => a + x.completionTokens, 0);
   return {
