@@ -1,67 +1,68 @@
-// `npm run bench -- train [--steps N] [--threads 1,2] [--rows R] [--rounds K]`: training steps
-// of the seed LSTM language model (V=10000, E=128, H=256, batch 32 × 50, Adam, clip 1.0) in
-// xent's WebAssembly trainer and in PyTorch (bench/train_torch.py, Debian's python3-torch),
-// side by side in one run, interleaved per thread count (and repeated --rounds times, which
-// pools xent's step times and takes the median of PyTorch's per-round medians). Prints
-// medians (and minima) of ms per step and tokens/s, xent at its default thread count
-// (what `xent train` uses) and at its best, PyTorch at each thread count, and the ratios.
-// The machine is shared: compare ratios within one run, rerun when noisy.
+// `npm run bench -- train [--steps N] [--threads 1,2] [--rounds K] [--rows R] [--impl native,wasm,pytorch]`:
+// training steps of the seed LSTM language model (V=10000, E=128, H=256, batch 32 × 50, Adam,
+// clip 1.0) in xent's native trainer (src/train/native-trainer.ts), its WebAssembly trainer
+// (src/train/fast-trainer.ts) and PyTorch (bench/train_torch.py, Debian's python3-torch over the
+// system BLAS: see docs/DEVELOPING.md, "Benchmarks"), side by side in one run: each round runs
+// every implementation at every thread count in turn (alternating, so a load spike hits all of
+// them), xent's step times pooled over rounds, PyTorch's per-round medians. Prints medians and
+// minima of ms per step and tokens/s, and the ratios against PyTorch at its best thread count.
+//
+// `npm run bench -- train --e2e [--steps 60] [--threads 2] [--rounds 1]`: the end-to-end
+// configuration, `xent train --data ../shared/data/tinystories_valid_600k.txt --arch lstm
+// --vocab bpe:4096 --emb 128 --hidden 256 --seq 50 --batch 32 --steps 60 --threads 2` with each
+// backend, its reported tokens/s with validation (and checkpoints) included, against PyTorch's
+// training step of the same model at V = 4096 (1 and 2 threads, best named).
+// The machine may be shared: compare ratios within one run, rerun when noisy.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomTokens } from '../src/core/rng.js';
 import { median } from '../src/core/stats.js';
+import { loadNativeTrain, nativeTrainUnavailableReason } from '../src/kernels/native-train.js';
 import { enableRelaxedSimd } from '../src/kernels/relaxed-simd.js';
 import { createLstmModel } from '../src/models/lstm/lstm.js';
 import { FastLstmTrainer } from '../src/train/fast-trainer.js';
+import { NativeLstmTrainer } from '../src/train/native-trainer.js';
+import { REPO_ROOT, sharedPath } from './lib/shared.js';
 
 enableRelaxedSimd(); // as the CLI does: Node 20 needs V8's flag for the fused multiply-add kernels
 
 const here = dirname(fileURLToPath(import.meta.url));
+const PYTHON = process.env.XENT_PYTHON ?? '/usr/bin/python3';
 const args = process.argv.slice(2);
 const opt = (name: string, def: string): string => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] ? args[i + 1]! : def;
 };
-const steps = Number(opt('--steps', '8'));
-const threadList = opt('--threads', '1,2').split(',').map(Number);
-const rows = Number(opt('--rows', '128'));
+const e2e = args.includes('--e2e');
+const steps = Number(opt('--steps', e2e ? '60' : '8'));
+const threadList = opt('--threads', e2e ? '2' : '1,2')
+  .split(',')
+  .map(Number);
+const rows = args.includes('--rows') ? Number(opt('--rows', '0')) : undefined;
 const rounds = Math.max(1, Number(opt('--rounds', '1')));
-const V = 10000,
-  E = 128,
+const impls = new Set(opt('--impl', 'native,wasm,pytorch').split(','));
+const E = 128,
   H = 256,
   B = 32,
   T = 50;
+const tps = (ms: number): number => (B * T) / (ms / 1000);
 
-/** Step times (ms) of `steps` timed steps after 2 warm-up steps; threads undefined = the trainer's default. */
-function xent(threads: number | undefined): { times: number[]; loss: number; relaxed: boolean; threads: number } {
-  const init = createLstmModel({ V, E, H, seed: 0 });
-  const tr = new FastLstmTrainer(
-    init.config,
-    { B, T, rowsPerChunk: rows, ...(threads !== undefined ? { threads } : {}) },
-    init.params.flat as Float32Array,
-  );
-  const times: number[] = [];
-  let loss = NaN;
-  try {
-    for (let s = 0; s < steps + 2; s++) {
-      const x = randomTokens(B * T, V, s, 1),
-        y = randomTokens(B * T, V, s, 2);
-      const t0 = performance.now();
-      loss = tr.step(x, y, { lr: 1e-3 }, 1).loss;
-      if (s >= 2) times.push(performance.now() - t0);
-    }
-    return { times, loss, relaxed: tr.k.relaxed, threads: tr.k.threads };
-  } finally {
-    tr.close();
-  }
+const nt = loadNativeTrain();
+if (!nt && impls.has('native')) {
+  console.log(`xent native unavailable (${nativeTrainUnavailableReason()}): timing wasm and PyTorch only`);
+  impls.delete('native');
 }
 
-function torch(threads: number): { med: number; min: number; loss: number } | string {
+/** PyTorch's step at V (bench/train_torch.py), OPENBLAS_NUM_THREADS = its thread count. */
+function torch(V: number, threads: number, n: number): { med: number; min: number; loss: number } | string {
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
   const r = spawnSync(
-    '/usr/bin/python3',
-    [join(here, 'train_torch.py'), '--threads', String(threads), '--steps', String(steps)],
-    { encoding: 'utf8' },
+    PYTHON,
+    [join(here, 'train_torch.py'), '--threads', String(threads), '--steps', String(n), '--V', String(V)],
+    { encoding: 'utf8', env },
   );
   if (r.status !== 0) return `PyTorch unavailable (${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`;
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
@@ -72,70 +73,184 @@ function torch(threads: number): { med: number; min: number; loss: number } | st
   return { med: j.ms_per_step_median, min: j.ms_per_step_min, loss: j.last_loss_nats };
 }
 
-const tps = (ms: number): string => ((B * T) / (ms / 1000)).toFixed(0);
-const defaultThreads = xent(undefined); // one short run to learn the default (and warm the module cache)
-const xs = new Map<number, { times: number[]; loss: number; relaxed: boolean }>();
-const ts = new Map<number, { meds: number[]; mins: number[]; loss: number } | string>();
-for (let r = 0; r < rounds; r++) {
-  for (const th of threadList) {
-    const x = xent(th);
-    const e = xs.get(th) ?? { times: [], loss: NaN, relaxed: x.relaxed };
-    e.times.push(...x.times);
-    e.loss = x.loss;
-    xs.set(th, e);
-    const t = torch(th);
-    const prev = ts.get(th);
-    if (typeof t === 'string') ts.set(th, t);
-    else if (typeof prev !== 'string')
-      ts.set(th, { meds: [...(prev?.meds ?? []), t.med], mins: [...(prev?.mins ?? []), t.min], loss: t.loss });
+function torchBlas(): string {
+  const r = spawnSync(
+    PYTHON,
+    ['-c', "import torch,re; s=torch.__config__.show(); print(re.search(r'BLAS_INFO=(\\w+)', s).group(1))"],
+    { encoding: 'utf8' },
+  );
+  const blas = spawnSync('readlink', ['-f', '/usr/lib/x86_64-linux-gnu/libblas.so.3'], { encoding: 'utf8' });
+  return `BLAS_INFO=${r.stdout.trim() || '?'}, libblas.so.3 → ${blas.stdout.trim() || '?'}`;
+}
+
+/** Step times (ms) of `steps` timed steps after 2 warm-up steps on one backend of xent. */
+function xent(impl: 'native' | 'wasm', V: number, threads: number): { times: number[]; loss: number } {
+  const init = createLstmModel({ V, E, H, seed: 0 });
+  const o = { B, T, threads, ...(rows !== undefined ? { rowsPerChunk: rows } : {}) };
+  const flat = init.params.flat as Float32Array;
+  const tr =
+    impl === 'native' ? new NativeLstmTrainer(nt!, init.config, o, flat) : new FastLstmTrainer(init.config, o, flat);
+  const times: number[] = [];
+  let loss = NaN;
+  try {
+    for (let s = 0; s < steps + 2; s++) {
+      const x = randomTokens(B * T, V, s, 1),
+        y = randomTokens(B * T, V, s, 2);
+      const t0 = performance.now();
+      loss = tr.step(x, y, { lr: 1e-3 }, 1).loss;
+      if (s >= 2) times.push(performance.now() - t0);
+    }
+    return { times, loss };
+  } finally {
+    tr.close();
   }
 }
 
-console.log(
-  `train bench: Embedding(${V},${E}) → LSTM(${E}→${H}) → Linear(${H}→${V}), batch ${B}×${T}, Adam, clip 1.0, ${steps} timed steps (+2 warm-up) × ${rounds} round(s)`,
-);
-console.log('impl     threads  ms/step (median)  ms/step (min)  tokens/s (median)  loss (nats/token)');
-const row = (impl: string, th: number, med: number, min: number, loss: number): void =>
+type Acc = { times: number[]; mins: number[]; loss: number } | string;
+const acc = new Map<string, Acc>();
+const add = (key: string, r: { times?: number[]; med?: number; min: number; loss: number } | string): void => {
+  const prev = acc.get(key);
+  if (typeof r === 'string') return void acc.set(key, r);
+  if (typeof prev === 'string') return;
+  const e = prev ?? { times: [], mins: [], loss: NaN };
+  if (r.times) e.times.push(...r.times);
+  else e.times.push(r.med!);
+  e.mins.push(r.min);
+  e.loss = r.loss;
+  acc.set(key, e);
+};
+const best = (m: Map<number, number>): [number, number] => [...m].reduce((a, b) => (b[1] < a[1] ? b : a));
+
+if (!e2e) {
+  const V = 10000;
+  for (let r = 0; r < rounds; r++) {
+    for (const th of threadList) {
+      for (const impl of ['native', 'wasm'] as const) {
+        if (!impls.has(impl)) continue;
+        const x = xent(impl, V, th);
+        add(`${impl} ${th}`, { times: x.times, min: Math.min(...x.times), loss: x.loss });
+      }
+      if (impls.has('pytorch')) add(`pytorch ${th}`, torch(V, th, steps));
+    }
+  }
   console.log(
-    `${impl.padEnd(8)} ${String(th).padStart(7)}  ${med.toFixed(1).padStart(16)}  ${min.toFixed(1).padStart(13)}  ${tps(med).padStart(17)}  ${loss.toFixed(4)}`,
+    `train bench: Embedding(${V},${E}) → LSTM(${E}→${H}) → Linear(${H}→${V}), batch ${B}×${T}, Adam, clip 1.0, ${steps} timed steps (+2 warm-up) × ${rounds} round(s), alternating; xent native ${nt ? `(${nt.info().isa})` : ''}, rows per block ${rows ?? 'default'}`,
   );
-const xMed = new Map<number, number>();
-const tMed = new Map<number, number>();
-// minima: the least disturbed steps, a steadier comparison while other jobs share the cores
-const xMin = new Map<number, number>();
-const tMin = new Map<number, number>();
-for (const th of threadList) {
-  const x = xs.get(th)!;
-  xMed.set(th, median(x.times));
-  xMin.set(th, Math.min(...x.times));
-  row(`xent${x.relaxed ? '*' : ''}`, th, median(x.times), Math.min(...x.times), x.loss);
-  const t = ts.get(th)!;
-  if (typeof t === 'string') console.log(`pytorch  ${String(th).padStart(7)}  ${t}`);
-  else {
-    tMed.set(th, median(t.meds));
-    tMin.set(th, Math.min(...t.mins));
-    row('pytorch', th, median(t.meds), Math.min(...t.mins), t.loss);
+  console.log('impl      threads  ms/step (median)  ms/step (min)  tokens/s (median)  loss (nats/token)');
+  const med = new Map<string, Map<number, number>>();
+  for (const impl of ['native', 'wasm', 'pytorch']) {
+    if (!impls.has(impl)) continue;
+    for (const th of threadList) {
+      const a = acc.get(`${impl} ${th}`)!;
+      if (typeof a === 'string') {
+        console.log(`${impl.padEnd(8)} ${String(th).padStart(8)}  ${a}`);
+        continue;
+      }
+      const m = median(a.times);
+      if (!med.has(impl)) med.set(impl, new Map());
+      med.get(impl)!.set(th, m);
+      console.log(
+        `${impl.padEnd(8)} ${String(th).padStart(8)}  ${m.toFixed(1).padStart(16)}  ${Math.min(...a.mins)
+          .toFixed(1)
+          .padStart(13)}  ${tps(m).toFixed(0).padStart(17)}  ${a.loss.toFixed(4)}`,
+      );
+    }
+  }
+  const tm = med.get('pytorch');
+  if (tm && tm.size > 0) {
+    const [tBestTh, tBest] = best(tm);
+    console.log(`PyTorch best: ${tBestTh} thread(s), ${tps(tBest).toFixed(0)} tokens/s (BLAS: ${torchBlas()})`);
+    for (const impl of ['native', 'wasm']) {
+      const m = med.get(impl);
+      if (!m) continue;
+      console.log(
+        `xent ${impl} / PyTorch best (tokens/s, medians): ${[...m].map(([th, ms]) => `${th} thread(s) ${(tBest / ms).toFixed(2)}×`).join(', ')}`,
+      );
+    }
+  }
+} else {
+  const data = sharedPath('data', 'tinystories_valid_600k.txt');
+  if (!data) {
+    console.error('train bench --e2e: needs ../shared/data/tinystories_valid_600k.txt');
+    process.exit(1);
+  }
+  const cli = join(REPO_ROOT, 'dist', 'cli', 'main.js');
+  const th = threadList[0]!;
+  const cmd = [
+    'train',
+    '--data',
+    data,
+    '--arch',
+    'lstm',
+    '--vocab',
+    'bpe:4096',
+    '--emb',
+    String(E),
+    '--hidden',
+    String(H),
+    '--seq',
+    String(T),
+    '--batch',
+    String(B),
+    '--steps',
+    String(steps),
+    '--threads',
+    String(th),
+  ];
+  let V = 4096;
+  const eRuns = new Map<string, { withVal: number[]; train: number[]; val: number }>();
+  for (let r = 0; r < rounds; r++) {
+    for (const impl of ['native', 'wasm']) {
+      if (!impls.has(impl)) continue;
+      const out = mkdtempSync(join(tmpdir(), 'xent-bench-train-'));
+      try {
+        const p = spawnSync(process.execPath, [cli, ...cmd, '--backend', impl, '--out', out, '--json'], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 24,
+        });
+        if (p.status !== 0) {
+          console.log(`xent ${impl}: failed: ${p.stderr.trim().split('\n').pop()}`);
+          continue;
+        }
+        const j = JSON.parse(p.stdout.trim().split('\n').pop()!) as Record<string, number>;
+        V = j.vocab_size!;
+        const e = eRuns.get(impl) ?? { withVal: [], train: [], val: NaN };
+        e.withVal.push(j.tokens_per_second_with_validation!);
+        e.train.push(j.tokens_per_second!);
+        e.val = j.val_nats_per_token!;
+        eRuns.set(impl, e);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    }
+    if (impls.has('pytorch')) for (const t of [1, 2]) add(`pytorch ${t}`, torch(V, t, 8));
+  }
+  console.log(
+    `train bench --e2e: xent ${cmd.join(' ')} (V = ${V}) × ${rounds} round(s), against PyTorch's training step at V = ${V} (8 timed steps)`,
+  );
+  console.log('impl      threads  tokens/s (with validation)  tokens/s (steps only)  val nats/token');
+  for (const [impl, e] of eRuns)
+    console.log(
+      `${`xent ${impl}`.padEnd(12)} ${String(th).padStart(5)}  ${median(e.withVal).toFixed(0).padStart(26)}  ${median(e.train).toFixed(0).padStart(21)}  ${e.val.toFixed(4)}`,
+    );
+  const tm = new Map<number, number>();
+  for (const t of [1, 2]) {
+    const a = acc.get(`pytorch ${t}`);
+    if (!a) continue;
+    if (typeof a === 'string') console.log(`pytorch ${t}: ${a}`);
+    else {
+      tm.set(t, median(a.times));
+      console.log(
+        `${'pytorch'.padEnd(12)} ${String(t).padStart(5)}  ${tps(median(a.times)).toFixed(0).padStart(26)}  (step only, ${median(a.times).toFixed(1)} ms)`,
+      );
+    }
+  }
+  if (tm.size > 0) {
+    const [tBestTh, tBest] = best(tm);
+    console.log(`PyTorch best: ${tBestTh} thread(s), ${tps(tBest).toFixed(0)} tokens/s (BLAS: ${torchBlas()})`);
+    for (const [impl, e] of eRuns)
+      console.log(
+        `xent ${impl} (validation included) / PyTorch best = ${(median(e.withVal) / tps(tBest)).toFixed(2)}×`,
+      );
   }
 }
-const bestOf = (m: Map<number, number>): [number, number] => [...m].reduce((a, b) => (b[1] < a[1] ? b : a));
-const [xBestTh, xBest] = bestOf(xMed);
-const xDefTh = defaultThreads.threads;
-const xDef = xMed.get(xDefTh) ?? median(defaultThreads.times);
-console.log(
-  `xent default (${xDefTh} thread(s), as \`xent train\` runs): ${tps(xDef)} tokens/s; xent best (${xBestTh} thread(s)): ${tps(xBest)} tokens/s`,
-);
-if (tMed.size > 0) {
-  const [tBestTh, tBest] = bestOf(tMed);
-  console.log(
-    `PyTorch ${[...tMed].map(([th, ms]) => `${th} thread(s): ${tps(ms)} tokens/s`).join(', ')}; best ${tBestTh} thread(s)`,
-  );
-  console.log(
-    `xent default / PyTorch best = ${(tBest / xDef).toFixed(2)}×, xent best / PyTorch best = ${(tBest / xBest).toFixed(2)}× (tokens/s ratio of medians; ≥ 1 means xent is at least as fast)`,
-  );
-  const [xmTh, xm] = bestOf(xMin);
-  const [tmTh, tm] = bestOf(tMin);
-  console.log(
-    `by minima: xent ${xm.toFixed(1)} ms/step (${xmTh} thread(s)), PyTorch ${tm.toFixed(1)} ms/step (${tmTh} thread(s)) → xent / PyTorch = ${(tm / xm).toFixed(2)}× (tokens/s ratio)`,
-  );
-}
-console.log('(* = relaxed-SIMD fused multiply-add kernels)');

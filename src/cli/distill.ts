@@ -105,6 +105,8 @@ async function runDistillCli(o: DistillCliOptions): Promise<void> {
     val_bits_per_token: result.val_bits_per_token,
     val_bits_per_byte: Number.isFinite(result.val_bits_per_byte) ? result.val_bits_per_byte : null,
     tokens_per_second: result.tokens_per_second,
+    tokens_per_second_with_validation: result.tokens_per_second_with_validation,
+    backend: result.backend,
     steps: result.steps,
     best_step: result.best_step,
     stopped: result.stopped,
@@ -126,7 +128,7 @@ async function runDistillCli(o: DistillCliOptions): Promise<void> {
         `student LSTM of ${o.teacher} (V = ${out.vocab_size}, T = ${out.temperature}, alpha = ${out.alpha}) on ${dataLabel}: best validation ${out.val_nats_per_token.toFixed(4)} nats/token = ${out.val_bits_per_token.toFixed(4)} bits/token` +
           (out.val_bits_per_byte !== null ? `; ${out.val_bits_per_byte.toFixed(4)} bits/byte` : '') +
           ` at step ${out.best_step}`,
-        `${out.steps} steps (${result.stopped === 'early_stopping' ? 'stopped early' : result.stopped === 'interrupted' ? 'interrupted: rerun with --resume' : 'done'}), ${out.tokens_per_second.toFixed(0)} training tokens/s (teacher included)`,
+        `${out.steps} steps (${result.stopped === 'early_stopping' ? 'stopped early' : result.stopped === 'interrupted' ? 'interrupted: rerun with --resume' : 'done'}), ${out.tokens_per_second.toFixed(0)} training tokens/s (teacher included), student on the ${out.backend} kernels`,
         `model: ${o.out} (xent eval --model ${o.out} --data <text>)`,
       ].join('\n')}\n`,
     );

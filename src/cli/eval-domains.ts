@@ -5,9 +5,10 @@
  */
 import { basename } from 'node:path';
 import { XentError } from '../core/errors.js';
+import { type LlamaCliOptions, llamaLoadOptions } from './llama-options.js';
 import { intOption } from './options.js';
 
-export interface DomainEvalCliOptions {
+export interface DomainEvalCliOptions extends LlamaCliOptions {
   model: string;
   data: string | string[];
   ctx: string;
@@ -15,7 +16,6 @@ export interface DomainEvalCliOptions {
   stride?: string;
   threads?: string;
   engine: string;
-  flashAttn?: boolean;
   json?: boolean;
   seed?: string;
   tokens?: string;
@@ -70,7 +70,7 @@ export async function runDomainEval(o: DomainEvalCliOptions): Promise<void> {
     ctx,
     engine: o.engine as 'auto' | 'native' | 'map',
     ...(threads !== undefined ? { threads } : {}),
-    ...(o.flashAttn ? { flashAttention: true } : {}),
+    ...llamaLoadOptions('eval', o),
   });
   const t0 = performance.now();
   let r: Awaited<ReturnType<typeof evaluateDomains>>;

@@ -33,7 +33,9 @@ export interface ServerEvalCliOptions {
   /** Local-model options, refused here. */
   model?: string;
   report?: string;
-  flashAttn?: boolean;
+  flashAttn?: string | boolean;
+  batch?: string;
+  ubatch?: string;
   threads?: string;
   engine?: string;
 }
@@ -83,6 +85,8 @@ export async function runServerEval(o: ServerEvalCliOptions, via: EndpointOption
     [o.model, '--model'],
     [o.report, '--report'],
     [o.flashAttn, '--flash-attn'],
+    [o.batch, '--batch'],
+    [o.ubatch, '--ubatch'],
     [o.threads, '--threads'],
     [o.engine === 'auto' ? undefined : o.engine, '--engine'],
   ] as const) {

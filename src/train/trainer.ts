@@ -35,6 +35,8 @@ import { type Batch, sampleBatch, targetBytes, validationBatches } from './train
 
 /** What the loop needs from a model being trained (FastLstmTrainer or the distillation student). */
 export interface Trainable {
+  /** The kernels it runs on, recorded in the results. */
+  readonly backend: 'native' | 'wasm';
   readonly config: Readonly<Required<LstmConfig>>;
   /** Live views of the parameters and Adam's state. */
   readonly params: Float32Array;
@@ -98,6 +100,10 @@ export interface TrainSummary {
   val_bits_per_byte: number;
   /** Training tokens per second of this process (evaluation excluded). */
   tokens_per_second: number;
+  /** Training tokens per second of this process over the whole loop's wall time (evaluations, checkpoints included). */
+  tokens_per_second_with_validation: number;
+  /** The kernels that trained it ('js' for the n-gram counts). */
+  backend: 'native' | 'wasm' | 'js';
   tokens_seen: number;
   stopped: 'steps' | 'early_stopping' | 'interrupted';
   resumed_from_step: number;
@@ -234,6 +240,7 @@ export async function trainLoop(model: Trainable, o: TrainLoopOptions): Promise<
     o.onEval?.(point, improved);
   };
 
+  const loopStart = performance.now();
   if (st.step === 0 && st.curves.val.length === 0) evaluateNow();
   let stopped: TrainSummary['stopped'] = 'steps';
   let trainMs = 0;
@@ -286,6 +293,7 @@ export async function trainLoop(model: Trainable, o: TrainLoopOptions): Promise<
   } finally {
     model.close();
   }
+  const loopMs = performance.now() - loopStart;
   const best = st.curves.val.find((p) => p.step === st.best_step);
   return {
     steps: st.step,
@@ -294,6 +302,8 @@ export async function trainLoop(model: Trainable, o: TrainLoopOptions): Promise<
     val_bits_per_token: st.best_val_nats_per_token / Math.LN2,
     val_bits_per_byte: best?.bits_per_byte ?? NaN,
     tokens_per_second: trainMs > 0 ? tokensThisRun / (trainMs / 1000) : NaN,
+    tokens_per_second_with_validation: loopMs > 0 ? tokensThisRun / (loopMs / 1000) : NaN,
+    backend: model.backend,
     tokens_seen: st.tokens_seen,
     stopped,
     resumed_from_step: startStep,

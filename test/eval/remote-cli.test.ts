@@ -9,24 +9,20 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import { failsWith } from '../helpers/cli.js';
-import { CLI, sharedPath } from '../helpers/shared.js';
+import { requires } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 import { killAll, runCli, type Served, startServe } from '../models/server-helpers.js';
 
 const F32 = sharedPath('models', 'stories260K.gguf');
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip =
-  !F32 || !TINY
-    ? 'needs ../shared/models/stories260K.gguf and ../shared/data/tinystories_valid_600k.txt'
-    : !existsSync(CLI)
-      ? 'needs the built CLI (npm run build)'
-      : !loadNativeBinding()
-        ? 'needs the native GGUF engine'
-        : !existsSync(GPL)
-          ? 'needs /usr/share/common-licenses/GPL-3'
-          : false;
+const skip = requires({
+  shared: ['models/stories260K.gguf', 'data/tinystories_valid_600k.txt'],
+  cli: true,
+  native: true,
+  files: [GPL],
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'xent-remote-cli-'));
 after(async () => {
@@ -98,15 +94,16 @@ describe('a model behind xent serve, named by its URL', { skip }, () => {
 
   test('eval --model URL prints the PPL line of eval --model file.gguf (= llama-perplexity)', async () => {
     const args = ['--data', GPL, '--ctx', '128', '--chunks', '20'];
-    const [remote, local] = await Promise.all([
+    // The served model decodes with llama-perplexity's default (flash attention auto), so the
+    // URL's figures equal the file's in that mode; the reference figure was printed with -fa off.
+    const [remote, local, localFaOff] = await Promise.all([
       runCli(['eval', '--model', served.url, ...args]),
       runCli(['eval', '--model', F32!, '--threads', '1', ...args]),
+      runCli(['eval', '--model', F32!, '--threads', '1', '--flash-attn', 'off', ...args]),
     ]);
-    assert.equal(remote.code, 0, remote.stderr);
-    assert.equal(local.code, 0, local.stderr);
-    const ppl = lineOf(local.stdout, 'Final estimate: PPL');
-    assert.match(ppl, /Final estimate: PPL = 83\.7522 \+\/- 8\.02147/);
-    assert.equal(lineOf(remote.stdout, 'Final estimate: PPL'), ppl);
+    for (const r of [remote, local, localFaOff]) assert.equal(r.code, 0, r.stderr);
+    assert.match(lineOf(localFaOff.stdout, 'Final estimate: PPL'), /Final estimate: PPL = 83\.7522 \+\/- 8\.02147/);
+    assert.equal(lineOf(remote.stdout, 'Final estimate: PPL'), lineOf(local.stdout, 'Final estimate: PPL'));
   });
 
   test('kld --model URL (or --base URL) is refused in one line: KL divergence needs full distributions', async () => {

@@ -19,8 +19,9 @@ let fast: GgufLanguageModel;
 let map: GgufLanguageModel;
 before(async () => {
   if (skip) return;
-  fast = await loadGgufModel(modelPath!, { ctx: 128, threads: 1, engine: 'native' });
-  map = await loadGgufModel(modelPath!, { ctx: 128, threads: 1, engine: 'map' });
+  // The reference figures were made with flash attention off.
+  fast = await loadGgufModel(modelPath!, { ctx: 128, threads: 1, engine: 'native', flashAttention: 'off' });
+  map = await loadGgufModel(modelPath!, { ctx: 128, threads: 1, engine: 'map', flashAttention: 'off' });
 });
 after(async () => {
   await fast?.close();

@@ -52,7 +52,28 @@ export interface LstmEngineOptions {
  */
 export type BlockFn = (r0: number, rows: number, logits: Float32Array) => void;
 
-export class LstmEngine {
+/**
+ * What trainers and distillation students use of an engine, whichever kernels run it:
+ * LstmEngine (WebAssembly) and NativeLstmEngine (lstm-native-engine.ts, the native binding).
+ */
+export interface LstmTrainEngine {
+  readonly backend: 'wasm' | 'native';
+  readonly config: Readonly<Required<LstmConfig>>;
+  readonly B: number;
+  readonly T: number;
+  readonly R: number;
+  readonly P: number;
+  readonly model: LstmModel;
+  readonly grads: LstmParams | undefined;
+  readonly threads: number;
+  forward(inputs: Int32Array, op?: string): void;
+  forEachBlock(fn: BlockFn, grad?: boolean, fromRow?: number): void;
+  backward(): void;
+  close(): void;
+}
+
+export class LstmEngine implements LstmTrainEngine {
+  readonly backend = 'wasm' as const;
   readonly config: Readonly<Required<LstmConfig>>;
   readonly B: number;
   readonly T: number;
