@@ -8,6 +8,7 @@
 import { basename, resolve } from 'node:path';
 import { XentError } from '../core/errors.js';
 import type { LanguageModel } from '../models/language-model.js';
+import { llamaLoadOptions } from './llama-options.js';
 import { intOption } from './options.js';
 
 export interface ProtocolCliOptions {
@@ -18,7 +19,9 @@ export interface ProtocolCliOptions {
   chunks?: string;
   threads?: string;
   engine: string;
-  flashAttn?: boolean;
+  flashAttn?: string | boolean;
+  batch?: string;
+  ubatch?: string;
   json?: boolean;
   report?: string;
   protocol: string;
@@ -78,7 +81,7 @@ export async function runProtocolEval(o: ProtocolCliOptions): Promise<void> {
     ctx,
     engine: o.engine as 'auto' | 'native' | 'map',
     ...(threads !== undefined ? { threads } : {}),
-    ...(o.flashAttn ? { flashAttention: true } : {}),
+    ...llamaLoadOptions('eval', o),
   });
   try {
     const specials = await readSpecialTokens(model);

@@ -7,6 +7,7 @@
  * multi-sequence batch call would replace its body, packing the prompts into as few model
  * calls as the context allows.
  */
+import { scoreBatch } from '../models/batch.js';
 import type { LanguageModel, PositionScores, ScoreOptions } from '../models/language-model.js';
 
 interface Slot {
@@ -52,9 +53,21 @@ export class ModelPool {
     return this.run((m) => m.score(tokens, opts));
   }
 
-  /** Scores each of `seqs` (the same options for all); answers in order. */
+  /**
+   * Scores each of `seqs` (`full` the same for all), answers in order: one scoreBatch call
+   * (src/models/batch.ts: several sequences per decode where the engine packs them, one
+   * score() each elsewhere) on one model.
+   */
   scoreMany(seqs: readonly Int32Array[], opts: (i: number) => ScoreOptions): Promise<PositionScores[]> {
-    return Promise.all(seqs.map((s, i) => this.score(s, opts(i))));
+    if (seqs.length === 0) return Promise.resolve([]);
+    const full = opts(0).full === true;
+    return this.run((m) =>
+      scoreBatch(
+        m,
+        seqs.map((tokens, i) => ({ tokens, from: opts(i).from })),
+        full ? { full } : {},
+      ),
+    );
   }
 
   async close(): Promise<void> {

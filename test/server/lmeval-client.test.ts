@@ -8,8 +8,9 @@
  *     `xent eval --protocol lm-eval` on the same documents (relative 1e-6);
  *   - a multiple_choice task over the first 60 tasks of hellaswag.jsonl: acc, acc_norm and
  *     their stderrs must equal `xent tasks --format jsonl` on the same file.
- * Subsets keep the run near a minute on 2 cores (the full files take several). lm-eval's
- * wall time is printed as a diagnostic.
+ * Subsets keep the run near a minute on 2 cores (the full files take several). Both xent
+ * commands run with the server's llama.cpp settings (its defaults: flash attention auto).
+ * lm-eval's wall time is printed as a diagnostic.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -162,7 +163,6 @@ test('lm_eval local-completions through xent serve equals xent eval --protocol l
     'jsonl',
     '--ctx',
     String(CTX),
-    '--no-flash-attn',
     '--threads',
     '1',
     '--json',
