@@ -2,8 +2,9 @@
  * `xent serve --model <file.gguf|dir|URL> [--port P] [--host 127.0.0.1]`: an
  * OpenAI-compatible completions endpoint with prompt log-probabilities in vLLM's format
  * (src/server/), so that `xent eval --model URL` or `--server URL` — from this machine or
- * several others — scores the model exactly as a local `xent eval` does. With a URL it
- * is a proxy to that endpoint. Prints `listening <url>` on stdout once bound.
+ * several others — scores the model exactly as a local `xent eval` does, and so that
+ * lm-evaluation-harness's `local-completions` (tokenizer_backend=remote) can evaluate it.
+ * With a URL it is a proxy to that endpoint. Prints `listening <url>` on stdout once bound.
  */
 
 import type { Command } from 'commander';
@@ -29,7 +30,7 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description(
-      "serve a model over HTTP: OpenAI-compatible /v1/completions with vLLM's prompt_logprobs, /tokenize, /detokenize",
+      'serve a model over HTTP: OpenAI-compatible /v1/completions (echoed and vLLM prompt log-probabilities, greedy generation), /tokenize, /detokenize, /tokenizer_info — an lm-evaluation-harness local-completions backend',
     )
     .requiredOption(
       '--model <spec>',
@@ -61,7 +62,8 @@ export function register(program: Command): void {
       'after',
       `
 API key: when XENT_API_KEY is set, every route but /health needs "Authorization: Bearer <key>".
-Evaluate through it with: xent eval --model http://127.0.0.1:8000 --data text.txt --ctx 512`,
+Evaluate through it with: xent eval --model http://127.0.0.1:8000 --data text.txt --ctx 512
+lm-evaluation-harness: lm_eval --model local-completions --model_args model=<name>,base_url=http://127.0.0.1:8000/v1/completions,tokenizer_backend=remote,tokenized_requests=True,max_length=512`,
     )
     .action(async (o: ServeCliOptions) => {
       await runServe(o);
