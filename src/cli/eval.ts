@@ -28,6 +28,7 @@ interface EvalCliOptions extends LlamaCliOptions {
   report?: string;
   checkpoint?: string;
   server?: string[];
+  protocol?: string;
 }
 
 export function register(program: Command): void {
@@ -49,6 +50,10 @@ export function register(program: Command): void {
     .option(
       '--stride <s>',
       'Hugging Face sliding window: windows of --ctx tokens every S tokens, each token scored once with up to ctx−S tokens of context',
+    )
+    .option(
+      '--protocol <p>',
+      "llama (llama-perplexity's chunks, the default) | hf-stride (Hugging Face's sliding window; --stride S, default ctx/2) | lm-eval (lm-evaluation-harness's loglikelihood_rolling per document: word_perplexity, byte_perplexity, bits_per_byte) | all (every protocol side by side, and why they differ)",
     )
     .option('--threads <n>', 'CPU threads for llama.cpp (default: min(4, cores))')
     .option('--engine <e>', "GGUF engine: auto | native (raw logits) | map (node-llama-cpp's probability Map)", 'auto');
@@ -89,6 +94,33 @@ per byte of the scored tokens' UTF-8 text, top-1 accuracy, tokens/s (tokens fed 
     )
     .action(async (o: EvalCliOptions) => {
       await (await import('./eval-default.js')).applyEvalDefaults(o);
+      const protocol = o.protocol ?? (o.stride !== undefined ? 'hf-stride' : 'llama');
+      if (!['llama', 'hf-stride', 'lm-eval', 'all'].includes(protocol))
+        throw new XentError(
+          'invalid_argument',
+          'eval',
+          `--protocol must be llama, hf-stride, lm-eval or all, got ${JSON.stringify(protocol)}`,
+          { arg: '--protocol', value: protocol },
+        );
+      if (protocol === 'llama' && o.stride !== undefined)
+        throw new XentError(
+          'invalid_argument',
+          'eval',
+          '--stride is the sliding window of --protocol hf-stride, not of llama-perplexity chunks',
+          { arg: '--stride' },
+        );
+      if (protocol === 'hf-stride' && o.stride === undefined)
+        o.stride = String(Math.floor(intOption('eval', '--ctx', o.ctx, 4)! / 2));
+      if (protocol === 'lm-eval' || protocol === 'all') {
+        if (o.server?.length || !o.model || Array.isArray(o.data) || o.checkpoint || o.tokens)
+          throw new XentError(
+            'invalid_argument',
+            'eval',
+            `--protocol ${protocol} takes one --model and one --data (a .jsonl of {"text"} documents or a text file), without --server, --checkpoint or --tokens`,
+            { arg: '--protocol', value: protocol },
+          );
+        return (await import('./eval-protocols.js')).runProtocolEval({ ...o, model: o.model, data: o.data, protocol });
+      }
       if (o.server?.length)
         return (await import('./eval-server.js')).runServerEval(o as EvalCliOptions & { server: string[] });
       if (!o.model)

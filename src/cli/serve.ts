@@ -2,8 +2,9 @@
  * `xent serve --model <file.gguf|dir|URL> [--port P] [--host 127.0.0.1]`: an
  * OpenAI-compatible completions endpoint with prompt log-probabilities in vLLM's format
  * (src/server/), so that `xent eval --model URL` or `--server URL` — from this machine or
- * several others — scores the model exactly as a local `xent eval` does. With a URL it
- * is a proxy to that endpoint. Prints `listening <url>` on stdout once bound.
+ * several others — scores the model exactly as a local `xent eval` does, and so that
+ * lm-evaluation-harness's `local-completions` (tokenizer_backend=remote) can evaluate it.
+ * With a URL it is a proxy to that endpoint. Prints `listening <url>` on stdout once bound.
  */
 
 import type { Command } from 'commander';
@@ -21,6 +22,7 @@ interface ServeCliOptions {
   maxBodyBytes: string;
   maxPromptTokens?: string;
   maxQueue: string;
+  parallel: string;
   verbose?: boolean;
 }
 
@@ -28,7 +30,7 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description(
-      "serve a model over HTTP: OpenAI-compatible /v1/completions with vLLM's prompt_logprobs, /tokenize, /detokenize",
+      'serve a model over HTTP: OpenAI-compatible /v1/completions (echoed and vLLM prompt log-probabilities, greedy generation), /tokenize, /detokenize, /tokenizer_info — an lm-evaluation-harness local-completions backend',
     )
     .requiredOption(
       '--model <spec>',
@@ -49,13 +51,19 @@ export function register(program: Command): void {
     .option('--engine <e>', 'GGUF engine: auto | native | map', 'auto')
     .option('--max-body-bytes <n>', 'largest request body accepted', String(64 * 2 ** 20))
     .option('--max-prompt-tokens <n>', 'longest prompt accepted (default: max(training context, 4096))')
+    .option(
+      '--parallel <n>',
+      'model contexts: N requests computed at once (each context holds its own state; GGUF weights are shared through the page cache)',
+      '1',
+    )
     .option('--max-queue <n>', 'completion requests waiting for the model before answering 503 (clients retry)', '64')
     .option('--verbose', 'log one line per request on stderr (never bodies, headers or keys)')
     .addHelpText(
       'after',
       `
 API key: when XENT_API_KEY is set, every route but /health needs "Authorization: Bearer <key>".
-Evaluate through it with: xent eval --model http://127.0.0.1:8000 --data text.txt --ctx 512`,
+Evaluate through it with: xent eval --model http://127.0.0.1:8000 --data text.txt --ctx 512
+lm-evaluation-harness: lm_eval --model local-completions --model_args model=<name>,base_url=http://127.0.0.1:8000/v1/completions,tokenizer_backend=remote,tokenized_requests=True,max_length=512`,
     )
     .action(async (o: ServeCliOptions) => {
       await runServe(o);
@@ -69,6 +77,7 @@ async function runServe(o: ServeCliOptions): Promise<void> {
   const maxBodyBytes = intOption('serve', '--max-body-bytes', o.maxBodyBytes, 1024)!;
   const maxPromptTokens = intOption('serve', '--max-prompt-tokens', o.maxPromptTokens, 2);
   const maxQueue = intOption('serve', '--max-queue', o.maxQueue, 1)!;
+  const parallel = intOption('serve', '--parallel', o.parallel, 1, 64)!;
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError(
       'invalid_argument',
@@ -81,14 +90,24 @@ async function runServe(o: ServeCliOptions): Promise<void> {
     import('../models/load.js'),
     import('../server/xent-server.js'),
   ]);
-  const model = await loadModel(o.model, {
-    ctx,
-    engine: o.engine as 'auto' | 'native' | 'map',
-    ...(threads !== undefined ? { threads } : {}),
-  });
+  const load = () =>
+    loadModel(o.model, {
+      ctx,
+      engine: o.engine as 'auto' | 'native' | 'map',
+      ...(threads !== undefined ? { threads } : {}),
+    });
+  const models = [await load()];
+  const closeAll = () => Promise.all(models.map((m) => m.close()));
+  try {
+    while (models.length < parallel) models.push(await load());
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+  const model = models[0]!;
   let running: Awaited<ReturnType<typeof startXentServer>>;
   try {
-    running = await startXentServer(model, {
+    running = await startXentServer(models, {
       host: o.host,
       port,
       modelName: o.modelName ?? model.name,
@@ -99,7 +118,8 @@ async function runServe(o: ServeCliOptions): Promise<void> {
       ...(o.verbose ? { log: (l: string) => process.stderr.write(`xent serve: ${l}\n`) } : {}),
     });
   } catch (e) {
-    await model.close();
+    await closeAll();
+    if (e instanceof XentError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new XentError(
       'invalid_argument',
@@ -109,12 +129,12 @@ async function runServe(o: ServeCliOptions): Promise<void> {
     );
   }
   process.stdout.write(
-    `listening ${running.url} model ${o.modelName ?? model.name} (V = ${model.vocabSize}${process.env.XENT_API_KEY ? ', API key required' : ''})\n`,
+    `listening ${running.url} model ${o.modelName ?? model.name} (V = ${model.vocabSize}${parallel > 1 ? `, ${parallel} contexts` : ''}${process.env.XENT_API_KEY ? ', API key required' : ''})\n`,
   );
   const stop = (): void => {
     running
       .close()
-      .then(() => model.close())
+      .then(() => closeAll())
       .finally(() => process.exit(0));
   };
   process.once('SIGINT', stop);

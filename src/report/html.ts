@@ -97,7 +97,7 @@ export function buildReport(sections: readonly ReportSection[], meta: ReportMeta
       );
   }
   const rendered = sections.map((s, i) => {
-    const kinds = ['eval', 'tokens', 'train', 'compare', 'kld', 'figures', 'tasks'];
+    const kinds = ['eval', 'tokens', 'train', 'compare', 'kld', 'figures', 'tasks', 'protocols'];
     if (!s || !kinds.includes((s as { kind?: string }).kind ?? '')) {
       throw new XentError(
         'invalid_argument',

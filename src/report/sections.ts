@@ -4,6 +4,7 @@
  * say what callers must pass; the checks catch a producer that drifts from them).
  */
 import { XentError } from '../core/errors.js';
+import type { ProtocolComparison } from '../results/protocols.js';
 import {
   type CompareResult,
   type EvalResult,
@@ -24,6 +25,7 @@ import { surprisalHistogram } from './charts/surprisal.js';
 import { bestPoint, describePoint, trainChart } from './charts/train.js';
 import { escapeHtml } from './escape.js';
 import { fmt, fmtInt } from './format.js';
+import { renderProtocols } from './protocols-section.js';
 import { rowsFromObject, type SummaryGroup, type SummaryRow } from './summary.js';
 import { renderTasks } from './tasks-section.js';
 import { surprisingTable, tokenView } from './tokens.js';
@@ -37,6 +39,8 @@ export type ReportSection =
   | { kind: 'kld'; result: KldResult; source?: string }
   /** `xent tasks`: the summary and, for the curve and the tables, the per-task records. */
   | { kind: 'tasks'; result: TasksResult; records: readonly TaskRecord[]; source?: string }
+  /** `xent eval --protocol all`: every perplexity protocol on one model and text. */
+  | { kind: 'protocols'; result: ProtocolComparison; source?: string }
   /**
    * Any other figures (e.g. `xent demo`'s): `data`'s scalar keys, whose names carry
    * their units (`nats_per_token`, `forward_ms`), become cards and summary rows.
@@ -337,5 +341,7 @@ export function renderSection(s: ReportSection, ctx: RenderContext): Rendered {
       return renderFigures(s, ctx);
     case 'tasks':
       return renderTasks(s.result, s.records, ctx.id, s.source);
+    case 'protocols':
+      return renderProtocols(s.result, ctx.id, s.source);
   }
 }

@@ -5,10 +5,16 @@
  * The model may itself be remote: the server is then a proxy to another endpoint.
  *
  *   GET  /health, GET /v1/models            (the card adds {xent: {vocab_size, add_bos, bos_token}})
- *   POST /v1/completions                    (completions.ts: vLLM prompt_logprobs, legacy echo)
- *   POST /tokenize                          vLLM {prompt, add_special_tokens} and llama-server
- *                                           {content, add_special, with_pieces} requests
+ *   GET  /tokenizer_info                    special tokens and chat template (vLLM's route, which
+ *                                           lm-evaluation-harness's tokenizer_backend=remote reads)
+ *   POST /v1/completions                    (completions.ts: vLLM prompt_logprobs, legacy echo,
+ *                                           several prompts, greedy generation)
+ *   POST /tokenize                          vLLM / lm-eval {prompt, add_special_tokens} and
+ *                                           llama-server {content, add_special, with_pieces}
  *   POST /detokenize                        {tokens} → {prompt, content}
+ *
+ * Concurrent requests are answered independently: each model call runs alone on one of the
+ * pool's models (pool.ts; `--parallel N` gives N), so no request's tokens meet another's.
  *
  * Bounds: request bodies (--max-body-bytes), prompt length (--max-prompt-tokens), and
  * requests waiting for the model (--max-queue; beyond it 503 with Retry-After, which
@@ -19,8 +25,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { encodeWithSpecials, readSpecialTokens } from '../eval/special-tokens.js';
 import type { LanguageModel } from '../models/language-model.js';
 import { type CompletionContext, completions, RequestError } from './completions.js';
+import { ModelPool } from './pool.js';
 
 export interface XentServerOptions {
   host?: string;
@@ -49,7 +57,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(s);
 }
 
-function errorBody(status: number, message: string): unknown {
+function errorBody(status: number, message: string, param: string | null = null): unknown {
   const type =
     status === 401
       ? 'AuthenticationError'
@@ -58,7 +66,7 @@ function errorBody(status: number, message: string): unknown {
         : status >= 500
           ? 'InternalServerError'
           : 'BadRequestError';
-  return { object: 'error', error: { message, type, code: status }, message, type, code: status };
+  return { object: 'error', error: { message, type, param, code: status }, message, type, param, code: status };
 }
 
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
@@ -79,7 +87,17 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
-export async function startXentServer(model: LanguageModel, o: XentServerOptions): Promise<RunningServer> {
+/**
+ * Serves `models` (one, or several contexts of the same model file: each runs one call at a
+ * time, concurrent requests are spread over them); the server closes none of them.
+ */
+export async function startXentServer(
+  models: LanguageModel | readonly LanguageModel[],
+  o: XentServerOptions,
+): Promise<RunningServer> {
+  const pool = new ModelPool(Array.isArray(models) ? models : [models as LanguageModel]);
+  const model = pool.model;
+  const specials = await readSpecialTokens(model);
   const host = o.host ?? '127.0.0.1';
   const maxBody = o.maxBodyBytes ?? 64 * 2 ** 20;
   const maxQueue = o.maxQueue ?? 64;
@@ -87,14 +105,14 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
     o.maxPromptTokens ?? (Number.isFinite(model.trainContextLength) ? Math.max(model.trainContextLength, 4096) : 8192);
   const keyHash = o.apiKey ? createHash('sha256').update(o.apiKey).digest() : undefined;
   const encode = async (text: string, special: boolean): Promise<Int32Array> => {
-    const t = await model.tokenizeBytes(Buffer.from(text, 'utf8'));
+    const t = await encodeWithSpecials(model, specials, text);
     if (!special || !model.addsBos || model.bosToken === undefined) return t;
     const s = new Int32Array(t.length + 1);
     s[0] = model.bosToken;
     s.set(t, 1);
     return s;
   };
-  const ctx: CompletionContext = { model, modelName: o.modelName, maxPromptTokens, encode };
+  const ctx: CompletionContext = { pool, modelName: o.modelName, maxPromptTokens, eosToken: specials.eos?.id, encode };
   let waiting = 0;
 
   const authorised = (req: IncomingMessage): boolean => {
@@ -121,6 +139,24 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
       };
       return (send(res, 200, { object: 'list', data: [card] }), 200);
     }
+    if (req.method === 'GET' && path === '/tokenizer_info') {
+      // vLLM's keys (the tokenizer's config); lm-eval needs eos_token and reads bos_token,
+      // pad_token and chat_template. Ids are an xent addition, for clients without a tokenizer.
+      const info: Record<string, unknown> = {
+        tokenizer_class: 'GGUFTokenizer',
+        eos_token: specials.eos?.text ?? null,
+        bos_token: specials.bos?.text ?? null,
+        pad_token: specials.pad?.text ?? null,
+        eos_token_id: specials.eos?.id ?? null,
+        bos_token_id: specials.bos?.id ?? null,
+        pad_token_id: specials.pad?.id ?? null,
+        add_bos_token: model.addsBos,
+        vocab_size: model.vocabSize,
+        model_max_length: maxPromptTokens,
+      };
+      if (specials.chatTemplate !== undefined) info.chat_template = specials.chatTemplate;
+      return (send(res, 200, info), 200);
+    }
     if (req.method !== 'POST' || !['/v1/completions', '/tokenize', '/detokenize'].includes(path)) {
       return (send(res, 404, errorBody(404, `no route ${req.method} ${path}`)), 404);
     }
@@ -136,7 +172,7 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
     if (path === '/tokenize') {
       const text = typeof body.prompt === 'string' ? body.prompt : body.content;
       if (typeof text !== 'string')
-        throw new RequestError(400, 'tokenize needs `prompt` (vLLM) or `content` (llama-server) as a string');
+        throw new RequestError(400, 'tokenize needs `prompt` (vLLM) or `content` (llama-server) as a string', 'prompt');
       const special = body.add_special_tokens === true || body.add_special === true;
       const tokens = await encode(text, special);
       let list: unknown[] = Array.from(tokens);
@@ -156,7 +192,7 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
     if (path === '/detokenize') {
       const ids = body.tokens;
       if (!Array.isArray(ids) || !ids.every((t) => Number.isInteger(t) && t >= 0 && t < model.vocabSize))
-        throw new RequestError(400, `tokens must be an array of token ids in [0, ${model.vocabSize})`);
+        throw new RequestError(400, `tokens must be an array of token ids in [0, ${model.vocabSize})`, 'tokens');
       const s = Buffer.concat(await model.tokenPieces(ids)).toString('utf8');
       return (send(res, 200, { prompt: s, content: s }), 200);
     }
@@ -182,7 +218,7 @@ export async function startXentServer(model: LanguageModel, o: XentServerOptions
       .catch((e: unknown) => {
         const status = e instanceof RequestError ? e.status : 500;
         const message = e instanceof Error ? e.message : String(e);
-        if (!res.headersSent) send(res, status, errorBody(status, message));
+        if (!res.headersSent) send(res, status, errorBody(status, message, e instanceof RequestError ? e.param : null));
         else res.destroy();
         o.log?.(`${req.method} ${req.url} ${status} ${message}`);
       });
