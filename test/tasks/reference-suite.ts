@@ -23,14 +23,27 @@ import { loadModel } from '../../src/models/load.js';
 import { loadTasks } from '../../src/tasks/load-tasks.js';
 import { cFixed } from '../../src/tasks/printf.js';
 import { runTasks } from '../../src/tasks/run-tasks.js';
-import { LOG_RUNS, modelPath, needs, readLlamaLog, type SharedModel, taskPath } from './helpers.js';
+import { requires } from '../helpers/requires.js';
+import {
+  LOG_RUNS,
+  logFile,
+  modelFile,
+  modelPath,
+  readLlamaLog,
+  type SharedModel,
+  taskFile,
+  taskPath,
+} from './helpers.js';
 
 export function referenceSuite(name: SharedModel): void {
   const path = modelPath(name);
-  const skip = needs(path, ...LOG_RUNS.map((r) => taskPath(r.file)));
+  const skip = requires({
+    shared: [modelFile(name), ...LOG_RUNS.flatMap((r) => [taskFile(r.file), logFile(name, r.log)])],
+    native: true,
+  });
   let model: LanguageModel | undefined;
   before(async () => {
-    if (!skip) model = await loadModel(path!, { ctx: 512, threads: 1, flashAttention: true });
+    if (!skip) model = await loadModel(path, { ctx: 512, threads: 1, flashAttention: true });
   });
   after(async () => {
     await model?.close();
@@ -46,8 +59,7 @@ export function referenceSuite(name: SharedModel): void {
       skip,
     }, async (t) => {
       const log = readLlamaLog(name, run.log);
-      assert.ok(log, `no log ${name}-${run.log}.log`);
-      const file = taskPath(run.file)!;
+      const file = taskPath(run.file);
       const loaded = loadTasks(file, run.take ? { take: run.take } : {});
       let r: Awaited<ReturnType<typeof runTasks>>;
       if (run.log === 'hellaswag100' && full) {
