@@ -92,7 +92,7 @@ export async function scoreLlamaContinuation(
       );
   });
   checkFits(c, task, P + seqs.reduce((a, s) => a + s.length - P, 0));
-  const res = await c.scorer.score(seqs.map((tokens) => ({ tokens, from: P - 1 })));
+  const res = await c.scorer.score(seqs.map((tokens, i) => ({ tokens, from: P - 1, prefix: i === 0 ? 0 : P })));
   const choices = res.map((r, i): ChoiceScore => {
     const n = r.logProbs.length;
     let sum: number;
@@ -147,19 +147,21 @@ export async function scoreLlamaWinogrande(c: LlamaTaskContext, task: BlankTask)
       { file: c.file, task: c.number },
     );
   }
-  // Positions base−1 … len−2−last predict the scored tokens. Without skipChoice, option 2's
-  // first value comes from row len1 − 1 of sequence 1 (scored against s2[P]): an extra token
-  // appended to sequence 1 yields exactly that row.
+  // Positions base−1 … len−2−last predict the scored tokens. Both sequences are sent whole
+  // (llama.cpp decodes every token of both, the shared prefix once) and the rows past the
+  // scored ones are not read. Without skipChoice, option 2's first value comes from row
+  // len1 − 1 of sequence 1 (scored against s2[P]): an extra token appended to sequence 1
+  // yields exactly that row.
   const reqs: LogProbRequest[] = [];
   if (skipChoice) {
-    reqs.push({ tokens: s1.subarray(0, s1.length - last1), from: base1 - 1 });
-    reqs.push({ tokens: s2.subarray(0, s2.length - last2), from: base2 - 1 });
+    reqs.push({ tokens: s1, from: base1 - 1 });
+    reqs.push({ tokens: s2, from: base2 - 1, prefix: P });
   } else {
     const probe = new Int32Array(s1.length + 1);
     probe.set(s1);
     probe[s1.length] = s2[P]!;
     reqs.push({ tokens: probe, from: base1 - 1 });
-    if (n2 > 1) reqs.push({ tokens: s2.subarray(0, s2.length - last2), from: P });
+    if (n2 > 1) reqs.push({ tokens: s2, from: P, prefix: P });
   }
   const res = await c.scorer.score(reqs);
   const float = res[0]!.llama !== undefined;

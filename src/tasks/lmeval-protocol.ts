@@ -23,7 +23,7 @@ import { XentError } from '../core/errors.js';
 import { argmaxFirst, type ChoiceScore, charCount, type TaskOutcome } from './outcome.js';
 import type { LogProbRequest, LogProbScorer } from './scorer.js';
 import type { Task } from './task.js';
-import type { Tokenize } from './tokens.js';
+import { commonPrefix, type Tokenize } from './tokens.js';
 
 const OP = 'tasks';
 
@@ -113,7 +113,10 @@ export async function scoreLmEval(c: LmEvalTaskContext, task: Task, where: strin
     counts.push(y.length);
     reqs.push(y.length > 0 ? { tokens: Int32Array.from(all.slice(cut)), from: ctxlen - 1 } : null);
   }
+  // The choices' requests share their context's tokens (all of them for one-context tasks):
+  // a batching engine decodes those once.
   const todo = reqs.filter((r): r is LogProbRequest => r !== null);
+  for (let i = 1; i < todo.length; i++) todo[i]!.prefix = commonPrefix([todo[i - 1]!.tokens, todo[i]!.tokens]);
   const scored = await c.scorer.score(todo);
   let j = 0;
   const lls = reqs.map((r) => {
