@@ -1,8 +1,9 @@
 /**
- * The scorer's batched path: a model with `scoreBatch` gets each task's requests in one
- * call, whole, with the number of tokens each shares with the request before it (the
- * context of the choices, which a batching engine decodes once), and every record is the
- * one the per-request path gives. The model is a toy written here (characters as tokens,
+ * The scorer's batched path: a model with `scoreBatch` gets the requests of the tasks
+ * llama-perplexity decodes together in one call (one HellaSwag task of 4 endings, two
+ * Winogrande tasks of 2 sequences; one JSONL task), whole, each with the number of tokens it
+ * shares with the request before it in its task (the context of the choices, which a
+ * batching engine decodes once), and every record is the one the per-request path gives. The model is a toy written here (characters as tokens,
  * log-probabilities from a hash of the two previous tokens); its `scoreBatch` checks each
  * declared prefix against the tokens and scores the requests one by one.
  */
@@ -152,7 +153,7 @@ const TASKS: Record<TaskFormat, Task[]> = {
 };
 
 for (const format of ['hellaswag', 'mc', 'winogrande', 'jsonl'] as const) {
-  test(`${format}: one scoreBatch call per task, whole sequences with their shared prefix, the same records`, async () => {
+  test(`${format}: llama-perplexity's groups of tasks per scoreBatch call, whole sequences with their shared prefix, the same records`, async () => {
     const tasks = format === 'jsonl' ? TASKS.jsonl.slice(0, 1) : TASKS[format];
     const loaded: LoadedTasks = { format, tasks, tasksRead: tasks.length, dropped: [], selection: 'all, file order' };
     const calls: Batch[] = [];
@@ -160,8 +161,15 @@ for (const format of ['hellaswag', 'mc', 'winogrande', 'jsonl'] as const) {
     const batched = await runTasks(batchingToy(calls), loaded, 'toy', { ctx: 512 });
     assert.deepEqual(batched.records, plain.records);
     assert.deepEqual(batched.lines, plain.lines);
-    assert.equal(calls.length, tasks.length, 'one call per task');
-    for (const [i, call] of calls.entries()) {
+    // Winogrande: 2 sequences per task, so two tasks fill llama-perplexity's 4 sequences.
+    const perCall = format === 'winogrande' ? 2 : 1;
+    assert.equal(calls.length, Math.ceil(tasks.length / perCall), 'calls');
+    const perTask = calls.flatMap((call) => {
+      const starts = call.flatMap((r, k) => (r.prefix === 0 && k > 0 ? [k] : []));
+      return [0, ...starts].map((a, j) => call.slice(a, [...starts, call.length][j]));
+    });
+    assert.equal(perTask.length, tasks.length, 'a request with no shared prefix starts each task');
+    for (const [i, call] of perTask.entries()) {
       const t = tasks[i]!;
       const n = t.kind === 'continuation' ? t.choices.length : t.options.length;
       assert.equal(call.length, n, `task ${i + 1}: one request per choice`);
@@ -203,7 +211,8 @@ test('winogrande: both sequences sent whole (llama.cpp decodes every token of bo
     selection: 'all, file order',
   };
   await runTasks(batchingToy(calls), loaded, 'toy', { ctx: 512 });
-  for (const [i, call] of calls.entries()) {
+  assert.equal(calls.length, 1, 'both tasks in one call');
+  for (const [i, call] of [calls[0]!.slice(0, 2), calls[0]!.slice(2)].entries()) {
     const t = tasks[i]!;
     assert.ok(t.kind === 'blank');
     const s = t.options.map((o) => [0, ...tokenize(t.first + o + t.second)]);
