@@ -1,22 +1,24 @@
 /**
- * `npm run bench -- kld [--chunks 100] [--repeat 3] [--ctx 128]`
+ * `npm run bench -- kld [--chunks 100] [--repeat 3] [--ctx 128] [--model S] [--build-llama-perplexity]`
  *
- * Wall time of `xent kld` beside llama.cpp's llama-perplexity --kl-divergence (its two
- * passes: --kl-divergence-base to store the base, then --kl-divergence), in the same run,
- * alternating, medians (the machine is shared and noisy). Both shared GGUF vocabularies:
- * stories260K vs stories260K-bf16 (V = 512) and llama-2-tiny-random against itself
- * (V = 32000, the only 32k model at hand). One llama.cpp thread per model (-t 1, -b = -c,
- * flash attention off). Also diffs xent's --compat llama summary block against
- * llama-perplexity's, line by line (they should be identical).
+ * Wall time and peak memory of `xent kld` beside llama.cpp's llama-perplexity
+ * --kl-divergence (its two passes: --kl-divergence-base to store the base, then
+ * --kl-divergence; its peak is the larger of the two), in the same run, alternating,
+ * medians (the machine is shared and noisy). Both shared GGUF vocabularies: stories260K vs
+ * stories260K-bf16 (V = 512) and llama-2-tiny-random against itself (V = 32000, the only
+ * 32k model at hand). Both tools' defaults (-b 2048, -ub 512, flash attention auto), one
+ * llama.cpp thread per model (-t 1). Also diffs xent's --compat llama summary block against
+ * llama-perplexity's, line by line (they should be identical). --model S: only the pairs
+ * whose base file name contains S (e.g. `--model tiny-random --ctx 8192 --chunks 1` for memory).
  *
- * llama-perplexity: $LLAMA_PERPLEXITY, else build/llama-perplexity (`npm run bench -- eval
- * --build-llama-perplexity` compiles it against node-llama-cpp's libllama).
+ * llama-perplexity: $LLAMA_PERPLEXITY, or build/llama.cpp/build/bin/llama-perplexity
+ * (--build-llama-perplexity builds it natively from node-llama-cpp's bundled llama.cpp).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { median } from '../src/core/stats.js';
+import { llamaPerplexity, measured } from './lib/llama.js';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 
 const args = process.argv.slice(2);
@@ -30,54 +32,53 @@ const ctx = opt('--ctx', '128');
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const data = sharedPath('data', 'tinystories_valid_600k.txt');
 const m = (f: string): string | undefined => sharedPath('models', f);
-const pairs: Array<[string, string, string]> = [
-  ['V = 512', m('stories260K.gguf')!, m('stories260K-bf16.gguf')!],
-  ['V = 32000', m('llama-2-tiny-random.gguf')!, m('llama-2-tiny-random.gguf')!],
-];
-const llama = process.env.LLAMA_PERPLEXITY ?? join(REPO_ROOT, 'build', 'llama-perplexity');
+const pairs: Array<[string, string, string]> = (
+  [
+    ['V = 512', m('stories260K.gguf')!, m('stories260K-bf16.gguf')!],
+    ['V = 32000', m('llama-2-tiny-random.gguf')!, m('llama-2-tiny-random.gguf')!],
+  ] as Array<[string, string, string]>
+).filter((p) => !p[1] || p[1].includes(opt('--model', '')));
 if (!data || pairs.some((p) => !p[1] || !p[2])) {
   console.error('bench kld: needs ../shared/models and ../shared/data');
   process.exit(2);
 }
-if (!existsSync(llama)) {
-  console.error(
-    `bench kld: no llama-perplexity at ${llama} (set LLAMA_PERPLEXITY or run \`npm run bench -- eval --build-llama-perplexity\`)`,
-  );
+const llama = llamaPerplexity(args);
+if (!llama) {
+  console.error('bench kld: no llama-perplexity (set LLAMA_PERPLEXITY or pass --build-llama-perplexity)');
   process.exit(2);
 }
-const libDir = (
-  JSON.parse(readFileSync(join(REPO_ROOT, 'build', 'native', 'xent-llama.json'), 'utf8')) as { libDir: string }
-).libDir;
 const dir = mkdtempSync(join(tmpdir(), 'xent-bench-kld-'));
-// Both tools read the same bytes; llama-perplexity's base file limits the chunks.
+// Both tools read the same bytes (llama-perplexity wants at least 2 × ctx tokens); its base
+// file limits the chunks.
 const text = join(dir, 'text.txt');
-writeFileSync(text, readFileSync(data).subarray(0, Math.min(600_000, Number(chunks) * Number(ctx) * 6)));
+writeFileSync(text, readFileSync(data).subarray(0, Math.min(600_000, Math.max(Number(chunks), 2) * Number(ctx) * 6)));
 
-function timed(cmd: string, a: string[], cwd?: string): { s: number; out: string } {
-  const t = performance.now();
-  const r = spawnSync(cmd, a, {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-    env: { ...process.env, CI: '1' },
-    ...(cwd ? { cwd } : {}),
-  });
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${(r.stderr || '').split('\n').slice(-5).join('\n')}`);
-  return { s: (performance.now() - t) / 1000, out: `${r.stdout}\n${r.stderr}` };
+interface Timed {
+  s: number;
+  peak: number;
+  out: string;
 }
 
-function llamaRun(base: string, model: string): { s: number; out: string } {
+async function timed(cmd: string, a: string[]): Promise<Timed> {
+  const r = await measured(cmd, a);
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.out.split('\n').slice(-5).join('\n')}`);
+  return { s: r.seconds, peak: r.peakBytes, out: r.out };
+}
+
+async function llamaRun(base: string, model: string): Promise<Timed> {
   const f = join(dir, 'base.kld');
-  const common = ['-c', ctx, '-b', ctx, '-t', '1', '-fa', 'off'];
-  const a = timed(
-    resolve(llama),
-    ['-m', base, '-f', text, '--chunks', chunks, ...common, '--kl-divergence-base', f],
-    libDir,
-  );
-  const b = timed(resolve(llama), ['-m', model, ...common, '--kl-divergence-base', f, '--kl-divergence'], libDir);
-  return { s: a.s + b.s, out: b.out };
+  const common = ['-c', ctx, '-t', '1'];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const a = await timed(llama!, ['-m', base, '-f', text, '--chunks', chunks, ...common, '--kl-divergence-base', f]);
+    const b = await timed(llama!, ['-m', model, ...common, '--kl-divergence-base', f, '--kl-divergence']);
+    rmSync(f, { force: true });
+    // Its logger thread may lose the summary at exit: run again.
+    if (/Same top p/.test(b.out)) return { s: a.s + b.s, peak: Math.max(a.peak, b.peak), out: b.out };
+  }
+  throw new Error('llama-perplexity --kl-divergence printed no summary in 3 runs');
 }
 
-function xentRun(base: string, model: string, compat: boolean): { s: number; out: string } {
+function xentRun(base: string, model: string, compat: boolean): Promise<Timed> {
   return timed(process.execPath, [
     CLI,
     'kld',
@@ -112,15 +113,21 @@ try {
   console.log(
     `bench kld: ${chunks} chunks of ${ctx}, ${repeat} repeats, medians of wall seconds (process start to exit)`,
   );
+  const MiB = 2 ** 20;
   for (const [label, base, model] of pairs) {
     const t = { llama: [] as number[], exact: [] as number[], compat: [] as number[] };
+    const peak = { llama: 0, exact: 0, compat: 0 };
     let diff: string[] = [];
     for (let i = 0; i < repeat; i++) {
-      const l = llamaRun(base, model);
+      const l = await llamaRun(base, model);
       t.llama.push(l.s);
-      t.exact.push(xentRun(base, model, false).s);
-      const c = xentRun(base, model, true);
+      const x = await xentRun(base, model, false);
+      t.exact.push(x.s);
+      const c = await xentRun(base, model, true);
       t.compat.push(c.s);
+      peak.llama = Math.max(peak.llama, l.peak);
+      peak.exact = Math.max(peak.exact, x.peak);
+      peak.compat = Math.max(peak.compat, c.peak);
       const a = block(c.out);
       const b = block(l.out);
       diff = a.flatMap((x, k) => (x === b[k] ? [] : [`  xent : ${x}\n  llama: ${b[k] ?? ''}`]));
@@ -128,7 +135,9 @@ try {
     const L = median(t.llama);
     console.log(
       `${label}: llama-perplexity ${L.toFixed(2)} s | xent kld ${median(t.exact).toFixed(2)} s (${(median(t.exact) / L).toFixed(2)}×) | ` +
-        `xent kld --compat llama ${median(t.compat).toFixed(2)} s (${(median(t.compat) / L).toFixed(2)}×) | summary block ${diff.length ? `differs:\n${diff.join('\n')}` : 'identical'}`,
+        `xent kld --compat llama ${median(t.compat).toFixed(2)} s (${(median(t.compat) / L).toFixed(2)}×) | ` +
+        `peak MiB: llama ${(peak.llama / MiB).toFixed(0)}, xent ${(peak.exact / MiB).toFixed(0)} (${(peak.exact / peak.llama).toFixed(2)}×), --compat llama ${(peak.compat / MiB).toFixed(0)} (${(peak.compat / peak.llama).toFixed(2)}×) | ` +
+        `summary block ${diff.length ? `differs:\n${diff.join('\n')}` : 'identical'}`,
     );
   }
 } finally {

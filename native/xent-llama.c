@@ -3,30 +3,42 @@
  * ships (libllama + ggml in @node-llama-cpp/<platform>/bins). It exists for one
  * reason: node-llama-cpp's public API returns next-token probabilities only as a
  * sorted Map over the whole vocabulary, which costs ~17 ms per position at
- * V = 32000. This binding hands the raw float32 logits of every requested position
- * to JavaScript in one Float32Array (for full distributions), and summarises each row
- * (true-token NLL, log-sum-exp, max, argmax, rank) with llama-perplexity's exact
- * arithmetic on the worker thread (row_stats). src/models/gguf/logit-scores.ts is the
- * TypeScript reference the tests compare this against.
+ * V = 32000. This binding decodes a llama_batch the caller lays out (tokens, positions,
+ * sequence ids, which rows get logits), and for each requested (row, target) pair
+ * summarises the logit row (true-token NLL, log-sum-exp, max, argmax, rank) with
+ * llama-perplexity's exact arithmetic on the worker thread (row_stats, row-stats.h)
+ * and/or copies the raw float32 row out. src/models/gguf/logit-scores.ts is the
+ * TypeScript reference the tests compare the statistics against; the batch layouts
+ * (llama-perplexity's chunks, one sequence in pieces, packed requests) are planned in
+ * src/models/gguf/gguf-batches.ts.
  *
- * Exposed (all synchronous except evalChunk, which runs llama_decode on a libuv
- * worker thread and returns a Promise):
- *   init(libDir)                         load ggml backends from libDir; llama_backend_init
+ * Exposed (all synchronous except decode, which runs llama_decode on a libuv worker
+ * thread and returns a Promise):
+ *   init(libDir, log)                    load ggml backends from libDir; llama_backend_init
  *   loadModel(path)                      -> model handle (External); throws on failure
  *   modelInfo(model)                     -> { vocabSize, nCtxTrain, addBos, addEos, bos, description }
  *   tokenize(model, bytes: Uint8Array, addSpecial, parseSpecial) -> Int32Array
  *   tokenPieces(model)                   -> Array<Uint8Array> (V detokenised pieces, special tokens rendered)
- *   createContext(model, nCtx, nBatch, nThreads, flashAttention) -> context handle
- *   evalChunk(ctx, tokens: Int32Array, first, out: Float32Array|null, stats: Float64Array|null) -> Promise<number>
- *       fresh KV cache; decodes tokens[0..T) at positions 0..T-1 with logits requested
- *       for positions first..T-2 (T-1-first rows), copied row-major into out[(T-1-first)*V]
- *       and/or summarised per row into stats[(T-1-first)*5] (row_stats below).
- *       Calls may overlap: they queue and run one at a time, back to back.
+ *   createContext(model, nCtx, nBatch, nUbatch, nSeqMax, nThreads, flashAttn, kvUnified) -> context handle
+ *       llama_context_params as llama-perplexity's common_context_params_to_llama sets them;
+ *       flashAttn −1 auto (llama.cpp resolves it: on for the CPU), 0 off, 1 on
+ *   contextInfo(ctx)                     -> { nCtx, nCtxSeq, nBatch, nUbatch, nSeqMax, flashAttn (resolved: 0|1, −1 unknown) }
+ *   decode(ctx, clear, tokens, pos, seqStart, seqIds, outputs, pairIndex, pairTarget, out, stats) -> Promise<N>
+ *       one llama_decode of N ≤ nBatch tokens (decode.h): token k at position pos[k] in the
+ *       sequences seqIds[seqStart[k] … seqStart[k+1]) (seqStart null: all in sequence 0),
+ *       logits for the tokens with outputs[k] ≠ 0; clear empties the KV cache first, else
+ *       the batch continues what the cache holds. Then for each pair p (K pairs) the logit
+ *       row of batch index pairIndex[p] is summarised for target pairTarget[p] into
+ *       stats[p*5 … p*5+5) and/or copied into out[p*V … (p+1)*V).
+ *       Calls may overlap: they queue and run one at a time in call order, back to back.
  *   rowStats(logits, V, targets, stats, scalar) -> "scalar" | "avx2" | "avx512"
  *       row_stats on given rows (for tests: the vector and the reference implementations)
  *   freeContext(ctx), freeModel(model)
+ *   train                                the native training kernels (native/xent-train*.c,
+ *                                        registered by this module's init; they use no libllama)
  *
- * Shapes: T tokens per chunk, V vocabulary size; out is [T-1-first, V] float32.
+ * Shapes: N tokens per decode, K scored pairs, V vocabulary size; out is [K, V] float32,
+ * stats is [K, 5] float64 (nll nats, lse, max, argmax, rank).
  */
 #include <node_api.h>
 #include <stdint.h>
@@ -38,6 +50,7 @@
 
 #include "llama.h"
 #include "ggml-backend.h"
+#include "row-stats.h"
 
 #define CHECK(call)                                                        \
   do {                                                                     \
@@ -48,11 +61,17 @@
   } while (0)
 
 static int g_log_enabled = 0;
-
-static void row_stats_select(void); /* picks the row-statistics implementation, at init */
+/* What llama.cpp logged about flash attention while the last context was created
+   (llama_init_from_model runs on the JavaScript thread, as does this logger then):
+   1 enabled, 0 disabled, −1 nothing seen. llama.h has no getter for the resolved "auto". */
+static int g_flash_seen = -1;
 
 static void quiet_log(enum ggml_log_level level, const char *text, void *user) {
   (void)user;
+  if (text && strstr(text, "Flash Attention")) {
+    if (strstr(text, "Flash Attention enabled")) g_flash_seen = 1;
+    else if (strstr(text, "not supported")) g_flash_seen = 0;
+  }
   if (g_log_enabled || level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
 }
 
@@ -71,17 +90,21 @@ typedef struct {
   void *owner; /* ModelBox */
   struct ggml_threadpool *threadpool; /* persistent CPU threads, as llama-perplexity attaches */
   threadpool_free_fn threadpool_free;
-  struct llama_batch batch;
-  int32_t n_ctx;
+  struct llama_batch batch; /* n_batch tokens, n_seq_max sequence ids each */
+  int32_t n_batch;
+  int32_t n_seq_max;
   int32_t n_vocab;
-  /* Chunks queued or running. evalChunk may be called again before the previous call
-     resolves: each call is its own libuv work item, and `decode` serialises them, so the
-     next chunk starts the moment the previous one ends instead of after a round trip
-     through the JavaScript thread. Chunks are independent (each clears the KV cache), so
-     the order in which two queued work items take the lock does not matter. */
+  int32_t flash; /* resolved: 1 on, 0 off, −1 unknown */
+  /* Decodes queued or running. decode may be called again before the previous call
+     resolves: each call is its own libuv work item, and they run strictly in call order
+     (a ticket each, `turn` wakes the next), so the next batch starts the moment the
+     previous one ends, and a batch may continue the KV cache the previous one left. */
   int pending;
   int release_when_idle;
-  pthread_mutex_t decode;
+  uint64_t next_ticket; /* JavaScript thread only */
+  uint64_t serving;     /* under `lock` */
+  pthread_mutex_t lock;
+  pthread_cond_t turn;
 } ContextBox;
 
 static napi_value throw_msg(napi_env env, const char *code, const char *msg) {
@@ -308,48 +331,60 @@ static void context_finalize(napi_env env, void *data, void *hint) {
   (void)env; (void)hint;
   ContextBox *c = (ContextBox *)data;
   context_release(c);
-  pthread_mutex_destroy(&c->decode);
+  pthread_cond_destroy(&c->turn);
+  pthread_mutex_destroy(&c->lock);
   free(c);
 }
 
 static napi_value CreateContext(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) return throw_msg(env, "XENT_NATIVE", "createContext(model, nCtx, nBatch, nThreads, flashAttention)");
+  if (argc < 8)
+    return throw_msg(env, "XENT_NATIVE", "createContext(model, nCtx, nBatch, nUbatch, nSeqMax, nThreads, flashAttn, kvUnified)");
   ModelBox *m = model_arg(env, argv[0]);
   if (!m) return NULL;
-  int32_t n_ctx = 0, n_batch = 0, n_threads = 0;
+  int32_t n_ctx = 0, n_batch = 0, n_ubatch = 0, n_seq_max = 0, n_threads = 0, flash = -1;
   napi_get_value_int32(env, argv[1], &n_ctx);
   napi_get_value_int32(env, argv[2], &n_batch);
-  napi_get_value_int32(env, argv[3], &n_threads);
-  bool flash = false;
-  napi_get_value_bool(env, argv[4], &flash);
-  if (n_ctx < 2 || n_batch < 1 || n_threads < 1) return throw_msg(env, "XENT_NATIVE", "createContext: bad sizes");
-  /* The same parameters llama-perplexity passes with -c n_ctx -b n_ctx -t n_threads:
-     one sequence, the whole chunk in one (u)batch, library defaults for the KV cache.
-     Flash attention is explicit: this engine's "auto" turns it on for CPU, which moves
-     stories260K's GPL-3 chunk 1 from 114.1428 (the reference llama-perplexity figure,
-     reproduced with it off) to 114.1603. */
+  napi_get_value_int32(env, argv[3], &n_ubatch);
+  napi_get_value_int32(env, argv[4], &n_seq_max);
+  napi_get_value_int32(env, argv[5], &n_threads);
+  napi_get_value_int32(env, argv[6], &flash);
+  bool unified = false;
+  napi_get_value_bool(env, argv[7], &unified);
+  if (n_ctx < 2 || n_batch < 1 || n_ubatch < 1 || n_seq_max < 1 || n_seq_max > 256 || n_threads < 1 || flash < -1 || flash > 1)
+    return throw_msg(env, "XENT_NATIVE", "createContext: bad sizes");
+  /* The parameters llama-perplexity's context gets from common_context_params_to_llama
+     (llama.cpp common/common.cpp) with its defaults: -b 2048 -ub 512, -fa auto, F16 KV
+     cache, swa_full off, kv_unified off (on for its multiple-choice tasks); llama-perplexity
+     itself sets n_seq_max = n_batch / n_ctx and the context to n_seq_max × n_ctx tokens.
+     The caller passes those values (src/models/gguf/gguf-batches.ts). */
   struct llama_context_params cp = llama_context_default_params();
   cp.n_ctx = (uint32_t)n_ctx;
   cp.n_batch = (uint32_t)n_batch;
-  cp.n_ubatch = (uint32_t)(n_batch < 512 ? n_batch : 512);
-  cp.n_seq_max = 1;
+  cp.n_ubatch = (uint32_t)n_ubatch;
+  cp.n_seq_max = (uint32_t)n_seq_max;
   cp.n_threads = n_threads;
   cp.n_threads_batch = n_threads;
   cp.no_perf = true;
-  cp.flash_attn_type = flash ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  cp.swa_full = false;
+  cp.kv_unified = unified;
+  cp.flash_attn_type = flash < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO : flash ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  g_flash_seen = -1;
   struct llama_context *ctx = llama_init_from_model(m->model, cp);
   if (!ctx) return throw_msg(env, "XENT_CONTEXT", "llama.cpp could not create a context");
   ContextBox *c = (ContextBox *)calloc(1, sizeof(ContextBox));
   c->ctx = ctx;
   c->owner = m;
   m->contexts++;
-  c->n_ctx = n_ctx;
+  c->n_batch = (int32_t)llama_n_batch(ctx);
+  c->n_seq_max = (int32_t)llama_n_seq_max(ctx);
   c->n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(m->model));
-  c->batch = llama_batch_init(n_ctx, 0, 1);
-  pthread_mutex_init(&c->decode, NULL);
+  c->flash = flash >= 0 ? flash : g_flash_seen;
+  c->batch = llama_batch_init(c->n_batch, 0, c->n_seq_max);
+  pthread_mutex_init(&c->lock, NULL);
+  pthread_cond_init(&c->turn, NULL);
   /* A persistent threadpool (common_threadpools::init in llama.cpp's common/common.cpp
      does the same for llama-perplexity); without one, ggml starts fresh threads for
      every decode. The CPU backend is a dynamically loaded module: reach its functions
@@ -377,6 +412,23 @@ static napi_value CreateContext(napi_env env, napi_callback_info info) {
   return ext;
 }
 
+static napi_value ContextInfo(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ContextBox *c = (ContextBox *)get_external(env, argv[0]);
+  if (!c || !c->ctx) return throw_msg(env, "XENT_NATIVE", "contextInfo: context handle is invalid or freed");
+  napi_value obj;
+  CHECK(napi_create_object(env, &obj));
+  set_int(env, obj, "nCtx", (int32_t)llama_n_ctx(c->ctx));
+  set_int(env, obj, "nCtxSeq", (int32_t)llama_n_ctx_seq(c->ctx));
+  set_int(env, obj, "nBatch", c->n_batch);
+  set_int(env, obj, "nUbatch", (int32_t)llama_n_ubatch(c->ctx));
+  set_int(env, obj, "nSeqMax", c->n_seq_max);
+  set_int(env, obj, "flashAttn", c->flash);
+  return obj;
+}
+
 static napi_value FreeContext(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -387,453 +439,7 @@ static napi_value FreeContext(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-typedef struct {
-  ContextBox *c;
-  napi_async_work work;
-  napi_deferred deferred;
-  napi_ref ctx_ref, tokens_ref, out_ref, stats_ref; /* ctx_ref: the context outlives its queued chunks */
-  const int32_t *tokens;
-  int32_t n_tokens, first;
-  float *out;    /* optional [rows, V] raw logits */
-  double *stats; /* optional [rows, 5]: nll, lse, max, argmax, rank (see row_stats) */
-  int32_t status; /* 0 ok, else llama_decode's code, or -1000 for a missing logits row */
-  int32_t n_out;
-} EvalJob;
-
-/*
- * Per-row statistics with llama-perplexity's own arithmetic (log_softmax() in
- * tools/perplexity/perplexity.cpp): float max, Σ expf(l − max) in double, and
- * nll = −((l[t] − max) − log Σ) with the first subtraction in float. Computing this here,
- * on the worker thread, keeps the results equal to llama.cpp's and leaves the
- * JavaScript thread free; the raw logits are still copied out when the caller wants them.
- *   st[0] nll (nats)  st[1] lse = max + log Σ  st[2] max  st[3] argmax (first on ties)
- *   st[4] rank = #{v : l_v > l_t}
- * A NaN or +Inf logit gives st[0] = NaN and st[3] = the first offending column.
- *
- * Two implementations, chosen once at init (row_stats_select):
- *  - row_stats_scalar: the reference; libm's expf per element, summed in index order,
- *    which is llama.cpp's loop exactly (bit-identical sums).
- *  - row_stats_avx2 (x86-64 with AVX2 + FMA): the same expf values, computed 4 at a time
- *    (expf4_avx2 below), summed into 8 double accumulators. The sum then differs from
- *    llama.cpp's only by the order of double additions (~1e-16 relative), and the row is
- *    read twice at 8 floats per instruction instead of one libm call per element: at
- *    V = 32000 the statistics of a ctx-128 chunk fall from ~8 ms to under 1 ms, which is
- *    otherwise as long as the decode itself.
- */
-static void row_stats_finish(const float *row, int32_t nv, float mx, float lt, double sum, int32_t am, int32_t above, double *st) {
-  if (!(sum == sum) || sum > 1.7e308 || mx != mx || lt != lt || mx == INFINITY) {
-    int32_t bad = -1;
-    for (int32_t v = 0; v < nv && bad < 0; v++)
-      if (row[v] != row[v] || row[v] == INFINITY) bad = v;
-    st[0] = NAN;
-    st[1] = NAN;
-    st[2] = NAN;
-    st[3] = bad;
-    st[4] = -1;
-    return;
-  }
-  const double ls = log(sum);
-  st[0] = -((double)(lt - mx) - ls);
-  st[1] = (double)mx + ls;
-  st[2] = mx;
-  st[3] = am;
-  st[4] = above;
-}
-
-static void row_stats_scalar(const float *row, int32_t nv, int32_t t, double *st) {
-  float mx = row[0];
-  int32_t am = 0;
-  for (int32_t v = 1; v < nv; v++)
-    if (row[v] > mx) {
-      mx = row[v];
-      am = v;
-    }
-  /* Σ expf(l − max) in double, in index order as llama.cpp sums, fused with the rank
-     count: V is read twice (max, then sum + rank), not three times. */
-  const float lt = row[t];
-  double sum = 0.0;
-  int32_t above = 0;
-  for (int32_t v = 0; v < nv; v++) {
-    sum += expf(row[v] - mx);
-    above += row[v] > lt;
-  }
-  row_stats_finish(row, nv, mx, lt, sum, am, above, st);
-}
-
-typedef void (*row_stats_fn)(const float *, int32_t, int32_t, double *);
-static row_stats_fn row_stats = row_stats_scalar;
-static const char *row_stats_name = "scalar";
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define XENT_ROW_STATS_AVX2 1
-
-/*
- * expf, 4 lanes: the algorithm of glibc's expf (since 2.27; from Arm's
- * optimized-routines, sysdeps/ieee754/flt-32/e_expf.c) with the operations fused as in
- * glibc's FMA build (__expf_fma, which glibc's resolver picks on CPUs with FMA): with
- * N = 32, z = x·N/ln2 = k + r, expf(x) = 2^(k/N) · 2^(r/N), 2^(r/N) ≈ C0 r³ + C1 r² + C2 r + 1
- * in double, rounded once to float. The table T[j] = bits(2^(j/N)) − (j << 47) and the
- * constants are the published ones. Inputs below log(2^-150) give 0, as glibc's.
- * Whether this equals the libm expf the process actually uses is not assumed:
- * row_stats_select() compares them on a sweep of 160,000 inputs and keeps the scalar path
- * unless every one is bit-identical. native/check-expf.c compares every float in
- * [−103.28, 0] (1.12e9 inputs): no difference for either vector version on glibc 2.36.
- */
-static uint64_t g_exp2f_tab[32];
-#define EXPF_INVLN2N 0x1.71547652b82fep+5 /* N / ln 2 */
-#define EXPF_SHIFT 0x1.8p+52
-#define EXPF_C0 0x1.c6af84b912394p-20 /* 0x1.c6af84b912394p-5 / N³ */
-#define EXPF_C1 0x1.ebfce50fac4f3p-13 /* 0x1.ebfce50fac4f3p-3 / N² */
-#define EXPF_C2 0x1.62e42ff0c52d6p-6  /* 0x1.62e42ff0c52d6p-1 / N */
-#define EXPF_UFLOW (-0x1.9fe368p6)   /* log(2^-150) */
-
-__attribute__((target("avx2,fma"))) static inline __m256d expf4_avx2(__m128 x) {
-  const __m256d xd = _mm256_cvtps_pd(x);
-  const __m256d invln2n = _mm256_set1_pd(EXPF_INVLN2N), shift = _mm256_set1_pd(EXPF_SHIFT);
-  const __m256d z = _mm256_fmadd_pd(invln2n, xd, shift);
-  const __m256i ki = _mm256_castpd_si256(z);
-  const __m256d kd = _mm256_sub_pd(z, shift);
-  const __m256d r = _mm256_fmsub_pd(invln2n, xd, kd);
-  const __m256i j = _mm256_and_si256(ki, _mm256_set1_epi64x(31));
-  __m256i t = _mm256_i64gather_epi64((const long long *)g_exp2f_tab, j, 8);
-  t = _mm256_add_epi64(t, _mm256_slli_epi64(ki, 47));
-  const __m256d s = _mm256_castsi256_pd(t);
-  const __m256d zc = _mm256_fmadd_pd(r, _mm256_set1_pd(EXPF_C0), _mm256_set1_pd(EXPF_C1));
-  const __m256d r2 = _mm256_mul_pd(r, r);
-  __m256d y = _mm256_fmadd_pd(r, _mm256_set1_pd(EXPF_C2), _mm256_set1_pd(1.0));
-  y = _mm256_fmadd_pd(zc, r2, y);
-  y = _mm256_mul_pd(y, s);
-  /* Round to float (as glibc returns float), back to double for the sum. */
-  __m256d f = _mm256_cvtps_pd(_mm256_cvtpd_ps(y));
-  /* x < log(2^-150), −inf included: 0. NaN compares false and stays NaN. */
-  const __m256d under = _mm256_cmp_pd(xd, _mm256_set1_pd(EXPF_UFLOW), _CMP_LT_OQ);
-  return _mm256_andnot_pd(under, f);
-}
-
-__attribute__((target("avx2,fma"))) static void row_stats_avx2(const float *row, int32_t nv, int32_t t, double *st) {
-  const int32_t n8 = nv & ~7;
-  /* Pass 1: max. */
-  float mx = row[0];
-  if (n8 >= 8) {
-    __m256 m0 = _mm256_loadu_ps(row), m1 = m0;
-    int32_t v = 8;
-    for (; v + 16 <= n8; v += 16) {
-      m0 = _mm256_max_ps(m0, _mm256_loadu_ps(row + v));
-      m1 = _mm256_max_ps(m1, _mm256_loadu_ps(row + v + 8));
-    }
-    for (; v < n8; v += 8) m0 = _mm256_max_ps(m0, _mm256_loadu_ps(row + v));
-    m0 = _mm256_max_ps(m0, m1);
-    float lanes[8];
-    _mm256_storeu_ps(lanes, m0);
-    mx = lanes[0];
-    for (int k = 1; k < 8; k++)
-      if (lanes[k] > mx) mx = lanes[k];
-  }
-  for (int32_t v = n8; v < nv; v++)
-    if (row[v] > mx) mx = row[v];
-  /* Pass 2: Σ expf(l − max), rank and the first argmax. */
-  const float lt = row[t];
-  const __m256 mxv = _mm256_set1_ps(mx), ltv = _mm256_set1_ps(lt);
-  __m256d a0 = _mm256_setzero_pd(), a1 = a0;
-  __m256i cnt = _mm256_setzero_si256();
-  int32_t am = -1;
-  for (int32_t v = 0; v < n8; v += 8) {
-    const __m256 x = _mm256_loadu_ps(row + v);
-    const __m256 d = _mm256_sub_ps(x, mxv);
-    a0 = _mm256_add_pd(a0, expf4_avx2(_mm256_castps256_ps128(d)));
-    a1 = _mm256_add_pd(a1, expf4_avx2(_mm256_extractf128_ps(d, 1)));
-    cnt = _mm256_sub_epi32(cnt, _mm256_castps_si256(_mm256_cmp_ps(x, ltv, _CMP_GT_OQ)));
-    if (am < 0) {
-      const int eq = _mm256_movemask_ps(_mm256_cmp_ps(x, mxv, _CMP_EQ_OQ));
-      if (eq) am = v + __builtin_ctz((unsigned)eq);
-    }
-  }
-  double lanes[4];
-  _mm256_storeu_pd(lanes, _mm256_add_pd(a0, a1));
-  double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-  int32_t c8[8];
-  _mm256_storeu_si256((__m256i *)c8, cnt);
-  int32_t above = 0;
-  for (int k = 0; k < 8; k++) above += c8[k];
-  for (int32_t v = n8; v < nv; v++) {
-    sum += expf(row[v] - mx);
-    above += row[v] > lt;
-    if (am < 0 && row[v] == mx) am = v;
-  }
-  if (am < 0) am = 0; /* no element equals max only when the row holds NaN; reported below */
-  row_stats_finish(row, nv, mx, lt, sum, am, above, st);
-}
-
-/* The same expf, 8 lanes (AVX-512F): the 32-entry table sits in four registers and is
-   read with two two-register permutes instead of a gather. */
-__attribute__((target("avx512f"))) static inline __m512d expf8_avx512(__m256 x, __m512d t0, __m512d t1, __m512d t2, __m512d t3) {
-  const __m512d xd = _mm512_cvtps_pd(x);
-  const __m512d invln2n = _mm512_set1_pd(EXPF_INVLN2N), shift = _mm512_set1_pd(EXPF_SHIFT);
-  const __m512d z = _mm512_fmadd_pd(invln2n, xd, shift);
-  const __m512i ki = _mm512_castpd_si512(z);
-  const __m512d kd = _mm512_sub_pd(z, shift);
-  const __m512d r = _mm512_fmsub_pd(invln2n, xd, kd);
-  /* j = ki mod 32: permutex2var reads index bits 0–3; bit 4 picks the pair. */
-  const __m512d lo = _mm512_permutex2var_pd(t0, ki, t1);
-  const __m512d hi = _mm512_permutex2var_pd(t2, ki, t3);
-  const __mmask8 upper = _mm512_test_epi64_mask(ki, _mm512_set1_epi64(16));
-  __m512i t = _mm512_castpd_si512(_mm512_mask_blend_pd(upper, lo, hi));
-  t = _mm512_add_epi64(t, _mm512_slli_epi64(ki, 47));
-  const __m512d s = _mm512_castsi512_pd(t);
-  const __m512d zc = _mm512_fmadd_pd(r, _mm512_set1_pd(EXPF_C0), _mm512_set1_pd(EXPF_C1));
-  const __m512d r2 = _mm512_mul_pd(r, r);
-  __m512d y = _mm512_fmadd_pd(r, _mm512_set1_pd(EXPF_C2), _mm512_set1_pd(1.0));
-  y = _mm512_fmadd_pd(zc, r2, y);
-  y = _mm512_mul_pd(y, s);
-  const __m512d f = _mm512_cvtps_pd(_mm512_cvtpd_ps(y));
-  const __mmask8 under = _mm512_cmp_pd_mask(xd, _mm512_set1_pd(EXPF_UFLOW), _CMP_LT_OQ);
-  return _mm512_maskz_mov_pd((__mmask8)~under, f);
-}
-
-__attribute__((target("avx512f"))) static void row_stats_avx512(const float *row, int32_t nv, int32_t t, double *st) {
-  const int32_t n16 = nv & ~15;
-  float mx = row[0];
-  if (n16 >= 16) {
-    __m512 m0 = _mm512_loadu_ps(row), m1 = m0;
-    int32_t v = 16;
-    for (; v + 32 <= n16; v += 32) {
-      m0 = _mm512_max_ps(m0, _mm512_loadu_ps(row + v));
-      m1 = _mm512_max_ps(m1, _mm512_loadu_ps(row + v + 16));
-    }
-    for (; v < n16; v += 16) m0 = _mm512_max_ps(m0, _mm512_loadu_ps(row + v));
-    mx = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
-  }
-  for (int32_t v = n16; v < nv; v++)
-    if (row[v] > mx) mx = row[v];
-  const float lt = row[t];
-  const __m512 mxv = _mm512_set1_ps(mx), ltv = _mm512_set1_ps(lt);
-  const __m512d t0 = _mm512_loadu_pd((const double *)g_exp2f_tab), t1 = _mm512_loadu_pd((const double *)g_exp2f_tab + 8);
-  const __m512d t2 = _mm512_loadu_pd((const double *)g_exp2f_tab + 16), t3 = _mm512_loadu_pd((const double *)g_exp2f_tab + 24);
-  __m512d a0 = _mm512_setzero_pd(), a1 = a0;
-  int32_t above = 0;
-  int32_t am = -1;
-  for (int32_t v = 0; v < n16; v += 16) {
-    const __m512 x = _mm512_loadu_ps(row + v);
-    const __m512 d = _mm512_sub_ps(x, mxv);
-    a0 = _mm512_add_pd(a0, expf8_avx512(_mm512_castps512_ps256(d), t0, t1, t2, t3));
-    a1 = _mm512_add_pd(a1, expf8_avx512(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)), t0, t1, t2, t3));
-    above += __builtin_popcount((unsigned)_mm512_cmp_ps_mask(x, ltv, _CMP_GT_OQ));
-    if (am < 0) {
-      const unsigned eq = (unsigned)_mm512_cmp_ps_mask(x, mxv, _CMP_EQ_OQ);
-      if (eq) am = v + __builtin_ctz(eq);
-    }
-  }
-  double lanes[8];
-  _mm512_storeu_pd(lanes, _mm512_add_pd(a0, a1));
-  double sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-  for (int32_t v = n16; v < nv; v++) {
-    sum += expf(row[v] - mx);
-    above += row[v] > lt;
-    if (am < 0 && row[v] == mx) am = v;
-  }
-  if (am < 0) am = 0;
-  row_stats_finish(row, nv, mx, lt, sum, am, above, st);
-}
-
-__attribute__((target("avx512f"))) static void expf8_avx512_store(const float *x, double *out) {
-  const __m512d t0 = _mm512_loadu_pd((const double *)g_exp2f_tab), t1 = _mm512_loadu_pd((const double *)g_exp2f_tab + 8);
-  const __m512d t2 = _mm512_loadu_pd((const double *)g_exp2f_tab + 16), t3 = _mm512_loadu_pd((const double *)g_exp2f_tab + 24);
-  _mm512_storeu_pd(out, expf8_avx512(_mm256_loadu_ps(x), t0, t1, t2, t3));
-}
-
-__attribute__((target("avx2,fma"))) static void expf4_avx2_store(const float *x, double *out) {
-  _mm256_storeu_pd(out, expf4_avx2(_mm_loadu_ps(x)));
-}
-
-/* 1 when the vector expf (8 lanes when wide, else 4) equals this process's libm expf,
-   bit for bit, on a sweep of inputs over [−110, 0] (row_stats only passes l − max ≤ 0)
-   plus −inf and the edges. */
-static int expf_vector_matches_libm(int wide) {
-  float xs[8];
-  double got[8];
-  uint32_t state = 12345u;
-  for (int i = 0; i < 20000; i++) {
-    for (int k = 0; k < 8; k++) {
-      state = state * 1664525u + 1013904223u;
-      const int mode = (i + k) & 3;
-      /* uniform on [−110, 0], on [−1, 0], near 0, and around the underflow threshold */
-      const float u = (float)(state >> 8) / 16777216.0f;
-      xs[k] = mode == 0 ? -110.0f * u : mode == 1 ? -u : mode == 2 ? -1e-6f * u : -103.0f - 1.5f * u;
-    }
-    if (i == 0) {
-      const float edge[8] = {0.0f, -INFINITY, -0.0f, -87.5f, -88.0f, -0x1.9fe368p6f, -0x1p-149f, -103.28f};
-      memcpy(xs, edge, sizeof xs);
-    }
-    if (wide) {
-      expf8_avx512_store(xs, got);
-    } else {
-      expf4_avx2_store(xs, got);
-      expf4_avx2_store(xs + 4, got + 4);
-    }
-    for (int k = 0; k < 8; k++) {
-      const float want = expf(xs[k]);
-      /* glibc flushes −103.97 < x < −103.28 to its smallest subnormal; either way the
-         term is ≤ 2^-149, below the last bit of any row sum (which is ≥ 1). */
-      if (xs[k] < -103.28f) {
-        if (!(got[k] >= 0.0 && got[k] <= 0x1p-148)) return 0;
-        continue;
-      }
-      if ((float)got[k] != want || (want == 0.0f && got[k] != 0.0)) return 0;
-    }
-  }
-  return 1;
-}
-
-static void exp2f_table_init(void) {
-  for (int j = 0; j < 32; j++) {
-    const double v = (double)exp2l((long double)j / 32.0L);
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    g_exp2f_tab[j] = b - ((uint64_t)j << 47);
-  }
-}
-#endif
-
-static void row_stats_select(void) {
-  const char *env = getenv("XENT_NATIVE_ROW_STATS");
-  if (env && strcmp(env, "scalar") == 0) return;
-#ifdef XENT_ROW_STATS_AVX2
-  __builtin_cpu_init();
-  exp2f_table_init();
-  const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2 && __builtin_cpu_supports("avx512f") && !(env && strcmp(env, "avx2") == 0) && expf_vector_matches_libm(1)) {
-    row_stats = row_stats_avx512;
-    row_stats_name = "avx512";
-  } else if (avx2 && expf_vector_matches_libm(0)) {
-    row_stats = row_stats_avx2;
-    row_stats_name = "avx2";
-  }
-#endif
-}
-
-static void eval_locked(EvalJob *j, ContextBox *c);
-
-static void eval_execute(napi_env env, void *data) {
-  (void)env;
-  EvalJob *j = (EvalJob *)data;
-  ContextBox *c = j->c;
-  pthread_mutex_lock(&c->decode);
-  eval_locked(j, c);
-  pthread_mutex_unlock(&c->decode);
-}
-
-static void eval_locked(EvalJob *j, ContextBox *c) {
-  llama_memory_clear(llama_get_memory(c->ctx), true);
-  struct llama_batch *b = &c->batch;
-  b->n_tokens = j->n_tokens;
-  for (int32_t k = 0; k < j->n_tokens; k++) {
-    b->token[k] = j->tokens[k];
-    b->pos[k] = k;
-    b->n_seq_id[k] = 1;
-    b->seq_id[k][0] = 0;
-    b->logits[k] = (k >= j->first && k <= j->n_tokens - 2) ? 1 : 0;
-  }
-  int32_t rc = llama_decode(c->ctx, *b);
-  if (rc != 0) {
-    j->status = rc;
-    return;
-  }
-  const size_t nv = (size_t)c->n_vocab;
-  int32_t rows = j->n_tokens - 1 - j->first;
-  for (int32_t r = 0; r < rows; r++) {
-    const float *row = llama_get_logits_ith(c->ctx, j->first + r);
-    if (!row) {
-      j->status = -1000;
-      return;
-    }
-    if (j->out) memcpy(j->out + (size_t)r * nv, row, nv * sizeof(float));
-    if (j->stats) row_stats(row, (int32_t)nv, j->tokens[j->first + 1 + r], j->stats + (size_t)r * 5);
-  }
-  j->n_out = rows;
-}
-
-static void eval_complete(napi_env env, napi_status st, void *data) {
-  EvalJob *j = (EvalJob *)data;
-  ContextBox *c = j->c;
-  c->pending--;
-  napi_delete_reference(env, j->ctx_ref);
-  if (c->pending == 0 && c->release_when_idle) context_release(c);
-  if (st != napi_ok || j->status != 0) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "llama_decode failed (status %d)", (int)(st != napi_ok ? -2000 : j->status));
-    napi_value m, code, err;
-    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-    napi_create_string_utf8(env, "XENT_DECODE", NAPI_AUTO_LENGTH, &code);
-    napi_create_error(env, code, m, &err);
-    napi_reject_deferred(env, j->deferred, err);
-  } else {
-    napi_value n;
-    napi_create_int32(env, j->n_out, &n);
-    napi_resolve_deferred(env, j->deferred, n);
-  }
-  napi_delete_reference(env, j->tokens_ref);
-  if (j->out_ref) napi_delete_reference(env, j->out_ref);
-  if (j->stats_ref) napi_delete_reference(env, j->stats_ref);
-  napi_delete_async_work(env, j->work);
-  free(j);
-}
-
-static napi_value EvalChunk(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return throw_msg(env, "XENT_NATIVE", "evalChunk(ctx, tokens, first, out, stats)");
-  ContextBox *c = (ContextBox *)get_external(env, argv[0]);
-  if (!c || !c->ctx || c->release_when_idle) return throw_msg(env, "XENT_NATIVE", "evalChunk: context handle is invalid or freed");
-  napi_typedarray_type tt;
-  size_t n_tok = 0, n_out = 0, n_stats = 0;
-  void *tdata = NULL, *odata = NULL, *sdata = NULL;
-  if (napi_get_typedarray_info(env, argv[1], &tt, &n_tok, &tdata, NULL, NULL) != napi_ok || tt != napi_int32_array)
-    return throw_msg(env, "XENT_NATIVE", "evalChunk: tokens must be an Int32Array");
-  int32_t first = 0;
-  napi_get_value_int32(env, argv[2], &first);
-  napi_valuetype vt;
-  napi_typeof(env, argv[3], &vt);
-  int has_out = vt != napi_null && vt != napi_undefined;
-  if (has_out && (napi_get_typedarray_info(env, argv[3], &tt, &n_out, &odata, NULL, NULL) != napi_ok || tt != napi_float32_array))
-    return throw_msg(env, "XENT_NATIVE", "evalChunk: out must be a Float32Array or null");
-  int has_stats = 0;
-  if (argc >= 5) {
-    napi_typeof(env, argv[4], &vt);
-    has_stats = vt != napi_null && vt != napi_undefined;
-    if (has_stats && (napi_get_typedarray_info(env, argv[4], &tt, &n_stats, &sdata, NULL, NULL) != napi_ok || tt != napi_float64_array))
-      return throw_msg(env, "XENT_NATIVE", "evalChunk: stats must be a Float64Array or null");
-  }
-  if (n_tok < 2 || (int64_t)n_tok > c->n_ctx) return throw_msg(env, "XENT_NATIVE", "evalChunk: token count must be in [2, n_ctx]");
-  if (first < 0 || first > (int32_t)n_tok - 2) return throw_msg(env, "XENT_NATIVE", "evalChunk: first must be in [0, T-2]");
-  const int32_t *toks = (const int32_t *)tdata;
-  for (size_t k = 0; k < n_tok; k++)
-    if (toks[k] < 0 || toks[k] >= c->n_vocab) return throw_msg(env, "XENT_NATIVE", "evalChunk: token id out of range");
-  size_t rows = n_tok - 1 - (size_t)first;
-  if (has_out && n_out < rows * (size_t)c->n_vocab) return throw_msg(env, "XENT_NATIVE", "evalChunk: out is too small for [T-1-first, V]");
-  if (has_stats && n_stats < rows * 5) return throw_msg(env, "XENT_NATIVE", "evalChunk: stats is too small for [T-1-first, 5]");
-
-  EvalJob *j = (EvalJob *)calloc(1, sizeof(EvalJob));
-  j->c = c;
-  j->tokens = toks;
-  j->n_tokens = (int32_t)n_tok;
-  j->first = first;
-  j->out = has_out ? (float *)odata : NULL;
-  j->stats = has_stats ? (double *)sdata : NULL;
-  /* Keep the typed arrays alive (and their memory in place) while the worker reads and writes them. */
-  CHECK(napi_create_reference(env, argv[0], 1, &j->ctx_ref));
-  CHECK(napi_create_reference(env, argv[1], 1, &j->tokens_ref));
-  if (has_out) CHECK(napi_create_reference(env, argv[3], 1, &j->out_ref));
-  if (has_stats) CHECK(napi_create_reference(env, argv[4], 1, &j->stats_ref));
-  napi_value promise, name;
-  CHECK(napi_create_promise(env, &j->deferred, &promise));
-  CHECK(napi_create_string_utf8(env, "xent-llama-eval", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_async_work(env, NULL, name, eval_execute, eval_complete, j, &j->work));
-  c->pending++;
-  CHECK(napi_queue_async_work(env, j->work));
-  return promise;
-}
+#include "decode.h"
 
 /* rowStats(logits: Float32Array, V, targets: Int32Array, stats: Float64Array, scalar: bool)
    -> the implementation's name ("scalar" or "avx2"). The statistics evalChunk computes,
@@ -877,7 +483,8 @@ static napi_value Register(napi_env env, napi_value exports) {
       {"tokenPieces", NULL, TokenPieces, NULL, NULL, NULL, napi_default, NULL},
       {"createContext", NULL, CreateContext, NULL, NULL, NULL, napi_default, NULL},
       {"freeContext", NULL, FreeContext, NULL, NULL, NULL, napi_default, NULL},
-      {"evalChunk", NULL, EvalChunk, NULL, NULL, NULL, napi_default, NULL},
+      {"contextInfo", NULL, ContextInfo, NULL, NULL, NULL, napi_default, NULL},
+      {"decode", NULL, Decode, NULL, NULL, NULL, napi_default, NULL},
       {"rowStats", NULL, RowStats, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

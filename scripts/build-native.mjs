@@ -187,9 +187,15 @@ if (!existsSync(join(incDir, 'llama.h'))) {
   rmSync(repo, { recursive: true, force: true });
 }
 
-// Rebuild only when the source, the headers or the engine changed.
-const stamp = createHash('sha256')
-  .update(readFileSync(src))
+// Rebuild only when the sources (xent-llama.c, the native/*.h it includes, the training
+// kernels), the llama.cpp headers or the engine changed.
+const nativeDir = dirname(src);
+const stampHash = createHash('sha256').update(readFileSync(src));
+for (const h of readdirSync(nativeDir)
+  .filter((f) => f.endsWith('.h'))
+  .sort())
+  stampHash.update(h).update(readFileSync(join(nativeDir, h)));
+const stamp = stampHash
   .update(Buffer.concat(trainFiles.map((f) => readFileSync(f))))
   .update(key)
   .update(libDir)

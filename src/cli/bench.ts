@@ -22,6 +22,7 @@
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import { median } from '../core/stats.js';
+import { intOption } from './options.js';
 
 interface CeBenchOptions {
   rows: string;
@@ -65,15 +66,7 @@ export interface CeBenchResult {
 
 const OP = 'xent bench ce';
 
-function int(name: string, s: string, min: number): number {
-  const v = Number(s);
-  if (!Number.isInteger(v) || v < min)
-    throw new XentError('invalid_argument', OP, `--${name} must be an integer ≥ ${min}, got '${s}'`, {
-      arg: `--${name}`,
-      value: s,
-    });
-  return v;
-}
+const int = (name: string, s: string, min: number): number => intOption(OP, `--${name}`, s, min);
 
 function oneOf<T extends string>(name: string, s: string, values: readonly T[]): T {
   if (!(values as readonly string[]).includes(s)) {

@@ -10,6 +10,7 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import type { LanguageModel } from '../models/language-model.js';
+import { intOption } from './options.js';
 
 interface CompareCliOptions {
   model?: string[];
@@ -24,19 +25,6 @@ interface CompareCliOptions {
   engine: string;
   json?: boolean;
   report?: string;
-}
-
-function int(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError(
-      'invalid_argument',
-      'compare',
-      `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`,
-      { arg: name, value: v },
-    );
-  return n;
 }
 
 export function register(program: Command): void {
@@ -78,12 +66,12 @@ paired differences and the tokens where they disagree most.`,
 
 async function runCompare(o: CompareCliOptions): Promise<void> {
   const t0 = performance.now();
-  const ctx = int('--ctx', o.ctx, 4)!;
-  const stride = int('--stride', o.stride, 1);
-  const seed = int('--seed', o.seed, 0)!;
-  const replicates = int('--replicates', o.replicates, 10)!;
-  const top = int('--top', o.top, 0)!;
-  const threads = int('--threads', o.threads, 1);
+  const ctx = intOption('compare', '--ctx', o.ctx, 4)!;
+  const stride = intOption('compare', '--stride', o.stride, 1);
+  const seed = intOption('compare', '--seed', o.seed, 0)!;
+  const replicates = intOption('compare', '--replicates', o.replicates, 10)!;
+  const top = intOption('compare', '--top', o.top, 0)!;
+  const threads = intOption('compare', '--threads', o.threads, 1);
   if (stride !== undefined && stride >= ctx)
     throw new XentError('invalid_argument', 'compare', `--stride must be below --ctx ${ctx}, got ${stride}`, {
       arg: '--stride',

@@ -2,8 +2,8 @@
  * `xent demo`: cross-entropy at work on the embedded default, no arguments needed.
  */
 import type { Command } from 'commander';
-import { XentError } from '../core/errors.js';
 import type { DemoSection } from '../demo/section.js';
+import { intOption } from './options.js';
 
 interface DemoOptions {
   json?: boolean;
@@ -18,16 +18,6 @@ interface DemoOptions {
   /** LSTM steps of the Brown training section (0 = skip it), and test chunks it scores. */
   trainSteps: string;
   trainEvalChunks?: string;
-}
-
-function positiveInt(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new XentError('invalid_argument', 'demo', `${name} must be a positive integer, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
 }
 
 export function register(program: Command): void {
@@ -45,7 +35,7 @@ export function register(program: Command): void {
     .option('--train-steps <n>', 'LSTM steps of the Brown training section (0 skips it)', '600')
     .option('--train-eval-chunks <k>', 'test-split chunks the training section scores (default: all)')
     .action(async (opts: DemoOptions) => {
-      const seed = Number(opts.seed);
+      const seed = intOption('demo', '--seed', opts.seed, 0);
       if (opts.report !== false) (await import('../report/write.js')).checkReportPath('demo', '--report', opts.report);
       const { randomLstmSection } = await import('../demo/random-lstm.js');
       const { stabilitySection } = await import('../demo/stability.js');
@@ -64,25 +54,18 @@ export function register(program: Command): void {
         await evalSection({
           ...(opts.model !== undefined ? { model: opts.model } : {}),
           ...(opts.data !== undefined ? { data: opts.data } : {}),
-          ctx: positiveInt('--ctx', opts.ctx),
-          chunks: positiveInt('--chunks', opts.chunks),
+          ctx: intOption('demo', '--ctx', opts.ctx, 1),
+          chunks: intOption('demo', '--chunks', opts.chunks, 1),
         }),
       );
-      const trainSteps = Number(opts.trainSteps);
-      if (!Number.isInteger(trainSteps) || trainSteps < 0)
-        throw new XentError(
-          'invalid_argument',
-          'demo',
-          `--train-steps must be an integer ≥ 0, got ${JSON.stringify(opts.trainSteps)}`,
-          { arg: '--train-steps', value: opts.trainSteps },
-        );
+      const trainSteps = intOption('demo', '--train-steps', opts.trainSteps, 0);
       if (trainSteps > 0)
         emit(
           await (await import('../demo/train-brown.js')).trainBrownSection({
             steps: trainSteps,
             seed,
             ...(opts.trainEvalChunks !== undefined
-              ? { evalChunks: positiveInt('--train-eval-chunks', opts.trainEvalChunks) }
+              ? { evalChunks: intOption('demo', '--train-eval-chunks', opts.trainEvalChunks, 1) }
               : {}),
             onNote: (m) => process.stderr.write(`${m}\n`),
           }),

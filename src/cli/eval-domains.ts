@@ -5,8 +5,10 @@
  */
 import { basename } from 'node:path';
 import { XentError } from '../core/errors.js';
+import { type LlamaCliOptions, llamaLoadOptions } from './llama-options.js';
+import { intOption } from './options.js';
 
-export interface DomainEvalCliOptions {
+export interface DomainEvalCliOptions extends LlamaCliOptions {
   model: string;
   data: string | string[];
   ctx: string;
@@ -14,7 +16,6 @@ export interface DomainEvalCliOptions {
   stride?: string;
   threads?: string;
   engine: string;
-  flashAttn?: boolean;
   json?: boolean;
   seed?: string;
   tokens?: string;
@@ -31,17 +32,6 @@ export function isDomainRun(data: unknown): boolean {
   );
 }
 
-function int(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
-}
-
 export async function runDomainEval(o: DomainEvalCliOptions): Promise<void> {
   for (const [flag, v] of [
     ['--tokens', o.tokens],
@@ -56,11 +46,11 @@ export async function runDomainEval(o: DomainEvalCliOptions): Promise<void> {
         { arg: flag },
       );
   }
-  const ctx = int('--ctx', o.ctx, 4)!;
-  const chunks = int('--chunks', o.chunks, 1);
-  const stride = int('--stride', o.stride, 1);
-  const threads = int('--threads', o.threads, 1);
-  const seed = int('--seed', o.seed, 0) ?? 0;
+  const ctx = intOption('eval', '--ctx', o.ctx, 4)!;
+  const chunks = intOption('eval', '--chunks', o.chunks, 1);
+  const stride = intOption('eval', '--stride', o.stride, 1);
+  const threads = intOption('eval', '--threads', o.threads, 1);
+  const seed = intOption('eval', '--seed', o.seed, 0) ?? 0;
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError(
       'invalid_argument',
@@ -80,7 +70,7 @@ export async function runDomainEval(o: DomainEvalCliOptions): Promise<void> {
     ctx,
     engine: o.engine as 'auto' | 'native' | 'map',
     ...(threads !== undefined ? { threads } : {}),
-    ...(o.flashAttn ? { flashAttention: true } : {}),
+    ...llamaLoadOptions('eval', o),
   });
   const t0 = performance.now();
   let r: Awaited<ReturnType<typeof evaluateDomains>>;

@@ -15,6 +15,7 @@ import { basename, resolve } from 'node:path';
 import { XentError } from '../core/errors.js';
 import type { RemoteLanguageModel } from '../models/remote/remote-language-model.js';
 import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, TokensFile } from './eval-output.js';
+import { intOption } from './options.js';
 
 /** The eval options this path reads (a subset of src/cli/eval.ts's). */
 export interface ServerEvalCliOptions {
@@ -32,24 +33,15 @@ export interface ServerEvalCliOptions {
   /** Local-model options, refused here. */
   model?: string;
   report?: string;
-  flashAttn?: boolean;
+  flashAttn?: string | boolean;
+  batch?: string;
+  ubatch?: string;
   threads?: string;
   engine?: string;
 }
 
 /** The option that named the endpoints: `--server` (one or several) or `--model` (one URL). */
 export type EndpointOption = '--server' | '--model';
-
-function intOption(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
-}
 
 /** Opens every endpoint (a few attempts each); unreachable ones are left out while one remains. */
 async function openEndpoints(
@@ -93,6 +85,8 @@ export async function runServerEval(o: ServerEvalCliOptions, via: EndpointOption
     [o.model, '--model'],
     [o.report, '--report'],
     [o.flashAttn, '--flash-attn'],
+    [o.batch, '--batch'],
+    [o.ubatch, '--ubatch'],
     [o.threads, '--threads'],
     [o.engine === 'auto' ? undefined : o.engine, '--engine'],
   ] as const) {
@@ -105,11 +99,11 @@ export async function runServerEval(o: ServerEvalCliOptions, via: EndpointOption
       );
     }
   }
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const chunks = intOption('--chunks', o.chunks, 1);
-  const stride = intOption('--stride', o.stride, 1);
-  const concurrency = intOption('--server-concurrency', o.serverConcurrency ?? '2', 1)!;
-  const timeoutMs = 1000 * intOption('--server-timeout', o.serverTimeout ?? '120', 1)!;
+  const ctx = intOption('eval', '--ctx', o.ctx, 4)!;
+  const chunks = intOption('eval', '--chunks', o.chunks, 1);
+  const stride = intOption('eval', '--stride', o.stride, 1);
+  const concurrency = intOption('eval', '--server-concurrency', o.serverConcurrency ?? '2', 1)!;
+  const timeoutMs = 1000 * intOption('eval', '--server-timeout', o.serverTimeout ?? '120', 1)!;
   const [{ evaluateSharded }, { readDataFile }, ck, { Progress }, { VERSION }, sk] = await Promise.all([
     import('../eval/shards.js'),
     import('../io/read-data-file.js'),

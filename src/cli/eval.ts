@@ -12,8 +12,10 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import { evalFigures, evalPlan, evalSummaryLines, interruptibleEval, resultEngine, TokensFile } from './eval-output.js';
+import { addLlamaOptions, type LlamaCliOptions, llamaLoadOptions, llamaRunInfo } from './llama-options.js';
+import { intOption } from './options.js';
 
-interface EvalCliOptions {
+interface EvalCliOptions extends LlamaCliOptions {
   model: string;
   data: string;
   ctx: string;
@@ -21,7 +23,6 @@ interface EvalCliOptions {
   stride?: string;
   threads?: string;
   engine: string;
-  flashAttn?: boolean;
   json?: boolean;
   tokens?: string;
   report?: string;
@@ -29,19 +30,8 @@ interface EvalCliOptions {
   server?: string[];
 }
 
-function intOption(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', 'eval', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
-}
-
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description("perplexity and cross-entropy of a model on a text, identical to llama.cpp's llama-perplexity")
     .option(
@@ -61,11 +51,8 @@ export function register(program: Command): void {
       'Hugging Face sliding window: windows of --ctx tokens every S tokens, each token scored once with up to ctx−S tokens of context',
     )
     .option('--threads <n>', 'CPU threads for llama.cpp (default: min(4, cores))')
-    .option('--engine <e>', "GGUF engine: auto | native (raw logits) | map (node-llama-cpp's probability Map)", 'auto')
-    .option(
-      '--flash-attn',
-      'use llama.cpp flash attention (changes the last digits; the reference figures are without it)',
-    )
+    .option('--engine <e>', "GGUF engine: auto | native (raw logits) | map (node-llama-cpp's probability Map)", 'auto');
+  addLlamaOptions(cmd)
     .option('--json', 'print one JSON object on stdout')
     .option(
       '--tokens <file.jsonl>',
@@ -94,6 +81,9 @@ Scoring (default): llama.cpp's chunks — the text is tokenised once (BOS first 
 adds it), cut into floor(tokens/ctx) chunks of --ctx tokens; each chunk's first token is
 replaced by BOS and only its second half is scored. With --stride S: Hugging Face's sliding
 window; every token after the first is scored exactly once.
+GGUF models are decoded as llama-perplexity decodes them, with its defaults (--flash-attn auto,
+--batch 2048: floor(2048/ctx) chunks per decode, --ubatch 512), so the figures are its own;
+the reference figures of older releases need --flash-attn off (and --batch equal to --ctx).
 Figures: PPL with llama.cpp's ± and a 95% CI, cross-entropy in nats and bits per token, bits
 per byte of the scored tokens' UTF-8 text, top-1 accuracy, tokens/s (tokens fed to the model).`,
     )
@@ -119,10 +109,10 @@ per byte of the scored tokens' UTF-8 text, top-1 accuracy, tokens/s (tokens fed 
 
 async function runEval(o: EvalCliOptions): Promise<void> {
   const t0 = performance.now();
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const chunks = intOption('--chunks', o.chunks, 1);
-  const stride = intOption('--stride', o.stride, 1);
-  const threads = intOption('--threads', o.threads, 1);
+  const ctx = intOption('eval', '--ctx', o.ctx, 4)!;
+  const chunks = intOption('eval', '--chunks', o.chunks, 1);
+  const stride = intOption('eval', '--stride', o.stride, 1);
+  const threads = intOption('eval', '--threads', o.threads, 1);
   if (o.report) (await import('../report/write.js')).checkReportPath('eval', '--report', o.report);
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError(
@@ -144,12 +134,14 @@ async function runEval(o: EvalCliOptions): Promise<void> {
   // The text first: cheap checks before loading a model.
   const bytes = readDataFile('eval', o.data);
 
+  const llamaOpts = llamaLoadOptions('eval', o);
   const model = await loadModel(o.model, {
     ctx,
     engine: o.engine as 'auto' | 'native' | 'map',
     ...(threads !== undefined ? { threads } : {}),
-    ...(o.flashAttn ? { flashAttention: true } : {}),
+    ...llamaOpts,
   });
+  const runInfo = llamaRunInfo(model);
   const engine = resultEngine(model);
   const textTokens = await model.tokenizeBytes(bytes);
   for (let i = 0; i < textTokens.length; i++) {
@@ -187,7 +179,9 @@ async function runEval(o: EvalCliOptions): Promise<void> {
       stride: stride ?? null,
       chunks: chunks ?? null,
       engine,
-      flash_attn: o.flashAttn === true,
+      flash_attn: llamaOpts.flashAttention ?? 'auto',
+      batch: llamaOpts.batch ?? null,
+      ubatch: llamaOpts.ubatch ?? null,
       tokens_file: o.tokens ? resolve(o.tokens) : null,
     };
     const cp = ck.loadCheckpoint(o.checkpoint, fingerprint);
@@ -259,6 +253,7 @@ async function runEval(o: EvalCliOptions): Promise<void> {
     data: o.data,
     engine,
     threads: model.threads ?? null,
+    ...runInfo,
     vocab_size: model.vocabSize,
     interrupted: result.interrupted,
     resumed_from_chunk: windowsAtStart,
@@ -274,7 +269,7 @@ async function runEval(o: EvalCliOptions): Promise<void> {
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
     const lines = evalSummaryLines(result, {
-      header: `model ${basename(o.model)} (${model.kind}, ${model.engine} engine, V = ${model.vocabSize}), data ${basename(o.data)} (${bytes.length} bytes, ${result.tokens_in_text} tokens)`,
+      header: `model ${basename(o.model)} (${model.kind}, ${model.engine} engine, V = ${model.vocabSize}${runInfo.flash_attn ? `, flash attention ${runInfo.flash_attn}${runInfo.flash_attn === 'auto' && runInfo.flash_attn_active !== null ? ` (${runInfo.flash_attn_active ? 'on' : 'off'})` : ''}` : ''}), data ${basename(o.data)} (${bytes.length} bytes, ${result.tokens_in_text} tokens)`,
       ctx,
       stride,
       top1: undefined,

@@ -12,8 +12,10 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import { type LanguageModel, requireFullDistributions } from '../models/language-model.js';
+import { addLlamaOptions, type LlamaCliOptions, llamaLoadOptions, llamaRunInfo } from './llama-options.js';
+import { intOption } from './options.js';
 
-interface KldCliOptions {
+interface KldCliOptions extends LlamaCliOptions {
   base?: string;
   model: string;
   data: string;
@@ -31,19 +33,8 @@ interface KldCliOptions {
   checkpoint?: string;
 }
 
-function intOption(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', 'kld', `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
-}
-
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('kld')
     .description("KL divergence of a model against a reference model (llama-perplexity --kl-divergence's statistics)")
     .option(
@@ -70,7 +61,8 @@ export function register(program: Command): void {
     )
     .option('--no-jsd', 'skip the Jensen–Shannon divergence column')
     .option('--threads <n>', 'CPU threads for llama.cpp, per model (default: min(4, cores))')
-    .option('--engine <e>', 'GGUF engine: auto | native | map', 'auto')
+    .option('--engine <e>', 'GGUF engine: auto | native | map', 'auto');
+  addLlamaOptions(cmd)
     .option('--json', 'print one JSON object on stdout')
     .option('--report <file.html>', 'also write a self-contained HTML report')
     .option(
@@ -85,7 +77,10 @@ half of each chunk scored. Per position: KLD = Σ p_base·(ln p_base − ln p_mo
 Δp = p_model(true) − p_base(true), same top = argmax agrees; also the Jensen–Shannon
 divergence and the top-k agreement when the float base is at hand.
 Default: exact float distributions. --compat llama and --base-file: llama.cpp's uint16 base
-(ln p ≤ −16 dropped, quantised; tiny negative KLDs are expected).`,
+(ln p ≤ −16 dropped, quantised; tiny negative KLDs are expected).
+Both GGUF models are decoded as llama-perplexity decodes them, with its defaults
+(--flash-attn auto, --batch 2048, --ubatch 512); its older reference figures need
+--flash-attn off. Memory holds one micro-batch of rows per model, whatever --ctx.`,
     )
     .action(async (o: KldCliOptions) => {
       await runKld(o);
@@ -101,10 +96,10 @@ async function tokenizeAll(model: LanguageModel, bytes: Buffer, file: string): P
 
 async function runKld(o: KldCliOptions): Promise<void> {
   const t0 = performance.now();
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const chunks = intOption('--chunks', o.chunks, 1);
-  const threads = intOption('--threads', o.threads, 1);
-  const topk = intOption('--top-k', o.topK, 0)!;
+  const ctx = intOption('kld', '--ctx', o.ctx, 4)!;
+  const chunks = intOption('kld', '--chunks', o.chunks, 1);
+  const threads = intOption('kld', '--threads', o.threads, 1);
+  const topk = intOption('kld', '--top-k', o.topK, 0)!;
   if (o.compat !== undefined && o.compat !== 'llama') {
     throw new XentError('invalid_argument', 'kld', `--compat must be 'llama', got ${JSON.stringify(o.compat)}`, {
       arg: '--compat',
@@ -178,10 +173,12 @@ async function runKld(o: KldCliOptions): Promise<void> {
       },
     );
   }
+  const llamaOpts = llamaLoadOptions('kld', o);
   const loadOpts = {
     ctx,
     engine: o.engine as 'auto' | 'native' | 'map',
     ...(threads !== undefined ? { threads } : {}),
+    ...llamaOpts,
   };
   const opened: LanguageModel[] = [];
   try {
@@ -237,6 +234,9 @@ async function runKld(o: KldCliOptions): Promise<void> {
       top_k: topk,
       jsd: o.jsd ?? null,
       save_base: o.saveBase ? resolve(o.saveBase) : null,
+      flash_attn: llamaOpts.flashAttention ?? 'auto',
+      batch: llamaOpts.batch ?? null,
+      ubatch: llamaOpts.ubatch ?? null,
     };
     const cp = ck?.loadKldCheckpoint(o.checkpoint!, fingerprint);
     let lastSave = -Infinity; // the first chunk is checkpointed at once
@@ -303,6 +303,7 @@ async function runKld(o: KldCliOptions): Promise<void> {
       model: o.model,
       data: o.data,
       vocab_size: model.vocabSize,
+      ...llamaRunInfo(model),
       tokens_per_second: result.tokens_evaluated / seconds,
       scoring_seconds: seconds,
       seconds: (performance.now() - t0) / 1000,
@@ -335,7 +336,9 @@ type KldOut = Awaited<ReturnType<typeof import('../eval/kld.js').evaluateKld>> &
 
 /** llama-perplexity's summary block (same labels and printf widths), plus xent's extra columns. */
 export function formatKld(r: KldOut): string {
-  const F = (x: number, w: number, d: number): string => x.toFixed(d).padStart(w);
+  // An undefined figure (e.g. the square root of a variance that rounding made negative) as
+  // glibc's printf shows the x86 default NaN that C computes there: "-nan".
+  const F = (x: number, w: number, d: number): string => (Number.isNaN(x) ? '-nan' : x.toFixed(d)).padStart(w);
   const pct = (x: number, w: number, d: number): string => F(100 * x, w, d);
   const L: string[] = [];
   L.push(

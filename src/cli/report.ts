@@ -4,7 +4,7 @@
  * detected from its content.
  */
 import type { Command } from 'commander';
-import { XentError } from '../core/errors.js';
+import { intOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -23,17 +23,7 @@ export function register(program: Command): void {
         inputs: string[],
         opts: { out: string; title: string; tokensPerPage: string; maxTokens: string; basics: boolean },
       ) => {
-        const int = (flag: string, v: string): number => {
-          const n = Number(v);
-          if (!Number.isInteger(n) || n < 1)
-            throw new XentError(
-              'invalid_argument',
-              'report',
-              `${flag} must be a positive integer, got ${JSON.stringify(v)}`,
-              { arg: flag, value: v },
-            );
-          return n;
-        };
+        const int = (flag: string, v: string): number => intOption('report', flag, v, 1);
         const tokensPerPage = int('--tokens-per-page', opts.tokensPerPage);
         const maxTokens = int('--max-tokens', opts.maxTokens);
         const { loadInputs, writeReport } = await import('../report/index.js');

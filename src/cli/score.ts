@@ -18,6 +18,7 @@
  */
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
+import { intOption } from './options.js';
 
 interface ScoreOptions {
   hyp?: string;
@@ -192,12 +193,7 @@ async function scoreTokens(opts: ScoreOptions): Promise<void> {
       );
     }
   }
-  const nBins = Number(opts.bins);
-  if (!Number.isInteger(nBins) || nBins < 1)
-    throw new XentError('invalid_argument', OP, `--bins must be an integer ≥ 1, got ${opts.bins}`, {
-      arg: '--bins',
-      value: opts.bins,
-    });
+  const nBins = intOption(OP, '--bins', opts.bins, 1);
   const { readTokenRecords, TOP1_PROB_FIELDS } = await import('./score-input.js');
   const cols = await readTokenRecords(file);
   const out: Record<string, unknown> = { tokens_file: file, tokens_scored: cols.n };

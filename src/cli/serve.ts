@@ -8,6 +8,7 @@
 
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
+import { intOption } from './options.js';
 
 interface ServeCliOptions {
   model: string;
@@ -21,24 +22,6 @@ interface ServeCliOptions {
   maxPromptTokens?: string;
   maxQueue: string;
   verbose?: boolean;
-}
-
-function intOption(
-  name: string,
-  v: string | undefined,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new XentError(
-      'invalid_argument',
-      'serve',
-      `${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`,
-      { arg: name, value: v },
-    );
-  return n;
 }
 
 export function register(program: Command): void {
@@ -80,12 +63,12 @@ Evaluate through it with: xent eval --model http://127.0.0.1:8000 --data text.tx
 }
 
 async function runServe(o: ServeCliOptions): Promise<void> {
-  const port = intOption('--port', o.port, 0, 65535)!;
-  const ctx = intOption('--ctx', o.ctx, 4)!;
-  const threads = intOption('--threads', o.threads, 1);
-  const maxBodyBytes = intOption('--max-body-bytes', o.maxBodyBytes, 1024)!;
-  const maxPromptTokens = intOption('--max-prompt-tokens', o.maxPromptTokens, 2);
-  const maxQueue = intOption('--max-queue', o.maxQueue, 1)!;
+  const port = intOption('serve', '--port', o.port, 0, 65535)!;
+  const ctx = intOption('serve', '--ctx', o.ctx, 4)!;
+  const threads = intOption('serve', '--threads', o.threads, 1);
+  const maxBodyBytes = intOption('serve', '--max-body-bytes', o.maxBodyBytes, 1024)!;
+  const maxPromptTokens = intOption('serve', '--max-prompt-tokens', o.maxPromptTokens, 2);
+  const maxQueue = intOption('serve', '--max-queue', o.maxQueue, 1)!;
   if (!['auto', 'native', 'map'].includes(o.engine)) {
     throw new XentError(
       'invalid_argument',

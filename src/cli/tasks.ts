@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import type { TaskRecord, TasksFigures } from '../results/tasks.js';
 import type { TaskFormat } from '../tasks/task.js';
+import { intOption } from './options.js';
 
 interface TasksCliOptions {
   model: string;
@@ -29,17 +30,6 @@ interface TasksCliOptions {
 
 const OP = 'tasks';
 const FORMATS = ['hellaswag', 'winogrande', 'mc', 'jsonl'];
-
-function intOption(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new XentError('invalid_argument', OP, `${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, {
-      arg: name,
-      value: v,
-    });
-  return n;
-}
 
 export function register(program: Command): void {
   program
@@ -110,9 +100,9 @@ async function runTasksCommand(o: TasksCliOptions): Promise<void> {
         value: o.engine,
       },
     );
-  const take = intOption('--tasks', o.tasks, 1);
-  const threads = intOption('--threads', o.threads, 1);
-  const ctxOpt = intOption('--ctx', o.ctx, 4);
+  const take = intOption(OP, '--tasks', o.tasks, 1);
+  const threads = intOption(OP, '--threads', o.threads, 1);
+  const ctxOpt = intOption(OP, '--ctx', o.ctx, 4);
   const [{ loadTasks }, { runTasks }, { llamaHeader }, { loadModel }, { Progress }, { VERSION }] = await Promise.all([
     import('../tasks/load-tasks.js'),
     import('../tasks/run-tasks.js'),

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
+import { numberOption } from './options.js';
 
 /** The options both commands take (commander strings, parsed by `lstmRunOptions`). */
 export interface LstmCliOptions {
@@ -28,18 +29,6 @@ export interface LstmCliOptions {
   resume?: boolean;
   json?: boolean;
   report?: string;
-}
-
-/** A number option: names the flag and the value when it is not one. */
-export function numberOption(op: string, flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n))
-    throw new XentError('invalid_argument', op, `${flag} must be a number, got ${JSON.stringify(v)}`, {
-      arg: flag,
-      value: v,
-    });
-  return n;
 }
 
 /** Data options, registered first so that --help lists them at the top. */

@@ -7,13 +7,13 @@
  */
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
+import { numberOption } from './options.js';
 import {
   addDataOptions,
   addLstmOptions,
   interruptible,
   type LstmCliOptions,
   lstmRunOptions,
-  numberOption,
   readTrainingTexts,
   validationLine,
 } from './train-common.js';

@@ -3,11 +3,13 @@
  * chunk semantics or Hugging Face's sliding window (see windows.ts), resumable from
  * an accumulator state (checkpoint.ts) and interruptible between windows.
  *
- * Memory: one window's scores (and, in the native GGUF engine, one window's logit
- * rows [T−1−from, V]) at a time, whatever the corpus length.
+ * Memory: the scores of the windows in flight (two groups of llama-perplexity's packed
+ * chunks, or two windows), whatever the corpus length; a model reads the logit rows it
+ * scores itself (the native GGUF engine one micro-batch at a time).
  */
 import { XentError } from '../core/errors.js';
 import { LN2 } from '../core/tensor.js';
+import { isChunkScorer } from '../models/batch.js';
 import type { LanguageModel, PositionScores } from '../models/language-model.js';
 import { type EvalAccumulator, type EvalSummary, newAccumulator, summarize } from './stats.js';
 import { type EvalMode, planWindows, type WindowPlan } from './windows.js';
@@ -122,22 +124,38 @@ export async function evaluatePerplexity(
   const bytesOf = model.tokenBytes();
   const wantRecords = opts.onTokens !== undefined;
   let interrupted = false;
-  // Windows in flight: 2 for pipelined models (scoring window w overlaps the model's
-  // work on w+1), else 1. Results are consumed strictly in order.
+  // llama-perplexity's chunks go to a ChunkScorer (the native GGUF engine) in groups of
+  // chunkGroupSize(ctx), decoded as llama-perplexity decodes them: groups start at
+  // multiples of the group size counted from chunk 0 (also when resuming), so each chunk
+  // is decoded beside the same neighbours as in llama-perplexity. Other models and the
+  // sliding window: groups of one window, through score().
+  const chunker = plan.mode === 'chunks' && isChunkScorer(model) ? model : undefined;
+  const g = chunker ? chunker.chunkGroupSize(opts.ctx) : 1;
+  // Groups in flight: 2 for pipelined models (scoring group i overlaps the model's work on
+  // i+1), else 1. Results are consumed strictly in order.
   const depth = model.pipelined ? 2 : 1;
-  const issue = (w: number): Promise<{ tokens: Int32Array; scores: PositionScores }> => {
-    const win = plan.windows[w]!;
-    const tokens = stream.slice(win.start, win.start + win.length);
-    if (win.bosFirst) tokens[0] = model.bosToken!;
-    const p = model.score(tokens, { from: win.from, full: opts.full === true }).then((scores) => ({ tokens, scores }));
-    p.catch(() => undefined); // handled when awaited; never an unhandled rejection
-    return p;
+  type Scored = { tokens: Int32Array[]; scores: PositionScores[] };
+  const issue = (gi: number): Promise<Scored> => {
+    const ws = plan.windows.slice(gi * g, Math.min((gi + 1) * g, plan.windows.length));
+    const tokens = ws.map((win) => {
+      const t = stream.slice(win.start, win.start + win.length);
+      if (win.bosFirst) t[0] = model.bosToken!;
+      return t;
+    });
+    const full = opts.full === true;
+    const p = chunker
+      ? chunker.scoreChunks(tokens, { from: ws[0]!.from, full })
+      : model.score(tokens[0]!, { from: ws[0]!.from, full }).then((s) => [s]);
+    const q = p.then((scores) => ({ tokens, scores }));
+    q.catch(() => undefined); // handled when awaited; never an unhandled rejection
+    return q;
   };
-  const inflight: Promise<{ tokens: Int32Array; scores: PositionScores }>[] = [];
-  let nextIssue = state.windowsDone;
+  const inflight = new Map<number, Promise<Scored>>();
+  const nGroups = Math.ceil(plan.windows.length / g);
+  let nextIssue = Math.floor(state.windowsDone / g);
   const fill = (): void => {
-    while (inflight.length < depth && nextIssue < plan.windows.length && !opts.signal?.aborted)
-      inflight.push(issue(nextIssue++));
+    while (inflight.size < depth && nextIssue < nGroups && !opts.signal?.aborted)
+      inflight.set(nextIssue, issue(nextIssue++));
   };
   try {
     for (let w = state.windowsDone; w < plan.windows.length; w++) {
@@ -147,23 +165,30 @@ export async function evaluatePerplexity(
       }
       fill();
       const win = plan.windows[w]!;
+      const gi = Math.floor(w / g);
       let scores: PositionScores;
       let tokens: Int32Array;
       try {
-        ({ scores, tokens } = await inflight.shift()!);
+        const got = await inflight.get(gi)!;
+        scores = got.scores[w - gi * g]!;
+        tokens = got.tokens[w - gi * g]!;
       } catch (e) {
         if (e instanceof XentError && e.code === 'numerical_error' && typeof e.fields.row === 'number') {
-          const pos = win.from + e.fields.row;
+          // The group failed as a whole: name the chunk the bad row belongs to.
+          const wf = gi * g + (typeof e.fields.result === 'number' ? e.fields.result : w - gi * g);
+          const bad = plan.windows[wf]!;
+          const pos = bad.from + e.fields.row;
           throw new XentError(
             'numerical_error',
             OP,
-            `chunk ${w + 1} (tokens ${win.start}…${win.start + win.length - 1}), position ${pos} (token ${win.start + pos} of the text stream): ${e.message}; stopping`,
-            { row: win.start + pos, chunk: w + 1, position: pos },
+            `chunk ${wf + 1} (tokens ${bad.start}…${bad.start + bad.length - 1}), position ${pos} (token ${bad.start + pos} of the text stream): ${e.message}; stopping`,
+            { row: bad.start + pos, chunk: wf + 1, position: pos },
             { cause: e },
           );
         }
         throw e;
       }
+      if (w === Math.min((gi + 1) * g, plan.windows.length) - 1) inflight.delete(gi);
       fill();
       const targets = tokens.subarray(win.from + 1);
       const n = targets.length;
@@ -230,7 +255,7 @@ export async function evaluatePerplexity(
     }
   } finally {
     // Let windows still in flight finish before the caller may close the model.
-    await Promise.allSettled(inflight);
+    await Promise.allSettled(inflight.values());
   }
   if (state.count === 0) {
     throw new XentError('interrupted', OP, 'interrupted before the first chunk was scored');

@@ -1,6 +1,6 @@
 /**
  * The base-distribution file of llama-perplexity --kl-divergence-base, read and written
- * chunk by chunk (memory: one chunk's rows). Layout (little-endian; docs/kld-format.md):
+ * in runs of rows (memory: the rows at hand, not a chunk's). Layout (little-endian; docs/kld-format.md):
  *
  *   char[8]  "_logits_"
  *   uint32   n_ctx
@@ -69,7 +69,7 @@ function writeAll(fd: number, b: Uint8Array): void {
 export class BaseFileWriter {
   private readonly fd: number;
   private readonly partial: string;
-  private chunksWritten = 0;
+  private rowsWritten = 0;
   readonly rowWidth: number;
 
   /**
@@ -102,7 +102,7 @@ export class BaseFileWriter {
       }
       truncateSync(this.partial, keep);
       this.fd = openSync(this.partial, 'a');
-      this.chunksWritten = resumeChunks;
+      this.rowsWritten = resumeChunks * rowsPerChunk(header.nCtx);
       return;
     }
     try {
@@ -148,8 +148,27 @@ export class BaseFileWriter {
         expected: want,
         actual: rows.length,
       });
+    this.writeRows(rows);
+  }
+
+  /** Appends whole rows (rowWidth uint16 each), in order: a chunk may arrive in several runs. */
+  writeRows(rows: Uint16Array): void {
+    if (rows.length % this.rowWidth !== 0)
+      throw new XentError(
+        'shape_mismatch',
+        'kld',
+        `${rows.length} uint16 are not whole base-file rows of ${this.rowWidth}`,
+        {
+          expected: this.rowWidth,
+          actual: rows.length,
+        },
+      );
     writeAll(this.fd, new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength));
-    this.chunksWritten++;
+    this.rowsWritten += rows.length / this.rowWidth;
+  }
+
+  private get chunksWritten(): number {
+    return Math.floor(this.rowsWritten / rowsPerChunk(this.header.nCtx));
   }
 
   /** Writes the trailer, syncs and renames into place. */
@@ -255,11 +274,16 @@ export class BaseFileReader {
 
   /** Chunk i's rows: rowsPerChunk(n_ctx) × rowWidth uint16 (own buffer, 4-byte aligned rows). */
   readChunk(i: number): Uint16Array {
-    const n = rowsPerChunk(this.header.nCtx) * this.rowWidth;
-    const out = new Uint16Array(n);
-    const pos = this.dataStart + i * n * 2;
-    const got = readSync(this.fd, new Uint8Array(out.buffer), 0, n * 2, pos);
-    if (got !== n * 2)
+    return this.readRows(i, 0, rowsPerChunk(this.header.nCtx));
+  }
+
+  /** Rows r0 … r0+n−1 of chunk i, n × rowWidth uint16 (into `into` when given and large enough). */
+  readRows(i: number, r0: number, n: number, into?: Uint16Array): Uint16Array {
+    const len = n * this.rowWidth;
+    const out = into && into.length >= len ? into.subarray(0, len) : new Uint16Array(len);
+    const pos = this.dataStart + (i * rowsPerChunk(this.header.nCtx) + r0) * this.rowWidth * 2;
+    const got = readSync(this.fd, new Uint8Array(out.buffer, out.byteOffset, len * 2), 0, len * 2, pos);
+    if (got !== len * 2)
       throw new XentError('invalid_file', 'kld', `${this.path}: short read in chunk ${i + 1}`, {
         file: this.path,
         offset: pos,

@@ -5,10 +5,12 @@
  * (kld-stats.ts). The base is either a live model, scored on the same chunks, or a base
  * file (kld-file.ts) written earlier by xent or llama.cpp.
  *
- * Memory: for each chunk in flight (two, so that scoring overlaps the models' work), the
- * two [rows, V] float32 log-probability blocks plus one [rows, nv] uint16 block; per
- * token, one float KLD and one Δp (for the percentiles). Independent of the corpus length
- * otherwise.
+ * Memory: the rows are consumed in slices as the models produce them (the native GGUF
+ * engine: one micro-batch of a chunk, or the chunks llama-perplexity decodes together;
+ * other models: one chunk), two slices per model at a time (one being decoded while the
+ * other is compared): [rows, V] float32 per slice and model, one [rows, nv] uint16 block;
+ * per token, one float KLD and one Δp (for the percentiles). Flat in the context length
+ * from ctx = n_batch on, and independent of the corpus length.
  */
 import { XentError } from '../core/errors.js';
 import { KLD_WASM_MIN_VOCAB, kldKernels } from '../kernels/kld.js';
@@ -22,6 +24,7 @@ import {
   quantizeBaseRow,
   topkOverlap,
 } from '../kernels/kld-rows.js';
+import { type ChunkSlice, isChunkScorer } from '../models/batch.js';
 import type { LanguageModel, PositionScores } from '../models/language-model.js';
 import { tokenStream } from './evaluate.js';
 import { type BaseFileMeta, type BaseFileReader, BaseFileWriter, rowsPerChunk } from './kld-file.js';
@@ -218,12 +221,6 @@ export function checkBaseFile(
   }
 }
 
-interface Scored {
-  tokens: Int32Array;
-  base?: PositionScores;
-  model: PositionScores;
-}
-
 /**
  * Scores `model` against the base (`base` model, or `opts.baseFile`) on `textTokens`
  * (the tokenised text without BOS). Throws XentError: too_short, incompatible,
@@ -291,22 +288,13 @@ export async function evaluateKld(
     );
   }
 
-  const issue = (w: number): Promise<Scored> => {
-    const win = windows[w]!;
-    const tokens = stream.slice(win.start, win.start + win.length);
-    if (win.bosFirst) tokens[0] = model.bosToken!;
-    // llama mode works on raw logits where the engine has them (llama.cpp's own inputs).
-    const sm = model.score(tokens, { from: win.from, full: true, rawLogits: llama });
-    const sb = base && floatBase ? base.score(tokens, { from: win.from, full: true, rawLogits: llama }) : undefined;
-    const p = Promise.all([sm, sb]).then(([m, b]) => (b ? { tokens, base: b, model: m } : { tokens, model: m }));
-    p.catch(() => undefined);
-    return p;
-  };
-  const inflight: Promise<Scored>[] = [];
-  let next = start;
-  const fill = (): void => {
-    while (inflight.length < 2 && next < windows.length && !opts.signal?.aborted) inflight.push(issue(next++));
-  };
+  // Row slices of both models, chunk by chunk from `start`, aligned row for row. A GGUF
+  // model hands over one micro-batch of rows at a time (ChunkScorer), others one chunk.
+  const want = { full: true, rawLogits: llama };
+  const zipped = zipSlices(
+    chunkSlices(model, windows, stream, start, want),
+    base && floatBase ? chunkSlices(base, windows, stream, start, want) : undefined,
+  );
   const row: KldRow = newKldRow();
   const extra: KldRow = newKldRow();
   const scratch = newTopkScratch(Math.max(1, k));
@@ -314,10 +302,17 @@ export async function evaluateKld(
   const kk = V >= KLD_WASM_MIN_VOCAB ? kldKernels() : undefined;
   const nb = new Float32Array(V);
   const nm = new Float32Array(V);
-  const qbuf = new Uint16Array(nRows * nv);
-  const qf32 = new Float32Array(qbuf.buffer);
+  // The uint16 base rows of the slice at hand (llama mode, base files).
+  let qbuf = new Uint16Array(0);
+  let qf32 = new Float32Array(0);
+  const qFor = (n: number): void => {
+    if (qbuf.length >= n * nv) return;
+    qbuf = new Uint16Array(n * nv);
+    qf32 = new Float32Array(qbuf.buffer);
+  };
   let interrupted = false;
   let done = start;
+  let rowsDone = 0;
   let tokensEvaluated = opts.resume?.tokensEvaluated ?? 0;
   const release = (): void => {
     if (!writer) return;
@@ -325,19 +320,23 @@ export async function evaluateKld(
     else writer.abort();
   };
   try {
-    for (let w = start; w < windows.length; w++) {
-      if (opts.signal?.aborted) {
+    while (done < windows.length) {
+      if (rowsDone === 0 && opts.signal?.aborted) {
         interrupted = true;
         break;
       }
-      fill();
-      const s = await inflight.shift()!;
-      fill();
+      const it = await zipped.next();
+      if (it.done) break;
+      const s = it.value;
+      const w = done;
       const win = windows[w]!;
-      const targets = s.tokens.subarray(win.from + 1);
-      const count = targets.length;
-      if (count !== nRows)
-        throw new XentError('invalid_argument', OP, `chunk ${w + 1} has ${count} scored positions, expected ${nRows}`);
+      if (s.chunk !== w || s.row !== rowsDone)
+        throw new XentError(
+          'invalid_argument',
+          OP,
+          `chunk ${w + 1}: rows arrived out of order (${s.chunk + 1}:${s.row})`,
+        );
+      const n = s.n;
       // Rows: raw logits (llama mode, native engine) or log-probabilities; the llama
       // arithmetic is shift-invariant, the exact path and the JSD need log-probabilities.
       const lm = s.model.logits ?? s.model.logProbs;
@@ -350,48 +349,55 @@ export async function evaluateKld(
           OP,
           `${lm ? 'the base' : 'the model'} did not return full log-probabilities (needed for KL divergence)`,
         );
+      const target = (i: number): number => stream[win.start + win.from + 1 + s.row + i]!;
+      const mo = s.modelRow * V;
+      const bo = s.baseRow * V;
       let q: Uint16Array | undefined;
       let qf: Float32Array | undefined;
       if (opts.baseFile) {
-        q = opts.baseFile.readChunk(w);
-        qf = new Float32Array(q.buffer);
+        qFor(n);
+        q = opts.baseFile.readRows(w, s.row, n, qbuf);
+        qf = qf32;
       } else if (llama || writer) {
-        for (let r = 0; r < count; r++) {
-          if (kk) kk.quantizeBaseRow(lb!, r * V, V, targets[r]!, qbuf, qf32, r * nv);
-          else quantizeBaseRow(lb!, r * V, V, targets[r]!, qbuf, qf32, r * nv);
+        qFor(n);
+        for (let i = 0; i < n; i++) {
+          if (kk) kk.quantizeBaseRow(lb!, bo + i * V, V, target(i), qbuf, qf32, i * nv);
+          else quantizeBaseRow(lb!, bo + i * V, V, target(i), qbuf, qf32, i * nv);
         }
         q = qbuf;
         qf = qf32;
       }
-      for (let r = 0; r < count; r++) {
-        const t = targets[r]!;
+      for (let i = 0; i < n; i++) {
+        const t = target(i);
+        const om = mo + i * V;
+        const ob = bo + i * V;
         if (llama) {
-          if (kk) kk.kldRowLlama(lm, r * V, V, q!, qf!, r * nv, t, row);
-          else kldRowLlama(lm, r * V, V, q!, qf!, r * nv, t, row);
+          if (kk) kk.kldRowLlama(lm, om, V, q!, qf!, i * nv, t, row);
+          else kldRowLlama(lm, om, V, q!, qf!, i * nv, t, row);
           if (jsd) {
-            const pb = rawB ? normalizeRow(lb!, r * V, V, nb) : lb!;
-            const pm = rawM ? normalizeRow(lm, r * V, V, nm) : lm;
-            kldRowExact(pb, rawB ? 0 : r * V, pm, rawM ? 0 : r * V, V, t, extra, true, 0);
+            const pb = rawB ? normalizeRow(lb!, ob, V, nb) : lb!;
+            const pm = rawM ? normalizeRow(lm, om, V, nm) : lm;
+            kldRowExact(pb, rawB ? 0 : ob, pm, rawM ? 0 : om, V, t, extra, true, 0);
             row.jsd = extra.jsd;
           }
-          if (k > 0) row.topkOverlap = topkOverlap(lb!, r * V, lm, r * V, V, k, scratch);
+          if (k > 0) row.topkOverlap = topkOverlap(lb!, ob, lm, om, V, k, scratch);
         } else if (kk) {
-          kk.kldRowExact(lb!, r * V, lm, r * V, V, t, row);
+          kk.kldRowExact(lb!, ob, lm, om, V, t, row);
           if (jsd) {
-            kldRowExact(lb!, r * V, lm, r * V, V, t, extra, true, 0);
+            kldRowExact(lb!, ob, lm, om, V, t, extra, true, 0);
             row.jsd = extra.jsd;
           }
-          if (k > 0) row.topkOverlap = topkOverlap(lb!, r * V, lm, r * V, V, k, scratch);
+          if (k > 0) row.topkOverlap = topkOverlap(lb!, ob, lm, om, V, k, scratch);
         } else {
-          kldRowExact(lb!, r * V, lm, r * V, V, t, row, jsd, k, scratch);
+          kldRowExact(lb!, ob, lm, om, V, t, row, jsd, k, scratch);
         }
         if (!Number.isFinite(row.kld)) {
           throw new XentError(
             'numerical_error',
             OP,
-            `chunk ${w + 1}, position ${win.from + r}: KL divergence is ${row.kld} (the model gives probability 0 to a token the base does not)`,
+            `chunk ${w + 1}, position ${win.from + s.row + i}: KL divergence is ${row.kld} (the model gives probability 0 to a token the base does not)`,
             {
-              row: win.start + win.from + r,
+              row: win.start + win.from + s.row + i,
               chunk: w + 1,
               value: row.kld,
             },
@@ -399,16 +405,20 @@ export async function evaluateKld(
         }
         acc.add(row);
       }
-      if (writer) writer.writeChunk(q!);
-      done = w + 1;
-      tokensEvaluated += win.length;
-      opts.onChunk?.({ chunk: done, chunks: windows.length, tokensEvaluated, acc, syncBase: () => writer?.sync() });
+      if (writer) writer.writeRows(q!.subarray(0, n * nv));
+      rowsDone += n;
+      if (rowsDone === nRows) {
+        done = w + 1;
+        rowsDone = 0;
+        tokensEvaluated += win.length;
+        opts.onChunk?.({ chunk: done, chunks: windows.length, tokensEvaluated, acc, syncBase: () => writer?.sync() });
+      }
     }
   } catch (e) {
     release();
     throw e;
   } finally {
-    await Promise.allSettled(inflight);
+    await zipped.return(undefined);
   }
   if (acc.count === 0) {
     release();
@@ -446,4 +456,103 @@ function normalizeRow(x: Float32Array, o: number, V: number, out: Float32Array):
   const lse = mx + Math.log(s);
   for (let v = 0; v < V; v++) out[v] = x[o + v]! - lse;
   return out;
+}
+
+/**
+ * Row slices of `model` for windows start… (chunk indices absolute): a ChunkScorer's
+ * slices (groups aligned at multiples of its group size from chunk 0, as
+ * llama-perplexity packs them), else one score() per chunk with the next one in flight.
+ */
+async function* chunkSlices(
+  model: LanguageModel,
+  windows: readonly EvalWindow[],
+  stream: Int32Array,
+  start: number,
+  want: { full: boolean; rawLogits: boolean },
+): AsyncGenerator<ChunkSlice> {
+  if (start >= windows.length) return;
+  const tokensOf = (w: EvalWindow): Int32Array => {
+    const t = stream.slice(w.start, w.start + w.length);
+    if (w.bosFirst) t[0] = model.bosToken!;
+    return t;
+  };
+  const from = windows[0]!.from;
+  if (isChunkScorer(model)) {
+    const g = model.chunkGroupSize(windows[0]!.length);
+    const a = Math.floor(start / g) * g;
+    for await (const s of model.scoreChunkSlices(windows.slice(a).map(tokensOf), { from, ...want })) {
+      if (a + s.chunk >= start) yield { ...s, chunk: a + s.chunk };
+    }
+    return;
+  }
+  const issue = (w: number): Promise<PositionScores> => {
+    const p = model.score(tokensOf(windows[w]!), { from, ...want });
+    p.catch(() => undefined); // awaited in order below
+    return p;
+  };
+  let next: Promise<PositionScores> | undefined = issue(start);
+  for (let w = start; w < windows.length; w++) {
+    const cur = next!;
+    next = w + 1 < windows.length ? issue(w + 1) : undefined;
+    yield { chunk: w, row: 0, scores: await cur };
+  }
+}
+
+interface PairedRows {
+  chunk: number;
+  /** First row of the run within the chunk, and the run's length. */
+  row: number;
+  n: number;
+  model: PositionScores;
+  /** Where the run starts in `model`'s rows. */
+  modelRow: number;
+  base?: PositionScores;
+  baseRow: number;
+}
+
+/** Runs of rows both sources have, in order: the model's slices cut where the base's end, and vice versa. */
+async function* zipSlices(
+  a: AsyncGenerator<ChunkSlice>,
+  b: AsyncGenerator<ChunkSlice> | undefined,
+): AsyncGenerator<PairedRows> {
+  let sa: ChunkSlice | undefined;
+  let sb: ChunkSlice | undefined;
+  let oa = 0;
+  let ob = 0;
+  try {
+    for (;;) {
+      if (!sa || oa === sa.scores.nats.length) {
+        const r = await a.next();
+        if (r.done) return;
+        sa = r.value;
+        oa = 0;
+      }
+      if (b && (!sb || ob === sb.scores.nats.length)) {
+        const r = await b.next();
+        if (r.done) return;
+        sb = r.value;
+        ob = 0;
+      }
+      if (sb && (sb.chunk !== sa.chunk || sb.row + ob !== sa.row + oa))
+        throw new XentError(
+          'invalid_argument',
+          OP,
+          `the models' rows do not line up (chunk ${sa.chunk + 1} row ${sa.row + oa} against chunk ${sb.chunk + 1} row ${sb.row + ob})`,
+        );
+      const n = Math.min(sa.scores.nats.length - oa, sb ? sb.scores.nats.length - ob : Infinity);
+      yield {
+        chunk: sa.chunk,
+        row: sa.row + oa,
+        n,
+        model: sa.scores,
+        modelRow: oa,
+        ...(sb ? { base: sb.scores } : {}),
+        baseRow: ob,
+      };
+      oa += n;
+      ob += n;
+    }
+  } finally {
+    await Promise.allSettled([a.return(undefined), b?.return(undefined)]);
+  }
 }

@@ -209,6 +209,8 @@ export async function initKernels(): Promise<boolean> {
     lossState = null;
     return false;
   }
+  // The other modules are only pre-compiled here; one that fails is not cached, so its first
+  // use loads it again and throws its reason to the caller that needs it.
   for (const spec of KERNEL_MODULES) if (spec !== CE_MODULE) await loadModuleAsync(spec).catch(() => undefined);
   lossState = undefined;
   return tryStart() !== null;

@@ -40,6 +40,9 @@ for (const [data, ctx, ppl, pm, chunks] of rows) {
         String(ctx),
         '--threads',
         '1',
+        // The table was made with flash attention off (-fa off), as older releases ran.
+        '--flash-attn',
+        'off',
         '--json',
       ],
       {

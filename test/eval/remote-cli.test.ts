@@ -9,24 +9,20 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import { failsWith } from '../helpers/cli.js';
-import { CLI, sharedPath } from '../helpers/shared.js';
+import { requires } from '../helpers/requires.js';
+import { sharedPath } from '../helpers/shared.js';
 import { killAll, runCli, type Served, startServe } from '../models/server-helpers.js';
 
 const F32 = sharedPath('models', 'stories260K.gguf');
 const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
 const GPL = '/usr/share/common-licenses/GPL-3';
-const skip =
-  !F32 || !TINY
-    ? 'needs ../shared/models/stories260K.gguf and ../shared/data/tinystories_valid_600k.txt'
-    : !existsSync(CLI)
-      ? 'needs the built CLI (npm run build)'
-      : !loadNativeBinding()
-        ? 'needs the native GGUF engine'
-        : !existsSync(GPL)
-          ? 'needs /usr/share/common-licenses/GPL-3'
-          : false;
+const skip = requires({
+  shared: ['models/stories260K.gguf', 'data/tinystories_valid_600k.txt'],
+  cli: true,
+  native: true,
+  files: [GPL],
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'xent-remote-cli-'));
 after(async () => {

@@ -12,11 +12,10 @@ import { evaluatePerplexity, type TokenRecord } from '../../src/eval/evaluate.js
 import { evaluateSharded } from '../../src/eval/shards.js';
 import { loadShards, saveShards } from '../../src/eval/shards-checkpoint.js';
 import { type GgufLanguageModel, loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
-import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import type { PositionScores } from '../../src/models/language-model.js';
 import { RemoteLanguageModel } from '../../src/models/remote/remote-language-model.js';
 import { requires } from '../helpers/requires.js';
-import { CLI, sharedPath } from '../helpers/shared.js';
+import { sharedPath } from '../helpers/shared.js';
 import { killAll, runCli, type Served, startProxy, startServe } from '../models/server-helpers.js';
 
 const MODEL = sharedPath('models', 'stories260K.gguf');

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
-import { loadNativeBinding, nativeUnavailableReason } from '../../src/models/gguf/gguf-native.js';
+import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import { scoreLogitRows } from '../../src/models/gguf/logit-scores.js';
 import { requires } from '../helpers/requires.js';
 import { sharedPath } from '../helpers/shared.js';

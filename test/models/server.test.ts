@@ -9,7 +9,6 @@ import { after, before, describe, test } from 'node:test';
 import { XentError } from '../../src/core/errors.js';
 import { evaluateSharded } from '../../src/eval/shards.js';
 import { type GgufLanguageModel, loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
-import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import { RemoteLanguageModel } from '../../src/models/remote/remote-language-model.js';
 import { ProtocolError, parsePromptLogprobs, parseTokenize } from '../../src/models/remote/remote-protocol.js';
 import { requires } from '../helpers/requires.js';

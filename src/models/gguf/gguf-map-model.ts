@@ -1,13 +1,15 @@
 /**
  * The GGUF engine on node-llama-cpp's public API ('map'): controlledEvaluate with
  * probabilities returns a sorted Map<token, probability> per position, ~17 ms per position
- * at V = 32000. Used when xent's native binding was not built (gguf-language-model.ts).
+ * at V = 32000. Used when xent's native binding was not built (gguf-language-model.ts). One sequence per
+ * call, decoded in batches of at most n_ubatch tokens (the ubatches llama-perplexity's
+ * llama_decode makes of one sequence), with the flash-attention setting asked for.
  */
 import { basename } from 'node:path';
 import { XentError } from '../../core/errors.js';
 import { checkScoreInput, type PositionScores, type ScoreOptions } from '../language-model.js';
 import type { GgufHeader } from './gguf-header.js';
-import type { GgufLanguageModel } from './gguf-language-model.js';
+import type { FlashAttention, GgufLanguageModel } from './gguf-language-model.js';
 import { pieceOf } from './gguf-pieces.js';
 
 const OP = 'loadGgufModel';
@@ -16,6 +18,14 @@ const OP = 'loadGgufModel';
 export const GGUF_INSTALL_HINT =
   'GGUF support needs the optional dependency node-llama-cpp: install it with `npm install -E node-llama-cpp@3.21.1` ' +
   '(or reinstall xent without --omit=optional)';
+
+export interface MapEngineOptions {
+  ctx: number;
+  threads: number;
+  flashAttention: FlashAttention;
+  batch: number;
+  ubatch: number;
+}
 
 type NlcModule = typeof import('node-llama-cpp');
 type NlcLlama = Awaited<ReturnType<NlcModule['getLlama']>>;
@@ -56,12 +66,20 @@ export class MapGgufLanguageModel implements GgufLanguageModel {
   private busy: Promise<unknown> = Promise.resolve();
   private closed = false;
 
+  readonly threads: number;
+  readonly flashAttention: FlashAttention;
+  readonly batch: number;
+  readonly ubatch: number;
+
   private constructor(
     private readonly model: NlcModel,
     readonly header: GgufHeader,
-    readonly threads: number,
-    readonly flashAttention: boolean,
+    o: MapEngineOptions,
   ) {
+    this.threads = o.threads;
+    this.flashAttention = o.flashAttention;
+    this.batch = o.batch;
+    this.ubatch = o.ubatch;
     this.vocabSize = header.vocabSize ?? 0;
     this.trainContextLength = model.trainContextSize > 0 ? model.trainContextSize : Infinity;
     const bos = model.tokens.bos;
@@ -72,7 +90,7 @@ export class MapGgufLanguageModel implements GgufLanguageModel {
       typeof flag === 'boolean' ? flag : header.metadata.get('tokenizer.ggml.model') === 'llama' && bos != null;
   }
 
-  static async open(header: GgufHeader, ctx: number, threads: number, flash: boolean): Promise<MapGgufLanguageModel> {
+  static async open(header: GgufHeader, o: MapEngineOptions): Promise<MapGgufLanguageModel> {
     const nlc = await importNodeLlamaCpp();
     const llama = await nlc.getLlama({
       gpu: false,
@@ -96,17 +114,17 @@ export class MapGgufLanguageModel implements GgufLanguageModel {
       throw new XentError('invalid_file', OP, `${header.path} has no tokenizer.ggml.tokens vocabulary`, {
         file: header.path,
       });
-    const m = new MapGgufLanguageModel(model, header, threads, flash);
-    await m.ensureContext(ctx);
+    const m = new MapGgufLanguageModel(model, header, o);
+    await m.ensureContext(o.ctx);
     return m;
-  }
-
-  get id(): string {
-    return this.header.path;
   }
 
   get name(): string {
     return basename(this.header.path);
+  }
+
+  get id(): string {
+    return this.header.path;
   }
 
   private async ensureContext(n: number): Promise<void> {
@@ -114,10 +132,12 @@ export class MapGgufLanguageModel implements GgufLanguageModel {
     if (this.context) await this.context.dispose();
     this.context = await this.model.createContext({
       contextSize: n,
-      batchSize: n,
+      // node-llama-cpp sets n_ubatch = n_batch and feeds batches of this size: at most one
+      // ubatch of llama-perplexity's (n_ubatch consecutive tokens of the sequence) each.
+      batchSize: Math.min(n, this.batch, this.ubatch),
       threads: this.threads,
       sequences: 1,
-      flashAttention: this.flashAttention,
+      flashAttention: this.flashAttention === 'auto' ? 'auto' : this.flashAttention === 'on',
     });
     this.sequence = this.context.getSequence();
     this.ctxSize = n;

@@ -1,13 +1,14 @@
 /**
  * Loads the optional native binding build/native/xent-llama.node (native/xent-llama.c,
- * built by scripts/build-native.mjs against node-llama-cpp's own libllama). It returns
- * raw float32 logits for every scored position of a chunk, which is what makes
- * `xent eval` as fast as llama-perplexity at real vocabulary sizes. Absent binding →
- * undefined, and the GGUF adapter falls back to node-llama-cpp's probability Map: it warns
- * once per process (`warnMapFallback`), or refuses under XENT_NATIVE=require
- * (`refuseMapFallbackIfRequired`). The binding is built in a checkout by `npm run build` and
- * in an installed package by its install script, both scripts/build-native.mjs, which records
- * why when it cannot build (build/native/unavailable.json).
+ * built by scripts/build-native.mjs against node-llama-cpp's own libllama). It decodes
+ * llama_batch layouts and returns each scored row's statistics (and raw float32 logits
+ * where asked), which is what makes `xent eval` as fast as llama-perplexity at real
+ * vocabulary sizes. Absent binding → undefined, and the GGUF adapter falls back to
+ * node-llama-cpp's probability Map: it warns once per process (`warnMapFallback`), or
+ * refuses under XENT_NATIVE=require (`refuseMapFallbackIfRequired`). The binding is built in
+ * a checkout by `npm run build` and in an installed package by its install script, both
+ * scripts/build-native.mjs, which records why when it cannot build
+ * (build/native/unavailable.json).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,31 +36,57 @@ export interface XentLlamaBinding {
   modelInfo(m: NativeModelHandle): NativeModelInfo;
   tokenize(m: NativeModelHandle, bytes: Uint8Array, addSpecial: boolean, parseSpecial: boolean): Int32Array;
   tokenPieces(m: NativeModelHandle): Uint8Array[];
+  /**
+   * llama_context_params as llama-perplexity sets them (native/xent-llama.c): nCtx KV cells
+   * (llama.cpp pads to 256 per stream), nBatch / nUbatch (-b / -ub), nSeqMax sequences,
+   * flashAttn −1 auto, 0 off, 1 on; kvUnified: one KV stream shared by the sequences.
+   */
   createContext(
     m: NativeModelHandle,
     nCtx: number,
     nBatch: number,
+    nUbatch: number,
+    nSeqMax: number,
     nThreads: number,
-    flashAttention: boolean,
+    flashAttn: -1 | 0 | 1,
+    kvUnified: boolean,
   ): NativeContextHandle;
+  /** The context's sizes after llama.cpp's adjustments, and flash attention as resolved (1 on, 0 off, −1 unknown). */
+  contextInfo(c: NativeContextHandle): {
+    nCtx: number;
+    nCtxSeq: number;
+    nBatch: number;
+    nUbatch: number;
+    nSeqMax: number;
+    flashAttn: number;
+  };
   freeContext(c: NativeContextHandle): void;
   /**
-   * Fresh KV cache; decodes tokens; for positions first…T−2 writes the raw logits into
-   * `out` as [T−1−first, V] and/or per-row statistics into `stats` as [T−1−first, 5]:
-   * nll (nats), lse, max, argmax, rank — llama-perplexity's arithmetic (native/xent-llama.c, row_stats).
-   * A non-finite row has nll = NaN and argmax = the first offending token (−1 if none).
+   * One llama_decode of N ≤ nBatch tokens (empty KV cache first when `clear`): token k at
+   * position pos[k] in sequences seqIds[seqStart[k] … seqStart[k+1]) (null: sequence 0),
+   * logits where outputs[k] ≠ 0. Then for each pair p of K, the row of batch index
+   * pairIndex[p] is scored against pairTarget[p]: stats [K, 5] = nll (nats), lse, max,
+   * argmax, rank (llama-perplexity's arithmetic, native/row-stats.h), and/or the raw row
+   * into out [K, V]. A non-finite row has nll = NaN and argmax = the first offending token
+   * (−1 if none). Calls run natively one after another, in call order.
    */
-  evalChunk(
+  decode(
     c: NativeContextHandle,
+    clear: boolean,
     tokens: Int32Array,
-    first: number,
+    pos: Int32Array,
+    seqStart: Int32Array | null,
+    seqIds: Int32Array | null,
+    outputs: Uint8Array,
+    pairIndex: Int32Array,
+    pairTarget: Int32Array,
     out: Float32Array | null,
     stats: Float64Array | null,
   ): Promise<number>;
   /**
-   * The row statistics evalChunk computes, on rows [targets.length, V] the caller gives:
+   * The row statistics decode computes, on rows [targets.length, V] the caller gives:
    * with `scalar`, the reference loop (libm expf, summed in index order, llama.cpp's
-   * exactly); else the implementation evalChunk uses. Returns its name: 'scalar',
+   * exactly); else the implementation decode uses. Returns its name: 'scalar',
    * 'avx2' or 'avx512' (XENT_NATIVE_ROW_STATS=scalar|avx2 caps the choice).
    */
   rowStats(logits: Float32Array, V: number, targets: Int32Array, stats: Float64Array, scalar: boolean): string;

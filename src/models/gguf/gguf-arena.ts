@@ -1,0 +1,100 @@
+/**
+ * Where the native GGUF engine's scored rows land: one arena per call (or one reused across
+ * the slices of a sliced run), [rows, 5] float64 row statistics (nll in nats, lse, max,
+ * argmax, rank; native/row-stats.h) and, for full distributions, [rows, V] float32 logits,
+ * with result d's rows at base[d] … base[d+1]−1; and the PositionScores read from them.
+ */
+import { XentError } from '../../core/errors.js';
+import type { PositionScores } from '../language-model.js';
+import type { DecodeStep } from './gguf-batches.js';
+
+/** Where the rows of a call go: results d = 0…D−1, row r of d at arena row base[d] + r. */
+export class Arena {
+  readonly base: Int32Array;
+  readonly stats: Float64Array;
+  readonly logits: Float32Array | null;
+  /**
+   * `reuse`: an arena whose rows are no longer needed; its memory is taken over when large
+   * enough, so that a sliced run allocates one buffer, not one per decode (a garbage
+   * collector frees dead 65 MB rows late: the process's peak memory would show them).
+   */
+  constructor(
+    readonly counts: readonly number[],
+    readonly V: number,
+    full: boolean,
+    reuse?: Arena,
+  ) {
+    this.base = new Int32Array(counts.length + 1);
+    counts.forEach((c, d) => {
+      this.base[d + 1] = this.base[d]! + c;
+    });
+    const rows = this.base[counts.length]!;
+    const stats = reuse?.stats.buffer;
+    this.stats =
+      stats && stats.byteLength >= rows * 40 ? new Float64Array(stats, 0, rows * 5) : new Float64Array(rows * 5);
+    const logits = reuse?.logits?.buffer;
+    this.logits = !full
+      ? null
+      : logits && logits.byteLength >= rows * V * 4
+        ? new Float32Array(logits, 0, rows * V)
+        : new Float32Array(rows * V);
+  }
+}
+
+/** The arena rows of a step's pairs when they are consecutive (then the binding writes in place). */
+export function consecutiveRows(step: DecodeStep, base: Int32Array): number | undefined {
+  const K = step.pairIndex.length;
+  if (K === 0) return 0;
+  const g0 = base[step.pairDest[0]!]! + step.pairRow[0]!;
+  for (let p = 1; p < K; p++) if (base[step.pairDest[p]!]! + step.pairRow[p]! !== g0 + p) return undefined;
+  return g0;
+}
+
+/**
+ * Per-result PositionScores from an arena; a non-finite row throws, naming the row
+ * (`rowOffset[d]`: the first row of result d within its chunk, for slices). The arrays
+ * alias the arena's memory where they are logits.
+ */
+export function arenaResults(
+  op: string,
+  arena: Arena,
+  opts: { full?: boolean; rawLogits?: boolean },
+  rowOffset?: readonly number[],
+): PositionScores[] {
+  const V = arena.V;
+  return arena.counts.map((count, d) => {
+    const b0 = arena.base[d]!;
+    const stats = arena.stats.subarray(b0 * 5, (b0 + count) * 5);
+    const nats = new Float64Array(count);
+    const rank = new Int32Array(count);
+    const top1 = new Int32Array(count);
+    const top1Prob = new Float64Array(count);
+    for (let r = 0; r < count; r++) {
+      const s = r * 5;
+      const nll = stats[s]!;
+      if (!Number.isFinite(nll)) {
+        const bad = stats[s + 3]!;
+        throw new XentError(
+          'numerical_error',
+          op,
+          `non-finite logit${bad >= 0 ? ` for token ${bad}` : ''} at scored row ${r + (rowOffset?.[d] ?? 0)}`,
+          { row: r + (rowOffset?.[d] ?? 0), column: bad, ...(arena.counts.length > 1 ? { result: d } : {}) },
+        );
+      }
+      nats[r] = nll;
+      top1[r] = stats[s + 3]!;
+      rank[r] = stats[s + 4]!;
+      top1Prob[r] = Math.exp(stats[s + 2]! - stats[s + 1]!);
+    }
+    if (!arena.logits) return { nats, rank, top1, top1Prob };
+    const logits = arena.logits.subarray(b0 * V, (b0 + count) * V);
+    if (opts.rawLogits) return { nats, rank, top1, top1Prob, logits };
+    // Full distribution: log p = l − lse, in place (float32).
+    for (let r = 0; r < count; r++) {
+      const lse = stats[r * 5 + 1]!;
+      const o = r * V;
+      for (let v = 0; v < V; v++) logits[o + v] = logits[o + v]! - lse;
+    }
+    return { nats, rank, top1, top1Prob, logProbs: logits };
+  });
+}

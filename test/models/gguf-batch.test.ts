@@ -1,0 +1,302 @@
+/**
+ * The native GGUF engine's batch layouts give llama.cpp's logits bit for bit:
+ *  - one sequence decoded in pieces of n_ubatch tokens (the KV cache carried from one
+ *    llama_decode to the next) = one llama_decode of the whole chunk, which llama.cpp cuts
+ *    into the same ubatches itself;
+ *  - chunks side by side in one decode (llama-perplexity's n_seq = n_batch / ctx, one KV
+ *    stream each) = each chunk alone;
+ *  - scoreBatch (several requests, a shared prefix decoded once, one unified KV cache) =
+ *    each request alone through score(), with flash attention (llama.cpp's default on
+ *    the CPU). Without it, llama.cpp's attention runs over all the cache's cells and a
+ *    sequence's exponentials are summed in SIMD lanes set by its cells' offset: equal bits
+ *    when its cells start at a multiple of 16 (AVX-512's 16 float lanes), else the last
+ *    bits of the attention differ (up to ~2e-3 in a logit of stories260K), as they do in
+ *    llama-perplexity's own multiple-choice runs.
+ * Also the slices kld consumes, and the fallback of scoreBatch() for any other model.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { type BatchRequest, scoreBatch } from '../../src/models/batch.js';
+import { perplexityLayout, planChunks } from '../../src/models/gguf/gguf-batches.js';
+import { type GgufLanguageModel, loadGgufModel } from '../../src/models/gguf/gguf-language-model.js';
+import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
+import type { NativeGgufLanguageModel } from '../../src/models/gguf/gguf-native-model.js';
+import type { LanguageModel, PositionScores } from '../../src/models/language-model.js';
+import { loadModel } from '../../src/models/load.js';
+import { requires } from '../helpers/requires.js';
+import { REPO_ROOT, sharedPath } from '../helpers/shared.js';
+
+const native = loadNativeBinding();
+const TINY = sharedPath('data', 'tinystories_valid_600k.txt');
+const skip = requires({
+  shared: ['models/stories260K.gguf', 'models/llama-2-tiny-random.gguf', 'data/tinystories_valid_600k.txt'],
+  native: true,
+});
+const MODELS = ['stories260K', 'llama-2-tiny-random'] as const;
+const opened: LanguageModel[] = [];
+after(async () => {
+  for (const m of opened) await m.close();
+});
+
+async function open(name: string, fa: 'on' | 'off', ctx = 128, sequences = 4): Promise<NativeGgufLanguageModel> {
+  const m = (await loadGgufModel(sharedPath('models', `${name}.gguf`)!, {
+    ctx,
+    sequences,
+    threads: 2,
+    engine: 'native',
+    flashAttention: fa,
+  })) as GgufLanguageModel as NativeGgufLanguageModel;
+  opened.push(m);
+  return m;
+}
+
+let text: Buffer | undefined;
+async function tokens(m: GgufLanguageModel, n: number): Promise<Int32Array> {
+  text ??= readFileSync(TINY!).subarray(0, 200_000);
+  return (await m.tokenizeBytes(text)).slice(0, n);
+}
+
+function sameBits(a: Float32Array | undefined, b: Float32Array | undefined, what: string): void {
+  assert.ok(a && b && a.length === b.length, `${what}: shapes`);
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) diff++;
+  assert.equal(diff, 0, `${what}: ${diff} of ${a.length} logits differ`);
+}
+
+for (const name of MODELS) {
+  for (const fa of ['on', 'off'] as const) {
+    test(`${name}, flash attention ${fa}: n_ubatch pieces = one llama_decode of the chunk, bit for bit`, {
+      skip,
+    }, async () => {
+      const b = native!;
+      const m = b.loadModel(sharedPath('models', `${name}.gguf`)!);
+      try {
+        const V = b.modelInfo(m).vocabSize;
+        // T = 1024 in pieces of 256 (llama-2-tiny-random: V = 32000, 32 MB of logits per copy).
+        const T = 1024;
+        const ub = 256;
+        const first = T / 2;
+        const K = T - 1 - first;
+        const toks = b.tokenize(m, readFileSync(TINY!).subarray(0, 40_000), true, false).slice(0, T);
+        const ctx = b.createContext(m, T, T, ub, 1, 2, fa === 'on' ? 1 : 0, false);
+        const whole = new Float32Array(K * V);
+        const wholeStats = new Float64Array(K * 5);
+        await b.decode(
+          ctx,
+          true,
+          toks,
+          Int32Array.from({ length: T }, (_, k) => k),
+          null,
+          null,
+          Uint8Array.from({ length: T }, (_, k) => (k >= first ? 1 : 0)),
+          Int32Array.from({ length: K }, (_, r) => first + r),
+          Int32Array.from({ length: K }, (_, r) => toks[first + r + 1]!),
+          whole,
+          wholeStats,
+        );
+        const steps = planChunks([toks], first, perplexityLayout(T, T, ub));
+        assert.equal(steps.length, T / ub);
+        const pieces = new Float32Array(K * V);
+        const pieceStats = new Float64Array(K * 5);
+        for (const s of steps) {
+          const k = s.pairIndex.length;
+          const out = new Float32Array(k * V);
+          const st = new Float64Array(k * 5);
+          await b.decode(
+            ctx,
+            s.clear,
+            s.tokens,
+            s.pos,
+            s.seqStart,
+            s.seqIds,
+            s.outputs,
+            s.pairIndex,
+            s.pairTarget,
+            out,
+            st,
+          );
+          assert.ok(k <= ub, 'a step reads at most one ubatch of rows');
+          if (k) {
+            pieces.set(out, s.pairRow[0]! * V);
+            pieceStats.set(st, s.pairRow[0]! * 5);
+          }
+        }
+        sameBits(pieces, whole, 'logits');
+        assert.deepEqual(pieceStats, wholeStats);
+        b.freeContext(ctx);
+      } finally {
+        b.freeModel(m);
+      }
+    });
+
+    test(`${name}, flash attention ${fa}: 16 chunks side by side (llama-perplexity's n_seq) = each chunk alone, bit for bit`, {
+      skip,
+    }, async () => {
+      const m = await open(name, fa);
+      assert.equal(m.chunkGroupSize(128), 16);
+      const toks = await tokens(m, 16 * 128);
+      const chunks = Array.from({ length: 16 }, (_, k) => {
+        const c = toks.slice(k * 128, (k + 1) * 128);
+        c[0] = m.bosToken!;
+        return c;
+      });
+      const packed = await m.scoreChunks(chunks, { from: 64, full: true, rawLogits: true });
+      for (let k = 0; k < 16; k++) {
+        const one = await m.score(chunks[k]!, { from: 64, full: true, rawLogits: true });
+        sameBits(packed[k]!.logits, one.logits, `chunk ${k}`);
+        assert.deepEqual(packed[k]!.nats, one.nats);
+      }
+      // The slices kld reads: the same rows, a decode at a time.
+      let rows = 0;
+      for await (const s of m.scoreChunkSlices(chunks.slice(0, 5), { from: 64, full: true, rawLogits: true })) {
+        sameBits(
+          s.scores.logits,
+          packed[s.chunk]!.logits!.subarray(s.row * m.vocabSize, (s.row + s.scores.nats.length) * m.vocabSize),
+          `slice ${s.chunk}:${s.row}`,
+        );
+        rows += s.scores.nats.length;
+      }
+      assert.equal(rows, 5 * 63);
+    });
+
+    test(`${name}, flash attention ${fa}: scoreBatch packs requests (a shared prefix once) and scores as score() does`, {
+      skip,
+    }, async () => {
+      // Eight sequences per decode: all seven requests in one llama_batch.
+      const m = await open(name, fa, 256, 8);
+      const toks = await tokens(m, 6000);
+      const context = toks.slice(1000, 1040);
+      context[0] = m.bosToken!;
+      const requests: BatchRequest[] = [];
+      // Four endings of one context (HellaSwag's layout), then three unrelated requests.
+      for (let e = 0; e < 4; e++) {
+        const t = new Int32Array(40 + 8 + e);
+        t.set(context);
+        t.set(toks.subarray(2000 + 50 * e, 2008 + 50 * e + e), 40);
+        requests.push({ tokens: t, from: 39, ...(e > 0 ? { prefix: 40 } : {}) });
+      }
+      for (const len of [48, 64, 80]) {
+        const t = toks.slice(3000 + len, 3000 + 2 * len);
+        t[0] = m.bosToken!;
+        requests.push({ tokens: t, from: 3 });
+      }
+      const batched = await m.scoreBatch(requests, { full: true, rawLogits: true });
+      // One decode: the group takes 40 + 8 + 9 + 10 + 11 = 78 cells, then the unrelated
+      // requests start at cells 78, 126 and 190 (none a multiple of 16); only the first
+      // request sits where it would alone (cells 0…47).
+      for (let r = 0; r < requests.length; r++) {
+        const one = await m.score(requests[r]!.tokens, { from: requests[r]!.from, full: true, rawLogits: true });
+        assert.equal(batched[r]!.nats.length, one.nats.length);
+        if (fa === 'on' || r === 0) {
+          sameBits(batched[r]!.logits, one.logits, `request ${r}`);
+          assert.deepEqual(batched[r]!.nats, one.nats);
+        }
+      }
+      if (fa === 'off') {
+        // Aligned cells: a request after others of 16, 32 or 48 tokens scores bit for bit as alone.
+        const q = requests[5]!;
+        const one = await m.score(q.tokens, { from: q.from, full: true, rawLogits: true });
+        for (const lead of [16, 32, 48]) {
+          const d = toks.slice(100, 100 + lead);
+          d[0] = m.bosToken!;
+          const [, got] = await m.scoreBatch([{ tokens: d, from: 0 }, q], { full: true, rawLogits: true });
+          sameBits(got!.logits, one.logits, `after ${lead} cells`);
+        }
+      }
+    });
+  }
+}
+
+test('scoreBatch() on a model without a batch decode: one score() per request, in order, same options', {
+  skip: skip,
+}, async () => {
+  const lstm = await loadModel(join(REPO_ROOT, 'models', 'brown-lstm'));
+  opened.push(lstm);
+  const toks = await lstm.tokenize('The jury said it did find that the city election was conducted well.');
+  const requests: BatchRequest[] = [
+    { tokens: toks.slice(0, 10), from: 2 },
+    { tokens: toks.slice(0, 14), from: 9, prefix: 10 },
+    { tokens: toks.slice(3, 12), from: 0 },
+  ];
+  const got = await scoreBatch(lstm, requests, { full: true });
+  for (let r = 0; r < requests.length; r++) {
+    const one: PositionScores = await lstm.score(requests[r]!.tokens, { from: requests[r]!.from, full: true });
+    assert.deepEqual(got[r], one, `request ${r}`);
+  }
+  await assert.rejects(
+    scoreBatch(lstm, [requests[0]!, { tokens: toks.slice(1, 12), from: 0, prefix: 4 }]),
+    /requests\[1\]\.prefix = 4, but its token 0/,
+  );
+});
+
+test('the native decode call refuses bad arrays with a message naming them', { skip }, async () => {
+  const m = await open('stories260K', 'on');
+  await assert.rejects(
+    m.scoreBatch([{ tokens: Int32Array.of(1, 2, 700), from: 0 }]),
+    /requests\[0\]: .*tokens\[2\] = 700 is out of range \[0, 512\)/,
+  );
+  const b = native!;
+  const h = b.loadModel(sharedPath('models', 'stories260K.gguf')!);
+  try {
+    const ctx = b.createContext(h, 64, 64, 64, 1, 1, 0, false);
+    const t = Int32Array.of(1, 2, 3);
+    const pos = Int32Array.of(0, 1, 2);
+    const outs = Uint8Array.of(0, 1, 0);
+    assert.throws(
+      () => b.decode(ctx, true, t, pos, null, null, outs, Int32Array.of(2), Int32Array.of(5), null, null),
+      /pairIndex must name batch rows that have outputs set/,
+    );
+    assert.throws(
+      () =>
+        b.decode(ctx, true, t, Int32Array.of(0, 1), null, null, outs, Int32Array.of(1), Int32Array.of(5), null, null),
+      /equal lengths/,
+    );
+    assert.throws(
+      () =>
+        b.decode(
+          ctx,
+          true,
+          t,
+          pos,
+          Int32Array.of(0, 1, 2, 3),
+          Int32Array.of(0, 0, 1),
+          outs,
+          Int32Array.of(1),
+          Int32Array.of(5),
+          null,
+          null,
+        ),
+      /sequence id out of range/,
+    );
+    assert.throws(
+      () =>
+        b.decode(
+          ctx,
+          true,
+          new Int32Array(65),
+          new Int32Array(65),
+          null,
+          null,
+          new Uint8Array(65),
+          new Int32Array(0),
+          new Int32Array(0),
+          null,
+          null,
+        ),
+      /65 tokens, but a batch holds 1 to 64/,
+    );
+    assert.throws(
+      () =>
+        b.decode(ctx, true, t, pos, null, null, outs, Int32Array.of(1), Int32Array.of(5), new Float32Array(10), null),
+      /out is too small/,
+    );
+    const st = new Float64Array(5);
+    assert.equal(await b.decode(ctx, true, t, pos, null, null, outs, Int32Array.of(1), Int32Array.of(5), null, st), 3);
+    assert.ok(Number.isFinite(st[0]!) && st[0]! > 0);
+    b.freeContext(ctx);
+  } finally {
+    b.freeModel(h);
+  }
+});
