@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- tasks [--threads 2] [--rounds 3] [--ctx 512] [--model S] [--file S] [--tasks N]`
+ * `npm run bench -- tasks [--threads 2] [--rounds 3] [--ctx 512] [--model S] [--file S] [--tasks N] [--build-llama-perplexity]`
  *
  * Wall time of `xent tasks` beside llama.cpp's llama-perplexity on the shared task files
  * (../shared/data/tasks: hellaswag.txt with --hellaswag, winogrande.csv with --winogrande,
@@ -12,15 +12,16 @@
  *
  * Times are whole processes (start, model load, reading and tokenising the tasks, scoring).
  *
- * llama-perplexity: $LLAMA_PERPLEXITY, else /work/llama.cpp/build/bin/llama-perplexity or
- * ../llama.cpp/build/bin/llama-perplexity (the llama.cpp that node-llama-cpp ships, built
- * natively), else build/llama-perplexity (`npm run bench -- eval --build-llama-perplexity`
- * compiles it against node-llama-cpp's libllama).
+ * llama-perplexity: $LLAMA_PERPLEXITY; else build/llama.cpp/build/bin/llama-perplexity, which
+ * --build-llama-perplexity builds natively from node-llama-cpp's bundled llama.cpp
+ * (bench/lib/llama.ts); else /work/llama.cpp/build/bin/llama-perplexity or
+ * ../llama.cpp/build/bin/llama-perplexity (the same llama.cpp, built natively).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { median } from '../src/core/stats.js';
+import { llamaPerplexity } from './lib/llama.js';
 import { REPO_ROOT, sharedPath } from './lib/shared.js';
 
 const args = process.argv.slice(2);
@@ -36,25 +37,15 @@ const fileFilter = opt('--file', '');
 const take = opt('--tasks', '');
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 
-const BUILT = join(REPO_ROOT, 'build', 'llama-perplexity');
 const llama = [
-  process.env.LLAMA_PERPLEXITY,
+  llamaPerplexity(args),
   '/work/llama.cpp/build/bin/llama-perplexity',
   join(REPO_ROOT, '..', 'llama.cpp', 'build', 'bin', 'llama-perplexity'),
-  BUILT,
 ].find((p): p is string => p !== undefined && existsSync(p));
 if (!llama) {
-  console.error(
-    'bench tasks: no llama-perplexity (set LLAMA_PERPLEXITY, or run `npm run bench -- eval --build-llama-perplexity` once)',
-  );
+  console.error('bench tasks: no llama-perplexity (set LLAMA_PERPLEXITY, or pass --build-llama-perplexity)');
   process.exit(2);
 }
-// A llama-perplexity linked against node-llama-cpp's libraries finds its CPU backends in their folder.
-const llamaCwd =
-  resolve(llama) === BUILT
-    ? (JSON.parse(readFileSync(join(REPO_ROOT, 'build', 'native', 'xent-llama.json'), 'utf8')) as { libDir: string })
-        .libDir
-    : dirname(resolve(llama));
 
 interface TaskFile {
   file: string;
@@ -131,7 +122,6 @@ function timeLlama(model: string, data: string, f: TaskFile): Run {
   const t0 = performance.now();
   const r = spawnSync(resolve(llama!), ['-m', model, '-c', ctx, '-b', ctx, '-t', threads, ...f.llamaArgs(data)], {
     encoding: 'utf8',
-    cwd: llamaCwd,
     maxBuffer: 1 << 26,
   });
   const seconds = (performance.now() - t0) / 1000;

@@ -2,15 +2,16 @@
  * The one interface task scoring is written against: a list of requests, each a token
  * sequence and the first position whose next-token log-probability is wanted, with the
  * number of first tokens it shares with the request before it (the context the endings of
- * one task share). `modelScorer` hands a task's requests to the model in one batch where the
- * model decodes several sequences at once (`scoreBatch`: the shared prefix decoded once and
- * every ending beside it in one decode, as llama-perplexity's hellaswag_score lays them out),
- * else one `LanguageModel.score` call per request.
+ * one task share). `modelScorer` hands a call's requests to the model in one batch where the
+ * model decodes several sequences at once (`BatchScorer.scoreBatch`, src/models/batch.ts: the
+ * shared prefix decoded once and every ending beside it, as llama-perplexity's
+ * hellaswag_score lays them out), else one `LanguageModel.score` call per request.
  *
  * Shapes: a request of T tokens scores positions t = from … T−2; position t gives
  * ln p(tokens[t+1] | tokens[0..t]), so there are T − 1 − from values.
  */
 import { XentError } from '../core/errors.js';
+import { isBatchScorer } from '../models/batch.js';
 import type { LanguageModel, PositionScores } from '../models/language-model.js';
 import { llamaLogProb, llamaSoftmaxLogProb } from './llama-arith.js';
 
@@ -21,7 +22,8 @@ export interface LogProbRequest {
   /**
    * The first `prefix` tokens equal those of the request before it in the same `score`
    * call (the context of one task's choices); 0 or absent for a task's first request. An
-   * engine that batches may decode them once; the values do not depend on it.
+   * engine that batches may decode them once (the values are those of the request scored
+   * alone, up to the last bits where the engine's arithmetic depends on the batch).
    */
   prefix?: number;
 }
@@ -47,18 +49,6 @@ export interface LogProbScorer {
 export interface ModelScorerOptions {
   /** Ask for raw logits and compute llama.cpp's float32 arithmetic where the engine has them. */
   llamaArithmetic: boolean;
-}
-
-/** A model that decodes several sequences in one pass (the native GGUF engine). */
-interface BatchModel {
-  scoreBatch(
-    requests: ReadonlyArray<{ tokens: Int32Array; from: number; prefix?: number }>,
-    opts?: { full?: boolean; rawLogits?: boolean },
-  ): Promise<PositionScores[]>;
-}
-
-function batches(model: LanguageModel): model is LanguageModel & BatchModel {
-  return typeof (model as Partial<BatchModel>).scoreBatch === 'function';
 }
 
 /**
@@ -103,7 +93,7 @@ export function modelScorer(model: LanguageModel, opts: ModelScorerOptions): Log
     vocabSize: V,
     async score(requests) {
       requests.forEach(check);
-      if (batches(model) && requests.length > 0) {
+      if (isBatchScorer(model) && requests.length > 0) {
         const res = await model.scoreBatch(
           requests.map((r) => ({ tokens: r.tokens, from: r.from, prefix: r.prefix ?? 0 })),
           scoreOpts,
