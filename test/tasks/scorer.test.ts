@@ -176,12 +176,11 @@ for (const format of ['hellaswag', 'mc', 'winogrande', 'jsonl'] as const) {
       const P = commonPrefix(call.map((r) => Int32Array.from(r.tokens)));
       if (format === 'jsonl') {
         // lm-eval's requests: each shares what it has in common with the one before it.
-        call.forEach((r, k) =>
+        for (const [k, r] of call.entries())
           assert.equal(
             r.prefix,
             k === 0 ? 0 : commonPrefix([Int32Array.from(call[k - 1]!.tokens), Int32Array.from(r.tokens)]),
-          ),
-        );
+          );
       } else
         assert.deepEqual(
           call.map((r) => r.prefix),
