@@ -1,6 +1,6 @@
 /**
- * llama-perplexity's scoring of one task (tools/perplexity/perplexity.cpp), over a
- * LogProbScorer:
+ * llama-perplexity's scoring of one task (tools/perplexity/perplexity.cpp), as requests for
+ * a LogProbScorer and the outcome computed from their values:
  *
  * HellaSwag and multiple choice (`hellaswag_score`, `multiple_choice_score`): each choice c
  * is tokenised as BOS + context + " " + c; the tokens all choices share form the common
@@ -23,8 +23,8 @@
  * unified KV cache of that size).
  */
 import { XentError } from '../core/errors.js';
-import { argmaxFirst, type ChoiceScore, charCount, type TaskOutcome } from './outcome.js';
-import type { LogProbRequest, LogProbScorer, ScoredRequest } from './scorer.js';
+import { argmaxFirst, type ChoiceScore, charCount, type PreparedTask, type TaskOutcome } from './outcome.js';
+import type { LogProbRequest, ScoredRequest } from './scorer.js';
 import type { BlankTask, ContinuationTask } from './task.js';
 import { commonPrefix, type Tokenize } from './tokens.js';
 
@@ -37,7 +37,6 @@ export function llamaTaskWindow(ctx: number): number {
 }
 
 export interface LlamaTaskContext {
-  scorer: LogProbScorer;
   tokenize: Tokenize;
   /** `--ctx`: llama-perplexity's -c. */
   ctx: number;
@@ -74,11 +73,11 @@ function checkPrefix(c: LlamaTaskContext, task: { where: string }, prefix: numbe
 }
 
 /** HellaSwag (sum in double) or multiple choice (sum in float32). */
-export async function scoreLlamaContinuation(
+export async function prepareLlamaContinuation(
   c: LlamaTaskContext,
   task: ContinuationTask,
   sumIn: 'double' | 'float',
-): Promise<TaskOutcome> {
+): Promise<PreparedTask> {
   const seqs = await Promise.all(task.choices.map((ch) => c.tokenize(`${task.context} ${ch}`)));
   const P = commonPrefix(seqs);
   checkPrefix(c, task, P);
@@ -91,8 +90,17 @@ export async function scoreLlamaContinuation(
         { file: c.file, task: c.number },
       );
   });
-  checkFits(c, task, P + seqs.reduce((a, s) => a + s.length - P, 0));
-  const res = await c.scorer.score(seqs.map((tokens) => ({ tokens, from: P - 1 })));
+  const cells = P + seqs.reduce((a, s) => a + s.length - P, 0);
+  checkFits(c, task, cells);
+  const requests = seqs.map((tokens, i) => ({ tokens, from: P - 1, prefix: i === 0 ? 0 : P }));
+  return { requests, cells, sequences: seqs.length, finish: (res) => finishContinuation(task, res, sumIn) };
+}
+
+function finishContinuation(
+  task: ContinuationTask,
+  res: readonly ScoredRequest[],
+  sumIn: 'double' | 'float',
+): TaskOutcome {
   const choices = res.map((r, i): ChoiceScore => {
     const n = r.logProbs.length;
     let sum: number;
@@ -121,7 +129,7 @@ function pick(r: ScoredRequest, k: number): number {
   return r.llama ? r.llama.logProbs[k]! : r.logProbs[k]!;
 }
 
-export async function scoreLlamaWinogrande(c: LlamaTaskContext, task: BlankTask): Promise<TaskOutcome> {
+export async function prepareLlamaWinogrande(c: LlamaTaskContext, task: BlankTask): Promise<PreparedTask> {
   const [o1, o2] = task.options as [string, string];
   const [s1, s2, b1, b2] = await Promise.all([
     c.tokenize(task.first + o1 + task.second),
@@ -131,7 +139,8 @@ export async function scoreLlamaWinogrande(c: LlamaTaskContext, task: BlankTask)
   ]);
   const P = commonPrefix([s1, s2]);
   checkPrefix(c, task, P);
-  checkFits(c, task, P + (s1.length - P) + (s2.length - P));
+  const cells = P + (s1.length - P) + (s2.length - P);
+  checkFits(c, task, cells);
   const skipChoice = s1.length - P > 3 && s2.length - P > 3;
   const base1 = skipChoice ? b1.length : P;
   const base2 = skipChoice ? b2.length : P;
@@ -147,36 +156,40 @@ export async function scoreLlamaWinogrande(c: LlamaTaskContext, task: BlankTask)
       { file: c.file, task: c.number },
     );
   }
-  // Positions base−1 … len−2−last predict the scored tokens. Without skipChoice, option 2's
-  // first value comes from row len1 − 1 of sequence 1 (scored against s2[P]): an extra token
-  // appended to sequence 1 yields exactly that row.
+  // Positions base−1 … len−2−last predict the scored tokens. Both sequences are sent whole
+  // (llama.cpp decodes every token of both, the shared prefix once) and the rows past the
+  // scored ones are not read. Without skipChoice, option 2's first value comes from row
+  // len1 − 1 of sequence 1 (scored against s2[P]): an extra token appended to sequence 1
+  // yields exactly that row.
   const reqs: LogProbRequest[] = [];
   if (skipChoice) {
-    reqs.push({ tokens: s1.subarray(0, s1.length - last1), from: base1 - 1 });
-    reqs.push({ tokens: s2.subarray(0, s2.length - last2), from: base2 - 1 });
+    reqs.push({ tokens: s1, from: base1 - 1 });
+    reqs.push({ tokens: s2, from: base2 - 1, prefix: P });
   } else {
     const probe = new Int32Array(s1.length + 1);
     probe.set(s1);
     probe[s1.length] = s2[P]!;
     reqs.push({ tokens: probe, from: base1 - 1 });
-    if (n2 > 1) reqs.push({ tokens: s2.subarray(0, s2.length - last2), from: P });
+    if (n2 > 1) reqs.push({ tokens: s2, from: P, prefix: P });
   }
-  const res = await c.scorer.score(reqs);
-  const float = res[0]!.llama !== undefined;
-  const r1 = res[0]!;
-  const v1 = Array.from({ length: n1 }, (_, k) => pick(r1, k));
-  let v2: number[];
-  if (skipChoice) v2 = Array.from({ length: n2 }, (_, k) => pick(res[1]!, k));
-  else {
-    const firstFromSeq1 = pick(r1, r1.logProbs.length - 1);
-    v2 = [firstFromSeq1, ...Array.from({ length: n2 - 1 }, (_, k) => pick(res[1]!, k))];
-  }
-  const m1 = meanOf(v1, float);
-  const m2 = meanOf(v2, float);
-  const choices: ChoiceScore[] = [
-    { logprobNats: m1.sum, tokens: n1, chars: charCount(o1), score: m1.mean },
-    { logprobNats: m2.sum, tokens: n2, chars: charCount(o2), score: m2.mean },
-  ];
-  const winner = m1.mean > m2.mean ? 0 : 1;
-  return { choices, winner, correct: task.gold.includes(winner) };
+  const finish = (res: readonly ScoredRequest[]): TaskOutcome => {
+    const float = res[0]!.llama !== undefined;
+    const r1 = res[0]!;
+    const v1 = Array.from({ length: n1 }, (_, k) => pick(r1, k));
+    let v2: number[];
+    if (skipChoice) v2 = Array.from({ length: n2 }, (_, k) => pick(res[1]!, k));
+    else {
+      const firstFromSeq1 = pick(r1, r1.logProbs.length - 1);
+      v2 = [firstFromSeq1, ...Array.from({ length: n2 - 1 }, (_, k) => pick(res[1]!, k))];
+    }
+    const m1 = meanOf(v1, float);
+    const m2 = meanOf(v2, float);
+    const choices: ChoiceScore[] = [
+      { logprobNats: m1.sum, tokens: n1, chars: charCount(o1), score: m1.mean },
+      { logprobNats: m2.sum, tokens: n2, chars: charCount(o2), score: m2.mean },
+    ];
+    const winner = m1.mean > m2.mean ? 0 : 1;
+    return { choices, winner, correct: task.gold.includes(winner) };
+  };
+  return { requests: reqs, cells, sequences: 2, finish };
 }

@@ -1,6 +1,7 @@
 /**
  * lm-evaluation-harness 0.4.13's scoring of a multiple-choice task for an API model
- * (`local-completions`, `tokenized_requests=True`, remote tokenizer), over a LogProbScorer:
+ * (`local-completions`, `tokenized_requests=True`, remote tokenizer), as requests for a
+ * LogProbScorer and the outcome computed from their values:
  *
  *  - requests (lm_eval/api/task.py, construct_requests): one per choice, context and
  *    continuation `" " + choice`; for Winogrande (`multiple_input`) the contexts differ
@@ -20,10 +21,10 @@
  *    numpy's argmax (first maximum).
  */
 import { XentError } from '../core/errors.js';
-import { argmaxFirst, type ChoiceScore, charCount, type TaskOutcome } from './outcome.js';
-import type { LogProbRequest, LogProbScorer } from './scorer.js';
+import { argmaxFirst, type ChoiceScore, charCount, type PreparedTask, type TaskOutcome } from './outcome.js';
+import type { LogProbRequest, ScoredRequest } from './scorer.js';
 import type { Task } from './task.js';
-import type { Tokenize } from './tokens.js';
+import { commonPrefix, type Tokenize } from './tokens.js';
 
 const OP = 'tasks';
 
@@ -44,7 +45,6 @@ export function pyStrip(s: string): string {
 }
 
 export interface LmEvalTaskContext {
-  scorer: LogProbScorer;
   /** The model's tokenizer, no special tokens. */
   tokenize: Tokenize;
   /** lm-eval's max_length (requests keep its last max_length − 1 tokens). */
@@ -78,7 +78,7 @@ async function encodePair(c: LmEvalTaskContext, context: string, continuation: s
   return [x, w.slice(x.length)];
 }
 
-export async function scoreLmEval(c: LmEvalTaskContext, task: Task, where: string): Promise<TaskOutcome> {
+export async function prepareLmEval(c: LmEvalTaskContext, task: Task, where: string): Promise<PreparedTask> {
   // (context, continuation) per choice, and the strings whose lengths normalise acc_norm.
   let pairs: Array<[string, string]>;
   let normTexts: string[];
@@ -113,8 +113,28 @@ export async function scoreLmEval(c: LmEvalTaskContext, task: Task, where: strin
     counts.push(y.length);
     reqs.push(y.length > 0 ? { tokens: Int32Array.from(all.slice(cut)), from: ctxlen - 1 } : null);
   }
+  // The choices' requests share their context's tokens (all of them for one-context tasks):
+  // a batching engine decodes those once.
   const todo = reqs.filter((r): r is LogProbRequest => r !== null);
-  const scored = await c.scorer.score(todo);
+  for (let i = 1; i < todo.length; i++) todo[i]!.prefix = commonPrefix([todo[i - 1]!.tokens, todo[i]!.tokens]);
+  const cells = todo.reduce((a, r) => a + r.tokens.length - (r.prefix ?? 0), 0);
+  return {
+    requests: todo,
+    cells,
+    sequences: todo.length,
+    finish: (scored) => finishLmEval(task, reqs, scored, counts, normTexts, truncated, truncatedRequests),
+  };
+}
+
+function finishLmEval(
+  task: Task,
+  reqs: ReadonlyArray<LogProbRequest | null>,
+  scored: readonly ScoredRequest[],
+  counts: readonly number[],
+  normTexts: readonly string[],
+  truncated: number,
+  truncatedRequests: number,
+): TaskOutcome {
   let j = 0;
   const lls = reqs.map((r) => {
     if (r === null) return 0;

@@ -3,6 +3,7 @@
  * log-probability, token and character counts and the value it is ranked by, the winner
  * and whether it is right.
  */
+import type { LogProbRequest, ScoredRequest } from './scorer.js';
 
 export interface ChoiceScore {
   /** Sum of the scored tokens' log-probabilities, nats (≤ 0). */
@@ -26,6 +27,19 @@ export interface TaskOutcome {
   truncatedRequests?: number;
   /** lm-eval protocol: both of its metrics. */
   lmEval?: { pred: number; predNorm: number; acc: 0 | 1; accNorm: 0 | 1 };
+}
+
+/**
+ * A task tokenised and ready to score: its requests (the scorer's input, in choice order,
+ * the first with no shared prefix), llama-perplexity's count of the KV cells and sequences
+ * it takes in a batch (`required_tokens`, one sequence per choice), and what turns the
+ * scored requests into its outcome.
+ */
+export interface PreparedTask {
+  requests: LogProbRequest[];
+  cells: number;
+  sequences: number;
+  finish(scored: readonly ScoredRequest[]): TaskOutcome;
 }
 
 /** Code points, as Python's len(str). */

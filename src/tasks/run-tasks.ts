@@ -1,21 +1,35 @@
 /**
- * Scores the tasks of a file with a model, one task after another, under the protocol of
- * its format: llama-perplexity's for HellaSwag, Winogrande CSV and multiple choice,
+ * Scores the tasks of a file with a model, in order, under the protocol of its format:
+ * llama-perplexity's for HellaSwag, Winogrande CSV and multiple choice,
  * lm-evaluation-harness's for JSONL. Each task's record and llama.cpp's line for it go to
  * `onTask` as soon as it is scored (for streaming output); the summary comes at the end.
+ *
+ * llama.cpp's formats are scored in the groups llama-perplexity decodes together: tasks are
+ * added to a group while their KV cells fit its window (4 × ctx, rounded up to 256) and their
+ * sequences (one per choice) its 4 parallel sequences, so that a batching engine decodes
+ * exactly llama-perplexity's batches (two Winogrande tasks at a time; one HellaSwag task).
+ * JSONL tasks are scored one at a time.
  */
 import { XentError } from '../core/errors.js';
 import type { LanguageModel } from '../models/language-model.js';
 import type { TaskRecord, TasksFigures, TasksNormalization } from '../results/tasks.js';
 import { llamaFinalLines, llamaHeader, llamaTaskLine } from './llama-lines.js';
-import { type LlamaTaskContext, scoreLlamaContinuation, scoreLlamaWinogrande } from './llama-protocol.js';
-import { type LmEvalTaskContext, scoreLmEval } from './lmeval-protocol.js';
+import {
+  type LlamaTaskContext,
+  llamaTaskWindow,
+  prepareLlamaContinuation,
+  prepareLlamaWinogrande,
+} from './llama-protocol.js';
+import { type LmEvalTaskContext, prepareLmEval } from './lmeval-protocol.js';
 import type { LoadedTasks } from './load-tasks.js';
-import { marginOf, type TaskOutcome } from './outcome.js';
+import { marginOf, type PreparedTask, type TaskOutcome } from './outcome.js';
 import { type LogProbScorer, modelScorer } from './scorer.js';
 import { accuracyPm, lmEvalMean, wilson95 } from './stats.js';
 import { choiceTexts, type Task, taskText } from './task.js';
 import { tokenizer } from './tokens.js';
+
+/** llama-perplexity's parallel sequences for tasks (its n_parallel: max(4, -np)). */
+const LLAMA_SEQUENCES = 4;
 
 export interface RunTasksOptions {
   /** llama-perplexity's -c (its task window is 4 × ctx) or lm-eval's max_length. */
@@ -95,16 +109,11 @@ export async function runTasks(
   let totalChoices = 0;
   let truncatedRequests = 0;
   let interrupted = false;
-  for (const [i, task] of tasks.entries()) {
-    if (opts.signal?.aborted) {
-      interrupted = true;
-      break;
-    }
+  const prepare = (i: number): Promise<PreparedTask> => {
+    const task = tasks[i]!;
     const n = i + 1;
-    let o: TaskOutcome;
     if (lmEval) {
       const c: LmEvalTaskContext = {
-        scorer,
         tokenize: plainTok,
         maxLength: opts.ctx,
         bos: opts.bos ? bos : undefined,
@@ -112,30 +121,66 @@ export async function runTasks(
         number: n,
         file,
       };
-      o = await scoreLmEval(c, task, task.where);
-    } else {
-      const c: LlamaTaskContext = { scorer, tokenize: llamaTok, ctx: opts.ctx, number: n, file };
-      o =
-        task.kind === 'blank'
-          ? await scoreLlamaWinogrande(c, task)
-          : await scoreLlamaContinuation(c, task, format === 'hellaswag' ? 'double' : 'float');
+      return prepareLmEval(c, task, task.where);
     }
-    if (o.correct) correct++;
-    totalChoices += o.choices.length;
-    truncatedRequests += o.truncatedRequests ?? 0;
-    const rec = record(task, n, o);
-    records.push(rec);
-    const line = lmEval
-      ? []
-      : [
-          llamaTaskLine(
-            format,
-            { done: n, correct },
-            { scores: o.choices.map((c) => c.score), winner: o.winner, answer: task.gold[0] ?? -1 },
-          ),
-        ];
-    lines.push(...line);
-    opts.onTask?.(rec, line, n, tasks.length);
+    const c: LlamaTaskContext = { tokenize: llamaTok, ctx: opts.ctx, number: n, file };
+    return task.kind === 'blank'
+      ? prepareLlamaWinogrande(c, task)
+      : prepareLlamaContinuation(c, task, format === 'hellaswag' ? 'double' : 'float');
+  };
+  const window = lmEval ? 0 : llamaTaskWindow(opts.ctx);
+  // A task prepared ahead that did not join the group: it starts the next one. Its error (a
+  // task too long for the window) is thrown only when it is next, after the tasks before it
+  // are scored and printed, as llama-perplexity reports it.
+  let ahead: { i: number; p: Promise<PreparedTask> } | undefined;
+  let i = 0;
+  while (i < tasks.length) {
+    if (opts.signal?.aborted) {
+      interrupted = true;
+      break;
+    }
+    const group: PreparedTask[] = [await (ahead?.i === i ? ahead.p : prepare(i))];
+    ahead = undefined;
+    let cells = group[0]!.cells;
+    let seqs = group[0]!.sequences;
+    while (!lmEval && i + group.length < tasks.length) {
+      const k = i + group.length;
+      const p = prepare(k);
+      const next = await p.catch(() => undefined);
+      if (!next || cells + next.cells > window || seqs + next.sequences > LLAMA_SEQUENCES) {
+        ahead = { i: k, p };
+        break;
+      }
+      group.push(next);
+      cells += next.cells;
+      seqs += next.sequences;
+    }
+    // Each task's first request starts a new shared prefix.
+    const requests = group.flatMap((g) => g.requests.map((r, j) => (j === 0 ? { ...r, prefix: 0 } : r)));
+    const scored = await scorer.score(requests);
+    let at = 0;
+    for (const g of group) {
+      const o: TaskOutcome = g.finish(scored.slice(at, at + g.requests.length));
+      at += g.requests.length;
+      const task = tasks[i]!;
+      const n = ++i;
+      if (o.correct) correct++;
+      totalChoices += o.choices.length;
+      truncatedRequests += o.truncatedRequests ?? 0;
+      const rec = record(task, n, o);
+      records.push(rec);
+      const line = lmEval
+        ? []
+        : [
+            llamaTaskLine(
+              format,
+              { done: n, correct },
+              { scores: o.choices.map((c) => c.score), winner: o.winner, answer: task.gold[0] ?? -1 },
+            ),
+          ];
+      lines.push(...line);
+      opts.onTask?.(rec, line, n, tasks.length);
+    }
   }
   const done = records.length;
   if (done === 0) throw new XentError('interrupted', 'tasks', 'interrupted before the first task was scored');

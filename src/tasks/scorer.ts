@@ -1,21 +1,31 @@
 /**
  * The one interface task scoring is written against: a list of requests, each a token
- * sequence and the first position whose next-token log-probability is wanted. A faster
- * engine (several sequences sharing a prefix in one decode, as llama.cpp batches the
- * endings of a task) plugs in here without touching the task logic; `modelScorer` is the
- * plain one, one `LanguageModel.score` call per request.
+ * sequence and the first position whose next-token log-probability is wanted, with the
+ * number of first tokens it shares with the request before it (the context the endings of
+ * one task share). `modelScorer` hands a call's requests to the model in one batch where the
+ * model decodes several sequences at once (`BatchScorer.scoreBatch`, src/models/batch.ts: the
+ * shared prefix decoded once and every ending beside it, as llama-perplexity's
+ * hellaswag_score lays them out), else one `LanguageModel.score` call per request.
  *
  * Shapes: a request of T tokens scores positions t = from … T−2; position t gives
  * ln p(tokens[t+1] | tokens[0..t]), so there are T − 1 − from values.
  */
 import { XentError } from '../core/errors.js';
-import type { LanguageModel } from '../models/language-model.js';
+import { isBatchScorer } from '../models/batch.js';
+import type { LanguageModel, PositionScores } from '../models/language-model.js';
 import { llamaLogProb, llamaSoftmaxLogProb } from './llama-arith.js';
 
 export interface LogProbRequest {
   tokens: Int32Array;
   /** First scored position, 0 ≤ from ≤ T − 2. */
   from: number;
+  /**
+   * The first `prefix` tokens equal those of the request before it in the same `score`
+   * call (the context of one task's choices); 0 or absent for a task's first request. An
+   * engine that batches may decode them once (the values are those of the request scored
+   * alone, up to the last bits where the engine's arithmetic depends on the batch).
+   */
+  prefix?: number;
 }
 
 export interface ScoredRequest {
@@ -41,19 +51,33 @@ export interface ModelScorerOptions {
   llamaArithmetic: boolean;
 }
 
-/** A scorer over any LanguageModel: one `score` call per request (pipelined when the model allows it). */
+/**
+ * A scorer over any LanguageModel: a call's requests in one `scoreBatch` where the model
+ * has it, else one `score` call per request (pipelined when the model allows it).
+ */
 export function modelScorer(model: LanguageModel, opts: ModelScorerOptions): LogProbScorer {
   const V = model.vocabSize;
-  const one = async (r: LogProbRequest): Promise<ScoredRequest> => {
+  const raw = opts.llamaArithmetic;
+  const check = (r: LogProbRequest, i: number, all: readonly LogProbRequest[]): void => {
     const T = r.tokens.length;
     if (!(Number.isInteger(r.from) && r.from >= 0 && r.from <= T - 2)) {
       throw new XentError('invalid_argument', 'tasks', `a request of ${T} tokens cannot be scored from ${r.from}`, {
         value: r.from,
       });
     }
-    const raw = opts.llamaArithmetic;
-    const s = await model.score(r.tokens, { from: r.from, ...(raw ? { full: true, rawLogits: true } : {}) });
-    const n = T - 1 - r.from;
+    const p = r.prefix ?? 0;
+    const prev = all[i - 1];
+    if (p === 0) return;
+    if (!(prev && Number.isInteger(p) && p > 0 && p <= Math.min(T, prev.tokens.length)))
+      throw new XentError(
+        'invalid_argument',
+        'tasks',
+        `request ${i} shares ${p} tokens with the request before it, which ${prev ? `has ${prev.tokens.length}` : 'does not exist'}`,
+        { value: p },
+      );
+  };
+  const collect = (r: LogProbRequest, s: PositionScores): ScoredRequest => {
+    const n = r.tokens.length - 1 - r.from;
     const logProbs = new Float64Array(n);
     for (let k = 0; k < n; k++) logProbs[k] = -s.nats[k]!;
     if (!s.logits) return { logProbs };
@@ -62,9 +86,20 @@ export function modelScorer(model: LanguageModel, opts: ModelScorerOptions): Log
     const firstSoftmax = llamaSoftmaxLogProb(s.logits, 0, V, r.tokens[r.from + 1]!);
     return { logProbs, llama: { logProbs: lp, firstSoftmax } };
   };
+  const scoreOpts = raw ? { full: true, rawLogits: true } : {};
+  const one = async (r: LogProbRequest): Promise<ScoredRequest> =>
+    collect(r, await model.score(r.tokens, { from: r.from, ...scoreOpts }));
   return {
     vocabSize: V,
     async score(requests) {
+      requests.forEach(check);
+      if (isBatchScorer(model) && requests.length > 0) {
+        const res = await model.scoreBatch(
+          requests.map((r) => ({ tokens: r.tokens, from: r.from, prefix: r.prefix ?? 0 })),
+          scoreOpts,
+        );
+        return res.map((s, i) => collect(requests[i]!, s));
+      }
       if (model.pipelined) return Promise.all(requests.map(one));
       const out: ScoredRequest[] = [];
       for (const r of requests) out.push(await one(r));

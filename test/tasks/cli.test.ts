@@ -1,60 +1,53 @@
 /**
  * `xent tasks` end to end through the built CLI: llama-perplexity's printed lines (from its
- * logs in ../shared, and from the llama-perplexity binary run here on files written here,
- * where one is built), --json, --out, --report, and bad input (one line, exit code 2).
+ * logs in ../shared, and from its runs on stories260K committed under test/tasks/data by
+ * scripts/tasks-fixtures.mjs: random subsets, Winogrande lines its reader skips, a task too
+ * long for its window), --json, --out, --report, and bad input (one line, exit code 2).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { validateTaskRecord, validateTasksResult } from '../../src/results/tasks.js';
 import { failsWith, runCli } from '../helpers/cli.js';
-import { CLI, REPO_ROOT } from '../helpers/shared.js';
-import { modelPath, needs, readLlamaLog, taskPath } from './helpers.js';
+import { requires } from '../helpers/requires.js';
+import {
+  DATA_DIR,
+  logFile,
+  modelFile,
+  modelPath,
+  readFixtureLog,
+  readLlamaLog,
+  taskFile,
+  taskPath,
+} from './helpers.js';
 
 const MODEL = modelPath('stories260K');
 const WINO = taskPath('winogrande.csv');
 const MC = taskPath('mc.bin');
-const skip = needs(MODEL, WINO, MC) || (existsSync(CLI) ? false : 'needs the built CLI (npm run build)');
-const LLAMA = [
-  process.env.LLAMA_PERPLEXITY,
-  join(REPO_ROOT, 'build', 'llama-perplexity'),
-  join(REPO_ROOT, '..', 'llama.cpp', 'build', 'bin', 'llama-perplexity'),
-].find((p): p is string => p !== undefined && existsSync(p));
-const skipLlama = skip || (LLAMA ? false : 'needs a llama-perplexity binary (LLAMA_PERPLEXITY)');
+const skip = requires({
+  shared: [
+    modelFile('stories260K'),
+    taskFile('winogrande.csv'),
+    taskFile('mc.bin'),
+    logFile('stories260K', 'winogrande'),
+  ],
+  native: true,
+  cli: true,
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'xent-tasks-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const xent = (...args: string[]) => runCli(['tasks', '--threads', '1', ...args]);
 
-/**
- * llama-perplexity's output lines (timestamps stripped) for a task run at -c 512, 1 thread.
- * Its logger writes from a thread it does not wait for at exit (common/log.cpp: "logs may be
- * lost if not flushed before the program exits"), so under load the last lines can go
- * missing: a run whose output `complete` rejects is run again.
- */
-function llamaPerplexity(args: string[], complete: (lines: string[]) => boolean): string[] {
-  for (let attempt = 1; ; attempt++) {
-    const r = spawnSync(LLAMA!, ['-m', MODEL!, '-c', '512', '-b', '512', '-t', '1', ...args], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.replace(/^\d+\.\d+\.\d+\.\d+ [IWE] /, ''));
-    if (complete(lines)) return lines;
-    assert.ok(attempt < 8, `llama-perplexity ${args.join(' ')} lost the end of its output 8 times`);
-  }
-}
-
-/** Complete when it printed `n` per-task lines. */
-const printed = (n: number) => (lines: string[]) => lines.filter((l) => /^\d+\t/.test(l)).length === n;
-
 const taskLines = (out: string): string[] => out.split('\n').filter((l) => /^\d+\t/.test(l));
 
 test('stories260K Winogrande: the lines llama-perplexity printed, --out records, --report', { skip }, () => {
-  const log = readLlamaLog('stories260K', 'winogrande')!;
+  const log = readLlamaLog('stories260K', 'winogrande');
   const out = join(dir, 'wino.jsonl');
   const html = join(dir, 'wino.html');
-  const r = xent('--model', MODEL!, '--data', WINO!, '--out', out, '--report', html);
+  const r = xent('--model', MODEL, '--data', WINO, '--out', out, '--report', html);
   assert.equal(r.code, 0, r.stderr);
   const ours = taskLines(r.stdout);
   assert.equal(ours.length, log.taskLines.length);
@@ -87,7 +80,7 @@ test('stories260K Winogrande: the lines llama-perplexity printed, --out records,
 });
 
 test('--json: the documented keys, with llama.cpp figures', { skip }, () => {
-  const r = xent('--model', MODEL!, '--data', WINO!, '--tasks', '100', '--json');
+  const r = xent('--model', MODEL, '--data', WINO, '--tasks', '100', '--json');
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, unknown>;
   validateTasksResult(j, { file: 'stdout' });
@@ -111,16 +104,13 @@ test('--json: the documented keys, with llama.cpp figures', { skip }, () => {
   assert.equal(j.selection, 'random subset, seed 1');
 });
 
-test('random subsets against llama-perplexity run here: --winogrande-tasks 100 and --multiple-choice-tasks 30', {
-  skip: skipLlama,
+test('random subsets as llama-perplexity drew and scored them: --winogrande-tasks 100 and --multiple-choice-tasks 30', {
+  skip,
 }, () => {
-  const wl = llamaPerplexity(
-    ['--winogrande', '--winogrande-tasks', '100', '-f', WINO!],
-    (ls) => printed(100)(ls) && ls.some((l) => l.startsWith('Final Winogrande score')),
-  );
-  const w = xent('--model', MODEL!, '--data', WINO!, '--tasks', '100');
+  const wl = readFixtureLog('stories260K-winogrande100.log');
+  const w = xent('--model', MODEL, '--data', WINO, '--tasks', '100');
   assert.equal(w.code, 0, w.stderr);
-  const ref = wl.filter((l) => /^\d+\t/.test(l));
+  const ref = wl.taskLines;
   const ours = taskLines(w.stdout);
   assert.equal(ours.length, 100);
   ours.forEach((l, i) => {
@@ -132,68 +122,56 @@ test('random subsets against llama-perplexity run here: --winogrande-tasks 100 a
       `task ${i + 1}`,
     );
   });
-  const final = wl.find((l) => l.startsWith('Final Winogrande score'))!;
+  const final = wl.finals.find((l) => l.startsWith('Final Winogrande score'))!;
   assert.ok(w.stdout.includes(final), final);
 
-  const ml = llamaPerplexity(['--multiple-choice', '--multiple-choice-tasks', '30', '-bf', MC!], printed(30));
-  const m = xent('--model', MODEL!, '--data', MC!, '--tasks', '30');
+  const ml = readFixtureLog('stories260K-mc30.log');
+  const m = xent('--model', MODEL, '--data', MC, '--tasks', '30');
   assert.equal(m.code, 0, m.stderr);
-  assert.deepEqual(
-    taskLines(m.stdout),
-    ml.filter((l) => /^\d+\t/.test(l)),
-  );
+  assert.deepEqual(taskLines(m.stdout), ml.taskLines);
   assert.ok(!/Final result/.test(m.stdout), 'no final lines below 100 tasks of a subset, as llama.cpp');
 });
 
 test("Winogrande lines llama.cpp's reader skips: the same tasks read and scored as llama-perplexity", {
-  skip: skipLlama,
+  skip,
 }, () => {
-  const p = join(dir, 'wg-bad.csv');
-  writeFileSync(
-    p,
-    '0,Tim saw _ at the park.,Lily,Max,1\n1,No blank here.,Lily,Max,1\n2,"Then, _ ran home.",Sue,Tom,2\n3,Bad answer _ here.,A,B,3\n4,too,few,commas\n5,_ was happy.,Lily,Ben,2\n6,The last line _ has no newline.,A,B,1',
-  );
-  const loadedIn = (ls: string[]): number => Number(/loaded (\d+) tasks/.exec(ls.join('\n'))?.[1]);
-  const ll = llamaPerplexity(['--winogrande', '-f', p], (ls) => printed(loadedIn(ls))(ls));
-  const loaded = loadedIn(ll);
-  const r = xent('--model', MODEL!, '--data', p, '--json');
+  // test/tasks/data/wg-bad.csv: a line with no blank, an answer of 3, too few commas, and an
+  // unterminated last line, among lines llama.cpp reads.
+  const p = join(DATA_DIR, 'wg-bad.csv');
+  const ll = readFixtureLog('stories260K-wg-bad.log');
+  const r = xent('--model', MODEL, '--data', p, '--json');
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { tasks_read: number; lines_dropped: number };
-  assert.equal(j.tasks_read, loaded);
+  assert.equal(j.tasks_read, ll.tasksRead);
   assert.equal(j.lines_dropped, 4);
-  const t = xent('--model', MODEL!, '--data', p);
-  const ref = ll.filter((l) => /^\d+\t/.test(l));
+  const t = xent('--model', MODEL, '--data', p);
   assert.deepEqual(
     taskLines(t.stdout).map((l) => [l.split('\t')[1], ...l.split('\t')[2]!.trim().split(/\s+/).slice(2)]),
-    ref.map((l) => [l.split('\t')[1], ...l.split('\t')[2]!.trim().split(/\s+/).slice(2)]),
+    ll.taskLines.map((l) => [l.split('\t')[1], ...l.split('\t')[2]!.trim().split(/\s+/).slice(2)]),
   );
 });
 
 test("a task longer than llama-perplexity's window: the task and the tokens it needs, as llama-perplexity counts them", {
   skip,
 }, () => {
-  const p = join(dir, 'long.txt');
-  const ctx =
-    'Once upon a time there was a little girl who liked to play in the park with her friends every day. '.repeat(12);
-  writeFileSync(p, `Short story.\n1\nA.\nB.\nC.\nD.\n${ctx}\n0\nThe end.\nA dog.\nThe cat.\nA bird.\n`);
-  const r = xent('--model', MODEL!, '--data', p, '--ctx', '16');
+  // test/tasks/data/long.txt: a short task, then one whose context is 12 sentences.
+  const p = join(DATA_DIR, 'long.txt');
+  const r = xent('--model', MODEL, '--data', p, '--ctx', '16');
   failsWith(
     r,
     /long\.txt line 7 \(task \d\) needs (\d+) tokens .* more than llama-perplexity's window of 256 at --ctx 16/,
   );
-  if (LLAMA) {
-    const fits = /does not fit in the context window \(requires (\d+) tokens\)/;
-    const ll = llamaPerplexity(['--hellaswag', '-f', p, '-c', '16'], (ls) => ls.some((l) => fits.test(l))).join('\n');
-    const need = fits.exec(ll);
-    assert.ok(need, ll);
-    assert.match(r.stderr, new RegExp(`needs ${need[1]} tokens`));
-  }
+  const ll = readFixtureLog('stories260K-long-c16.log').lines.join('\n');
+  const need = /does not fit in the context window \(requires (\d+) tokens\)/.exec(ll);
+  assert.ok(need, ll);
+  assert.match(r.stderr, new RegExp(`needs ${need[1]} tokens`));
 });
 
 test('bad input: one line naming the file and the place, exit code 2', {
-  skip: existsSync(CLI) ? false : 'needs the built CLI',
+  skip: requires({ shared: [taskFile('mc.bin')], cli: true }),
 }, () => {
-  const m = MODEL ?? 'model.gguf';
+  // Each file is refused before the model is loaded.
+  const m = MODEL;
   const w = (name: string, content: string | Uint8Array): string => {
     const p = join(dir, name);
     writeFileSync(p, content);
@@ -217,13 +195,10 @@ test('bad input: one line naming the file and the place, exit code 2', {
     ),
     /nochoices\.jsonl line 2: no "choices"/,
   );
-  if (MC) {
-    const bin = readFileSync(MC);
-    failsWith(
-      xent('--model', m, '--data', w('cut.bin', bin.subarray(0, 5000)), '--format', 'mc'),
-      /cut\.bin is truncated: task \d+ needs \d+ bytes for .* at byte \d+, but the file ends at byte 5000/,
-    );
-  }
+  failsWith(
+    xent('--model', m, '--data', w('cut.bin', readFileSync(MC).subarray(0, 5000)), '--format', 'mc'),
+    /cut\.bin is truncated: task \d+ needs \d+ bytes for .* at byte \d+, but the file ends at byte 5000/,
+  );
   failsWith(
     xent('--model', m, '--data', w('nob.csv', '0,No blank.,A,B,1\n\n')),
     /nob\.csv has no Winogrande task llama\.cpp's reader accepts.*line 1: no _/,

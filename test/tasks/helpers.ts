@@ -1,26 +1,27 @@
 /**
- * Shared pieces of the `xent tasks` tests: the files under ../shared they need, a skip that
- * refuses to skip under CI=true, and llama-perplexity's logs parsed into their lines.
+ * Shared pieces of the `xent tasks` tests: the files under ../shared they need (declared
+ * through test/helpers/requires.ts, so that under CI a missing one fails), llama-perplexity's
+ * logs in ../shared/reference/tasks and the fixtures in test/tasks/data parsed into their lines.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { sharedPath } from '../helpers/shared.js';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SHARED_DIR } from '../helpers/shared.js';
 
 export const MODELS = ['stories260K', 'llama-2-tiny-random'] as const;
 export type SharedModel = (typeof MODELS)[number];
 
-export const modelPath = (m: SharedModel): string | undefined => sharedPath('models', `${m}.gguf`);
-export const taskPath = (name: string): string | undefined => sharedPath('data', 'tasks', name);
+/** Paths under ../shared, as `requires({ shared })` takes them. */
+export const modelFile = (m: SharedModel): string => `models/${m}.gguf`;
+export const taskFile = (name: string): string => `data/tasks/${name}`;
+export const logFile = (m: SharedModel, task: string): string => `reference/tasks/${m}-${task}.log`;
 
-/**
- * `false` when every path exists, else the reason to skip. Under CI=true a missing input is
- * an error, never a silent skip.
- */
-export function needs(...paths: Array<string | undefined>): false | string {
-  if (paths.every((p) => p !== undefined && existsSync(p))) return false;
-  const reason = 'needs ../shared (models, data/tasks, reference/tasks), absent here';
-  if (process.env.CI === 'true') throw new Error(`${reason}; under CI=true this test must run`);
-  return reason;
-}
+/** Absolute paths of the same files (whether or not they exist: the test's `requires` decides). */
+export const modelPath = (m: SharedModel): string => join(SHARED_DIR, modelFile(m));
+export const taskPath = (name: string): string => join(SHARED_DIR, taskFile(name));
+
+/** This folder's data/ (committed fixtures: test/tasks/data/README.md). */
+export const DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'data');
 
 /** A log of llama-perplexity with its timestamps and level letters removed. */
 export interface LlamaLog {
@@ -33,9 +34,7 @@ export interface LlamaLog {
   finals: string[];
 }
 
-export function readLlamaLog(model: SharedModel, task: string): LlamaLog | undefined {
-  const p = sharedPath('reference', 'tasks', `${model}-${task}.log`);
-  if (!p) return undefined;
+function parseLog(p: string): LlamaLog {
   const lines = readFileSync(p, 'utf8')
     .split('\n')
     .map((l) => l.replace(/^\d+\.\d+\.\d+\.\d+ [IWE] /, ''));
@@ -49,6 +48,16 @@ export function readLlamaLog(model: SharedModel, task: string): LlamaLog | undef
     tasksRead: Number(read[1] ?? read[2]),
     finals: lines.filter((l) => /^(Final |Random chance: )/.test(l)),
   };
+}
+
+/** ../shared/reference/tasks/<model>-<task>.log (the figures of ../shared/reference/README.md). */
+export function readLlamaLog(model: SharedModel, task: string): LlamaLog {
+  return parseLog(join(SHARED_DIR, logFile(model, task)));
+}
+
+/** A llama-perplexity log committed under test/tasks/data (scripts/tasks-fixtures.mjs). */
+export function readFixtureLog(name: string): LlamaLog {
+  return parseLog(join(DATA_DIR, name));
 }
 
 /** The files and options of each log (../shared/reference/README.md). */

@@ -20,7 +20,8 @@ import { loadModel } from '../../src/models/load.js';
 import type { LoadedTasks } from '../../src/tasks/load-tasks.js';
 import { runTasks } from '../../src/tasks/run-tasks.js';
 import type { ContinuationTask, TaskFormat } from '../../src/tasks/task.js';
-import { modelPath, needs } from './helpers.js';
+import { requires } from '../helpers/requires.js';
+import { modelFile, modelPath } from './helpers.js';
 
 const ALPHABET = " abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?'-()";
 const V = ALPHABET.length + 1; // token 0 is BOS
@@ -186,9 +187,9 @@ for (const format of ['hellaswag', 'mc', 'jsonl'] as const) {
 
 const STORIES = modelPath('stories260K');
 test('stories260K, llama.cpp arithmetic: permuting HellaSwag endings permutes the scores exactly', {
-  skip: needs(STORIES),
+  skip: requires({ shared: [modelFile('stories260K')], native: true }),
 }, async () => {
-  const model = await loadModel(STORIES!, { ctx: 512, threads: 1, flashAttention: true });
+  const model = await loadModel(STORIES, { ctx: 512, threads: 1, flashAttention: true });
   try {
     const context = 'Story: Tom had a red ball. He liked to play with it in the park.';
     const choices = ['One day, he lost it.', 'The sun was hot.', 'Lily baked a cake.', 'He threw the ball to his dog.'];

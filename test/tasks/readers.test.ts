@@ -12,7 +12,8 @@ import { after, test } from 'node:test';
 import { XentError } from '../../src/core/errors.js';
 import { detectFormat, loadTasks } from '../../src/tasks/load-tasks.js';
 import { hellaswagOrder } from '../../src/tasks/mt19937.js';
-import { needs, taskPath } from './helpers.js';
+import { requires } from '../helpers/requires.js';
+import { taskFile, taskPath } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xent-tasks-readers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -148,9 +149,9 @@ test('multiple-choice binary: read, detected, labels to gold; a truncated file n
 });
 
 test('multiple-choice binary: the shared file, and a random subset read at its offsets as llama.cpp does', {
-  skip: needs(taskPath('mc.bin')),
+  skip: requires({ shared: [taskFile('mc.bin')] }),
 }, () => {
-  const p = taskPath('mc.bin')!;
+  const p = taskPath('mc.bin');
   const all = loadTasks(p);
   assert.equal(all.tasksRead, 400);
   const sub = loadTasks(p, { take: 50 });
