@@ -473,6 +473,54 @@ static napi_value RowStats(napi_env env, napi_callback_info info) {
   return name;
 }
 
+/* llamaLogProbs(logits: Float32Array, V, targets: Int32Array, out: Float32Array): the
+   per-token log-probabilities of llama-perplexity's task scoring (tools/perplexity/perplexity.cpp),
+   in its float32 arithmetic with libm's expf and logf, for rows r = 0 … n−1 of [n, V] logits:
+     out[r]  compute_logprobs: float max, a float sum of expf(l − max) in index order,
+             then (l[t] − max) − logf(sum), each step in float;
+     out[n]  softmax + std::log of row 0: p = (float)(expf(l[t] − max) / Σ expf in double), logf(p)
+             (its path for the first token of a HellaSwag ending or a multiple-choice answer).
+   The same operations as src/tasks/llama-arith.ts, which stays the reference where there is no
+   binding; here a row of V = 32000 costs ~0.1 ms instead of ~0.5 ms in JavaScript. */
+static napi_value LlamaLogProbs(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs(logits, V, targets, out)");
+  napi_typedarray_type tt;
+  size_t n_l = 0, n_t = 0, n_o = 0;
+  void *ld = NULL, *td = NULL, *od = NULL;
+  if (napi_get_typedarray_info(env, argv[0], &tt, &n_l, &ld, NULL, NULL) != napi_ok || tt != napi_float32_array)
+    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: logits must be a Float32Array");
+  int32_t nv = 0;
+  napi_get_value_int32(env, argv[1], &nv);
+  if (napi_get_typedarray_info(env, argv[2], &tt, &n_t, &td, NULL, NULL) != napi_ok || tt != napi_int32_array)
+    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: targets must be an Int32Array");
+  if (napi_get_typedarray_info(env, argv[3], &tt, &n_o, &od, NULL, NULL) != napi_ok || tt != napi_float32_array)
+    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: out must be a Float32Array");
+  if (nv < 1 || n_t < 1 || n_l < n_t * (size_t)nv || n_o < n_t + 1)
+    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: shapes disagree");
+  const int32_t *tg = (const int32_t *)td;
+  float *out = (float *)od;
+  for (size_t r = 0; r < n_t; r++) {
+    if (tg[r] < 0 || tg[r] >= nv) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: target out of range");
+    const float *row = (const float *)ld + r * (size_t)nv;
+    float mx = row[0];
+    for (int32_t v = 1; v < nv; v++)
+      if (row[v] > mx) mx = row[v];
+    float sum = 0.0f;
+    for (int32_t v = 0; v < nv; v++) sum += expf(row[v] - mx);
+    out[r] = (row[tg[r]] - mx) - logf(sum);
+    if (r == 0) {
+      double dsum = 0.0;
+      for (int32_t v = 0; v < nv; v++) dsum += expf(row[v] - mx);
+      const float p = (float)(expf(row[tg[0]] - mx) / dsum);
+      out[n_t] = logf(p);
+    }
+  }
+  return NULL;
+}
+
 static napi_value Register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"init", NULL, Init_, NULL, NULL, NULL, napi_default, NULL},
@@ -486,6 +534,7 @@ static napi_value Register(napi_env env, napi_value exports) {
       {"contextInfo", NULL, ContextInfo, NULL, NULL, NULL, napi_default, NULL},
       {"decode", NULL, Decode, NULL, NULL, NULL, napi_default, NULL},
       {"rowStats", NULL, RowStats, NULL, NULL, NULL, napi_default, NULL},
+      {"llamaLogProbs", NULL, LlamaLogProbs, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   napi_value xent_train_register(napi_env env, napi_value exports); /* native/xent-train.c: exports.train */

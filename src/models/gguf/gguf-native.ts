@@ -90,6 +90,13 @@ export interface XentLlamaBinding {
    * 'avx2' or 'avx512' (XENT_NATIVE_ROW_STATS=scalar|avx2 caps the choice).
    */
   rowStats(logits: Float32Array, V: number, targets: Int32Array, stats: Float64Array, scalar: boolean): string;
+  /**
+   * llama-perplexity's float32 task arithmetic on rows [n = targets.length, V] of raw logits
+   * (libm expf/logf, as src/tasks/llama-arith.ts computes it in JavaScript): out[r] is
+   * `compute_logprobs`'s log p(targets[r]) for row r, out[n] the softmax-then-log value of row 0.
+   * `out` holds n + 1 floats.
+   */
+  llamaLogProbs(logits: Float32Array, V: number, targets: Int32Array, out: Float32Array): void;
 }
 
 /**

@@ -1,0 +1,55 @@
+/**
+ * The binding's llamaLogProbs (C, libm's expf and logf: llama-perplexity's own operations)
+ * against src/tasks/llama-arith.ts, the JavaScript reference whose expf is Math.exp rounded to
+ * float32 (within one float ulp of glibc's per term): equal up to a few ulps of the sum, on
+ * rows at V = 512 and 32000 (the shared models' vocabularies) with logits spread like a
+ * model's. The end-to-end figures against llama-perplexity's logs are checked in the
+ * reference suites (reference-*.test.ts), which run on this C path.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
+import { llamaLogProb, llamaSoftmaxLogProb } from '../../src/tasks/llama-arith.js';
+import { requires } from '../helpers/requires.js';
+
+function rows(n: number, V: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n * V);
+  for (let i = 0; i < out.length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32 - 0.5) * 24; // logits in [−12, 12]
+  }
+  return out;
+}
+
+test('llamaLogProbs (C) equals the JavaScript reference within float32 rounding', {
+  skip: requires({ native: true }),
+}, () => {
+  const b = loadNativeBinding()!;
+  for (const V of [512, 32000]) {
+    const n = 7;
+    const logits = rows(n, V, V);
+    const targets = Int32Array.from({ length: n }, (_, r) => (r * 7919 + 13) % V);
+    const out = new Float32Array(n + 1);
+    b.llamaLogProbs(logits, V, targets, out);
+    for (let r = 0; r < n; r++) {
+      const js = llamaLogProb(logits, r * V, V, targets[r]!);
+      assert.ok(Math.abs(out[r]! - js) <= 4e-6 * (1 + Math.abs(js)), `V=${V} row ${r}: C ${out[r]} vs JS ${js}`);
+    }
+    const js0 = llamaSoftmaxLogProb(logits, 0, V, targets[0]!);
+    assert.ok(Math.abs(out[n]! - js0) <= 4e-6 * (1 + Math.abs(js0)), `V=${V} softmax: C ${out[n]} vs JS ${js0}`);
+  }
+});
+
+test('llamaLogProbs refuses shapes that disagree and targets out of range', {
+  skip: requires({ native: true }),
+}, () => {
+  const b = loadNativeBinding()!;
+  assert.throws(() => b.llamaLogProbs(new Float32Array(10), 5, Int32Array.of(0, 1, 2), new Float32Array(4)), /shapes/);
+  assert.throws(
+    () => b.llamaLogProbs(new Float32Array(10), 5, Int32Array.of(0, 5), new Float32Array(3)),
+    /out of range/,
+  );
+});
