@@ -475,13 +475,58 @@ static napi_value RowStats(napi_env env, napi_callback_info info) {
 
 /* llamaLogProbs(logits: Float32Array, V, targets: Int32Array, out: Float32Array): the
    per-token log-probabilities of llama-perplexity's task scoring (tools/perplexity/perplexity.cpp),
-   in its float32 arithmetic with libm's expf and logf, for rows r = 0 … n−1 of [n, V] logits:
+   in its float32 arithmetic, for rows r = 0 … n−1 of [n, V] logits:
      out[r]  compute_logprobs: float max, a float sum of expf(l − max) in index order,
              then (l[t] − max) − logf(sum), each step in float;
      out[n]  softmax + std::log of row 0: p = (float)(expf(l[t] − max) / Σ expf in double), logf(p)
              (its path for the first token of a HellaSwag ending or a multiple-choice answer).
    The same operations as src/tasks/llama-arith.ts, which stays the reference where there is no
-   binding; here a row of V = 32000 costs ~0.1 ms instead of ~0.5 ms in JavaScript. */
+   binding. The expf values come from the row statistics' vector expf where it was selected
+   (row-stats.h: bit-identical to libm's, checked at init and exhaustively by check-expf.c; below
+   −103.28 both are ≤ 2^-148, which a float sum holding its row's 1 cannot see), 8 at a time,
+   and are added in index order, so the float sum is libm's bit for bit. Rows are split over
+   two threads, as llama-perplexity spreads compute_logprobs over its workers. */
+static float llama_row_logprob(const float *row, int32_t nv, int32_t t) {
+  float mx = row[0];
+  for (int32_t v = 1; v < nv; v++)
+    if (row[v] > mx) mx = row[v];
+  float sum = 0.0f;
+  int32_t v = 0;
+#ifdef XENT_ROW_STATS_AVX2
+  const int wide = row_stats == row_stats_avx512, narrow = row_stats == row_stats_avx2;
+  if (wide || narrow) {
+    float x[8];
+    double e[8];
+    for (; v + 8 <= nv; v += 8) {
+      for (int k = 0; k < 8; k++) x[k] = row[v + k] - mx;
+      if (wide) {
+        expf8_avx512_store(x, e);
+      } else {
+        expf4_avx2_store(x, e);
+        expf4_avx2_store(x + 4, e + 4);
+      }
+      for (int k = 0; k < 8; k++) sum += (float)e[k];
+    }
+  }
+#endif
+  for (; v < nv; v++) sum += expf(row[v] - mx);
+  return (row[t] - mx) - logf(sum);
+}
+
+typedef struct {
+  const float *logits;
+  int32_t nv;
+  const int32_t *targets;
+  float *out;
+  size_t r0, r1;
+} llama_rows_job;
+
+static void *llama_rows_run(void *arg) {
+  const llama_rows_job *j = (const llama_rows_job *)arg;
+  for (size_t r = j->r0; r < j->r1; r++) j->out[r] = llama_row_logprob(j->logits + r * (size_t)j->nv, j->nv, j->targets[r]);
+  return NULL;
+}
+
 static napi_value LlamaLogProbs(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -501,23 +546,26 @@ static napi_value LlamaLogProbs(napi_env env, napi_callback_info info) {
   if (nv < 1 || n_t < 1 || n_l < n_t * (size_t)nv || n_o < n_t + 1)
     return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: shapes disagree");
   const int32_t *tg = (const int32_t *)td;
-  float *out = (float *)od;
-  for (size_t r = 0; r < n_t; r++) {
+  for (size_t r = 0; r < n_t; r++)
     if (tg[r] < 0 || tg[r] >= nv) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: target out of range");
-    const float *row = (const float *)ld + r * (size_t)nv;
-    float mx = row[0];
-    for (int32_t v = 1; v < nv; v++)
-      if (row[v] > mx) mx = row[v];
-    float sum = 0.0f;
-    for (int32_t v = 0; v < nv; v++) sum += expf(row[v] - mx);
-    out[r] = (row[tg[r]] - mx) - logf(sum);
-    if (r == 0) {
-      double dsum = 0.0;
-      for (int32_t v = 0; v < nv; v++) dsum += expf(row[v] - mx);
-      const float p = (float)(expf(row[tg[0]] - mx) / dsum);
-      out[n_t] = logf(p);
-    }
-  }
+  const float *logits = (const float *)ld;
+  float *out = (float *)od;
+  /* A second thread pays for its start (~50 µs) from about a million logits on. */
+  const size_t half = n_t * (size_t)nv >= ((size_t)1 << 20) ? n_t / 2 : 0;
+  llama_rows_job second = {logits, nv, tg, out, half, n_t};
+  pthread_t th;
+  const int threaded = half > 0 && pthread_create(&th, NULL, llama_rows_run, &second) == 0;
+  llama_rows_job first = {logits, nv, tg, out, 0, threaded ? half : n_t};
+  llama_rows_run(&first);
+  if (threaded) pthread_join(th, NULL);
+  const float *row0 = logits;
+  float mx = row0[0];
+  for (int32_t v = 1; v < nv; v++)
+    if (row0[v] > mx) mx = row0[v];
+  double dsum = 0.0;
+  for (int32_t v = 0; v < nv; v++) dsum += expf(row0[v] - mx);
+  const float p = (float)(expf(row0[tg[0]] - mx) / dsum);
+  out[n_t] = logf(p);
   return NULL;
 }
 

@@ -7,6 +7,7 @@
  * reference suites (reference-*.test.ts), which run on this C path.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import { llamaLogProb, llamaSoftmaxLogProb } from '../../src/tasks/llama-arith.js';
@@ -52,4 +53,35 @@ test('llamaLogProbs refuses shapes that disagree and targets out of range', {
     () => b.llamaLogProbs(new Float32Array(10), 5, Int32Array.of(0, 5), new Float32Array(3)),
     /out of range/,
   );
+});
+
+test('llamaLogProbs gives the same bits with the vector expf (AVX-512, AVX2) as with libm (XENT_NATIVE_ROW_STATS=scalar)', {
+  skip: requires({ native: true }),
+}, () => {
+  // Each process selects its expf once at load; the same rows are scored in three processes.
+  const script = `
+    const { loadNativeBinding } = await import(${JSON.stringify(new URL('../../src/models/gguf/gguf-native.ts', import.meta.url).href)});
+    const b = loadNativeBinding();
+    const V = 32000, n = 40;
+    let s = 7;
+    const l = new Float32Array(n * V);
+    for (let i = 0; i < l.length; i++) { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; l[i] = ((s >>> 0) / 2 ** 32 - 0.5) * 60; }
+    const t = Int32Array.from({ length: n }, (_, r) => (r * 7919) % V);
+    const out = new Float32Array(n + 1);
+    b.llamaLogProbs(l, V, t, out);
+    process.stdout.write(Buffer.from(out.buffer).toString('hex'));`;
+  const run = (mode: string | undefined): string => {
+    const env = { ...process.env };
+    if (mode) env.XENT_NATIVE_ROW_STATS = mode;
+    else delete env.XENT_NATIVE_ROW_STATS;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env,
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const scalar = run('scalar');
+  assert.equal(run(undefined), scalar);
+  assert.equal(run('avx2'), scalar);
 });
