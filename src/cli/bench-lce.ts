@@ -18,6 +18,8 @@ import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import { median } from '../core/stats.js';
 import type { LinearCrossEntropyResult } from '../loss/linear-cross-entropy.js';
+import { fillNormal } from './bench-inputs.js';
+import { intOption } from './options.js';
 
 interface LceBenchOptions {
   rows: string;
@@ -52,15 +54,7 @@ export interface LceBenchResult {
 const OP = 'xent bench lce';
 const BACKENDS = ['auto', 'native', 'wasm', 'js'] as const;
 
-function int(name: string, s: string, min: number): number {
-  const v = Number(s);
-  if (!Number.isInteger(v) || v < min)
-    throw new XentError('invalid_argument', OP, `--${name} must be an integer ≥ ${min}, got '${s}'`, {
-      arg: `--${name}`,
-      value: s,
-    });
-  return v;
-}
+const int = (name: string, s: string, min: number): number => intOption(OP, `--${name}`, s, min);
 
 function checkFlags(o: LceBenchOptions): void {
   for (const [k, min] of [
@@ -79,22 +73,6 @@ function checkFlags(o: LceBenchOptions): void {
       arg: '--backend',
       value: o.backend,
     });
-}
-
-/** x ← N(0, σ²)-shaped values (sum of four uniforms from a xorshift32 stream), in place. */
-function fillNormal(x: Float32Array, seed: number, sigma: number): void {
-  let s = seed >>> 0 || 1;
-  const k = (sigma * Math.sqrt(3)) / 2 ** 32;
-  for (let i = 0; i < x.length; i++) {
-    let acc = 0;
-    for (let j = 0; j < 4; j++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      acc += s >>> 0;
-    }
-    x[i] = (acc - 2 * 2 ** 32) * k;
-  }
 }
 
 async function measure(o: LceBenchOptions): Promise<LceBenchResult> {

@@ -22,6 +22,7 @@
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import { median } from '../core/stats.js';
+import { fillNormal } from './bench-inputs.js';
 import { intOption } from './options.js';
 
 interface CeBenchOptions {
@@ -78,22 +79,6 @@ function oneOf<T extends string>(name: string, s: string, values: readonly T[]):
   return s as T;
 }
 
-/** Fills x with N(0, 1)-shaped values (sum of four uniforms, rescaled) from a xorshift32 stream. */
-function fillLogits(x: Float32Array, seed: number): void {
-  let s = seed >>> 0 || 1;
-  const k = Math.sqrt(3) / 2 ** 32; // four U(0,1) summed: variance 1/3 → scale to 1
-  for (let i = 0; i < x.length; i++) {
-    let acc = 0;
-    for (let j = 0; j < 4; j++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      acc += s >>> 0;
-    }
-    x[i] = (acc - 2 * 2 ** 32) * k;
-  }
-}
-
 /** The measurement itself (runs in the child process). */
 async function measure(o: CeBenchOptions): Promise<CeBenchResult> {
   const rows = int('rows', o.rows, 1);
@@ -127,7 +112,7 @@ async function measure(o: CeBenchOptions): Promise<CeBenchResult> {
 
   const seed = int('seed', o.seed, 0);
   const x = input === 'shared' ? allocFloat32(n) : new Float32Array(n);
-  fillLogits(x, seed + 1);
+  fillNormal(x, seed + 1, 1);
   const target = new Int32Array(rows);
   for (let i = 0; i < rows; i++) target[i] = ((i * 2654435761 + seed) % vocab) >>> 0;
   const rssAfterInputs = process.memoryUsage.rss();
