@@ -444,30 +444,58 @@ static napi_value FreeContext(napi_env env, napi_callback_info info) {
 /* rowStats(logits: Float32Array, V, targets: Int32Array, stats: Float64Array, scalar: bool)
    -> the implementation's name ("scalar" or "avx2"). The statistics evalChunk computes,
    for rows given by the caller: lets tests compare both implementations on any logits. */
+/* The (logits: Float32Array, V, targets: Int32Array) arguments rowStats and llamaLogProbs share,
+   checked once: logits holds at least n = targets.length rows of V, every target in [0, V).
+   Returns NULL, or what is wrong (the caller names itself). */
+typedef struct {
+  const float *logits;
+  int32_t nv;
+  const int32_t *targets;
+  size_t n;
+} rows_args;
+
+static const char *read_rows_args(napi_env env, const napi_value *argv, rows_args *a) {
+  napi_typedarray_type tt;
+  size_t n_l = 0;
+  void *ld = NULL, *td = NULL;
+  if (napi_get_typedarray_info(env, argv[0], &tt, &n_l, &ld, NULL, NULL) != napi_ok || tt != napi_float32_array)
+    return "logits must be a Float32Array";
+  a->nv = 0;
+  napi_get_value_int32(env, argv[1], &a->nv);
+  if (napi_get_typedarray_info(env, argv[2], &tt, &a->n, &td, NULL, NULL) != napi_ok || tt != napi_int32_array)
+    return "targets must be an Int32Array";
+  if (a->nv < 1 || n_l < a->n * (size_t)a->nv) return "shapes disagree";
+  a->logits = (const float *)ld;
+  a->targets = (const int32_t *)td;
+  for (size_t r = 0; r < a->n; r++)
+    if (a->targets[r] < 0 || a->targets[r] >= a->nv) return "target out of range";
+  return NULL;
+}
+
+static napi_value throw_rows_args(napi_env env, const char *op, const char *what) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "%s: %s", op, what);
+  return throw_msg(env, "XENT_NATIVE", msg);
+}
+
 static napi_value RowStats(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 5) return throw_msg(env, "XENT_NATIVE", "rowStats(logits, V, targets, stats, scalar)");
+  rows_args ra;
+  const char *bad = read_rows_args(env, argv, &ra);
+  if (bad) return throw_rows_args(env, "rowStats", bad);
   napi_typedarray_type tt;
-  size_t n_l = 0, n_t = 0, n_s = 0;
-  void *ld = NULL, *td = NULL, *sd = NULL;
-  if (napi_get_typedarray_info(env, argv[0], &tt, &n_l, &ld, NULL, NULL) != napi_ok || tt != napi_float32_array)
-    return throw_msg(env, "XENT_NATIVE", "rowStats: logits must be a Float32Array");
-  int32_t nv = 0;
-  napi_get_value_int32(env, argv[1], &nv);
-  if (napi_get_typedarray_info(env, argv[2], &tt, &n_t, &td, NULL, NULL) != napi_ok || tt != napi_int32_array)
-    return throw_msg(env, "XENT_NATIVE", "rowStats: targets must be an Int32Array");
+  size_t n_s = 0;
+  void *sd = NULL;
   if (napi_get_typedarray_info(env, argv[3], &tt, &n_s, &sd, NULL, NULL) != napi_ok || tt != napi_float64_array)
     return throw_msg(env, "XENT_NATIVE", "rowStats: stats must be a Float64Array");
+  if (n_s < ra.n * 5) return throw_msg(env, "XENT_NATIVE", "rowStats: shapes disagree");
   bool scalar = false;
   napi_get_value_bool(env, argv[4], &scalar);
-  if (nv < 1 || n_l < n_t * (size_t)nv || n_s < n_t * 5) return throw_msg(env, "XENT_NATIVE", "rowStats: shapes disagree");
-  const int32_t *tg = (const int32_t *)td;
-  for (size_t r = 0; r < n_t; r++)
-    if (tg[r] < 0 || tg[r] >= nv) return throw_msg(env, "XENT_NATIVE", "rowStats: target out of range");
   row_stats_fn fn = scalar ? row_stats_scalar : row_stats;
-  for (size_t r = 0; r < n_t; r++) fn((const float *)ld + r * (size_t)nv, nv, tg[r], (double *)sd + r * 5);
+  for (size_t r = 0; r < ra.n; r++) fn(ra.logits + r * (size_t)ra.nv, ra.nv, ra.targets[r], (double *)sd + r * 5);
   napi_value name;
   CHECK(napi_create_string_utf8(env, scalar ? "scalar" : row_stats_name, NAPI_AUTO_LENGTH, &name));
   return name;
@@ -532,23 +560,20 @@ static napi_value LlamaLogProbs(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs(logits, V, targets, out)");
+  rows_args ra;
+  const char *bad = read_rows_args(env, argv, &ra);
+  if (!bad && ra.n < 1) bad = "shapes disagree";
+  if (bad) return throw_rows_args(env, "llamaLogProbs", bad);
   napi_typedarray_type tt;
-  size_t n_l = 0, n_t = 0, n_o = 0;
-  void *ld = NULL, *td = NULL, *od = NULL;
-  if (napi_get_typedarray_info(env, argv[0], &tt, &n_l, &ld, NULL, NULL) != napi_ok || tt != napi_float32_array)
-    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: logits must be a Float32Array");
-  int32_t nv = 0;
-  napi_get_value_int32(env, argv[1], &nv);
-  if (napi_get_typedarray_info(env, argv[2], &tt, &n_t, &td, NULL, NULL) != napi_ok || tt != napi_int32_array)
-    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: targets must be an Int32Array");
+  size_t n_o = 0;
+  void *od = NULL;
   if (napi_get_typedarray_info(env, argv[3], &tt, &n_o, &od, NULL, NULL) != napi_ok || tt != napi_float32_array)
     return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: out must be a Float32Array");
-  if (nv < 1 || n_t < 1 || n_l < n_t * (size_t)nv || n_o < n_t + 1)
-    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: shapes disagree");
-  const int32_t *tg = (const int32_t *)td;
-  for (size_t r = 0; r < n_t; r++)
-    if (tg[r] < 0 || tg[r] >= nv) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: target out of range");
-  const float *logits = (const float *)ld;
+  if (n_o < ra.n + 1) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: shapes disagree");
+  const float *logits = ra.logits;
+  const int32_t *tg = ra.targets;
+  const int32_t nv = ra.nv;
+  const size_t n_t = ra.n;
   float *out = (float *)od;
   /* A second thread pays for its start (~50 µs) from about a million logits on. */
   const size_t half = n_t * (size_t)nv >= ((size_t)1 << 20) ? n_t / 2 : 0;
