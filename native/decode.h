@@ -18,7 +18,7 @@ typedef struct {
   ContextBox *c;
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref refs[10]; /* the context and every typed array the worker reads or writes */
+  napi_ref refs[11]; /* the context and every typed array the worker reads or writes */
   int n_refs;
   uint64_t ticket;
   int clear;
@@ -29,6 +29,8 @@ typedef struct {
   const int32_t *pair_index, *pair_target; /* [K] batch index of the row, true next token */
   float *out;                         /* optional [K, V] raw logits */
   double *stats;                      /* optional [K, 5]: nll, lse, max, argmax, rank (row_stats) */
+  float *llama;                       /* optional [K, 2]: llama-perplexity's task log-probabilities (llama-task.h) */
+  const float **rows;                 /* [K] with llama: the rows read, for llama_rows */
   int32_t status; /* 0 ok, else llama_decode's code, or -1000 for a missing logits row */
 } DecodeJob;
 
@@ -63,7 +65,11 @@ static void decode_run(DecodeJob *j, ContextBox *c) {
     }
     if (j->out) memcpy(j->out + (size_t)p * nv, row, nv * sizeof(float));
     if (j->stats) row_stats(row, (int32_t)nv, j->pair_target[p], j->stats + (size_t)p * 5);
+    if (j->llama) j->rows[p] = row;
   }
+  /* On the decode's own threads, as llama-perplexity runs compute_logprobs on its workers
+     between decodes: the rows are read where llama.cpp left them, never copied. */
+  if (j->llama) llama_rows(j->rows, (int32_t)nv, j->pair_target, (size_t)j->n_pairs, j->llama, llama_n_threads_batch(c->ctx));
 }
 
 static void decode_execute(napi_env env, void *data) {
@@ -85,6 +91,7 @@ static void decode_execute(napi_env env, void *data) {
 static void decode_free(napi_env env, DecodeJob *j) {
   for (int i = 0; i < j->n_refs; i++) napi_delete_reference(env, j->refs[i]);
   if (j->work) napi_delete_async_work(env, j->work);
+  free(j->rows);
   free(j);
 }
 
@@ -124,28 +131,29 @@ static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, int 
   return 1;
 }
 
-/* decode(ctx, clear, tokens, pos, seqStart, seqIds, outputs, pairIndex, pairTarget, out, stats) */
+/* decode(ctx, clear, tokens, pos, seqStart, seqIds, outputs, pairIndex, pairTarget, out, stats, llama) */
 static napi_value Decode(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value argv[11];
+  size_t argc = 12;
+  napi_value argv[12];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 11)
-    return throw_msg(env, "XENT_NATIVE", "decode(ctx, clear, tokens, pos, seqStart, seqIds, outputs, pairIndex, pairTarget, out, stats)");
+  if (argc < 12)
+    return throw_msg(env, "XENT_NATIVE", "decode(ctx, clear, tokens, pos, seqStart, seqIds, outputs, pairIndex, pairTarget, out, stats, llama)");
   ContextBox *c = (ContextBox *)get_external(env, argv[0]);
   if (!c || !c->ctx || c->release_when_idle) return throw_msg(env, "XENT_NATIVE", "decode: context handle is invalid or freed");
   bool clear = false;
   napi_get_value_bool(env, argv[1], &clear);
-  void *d[9];
-  size_t n[9];
-  static const napi_typedarray_type types[9] = {napi_int32_array, napi_int32_array, napi_int32_array, napi_int32_array,
-                                               napi_uint8_array, napi_int32_array, napi_int32_array, napi_float32_array,
-                                               napi_float64_array};
-  static const int nullable[9] = {0, 0, 1, 1, 0, 0, 0, 1, 1};
-  static const char *names[9] = {"tokens (Int32Array)", "pos (Int32Array)", "seqStart (Int32Array or null)",
-                                 "seqIds (Int32Array or null)", "outputs (Uint8Array)", "pairIndex (Int32Array)",
-                                 "pairTarget (Int32Array)", "out (Float32Array or null)", "stats (Float64Array or null)"};
+  void *d[10];
+  size_t n[10];
+  static const napi_typedarray_type types[10] = {napi_int32_array, napi_int32_array, napi_int32_array, napi_int32_array,
+                                                napi_uint8_array, napi_int32_array, napi_int32_array, napi_float32_array,
+                                                napi_float64_array, napi_float32_array};
+  static const int nullable[10] = {0, 0, 1, 1, 0, 0, 0, 1, 1, 1};
+  static const char *names[10] = {"tokens (Int32Array)", "pos (Int32Array)", "seqStart (Int32Array or null)",
+                                  "seqIds (Int32Array or null)", "outputs (Uint8Array)", "pairIndex (Int32Array)",
+                                  "pairTarget (Int32Array)", "out (Float32Array or null)", "stats (Float64Array or null)",
+                                  "llama (Float32Array or null)"};
   char msg[200];
-  for (int i = 0; i < 9; i++) {
+  for (int i = 0; i < 10; i++) {
     if (!typed_arg(env, argv[i + 2], types[i], nullable[i], &d[i], &n[i])) {
       snprintf(msg, sizeof msg, "decode: %s has the wrong type", names[i]);
       return throw_msg(env, "XENT_NATIVE", msg);
@@ -181,6 +189,7 @@ static napi_value Decode(napi_env env, napi_callback_info info) {
   }
   if (d[7] && n[7] < K * (size_t)c->n_vocab) return throw_msg(env, "XENT_NATIVE", "decode: out is too small for [K, V]");
   if (d[8] && n[8] < K * 5) return throw_msg(env, "XENT_NATIVE", "decode: stats is too small for [K, 5]");
+  if (d[9] && n[9] < K * 2) return throw_msg(env, "XENT_NATIVE", "decode: llama is too small for [K, 2]");
 
   DecodeJob *j = (DecodeJob *)calloc(1, sizeof(DecodeJob));
   j->c = c;
@@ -196,9 +205,14 @@ static napi_value Decode(napi_env env, napi_callback_info info) {
   j->pair_target = pair_target;
   j->out = (float *)d[7];
   j->stats = (double *)d[8];
+  j->llama = (float *)d[9];
+  if (j->llama && K > 0 && !(j->rows = (const float **)malloc(K * sizeof *j->rows))) {
+    free(j);
+    return throw_msg(env, "XENT_NATIVE", "decode: out of memory");
+  }
   /* Keep the context and the typed arrays alive (and their memory in place) while the worker uses them. */
-  const int keep[10] = {0, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-  for (int i = 0; i < 10; i++) {
+  const int keep[11] = {0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  for (int i = 0; i < 11; i++) {
     napi_valuetype vt;
     napi_typeof(env, argv[keep[i]], &vt);
     if (vt == napi_null || vt == napi_undefined) continue;

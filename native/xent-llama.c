@@ -23,22 +23,24 @@
  *       llama_context_params as llama-perplexity's common_context_params_to_llama sets them;
  *       flashAttn −1 auto (llama.cpp resolves it: on for the CPU), 0 off, 1 on
  *   contextInfo(ctx)                     -> { nCtx, nCtxSeq, nBatch, nUbatch, nSeqMax, flashAttn (resolved: 0|1, −1 unknown) }
- *   decode(ctx, clear, tokens, pos, seqStart, seqIds, outputs, pairIndex, pairTarget, out, stats) -> Promise<N>
+ *   decode(ctx, clear, tokens, pos, seqStart, seqIds, outputs, pairIndex, pairTarget, out, stats, llama) -> Promise<N>
  *       one llama_decode of N ≤ nBatch tokens (decode.h): token k at position pos[k] in the
  *       sequences seqIds[seqStart[k] … seqStart[k+1]) (seqStart null: all in sequence 0),
  *       logits for the tokens with outputs[k] ≠ 0; clear empties the KV cache first, else
  *       the batch continues what the cache holds. Then for each pair p (K pairs) the logit
  *       row of batch index pairIndex[p] is summarised for target pairTarget[p] into
- *       stats[p*5 … p*5+5) and/or copied into out[p*V … (p+1)*V).
+ *       stats[p*5 … p*5+5), copied into out[p*V … (p+1)*V), and/or reduced to llama-perplexity's
+ *       two task log-probabilities in llama[p*2 … p*2+2) (llama-task.h), each where given.
  *       Calls may overlap: they queue and run one at a time in call order, back to back.
  *   rowStats(logits, V, targets, stats, scalar) -> "scalar" | "avx2" | "avx512"
  *       row_stats on given rows (for tests: the vector and the reference implementations)
+ *   llamaLogProbs(logits, V, targets, out) llama-task.h's values on given rows (for tests)
  *   freeContext(ctx), freeModel(model)
  *   train                                the native training kernels (native/xent-train*.c,
  *                                        registered by this module's init; they use no libllama)
  *
  * Shapes: N tokens per decode, K scored pairs, V vocabulary size; out is [K, V] float32,
- * stats is [K, 5] float64 (nll nats, lse, max, argmax, rank).
+ * stats is [K, 5] float64 (nll nats, lse, max, argmax, rank), llama is [K, 2] float32.
  */
 #include <node_api.h>
 #include <stdint.h>
@@ -439,160 +441,10 @@ static napi_value FreeContext(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#include "llama-task.h"
 #include "decode.h"
 
-/* rowStats(logits: Float32Array, V, targets: Int32Array, stats: Float64Array, scalar: bool)
-   -> the implementation's name ("scalar" or "avx2"). The statistics evalChunk computes,
-   for rows given by the caller: lets tests compare both implementations on any logits. */
-/* The (logits: Float32Array, V, targets: Int32Array) arguments rowStats and llamaLogProbs share,
-   checked once: logits holds at least n = targets.length rows of V, every target in [0, V).
-   Returns NULL, or what is wrong (the caller names itself). */
-typedef struct {
-  const float *logits;
-  int32_t nv;
-  const int32_t *targets;
-  size_t n;
-} rows_args;
-
-static const char *read_rows_args(napi_env env, const napi_value *argv, rows_args *a) {
-  napi_typedarray_type tt;
-  size_t n_l = 0;
-  void *ld = NULL, *td = NULL;
-  if (napi_get_typedarray_info(env, argv[0], &tt, &n_l, &ld, NULL, NULL) != napi_ok || tt != napi_float32_array)
-    return "logits must be a Float32Array";
-  a->nv = 0;
-  napi_get_value_int32(env, argv[1], &a->nv);
-  if (napi_get_typedarray_info(env, argv[2], &tt, &a->n, &td, NULL, NULL) != napi_ok || tt != napi_int32_array)
-    return "targets must be an Int32Array";
-  if (a->nv < 1 || n_l < a->n * (size_t)a->nv) return "shapes disagree";
-  a->logits = (const float *)ld;
-  a->targets = (const int32_t *)td;
-  for (size_t r = 0; r < a->n; r++)
-    if (a->targets[r] < 0 || a->targets[r] >= a->nv) return "target out of range";
-  return NULL;
-}
-
-static napi_value throw_rows_args(napi_env env, const char *op, const char *what) {
-  char msg[96];
-  snprintf(msg, sizeof msg, "%s: %s", op, what);
-  return throw_msg(env, "XENT_NATIVE", msg);
-}
-
-static napi_value RowStats(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) return throw_msg(env, "XENT_NATIVE", "rowStats(logits, V, targets, stats, scalar)");
-  rows_args ra;
-  const char *bad = read_rows_args(env, argv, &ra);
-  if (bad) return throw_rows_args(env, "rowStats", bad);
-  napi_typedarray_type tt;
-  size_t n_s = 0;
-  void *sd = NULL;
-  if (napi_get_typedarray_info(env, argv[3], &tt, &n_s, &sd, NULL, NULL) != napi_ok || tt != napi_float64_array)
-    return throw_msg(env, "XENT_NATIVE", "rowStats: stats must be a Float64Array");
-  if (n_s < ra.n * 5) return throw_msg(env, "XENT_NATIVE", "rowStats: shapes disagree");
-  bool scalar = false;
-  napi_get_value_bool(env, argv[4], &scalar);
-  row_stats_fn fn = scalar ? row_stats_scalar : row_stats;
-  for (size_t r = 0; r < ra.n; r++) fn(ra.logits + r * (size_t)ra.nv, ra.nv, ra.targets[r], (double *)sd + r * 5);
-  napi_value name;
-  CHECK(napi_create_string_utf8(env, scalar ? "scalar" : row_stats_name, NAPI_AUTO_LENGTH, &name));
-  return name;
-}
-
-/* llamaLogProbs(logits: Float32Array, V, targets: Int32Array, out: Float32Array): the
-   per-token log-probabilities of llama-perplexity's task scoring (tools/perplexity/perplexity.cpp),
-   in its float32 arithmetic, for rows r = 0 … n−1 of [n, V] logits:
-     out[r]  compute_logprobs: float max, a float sum of expf(l − max) in index order,
-             then (l[t] − max) − logf(sum), each step in float;
-     out[n]  softmax + std::log of row 0: p = (float)(expf(l[t] − max) / Σ expf in double), logf(p)
-             (its path for the first token of a HellaSwag ending or a multiple-choice answer).
-   The same operations as src/tasks/llama-arith.ts, which stays the reference where there is no
-   binding. The expf values come from the row statistics' vector expf where it was selected
-   (row-stats.h: bit-identical to libm's, checked at init and exhaustively by check-expf.c; below
-   −103.28 both are ≤ 2^-148, which a float sum holding its row's 1 cannot see), 8 at a time,
-   and are added in index order, so the float sum is libm's bit for bit. Rows are split over
-   two threads, as llama-perplexity spreads compute_logprobs over its workers. */
-static float llama_row_logprob(const float *row, int32_t nv, int32_t t) {
-  float mx = row[0];
-  for (int32_t v = 1; v < nv; v++)
-    if (row[v] > mx) mx = row[v];
-  float sum = 0.0f;
-  int32_t v = 0;
-#ifdef XENT_ROW_STATS_AVX2
-  const int wide = row_stats == row_stats_avx512, narrow = row_stats == row_stats_avx2;
-  if (wide || narrow) {
-    float x[8];
-    double e[8];
-    for (; v + 8 <= nv; v += 8) {
-      for (int k = 0; k < 8; k++) x[k] = row[v + k] - mx;
-      if (wide) {
-        expf8_avx512_store(x, e);
-      } else {
-        expf4_avx2_store(x, e);
-        expf4_avx2_store(x + 4, e + 4);
-      }
-      for (int k = 0; k < 8; k++) sum += (float)e[k];
-    }
-  }
-#endif
-  for (; v < nv; v++) sum += expf(row[v] - mx);
-  return (row[t] - mx) - logf(sum);
-}
-
-typedef struct {
-  const float *logits;
-  int32_t nv;
-  const int32_t *targets;
-  float *out;
-  size_t r0, r1;
-} llama_rows_job;
-
-static void *llama_rows_run(void *arg) {
-  const llama_rows_job *j = (const llama_rows_job *)arg;
-  for (size_t r = j->r0; r < j->r1; r++) j->out[r] = llama_row_logprob(j->logits + r * (size_t)j->nv, j->nv, j->targets[r]);
-  return NULL;
-}
-
-static napi_value LlamaLogProbs(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs(logits, V, targets, out)");
-  rows_args ra;
-  const char *bad = read_rows_args(env, argv, &ra);
-  if (!bad && ra.n < 1) bad = "shapes disagree";
-  if (bad) return throw_rows_args(env, "llamaLogProbs", bad);
-  napi_typedarray_type tt;
-  size_t n_o = 0;
-  void *od = NULL;
-  if (napi_get_typedarray_info(env, argv[3], &tt, &n_o, &od, NULL, NULL) != napi_ok || tt != napi_float32_array)
-    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: out must be a Float32Array");
-  if (n_o < ra.n + 1) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: shapes disagree");
-  const float *logits = ra.logits;
-  const int32_t *tg = ra.targets;
-  const int32_t nv = ra.nv;
-  const size_t n_t = ra.n;
-  float *out = (float *)od;
-  /* A second thread pays for its start (~50 µs) from about a million logits on. */
-  const size_t half = n_t * (size_t)nv >= ((size_t)1 << 20) ? n_t / 2 : 0;
-  llama_rows_job second = {logits, nv, tg, out, half, n_t};
-  pthread_t th;
-  const int threaded = half > 0 && pthread_create(&th, NULL, llama_rows_run, &second) == 0;
-  llama_rows_job first = {logits, nv, tg, out, 0, threaded ? half : n_t};
-  llama_rows_run(&first);
-  if (threaded) pthread_join(th, NULL);
-  const float *row0 = logits;
-  float mx = row0[0];
-  for (int32_t v = 1; v < nv; v++)
-    if (row0[v] > mx) mx = row0[v];
-  double dsum = 0.0;
-  for (int32_t v = 0; v < nv; v++) dsum += expf(row0[v] - mx);
-  const float p = (float)(expf(row0[tg[0]] - mx) / dsum);
-  out[n_t] = logf(p);
-  return NULL;
-}
+#include "rows-napi.h"
 
 static napi_value Register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {

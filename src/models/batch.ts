@@ -35,6 +35,8 @@ export interface BatchOptions {
   full?: boolean;
   /** With `full`: raw logits instead, where the engine has them. */
   rawLogits?: boolean;
+  /** llama-perplexity's task log-probabilities (PositionScores.llama), where the engine has them. */
+  llamaTaskLogProbs?: boolean;
 }
 
 /** A model that scores a batch of requests in fewer passes than one per request. */
@@ -148,6 +150,7 @@ export async function scoreBatch(
         from: q.from,
         ...(opts.full ? { full: true } : {}),
         ...(opts.rawLogits ? { rawLogits: true } : {}),
+        ...(opts.llamaTaskLogProbs ? { llamaTaskLogProbs: true } : {}),
       }),
     );
   }

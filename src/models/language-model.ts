@@ -41,6 +41,12 @@ export interface ScoreOptions {
    * llama.cpp's own arithmetic can be reproduced bit for bit (xent kld --compat llama).
    */
   rawLogits?: boolean;
+  /**
+   * Also return llama-perplexity's float32 task log-probabilities of each scored position
+   * (`llama`), where the engine reads raw logits natively (the native GGUF engine, which
+   * computes them on llama.cpp's rows in place); other engines ignore it.
+   */
+  llamaTaskLogProbs?: boolean;
 }
 
 /** Scores of the positions from … T−2 (count = T − 1 − from), all in nats. */
@@ -57,6 +63,12 @@ export interface PositionScores {
   logProbs?: Float32Array;
   /** With `full` and `rawLogits`, where the engine has them: row-major [count, V] raw logits (logProbs is then absent). */
   logits?: Float32Array;
+  /**
+   * With `llamaTaskLogProbs`, where the engine has them: ln p of each position's next token
+   * in llama-perplexity's float32 arithmetic (tools/perplexity/perplexity.cpp), through
+   * `compute_logprobs` (`logProbs`) and through `softmax` then `std::log` (`softmaxLogProbs`).
+   */
+  llama?: { logProbs: Float32Array; softmaxLogProbs: Float32Array };
 }
 
 export interface LanguageModel {

@@ -23,7 +23,7 @@ import {
 import { type LmEvalTaskContext, prepareLmEval } from './lmeval-protocol.js';
 import type { LoadedTasks } from './load-tasks.js';
 import { marginOf, type PreparedTask, type TaskOutcome } from './outcome.js';
-import { type LogProbScorer, modelScorer } from './scorer.js';
+import { type LogProbScorer, modelScorer, type ScoredRequest } from './scorer.js';
 import { accuracyPm, lmEvalMean, wilson95 } from './stats.js';
 import { choiceTexts, type Task, taskText } from './task.js';
 import { tokenizer } from './tokens.js';
@@ -133,33 +133,59 @@ export async function runTasks(
   // task too long for the window) is thrown only when it is next, after the tasks before it
   // are scored and printed, as llama-perplexity reports it.
   let ahead: { i: number; p: Promise<PreparedTask> } | undefined;
-  let i = 0;
-  while (i < tasks.length) {
-    if (opts.signal?.aborted) {
-      interrupted = true;
-      break;
-    }
-    const group: PreparedTask[] = [await (ahead?.i === i ? ahead.p : prepare(i))];
+  let next = 0;
+  const formGroup = async (): Promise<PreparedTask[]> => {
+    const group: PreparedTask[] = [await (ahead?.i === next ? ahead.p : prepare(next))];
     ahead = undefined;
     let cells = group[0]!.cells;
     let seqs = group[0]!.sequences;
-    while (!lmEval && i + group.length < tasks.length) {
-      const k = i + group.length;
+    while (!lmEval && next + group.length < tasks.length) {
+      const k = next + group.length;
       const p = prepare(k);
-      const next = await p.catch(() => undefined);
-      if (!next || cells + next.cells > window || seqs + next.sequences > LLAMA_SEQUENCES) {
+      const more = await p.catch(() => undefined);
+      if (!more || cells + more.cells > window || seqs + more.sequences > LLAMA_SEQUENCES) {
         ahead = { i: k, p };
         break;
       }
-      group.push(next);
-      cells += next.cells;
-      seqs += next.sequences;
+      group.push(more);
+      cells += more.cells;
+      seqs += more.sequences;
     }
-    // Each task's first request starts a new shared prefix.
-    const requests = group.flatMap((g) => g.requests.map((r, j) => (j === 0 ? { ...r, prefix: 0 } : r)));
-    const scored = await scorer.score(requests);
+    next += group.length;
+    return group;
+  };
+  // Groups in flight: with a model that takes overlapping calls, the next group is tokenised
+  // and its decodes queued while the engine works on this one, so that the engine never
+  // waits for JavaScript (llama-perplexity tokenises every task before its first decode).
+  const depth = scorer.pipelined ? 2 : 1;
+  const inflight: { group: PreparedTask[]; scored: Promise<ScoredRequest[]> }[] = [];
+  let failed: { error: unknown } | undefined;
+  let i = 0;
+  for (;;) {
+    while (!failed && inflight.length < depth && next < tasks.length && !opts.signal?.aborted) {
+      let group: PreparedTask[];
+      try {
+        group = await formGroup();
+      } catch (error) {
+        failed = { error };
+        break;
+      }
+      // Each task's first request starts a new shared prefix.
+      const requests = group.flatMap((g) => g.requests.map((r, j) => (j === 0 ? { ...r, prefix: 0 } : r)));
+      const scored = scorer.score(requests);
+      // Awaited in order below; until then a rejection must not count as unhandled.
+      scored.catch(() => undefined);
+      inflight.push({ group, scored });
+    }
+    const head = inflight.shift();
+    if (!head) {
+      if (failed) throw failed.error;
+      if (opts.signal?.aborted && i < tasks.length) interrupted = true;
+      break;
+    }
+    const scored = await head.scored;
     let at = 0;
-    for (const g of group) {
+    for (const g of head.group) {
       const o: TaskOutcome = g.finish(scored.slice(at, at + g.requests.length));
       at += g.requests.length;
       const task = tasks[i]!;

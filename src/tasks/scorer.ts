@@ -12,7 +12,6 @@
  */
 import { XentError } from '../core/errors.js';
 import { isBatchScorer } from '../models/batch.js';
-import { loadNativeBinding } from '../models/gguf/gguf-native.js';
 import type { LanguageModel, PositionScores } from '../models/language-model.js';
 import { llamaLogProb, llamaSoftmaxLogProb } from './llama-arith.js';
 
@@ -33,8 +32,8 @@ export interface ScoredRequest {
   /** ln p of each scored position's next token (nats, ≤ 0), float64 from the engine's own log-softmax. */
   logProbs: Float64Array;
   /**
-   * Where the engine hands over raw logits (GGUF, native engine): the same log-probabilities
-   * in llama-perplexity's float32 arithmetic: every position through `compute_logprobs`
+   * Where the engine has raw logits (the native GGUF engine): the same log-probabilities in
+   * llama-perplexity's float32 arithmetic: every position through `compute_logprobs`
    * (`logProbs`), and the first one also through `softmax` and `std::log` (`firstSoftmax`,
    * its path for the first token of an ending).
    */
@@ -43,14 +42,23 @@ export interface ScoredRequest {
 
 export interface LogProbScorer {
   readonly vocabSize: number;
+  /**
+   * True when `score` may be called again before the previous call resolves (results still
+   * come in call order): the caller may then keep the next call's work queued behind this one.
+   */
+  readonly pipelined?: boolean;
   /** Scores the requests (typically the choices of one task); results in request order. */
   score(requests: readonly LogProbRequest[]): Promise<ScoredRequest[]>;
 }
 
 export interface ModelScorerOptions {
-  /** Ask for raw logits and compute llama.cpp's float32 arithmetic where the engine has them. */
+  /** llama.cpp's float32 arithmetic where the engine has raw logits. */
   llamaArithmetic: boolean;
-  /** With llamaArithmetic: compute it in JavaScript (the reference) even where the binding has it in C. */
+  /**
+   * With llamaArithmetic: copy the raw logits out and compute it in JavaScript
+   * (src/tasks/llama-arith.ts, the reference) instead of in the engine, which computes it
+   * on llama.cpp's rows in place (native/llama-task.h).
+   */
   jsArithmetic?: boolean;
 }
 
@@ -60,9 +68,6 @@ export interface ModelScorerOptions {
  */
 export function modelScorer(model: LanguageModel, opts: ModelScorerOptions): LogProbScorer {
   const V = model.vocabSize;
-  const raw = opts.llamaArithmetic;
-  // Raw logits come only from the native engine, whose binding then also has the C arithmetic.
-  const native = raw && !opts.jsArithmetic ? loadNativeBinding() : undefined;
   const check = (r: LogProbRequest, i: number, all: readonly LogProbRequest[]): void => {
     const T = r.tokens.length;
     if (!(Number.isInteger(r.from) && r.from >= 0 && r.from <= T - 2)) {
@@ -85,23 +90,23 @@ export function modelScorer(model: LanguageModel, opts: ModelScorerOptions): Log
     const n = r.tokens.length - 1 - r.from;
     const logProbs = new Float64Array(n);
     for (let k = 0; k < n; k++) logProbs[k] = -s.nats[k]!;
+    if (s.llama) return { logProbs, llama: { logProbs: s.llama.logProbs, firstSoftmax: s.llama.softmaxLogProbs[0]! } };
     if (!s.logits) return { logProbs };
-    if (native) {
-      // The same operations in C (libm's expf and logf, llama.cpp's own): ~5× faster at V = 32000.
-      const out = new Float32Array(n + 1);
-      native.llamaLogProbs(s.logits, V, r.tokens.subarray(r.from + 1, r.from + 1 + n), out);
-      return { logProbs, llama: { logProbs: out.subarray(0, n), firstSoftmax: out[n]! } };
-    }
     const lp = new Float32Array(n);
     for (let k = 0; k < n; k++) lp[k] = llamaLogProb(s.logits, k * V, V, r.tokens[r.from + k + 1]!);
     const firstSoftmax = llamaSoftmaxLogProb(s.logits, 0, V, r.tokens[r.from + 1]!);
     return { logProbs, llama: { logProbs: lp, firstSoftmax } };
   };
-  const scoreOpts = raw ? { full: true, rawLogits: true } : {};
+  const scoreOpts = !opts.llamaArithmetic
+    ? {}
+    : opts.jsArithmetic
+      ? { full: true, rawLogits: true }
+      : { llamaTaskLogProbs: true };
   const one = async (r: LogProbRequest): Promise<ScoredRequest> =>
     collect(r, await model.score(r.tokens, { from: r.from, ...scoreOpts }));
   return {
     vocabSize: V,
+    pipelined: model.pipelined,
     async score(requests) {
       requests.forEach(check);
       if (isBatchScorer(model) && requests.length > 0) {

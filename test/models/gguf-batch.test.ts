@@ -83,6 +83,7 @@ for (const name of MODELS) {
         const ctx = b.createContext(m, T, T, ub, 1, 2, fa === 'on' ? 1 : 0, false);
         const whole = new Float32Array(K * V);
         const wholeStats = new Float64Array(K * 5);
+        const wholeLlama = new Float32Array(K * 2);
         await b.decode(
           ctx,
           true,
@@ -95,7 +96,16 @@ for (const name of MODELS) {
           Int32Array.from({ length: K }, (_, r) => toks[first + r + 1]!),
           whole,
           wholeStats,
+          wholeLlama,
         );
+        // The task arithmetic decode runs on llama.cpp's rows in place equals the binding's
+        // llamaLogProbs on the copied rows, bit for bit (both values of every row).
+        const targets = Int32Array.from({ length: K }, (_, r) => toks[first + r + 1]!);
+        const one = new Float32Array(2);
+        for (let r = 0; r < K; r++) {
+          b.llamaLogProbs(whole.subarray(r * V, (r + 1) * V), V, targets.subarray(r, r + 1), one);
+          assert.deepEqual([wholeLlama[2 * r], wholeLlama[2 * r + 1]], [one[0], one[1]], `row ${r}`);
+        }
         const steps = planChunks([toks], first, perplexityLayout(T, T, ub));
         assert.equal(steps.length, T / ub);
         const pieces = new Float32Array(K * V);
@@ -116,6 +126,7 @@ for (const name of MODELS) {
             s.pairTarget,
             out,
             st,
+            null,
           );
           assert.ok(k <= ub, 'a step reads at most one ubatch of rows');
           if (k) {
@@ -245,12 +256,25 @@ test('the native decode call refuses bad arrays with a message naming them', { s
     const pos = Int32Array.of(0, 1, 2);
     const outs = Uint8Array.of(0, 1, 0);
     assert.throws(
-      () => b.decode(ctx, true, t, pos, null, null, outs, Int32Array.of(2), Int32Array.of(5), null, null),
+      () => b.decode(ctx, true, t, pos, null, null, outs, Int32Array.of(2), Int32Array.of(5), null, null, null),
       /pairIndex must name batch rows that have outputs set/,
     );
     assert.throws(
       () =>
-        b.decode(ctx, true, t, Int32Array.of(0, 1), null, null, outs, Int32Array.of(1), Int32Array.of(5), null, null),
+        b.decode(
+          ctx,
+          true,
+          t,
+          Int32Array.of(0, 1),
+          null,
+          null,
+          outs,
+          Int32Array.of(1),
+          Int32Array.of(5),
+          null,
+          null,
+          null,
+        ),
       /equal lengths/,
     );
     assert.throws(
@@ -265,6 +289,7 @@ test('the native decode call refuses bad arrays with a message naming them', { s
           outs,
           Int32Array.of(1),
           Int32Array.of(5),
+          null,
           null,
           null,
         ),
@@ -284,17 +309,52 @@ test('the native decode call refuses bad arrays with a message naming them', { s
           new Int32Array(0),
           null,
           null,
+          null,
         ),
       /65 tokens, but a batch holds 1 to 64/,
     );
     assert.throws(
       () =>
-        b.decode(ctx, true, t, pos, null, null, outs, Int32Array.of(1), Int32Array.of(5), new Float32Array(10), null),
+        b.decode(
+          ctx,
+          true,
+          t,
+          pos,
+          null,
+          null,
+          outs,
+          Int32Array.of(1),
+          Int32Array.of(5),
+          new Float32Array(10),
+          null,
+          null,
+        ),
       /out is too small/,
     );
     const st = new Float64Array(5);
-    assert.equal(await b.decode(ctx, true, t, pos, null, null, outs, Int32Array.of(1), Int32Array.of(5), null, st), 3);
+    assert.equal(
+      await b.decode(ctx, true, t, pos, null, null, outs, Int32Array.of(1), Int32Array.of(5), null, st, null),
+      3,
+    );
     assert.ok(Number.isFinite(st[0]!) && st[0]! > 0);
+    assert.throws(
+      () =>
+        b.decode(
+          ctx,
+          true,
+          t,
+          pos,
+          null,
+          null,
+          outs,
+          Int32Array.of(1),
+          Int32Array.of(5),
+          null,
+          null,
+          new Float32Array(1),
+        ),
+      /llama is too small for \[K, 2\]/,
+    );
     b.freeContext(ctx);
   } finally {
     b.freeModel(h);

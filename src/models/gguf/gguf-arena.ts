@@ -1,8 +1,10 @@
 /**
  * Where the native GGUF engine's scored rows land: one arena per call (or one reused across
  * the slices of a sliced run), [rows, 5] float64 row statistics (nll in nats, lse, max,
- * argmax, rank; native/row-stats.h) and, for full distributions, [rows, V] float32 logits,
- * with result d's rows at base[d] … base[d+1]−1; and the PositionScores read from them.
+ * argmax, rank; native/row-stats.h), for full distributions [rows, V] float32 logits, and for
+ * task scoring [rows, 2] float32 llama-perplexity task log-probabilities
+ * (native/llama-task.h), with result d's rows at base[d] … base[d+1]−1; and the
+ * PositionScores read from them.
  */
 import { XentError } from '../../core/errors.js';
 import type { PositionScores } from '../language-model.js';
@@ -13,6 +15,7 @@ export class Arena {
   readonly base: Int32Array;
   readonly stats: Float64Array;
   readonly logits: Float32Array | null;
+  readonly llama: Float32Array | null;
   /**
    * `reuse`: an arena whose rows are no longer needed; its memory is taken over when large
    * enough, so that a sliced run allocates one buffer, not one per decode (a garbage
@@ -21,7 +24,7 @@ export class Arena {
   constructor(
     readonly counts: readonly number[],
     readonly V: number,
-    full: boolean,
+    want: { full?: boolean; llama?: boolean },
     reuse?: Arena,
   ) {
     this.base = new Int32Array(counts.length + 1);
@@ -33,7 +36,8 @@ export class Arena {
     this.stats =
       stats && stats.byteLength >= rows * 40 ? new Float64Array(stats, 0, rows * 5) : new Float64Array(rows * 5);
     const logits = reuse?.logits?.buffer;
-    this.logits = !full
+    this.llama = want.llama ? new Float32Array(rows * 2) : null;
+    this.logits = !want.full
       ? null
       : logits && logits.byteLength >= rows * V * 4
         ? new Float32Array(logits, 0, rows * V)
@@ -86,7 +90,8 @@ export function arenaResults(
       rank[r] = stats[s + 4]!;
       top1Prob[r] = Math.exp(stats[s + 2]! - stats[s + 1]!);
     }
-    if (!arena.logits) return { nats, rank, top1, top1Prob };
+    const llama = arena.llama ? llamaValues(arena.llama, b0, count) : undefined;
+    if (!arena.logits) return llama ? { nats, rank, top1, top1Prob, llama } : { nats, rank, top1, top1Prob };
     const logits = arena.logits.subarray(b0 * V, (b0 + count) * V);
     if (opts.rawLogits) return { nats, rank, top1, top1Prob, logits };
     // Full distribution: log p = l − lse, in place (float32).
@@ -97,4 +102,15 @@ export function arenaResults(
     }
     return { nats, rank, top1, top1Prob, logProbs: logits };
   });
+}
+
+/** Result rows b0 … b0+count−1 of the arena's [rows, 2] task values, as two arrays. */
+function llamaValues(all: Float32Array, b0: number, count: number): NonNullable<PositionScores['llama']> {
+  const logProbs = new Float32Array(count);
+  const softmaxLogProbs = new Float32Array(count);
+  for (let r = 0; r < count; r++) {
+    logProbs[r] = all[2 * (b0 + r)]!;
+    softmaxLogProbs[r] = all[2 * (b0 + r) + 1]!;
+  }
+  return { logProbs, softmaxLogProbs };
 }

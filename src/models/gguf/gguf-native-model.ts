@@ -205,6 +205,11 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     const V = this.vocabSize;
     const g0 = consecutiveRows(step, arena.base);
     const stats = g0 !== undefined ? arena.stats.subarray(g0 * 5, (g0 + K) * 5) : new Float64Array(K * 5);
+    const llama = arena.llama
+      ? g0 !== undefined
+        ? arena.llama.subarray(g0 * 2, (g0 + K) * 2)
+        : new Float32Array(K * 2)
+      : null;
     const out = arena.logits
       ? g0 !== undefined
         ? arena.logits.subarray(g0 * V, (g0 + K) * V)
@@ -222,6 +227,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
       step.pairTarget,
       out,
       stats,
+      llama,
     );
     return p.then(
       () => {
@@ -230,6 +236,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
           const g = arena.base[step.pairDest[q]!]! + step.pairRow[q]!;
           arena.stats.set(stats.subarray(q * 5, q * 5 + 5), g * 5);
           if (out) arena.logits!.set(out.subarray(q * V, (q + 1) * V), g * V);
+          if (llama) arena.llama!.set(llama.subarray(q * 2, q * 2 + 2), g * 2);
         }
       },
       (e: unknown) => {
@@ -271,7 +278,10 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     const layout = sequenceLayout(this.ctxHint, this.batch, this.ubatch);
     const toks = Int32Array.from(tokens);
     const steps = planSequence(toks, opts.from, opts.from, T - 2, layout);
-    const arena = new Arena([T - 1 - opts.from], this.vocabSize, opts.full === true);
+    const arena = new Arena([T - 1 - opts.from], this.vocabSize, {
+      full: opts.full === true,
+      llama: opts.llamaTaskLogProbs === true,
+    });
     return this.run(layout, async (ctx) => {
       await this.runSteps(ctx, steps, arena);
       return arenaResults(op, arena, opts)[0]!;
@@ -321,7 +331,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     const arena = new Arena(
       chunks.map(() => T - 1 - opts.from),
       this.vocabSize,
-      opts.full === true,
+      { full: opts.full === true },
     );
     return this.run(layout, async (ctx) => {
       await this.runSteps(ctx, steps, arena);
@@ -377,7 +387,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
       // would keep memory from staying well under llama-perplexity's.
       let arena: Arena | undefined;
       for (const p of planned()) {
-        arena = new Arena(p.counts, this.vocabSize, opts.full === true, arena);
+        arena = new Arena(p.counts, this.vocabSize, { full: opts.full === true }, arena);
         await this.issue(ctx, p.step, arena);
         const scores = arenaResults(op, arena, opts, p.rows);
         for (let k = 0; k < p.chunks.length; k++) yield { chunk: p.chunks[k]!, row: p.rows[k]!, scores: scores[k]! };
@@ -419,7 +429,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     const arena = new Arena(
       requests.map((q) => q.tokens.length - 1 - q.from),
       this.vocabSize,
-      opts.full === true,
+      { full: opts.full === true, llama: opts.llamaTaskLogProbs === true },
     );
     return this.run(layout, async (ctx) => {
       await this.runSteps(ctx, decodes.flat(), arena);

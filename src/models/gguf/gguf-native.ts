@@ -66,9 +66,11 @@ export interface XentLlamaBinding {
    * position pos[k] in sequences seqIds[seqStart[k] … seqStart[k+1]) (null: sequence 0),
    * logits where outputs[k] ≠ 0. Then for each pair p of K, the row of batch index
    * pairIndex[p] is scored against pairTarget[p]: stats [K, 5] = nll (nats), lse, max,
-   * argmax, rank (llama-perplexity's arithmetic, native/row-stats.h), and/or the raw row
-   * into out [K, V]. A non-finite row has nll = NaN and argmax = the first offending token
-   * (−1 if none). Calls run natively one after another, in call order.
+   * argmax, rank (llama-perplexity's arithmetic, native/row-stats.h), the raw row into
+   * out [K, V], and llama-perplexity's two task log-probabilities into llama [K, 2]
+   * (compute_logprobs' and softmax-then-log's, native/llama-task.h), each where given. A
+   * non-finite row has nll = NaN and argmax = the first offending token (−1 if none). Calls
+   * run natively one after another, in call order.
    */
   decode(
     c: NativeContextHandle,
@@ -82,6 +84,7 @@ export interface XentLlamaBinding {
     pairTarget: Int32Array,
     out: Float32Array | null,
     stats: Float64Array | null,
+    llama: Float32Array | null,
   ): Promise<number>;
   /**
    * The row statistics decode computes, on rows [targets.length, V] the caller gives:

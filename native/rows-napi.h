@@ -1,0 +1,106 @@
+/*
+ * The binding's entries on logit rows the caller gives (included once, by xent-llama.c):
+ * rowStats and llamaLogProbs run row-stats.h's and llama-task.h's functions, which decode
+ * runs on the rows llama.cpp produces, so that tests can compare them with their scalar and
+ * TypeScript references on any logits.
+ */
+#ifndef XENT_ROWS_NAPI_H
+#define XENT_ROWS_NAPI_H
+
+/* The (logits: Float32Array, V, targets: Int32Array) arguments rowStats and llamaLogProbs share,
+   checked once: logits holds at least n = targets.length rows of V, every target in [0, V).
+   Returns NULL, or what is wrong (the caller names itself). */
+typedef struct {
+  const float *logits;
+  int32_t nv;
+  const int32_t *targets;
+  size_t n;
+} rows_args;
+
+static const char *read_rows_args(napi_env env, const napi_value *argv, rows_args *a) {
+  napi_typedarray_type tt;
+  size_t n_l = 0;
+  void *ld = NULL, *td = NULL;
+  if (napi_get_typedarray_info(env, argv[0], &tt, &n_l, &ld, NULL, NULL) != napi_ok || tt != napi_float32_array)
+    return "logits must be a Float32Array";
+  a->nv = 0;
+  napi_get_value_int32(env, argv[1], &a->nv);
+  if (napi_get_typedarray_info(env, argv[2], &tt, &a->n, &td, NULL, NULL) != napi_ok || tt != napi_int32_array)
+    return "targets must be an Int32Array";
+  if (a->nv < 1 || n_l < a->n * (size_t)a->nv) return "shapes disagree";
+  a->logits = (const float *)ld;
+  a->targets = (const int32_t *)td;
+  for (size_t r = 0; r < a->n; r++)
+    if (a->targets[r] < 0 || a->targets[r] >= a->nv) return "target out of range";
+  return NULL;
+}
+
+static napi_value throw_rows_args(napi_env env, const char *op, const char *what) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "%s: %s", op, what);
+  return throw_msg(env, "XENT_NATIVE", msg);
+}
+
+/* rowStats(logits: Float32Array, V, targets: Int32Array, stats: Float64Array, scalar: bool)
+   -> the implementation's name ("scalar" or "avx2"). The statistics evalChunk computes,
+   for rows given by the caller: lets tests compare both implementations on any logits. */
+static napi_value RowStats(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return throw_msg(env, "XENT_NATIVE", "rowStats(logits, V, targets, stats, scalar)");
+  rows_args ra;
+  const char *bad = read_rows_args(env, argv, &ra);
+  if (bad) return throw_rows_args(env, "rowStats", bad);
+  napi_typedarray_type tt;
+  size_t n_s = 0;
+  void *sd = NULL;
+  if (napi_get_typedarray_info(env, argv[3], &tt, &n_s, &sd, NULL, NULL) != napi_ok || tt != napi_float64_array)
+    return throw_msg(env, "XENT_NATIVE", "rowStats: stats must be a Float64Array");
+  if (n_s < ra.n * 5) return throw_msg(env, "XENT_NATIVE", "rowStats: shapes disagree");
+  bool scalar = false;
+  napi_get_value_bool(env, argv[4], &scalar);
+  row_stats_fn fn = scalar ? row_stats_scalar : row_stats;
+  for (size_t r = 0; r < ra.n; r++) fn(ra.logits + r * (size_t)ra.nv, ra.nv, ra.targets[r], (double *)sd + r * 5);
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, scalar ? "scalar" : row_stats_name, NAPI_AUTO_LENGTH, &name));
+  return name;
+}
+
+/* llamaLogProbs(logits: Float32Array, V, targets: Int32Array, out: Float32Array): llama-perplexity's
+   task arithmetic (llama-task.h) on given rows r = 0 … n−1 of [n, V] logits, for tests (decode
+   computes the same values on the rows it reads): out[r] is compute_logprobs' log p(targets[r]),
+   out[n] the softmax + std::log value of row 0. */
+static napi_value LlamaLogProbs(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs(logits, V, targets, out)");
+  rows_args ra;
+  const char *bad = read_rows_args(env, argv, &ra);
+  if (!bad && ra.n < 1) bad = "shapes disagree";
+  if (bad) return throw_rows_args(env, "llamaLogProbs", bad);
+  napi_typedarray_type tt;
+  size_t n_o = 0;
+  void *od = NULL;
+  if (napi_get_typedarray_info(env, argv[3], &tt, &n_o, &od, NULL, NULL) != napi_ok || tt != napi_float32_array)
+    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: out must be a Float32Array");
+  if (n_o < ra.n + 1) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: shapes disagree");
+  const float **rows = (const float **)malloc(ra.n * sizeof *rows);
+  float *vals = (float *)malloc(ra.n * 2 * sizeof *vals);
+  if (!rows || !vals) {
+    free(rows);
+    free(vals);
+    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: out of memory");
+  }
+  for (size_t r = 0; r < ra.n; r++) rows[r] = ra.logits + r * (size_t)ra.nv;
+  llama_rows(rows, ra.nv, ra.targets, ra.n, vals, 2);
+  float *out = (float *)od;
+  for (size_t r = 0; r < ra.n; r++) out[r] = vals[2 * r];
+  out[ra.n] = vals[1];
+  free(rows);
+  free(vals);
+  return NULL;
+}
+
+#endif
