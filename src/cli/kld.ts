@@ -129,7 +129,8 @@ async function runKld(o: KldCliOptions): Promise<void> {
   if (o.report) (await import('../report/write.js')).checkReportPath('kld', '--report', o.report);
   const [
     { loadModel },
-    { evaluateKld, assertSameTokenizer },
+    { evaluateKld },
+    { assertSameTokenizer },
     { BaseFileReader },
     { readDataFile },
     { Progress },
@@ -137,6 +138,7 @@ async function runKld(o: KldCliOptions): Promise<void> {
   ] = await Promise.all([
     import('../models/load.js'),
     import('../eval/kld.js'),
+    import('../eval/kld-checks.js'),
     import('../eval/kld-file.js'),
     import('../io/read-data-file.js'),
     import('./progress.js'),
