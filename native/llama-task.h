@@ -20,7 +20,13 @@
 #ifndef XENT_LLAMA_TASK_H
 #define XENT_LLAMA_TASK_H
 
-static void llama_row_values(const float *row, int32_t nv, int32_t t, float *lp, float *sm) {
+/* One row's max, its float sum and its double sum of expf(l − max) (one pass, both sums in index order). */
+typedef struct {
+  float mx, sum;
+  double dsum;
+} llama_row_sums;
+
+static llama_row_sums llama_sums(const float *row, int32_t nv) {
   float mx = row[0];
   for (int32_t v = 1; v < nv; v++)
     if (row[v] > mx) mx = row[v];
@@ -52,11 +58,16 @@ static void llama_row_values(const float *row, int32_t nv, int32_t t, float *lp,
     sum += e;
     dsum += e;
   }
-  *lp = (row[t] - mx) - logf(sum);
-  *sm = logf((float)(expf(row[t] - mx) / dsum));
+  return (llama_row_sums){mx, sum, dsum};
 }
 
-/* Rows r0 … r1−1: rows[r] is a row of nv logits, targets[r] its token; out is [n, 2] (lp, sm). */
+/* Both values for token t of a row whose sums are s. */
+static void llama_values(const float *row, const llama_row_sums *s, int32_t t, float *lp, float *sm) {
+  *lp = (row[t] - s->mx) - logf(s->sum);
+  *sm = logf((float)(expf(row[t] - s->mx) / s->dsum));
+}
+
+/* Pairs r0 … r1−1: rows[r] is a row of nv logits, targets[r] its token; out is [n, 2] (lp, sm). */
 typedef struct {
   const float *const *rows;
   int32_t nv;
@@ -67,7 +78,14 @@ typedef struct {
 
 static void *llama_rows_run(void *arg) {
   const llama_rows_job *j = (const llama_rows_job *)arg;
-  for (size_t r = j->r0; r < j->r1; r++) llama_row_values(j->rows[r], j->nv, j->targets[r], j->out + 2 * r, j->out + 2 * r + 1);
+  /* Pairs that read the same row come together (a shared prefix's last row scores the first
+     token of every ending): its sums are computed once. */
+  const float *prev = NULL;
+  llama_row_sums s = {0};
+  for (size_t r = j->r0; r < j->r1; r++) {
+    if (j->rows[r] != prev) s = llama_sums(prev = j->rows[r], j->nv);
+    llama_values(j->rows[r], &s, j->targets[r], j->out + 2 * r, j->out + 2 * r + 1);
+  }
   return NULL;
 }
 

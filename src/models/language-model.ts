@@ -44,7 +44,9 @@ export interface ScoreOptions {
   /**
    * Also return llama-perplexity's float32 task log-probabilities of each scored position
    * (`llama`), where the engine reads raw logits natively (the native GGUF engine, which
-   * computes them on llama.cpp's rows in place); other engines ignore it.
+   * computes them on llama.cpp's rows in place); other engines ignore it. Without `full`, an
+   * engine that returns them may return only them: `nats` is then −llama.logProbs and rank,
+   * top1 and top1Prob are unknown.
    */
   llamaTaskLogProbs?: boolean;
 }

@@ -29,7 +29,10 @@ export interface LogProbRequest {
 }
 
 export interface ScoredRequest {
-  /** ln p of each scored position's next token (nats, ≤ 0), float64 from the engine's own log-softmax. */
+  /**
+   * ln p of each scored position's next token (nats, ≤ 0): float64 from the engine's own
+   * log-softmax, or `llama.logProbs` widened where the engine returned only those.
+   */
   logProbs: Float64Array;
   /**
    * Where the engine has raw logits (the native GGUF engine): the same log-probabilities in

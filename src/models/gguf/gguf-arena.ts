@@ -13,7 +13,8 @@ import type { DecodeStep } from './gguf-batches.js';
 /** Where the rows of a call go: results d = 0…D−1, row r of d at arena row base[d] + r. */
 export class Arena {
   readonly base: Int32Array;
-  readonly stats: Float64Array;
+  /** Absent where only the task values are wanted (they replace the statistics: see arenaResults). */
+  readonly stats: Float64Array | null;
   readonly logits: Float32Array | null;
   readonly llama: Float32Array | null;
   /**
@@ -32,9 +33,13 @@ export class Arena {
       this.base[d + 1] = this.base[d]! + c;
     });
     const rows = this.base[counts.length]!;
-    const stats = reuse?.stats.buffer;
+    const stats = reuse?.stats?.buffer;
     this.stats =
-      stats && stats.byteLength >= rows * 40 ? new Float64Array(stats, 0, rows * 5) : new Float64Array(rows * 5);
+      want.llama && !want.full
+        ? null
+        : stats && stats.byteLength >= rows * 40
+          ? new Float64Array(stats, 0, rows * 5)
+          : new Float64Array(rows * 5);
     const logits = reuse?.logits?.buffer;
     this.llama = want.llama ? new Float32Array(rows * 2) : null;
     this.logits = !want.full
@@ -66,9 +71,10 @@ export function arenaResults(
   rowOffset?: readonly number[],
 ): PositionScores[] {
   const V = arena.V;
+  if (!arena.stats) return taskResults(op, arena, rowOffset);
   return arena.counts.map((count, d) => {
     const b0 = arena.base[d]!;
-    const stats = arena.stats.subarray(b0 * 5, (b0 + count) * 5);
+    const stats = arena.stats!.subarray(b0 * 5, (b0 + count) * 5);
     const nats = new Float64Array(count);
     const rank = new Int32Array(count);
     const top1 = new Int32Array(count);
@@ -113,4 +119,36 @@ function llamaValues(all: Float32Array, b0: number, count: number): NonNullable<
     softmaxLogProbs[r] = all[2 * (b0 + r) + 1]!;
   }
   return { logProbs, softmaxLogProbs };
+}
+
+/**
+ * Task scoring's results: llama-perplexity's values alone (the decode computed no row
+ * statistics: a second pass over each row of V logits, which the tasks never read). nats is
+ * −compute_logprobs' value; rank, top1 and top1Prob are unknown (−1, −1, NaN). A non-finite
+ * value means a non-finite logit in its row (every finite row gives finite values).
+ */
+function taskResults(op: string, arena: Arena, rowOffset?: readonly number[]): PositionScores[] {
+  return arena.counts.map((count, d) => {
+    const b0 = arena.base[d]!;
+    const llama = llamaValues(arena.llama!, b0, count);
+    const nats = new Float64Array(count);
+    for (let r = 0; r < count; r++) {
+      const lp = llama.logProbs[r]!;
+      if (!(Number.isFinite(lp) && Number.isFinite(llama.softmaxLogProbs[r]!))) {
+        const row = r + (rowOffset?.[d] ?? 0);
+        throw new XentError('numerical_error', op, `non-finite logit at scored row ${row}`, {
+          row,
+          ...(arena.counts.length > 1 ? { result: d } : {}),
+        });
+      }
+      nats[r] = -lp;
+    }
+    return {
+      nats,
+      rank: new Int32Array(count).fill(-1),
+      top1: new Int32Array(count).fill(-1),
+      top1Prob: new Float64Array(count).fill(Number.NaN),
+      llama,
+    };
+  });
 }

@@ -204,7 +204,11 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     const K = step.pairIndex.length;
     const V = this.vocabSize;
     const g0 = consecutiveRows(step, arena.base);
-    const stats = g0 !== undefined ? arena.stats.subarray(g0 * 5, (g0 + K) * 5) : new Float64Array(K * 5);
+    const stats = !arena.stats
+      ? null
+      : g0 !== undefined
+        ? arena.stats.subarray(g0 * 5, (g0 + K) * 5)
+        : new Float64Array(K * 5);
     const llama = arena.llama
       ? g0 !== undefined
         ? arena.llama.subarray(g0 * 2, (g0 + K) * 2)
@@ -234,7 +238,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
         if (g0 !== undefined) return;
         for (let q = 0; q < K; q++) {
           const g = arena.base[step.pairDest[q]!]! + step.pairRow[q]!;
-          arena.stats.set(stats.subarray(q * 5, q * 5 + 5), g * 5);
+          if (stats) arena.stats!.set(stats.subarray(q * 5, q * 5 + 5), g * 5);
           if (out) arena.logits!.set(out.subarray(q * V, (q + 1) * V), g * V);
           if (llama) arena.llama!.set(llama.subarray(q * 2, q * 2 + 2), g * 2);
         }
