@@ -69,8 +69,8 @@ static napi_value RowStats(napi_env env, napi_callback_info info) {
 
 /* llamaLogProbs(logits: Float32Array, V, targets: Int32Array, out: Float32Array): llama-perplexity's
    task arithmetic (llama-task.h) on given rows r = 0 … n−1 of [n, V] logits, for tests (decode
-   computes the same values on the rows it reads): out[r] is compute_logprobs' log p(targets[r]),
-   out[n] the softmax + std::log value of row 0. */
+   computes the same on the rows it reads): out [n, 2] holds, per row, compute_logprobs'
+   log p(targets[r]) and the softmax + std::log value. */
 static napi_value LlamaLogProbs(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -85,21 +85,12 @@ static napi_value LlamaLogProbs(napi_env env, napi_callback_info info) {
   void *od = NULL;
   if (napi_get_typedarray_info(env, argv[3], &tt, &n_o, &od, NULL, NULL) != napi_ok || tt != napi_float32_array)
     return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: out must be a Float32Array");
-  if (n_o < ra.n + 1) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: shapes disagree");
+  if (n_o < ra.n * 2) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: shapes disagree");
   const float **rows = (const float **)malloc(ra.n * sizeof *rows);
-  float *vals = (float *)malloc(ra.n * 2 * sizeof *vals);
-  if (!rows || !vals) {
-    free(rows);
-    free(vals);
-    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: out of memory");
-  }
+  if (!rows) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: out of memory");
   for (size_t r = 0; r < ra.n; r++) rows[r] = ra.logits + r * (size_t)ra.nv;
-  llama_rows(rows, ra.nv, ra.targets, ra.n, vals, 2);
-  float *out = (float *)od;
-  for (size_t r = 0; r < ra.n; r++) out[r] = vals[2 * r];
-  out[ra.n] = vals[1];
+  llama_rows(rows, ra.nv, ra.targets, ra.n, (float *)od, 2);
   free(rows);
-  free(vals);
   return NULL;
 }
 

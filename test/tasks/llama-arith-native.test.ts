@@ -1,6 +1,7 @@
 /**
- * The binding's llamaLogProbs (C, libm's expf and logf: llama-perplexity's own operations)
- * against src/tasks/llama-arith.ts, the JavaScript reference whose expf is Math.exp rounded to
+ * The binding's llamaLogProbs (C, native/llama-task.h: llama-perplexity's own operations, four
+ * rows at a time with a vector expf bit-identical to libm's, else one row with libm's) against
+ * src/tasks/llama-arith.ts, the JavaScript reference whose expf is Math.exp rounded to
  * float32 (within one float ulp of glibc's per term): equal up to a few ulps of the sum, on
  * rows at V = 512 and 32000 (the shared models' vocabularies) with logits spread like a
  * model's. The end-to-end figures against llama-perplexity's logs are checked in the
@@ -33,14 +34,17 @@ test('llamaLogProbs (C) equals the JavaScript reference within float32 rounding'
     const n = 7;
     const logits = rows(n, V, V);
     const targets = Int32Array.from({ length: n }, (_, r) => (r * 7919 + 13) % V);
-    const out = new Float32Array(n + 1);
+    const out = new Float32Array(n * 2);
     b.llamaLogProbs(logits, V, targets, out);
+    // 7 rows: four through the four-row path, three one at a time.
     for (let r = 0; r < n; r++) {
       const js = llamaLogProb(logits, r * V, V, targets[r]!);
-      assert.ok(Math.abs(out[r]! - js) <= 4e-6 * (1 + Math.abs(js)), `V=${V} row ${r}: C ${out[r]} vs JS ${js}`);
+      const c = out[2 * r]!;
+      assert.ok(Math.abs(c - js) <= 4e-6 * (1 + Math.abs(js)), `V=${V} row ${r}: C ${c} vs JS ${js}`);
+      const jsSm = llamaSoftmaxLogProb(logits, r * V, V, targets[r]!);
+      const cSm = out[2 * r + 1]!;
+      assert.ok(Math.abs(cSm - jsSm) <= 4e-6 * (1 + Math.abs(jsSm)), `V=${V} row ${r} softmax: C ${cSm} vs JS ${jsSm}`);
     }
-    const js0 = llamaSoftmaxLogProb(logits, 0, V, targets[0]!);
-    assert.ok(Math.abs(out[n]! - js0) <= 4e-6 * (1 + Math.abs(js0)), `V=${V} softmax: C ${out[n]} vs JS ${js0}`);
   }
 });
 
@@ -55,7 +59,7 @@ test('llamaLogProbs refuses shapes that disagree and targets out of range', {
   );
 });
 
-test('llamaLogProbs gives the same bits with the vector expf (AVX-512, AVX2) as with libm (XENT_NATIVE_ROW_STATS=scalar)', {
+test('llamaLogProbs gives the same bits on the four-row vector path (AVX-512, AVX2) as the one-row libm reference (XENT_NATIVE_ROW_STATS=scalar)', {
   skip: requires({ native: true }),
 }, () => {
   // Each process selects its expf once at load; the same rows are scored in three processes.
@@ -67,7 +71,7 @@ test('llamaLogProbs gives the same bits with the vector expf (AVX-512, AVX2) as 
     const l = new Float32Array(n * V);
     for (let i = 0; i < l.length; i++) { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; l[i] = ((s >>> 0) / 2 ** 32 - 0.5) * 60; }
     const t = Int32Array.from({ length: n }, (_, r) => (r * 7919) % V);
-    const out = new Float32Array(n + 1);
+    const out = new Float32Array(n * 2);
     b.llamaLogProbs(l, V, t, out);
     process.stdout.write(Buffer.from(out.buffer).toString('hex'));`;
   const run = (mode: string | undefined): string => {

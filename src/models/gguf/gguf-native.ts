@@ -95,9 +95,9 @@ export interface XentLlamaBinding {
   rowStats(logits: Float32Array, V: number, targets: Int32Array, stats: Float64Array, scalar: boolean): string;
   /**
    * llama-perplexity's float32 task arithmetic on rows [n = targets.length, V] of raw logits
-   * (libm expf/logf, as src/tasks/llama-arith.ts computes it in JavaScript): out[r] is
-   * `compute_logprobs`'s log p(targets[r]) for row r, out[n] the softmax-then-log value of row 0.
-   * `out` holds n + 1 floats.
+   * (native/llama-task.h; src/tasks/llama-arith.ts computes it in JavaScript): out [n, 2] holds,
+   * per row, `compute_logprobs`'s log p(targets[r]) and the softmax-then-log value. decode
+   * computes the same on the rows llama.cpp produces; this entry is for tests.
    */
   llamaLogProbs(logits: Float32Array, V: number, targets: Int32Array, out: Float32Array): void;
 }
