@@ -18,8 +18,13 @@ export interface FastTrainerOptions {
   T: number;
   /** Threads including the main one (default min(2, cores)). */
   threads?: number;
-  /** Rows of the output block (default 128): memory for logits is R·V floats, not B·T·V. */
+  /** WebAssembly trainer: rows of the output block (default 128): memory for logits is R·V floats, not B·T·V. */
   rowsPerChunk?: number;
+  /**
+   * The native trainer's output layer (linearCrossEntropy): vocabulary rows per block, its
+   * memory an [B·T, vocabBlock] block (default: the op's, about 16 MiB). Unused on WebAssembly.
+   */
+  vocabBlock?: number;
   labelSmoothing?: number;
   ignoreIndex?: number;
 }
@@ -39,6 +44,15 @@ export interface StepResult {
  * The recurrence, the output-layer products, clipping and Adam are LstmEngine's
  * (src/models/lstm/lstm-engine.ts); this class supplies the loss: each block of logits goes through
  * the fused cross-entropy kernel `ceRows`, which overwrites it with d loss / d logits.
+ *
+ * Unlike the native trainer, the output layer stays in the engine's row blocks ([R, V], R = 128
+ * by default) rather than the loss library's linearCrossEntropy on WebAssembly, which was slower
+ * here: its kernels live in another module's memory (hs and every block of W_out copied in, the
+ * gradients copied out) and it computes each block of logits twice. Measured at B·T = 1600,
+ * H = 256, 2 threads, one process, machine loaded to 1–3 by other jobs (medians of 5): this
+ * output layer (forEachBlock + ceRows, gradients included) 308 ms at V = 10000 and 164 ms at
+ * V = 4096, against linearCrossEntropy({ backend: 'wasm', grad: true, threads: 2 }) on the same
+ * shapes 433–489 ms and 171–201 ms (vocabulary blocks of 256 to 2048; best 512).
  */
 export class FastLstmTrainer {
   readonly config: Readonly<Required<LstmConfig>>;
