@@ -14,8 +14,11 @@
  * pass. It runs through `linearCrossEntropyUnchecked`, the op without its validation: the
  * targets are checked here and the inputs by the engine, and the public op would scan all of
  * hs and W_out for non-finite values (N·H + V·H floats) and return new gradient arrays every
- * step, to be copied into the trainer's. A diverged model therefore gives a NaN loss, as on the
- * WebAssembly trainer, which the training loop reports, rather than an error from the scan.
+ * step, to be copied into the trainer's (at the seed shape, N = 1600, H = 256, V = 10000, 2
+ * threads: the public op plus those copies 309 ms against 252 ms for the unchecked call, medians
+ * of 6 on a machine loaded to ~5 by other jobs). A diverged model therefore gives a NaN loss,
+ * as on the WebAssembly trainer, which the training loop reports, rather than an error from the
+ * scan.
  */
 import { XentError } from '../core/errors.js';
 import type { LinearCrossEntropyArgs } from '../kernels/linear-cross-entropy.js';
