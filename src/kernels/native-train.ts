@@ -407,17 +407,28 @@ export interface CeFromStatsOptions {
  * α, β, γ for ceGrad / lceBackward. Per kept row, with lse = max + log Σ:
  *   nll = w_y·(lse − z_y), smoothing Σ_c w_c·(lse − z_c) = lse·Σw − Σ w·z, z-loss lse²;
  *   α = c_N·w_y + c_S·Σw + 2·c_Z·lse, β = c_N·w_y, γ = c_S (formulas: src/loss/cross-entropy-kernel.ts).
+ * Beside the loss, from the same statistics: `nll`, the same reduction of the nll terms alone —
+ * F.nll_loss(F.log_softmax(z), targets, weight, ignore_index, reduction), i.e. the loss with
+ * label smoothing and z-loss left out (for 'none', Σ of nllRows) — which a trainer reports as
+ * the plain cross-entropy beside a smoothed training loss.
  */
 export function crossEntropyFromStats(
   stats: Float64Array,
   targets: Int32Array,
   V: number,
   options: CeFromStatsOptions = {},
-): { loss: number; lossRows: Float64Array | null; coefficients: Omit<CeCoefficients, 'stats'> } {
+): {
+  loss: number;
+  lossRows: Float64Array | null;
+  nll: number;
+  nllRows: Float64Array | null;
+  coefficients: Omit<CeCoefficients, 'stats'>;
+} {
   const n = targets.length;
   const reduction = options.reduction ?? 'mean';
   const weight = options.weight ? Float64Array.from(options.weight) : null;
   const lossRows = reduction === 'none' ? new Float64Array(n) : null;
+  const nllRows = reduction === 'none' ? new Float64Array(n) : null;
   const args: CrossEntropyArgs = {
     logits: new Float32Array(0),
     n,
@@ -455,10 +466,17 @@ export function crossEntropyFromStats(
     if (eps > 0) sumSmooth.add(smooth);
     if (z > 0) sumZ.add(zi);
     if (lossRows) lossRows[i] = args.scale * ((1 - eps) * main + co.epsOverV * smooth + z * zi);
+    if (nllRows) nllRows[i] = args.scale * main;
     beta[i] = co.cMain * wy;
     alpha[i] = beta[i]! + (eps > 0 ? co.cSmooth * den.weightTotal : 0) + (z > 0 ? 2 * co.cZ * lse : 0);
     gamma[i] = eps > 0 ? co.cSmooth : 0;
   }
   const loss = reduceCrossEntropy(args, den, co, { main: sumMain.value, smooth: sumSmooth.value, z: sumZ.value });
-  return { loss, lossRows, coefficients: { alpha, beta, gamma } };
+  let nll: number;
+  if (nllRows) {
+    const s = new NeumaierSum();
+    for (let i = 0; i < n; i++) s.add(nllRows[i]!);
+    nll = s.value;
+  } else nll = (args.scale * sumMain.value) / (reduction === 'mean' ? den.weightDen : 1);
+  return { loss, lossRows, nll, nllRows, coefficients: { alpha, beta, gamma } };
 }

@@ -7,7 +7,10 @@
  * log-sum-exp, and the gradient pass recomputes each block.
  *
  * Shapes: hidden [N, H], weight [V, H] (Linear.weight's layout), bias [V], target [N] class
- * indices (Int32Array). Returns dHidden [N, H], dWeight [V, H], dBias [V] with `grad: true`.
+ * indices (Int32Array). Returns dHidden [N, H], dWeight [V, H], dBias [V] with `grad: true`,
+ * and beside the loss its plain cross-entropy `nll` (without label smoothing and z-loss, from the
+ * same statistics: no second pass over V). `linearCrossEntropyUnchecked` below is the same op
+ * without validation, writing the gradients into the caller's buffers.
  *
  * Semantics: crossEntropy's options where they overlap (reduction, ignoreIndex, labelSmoothing,
  * class `weight`, zLoss, unit; formulas in cross-entropy-kernel.ts), with its quirks: 'mean'
@@ -43,7 +46,6 @@ import { checkMatrix, describe, isFloatArray } from '../core/tensor.js';
 import { defaultBackend } from '../kernels/dispatch.js';
 import {
   type LinearCrossEntropyArgs,
-  type LinearCrossEntropyBackend,
   type LinearCrossEntropyCoefficients,
   linearCrossEntropyNative,
   linearCrossEntropyWasm,
@@ -110,6 +112,12 @@ export interface LinearCrossEntropyOptions {
 export interface LinearCrossEntropyResult<L extends number | Float64Array = number | Float64Array> {
   /** The loss in `unit`s: a number, or per-row losses (Float64Array of N) for reduction 'none'. */
   loss: L;
+  /**
+   * The same without label smoothing and z-loss, from the same pass: the plain cross-entropy
+   * F.nll_loss(F.log_softmax(Z), target, weight, ignore_index, reduction) in `unit`s (equal to
+   * `loss` when neither is set), as a training loop reports it beside a smoothed loss.
+   */
+  nll: L;
   unit: Unit;
   /** d loss / d hidden [N, H], in hidden's float type. */
   dHidden?: FloatArray;
@@ -246,7 +254,7 @@ export function linearCrossEntropy(
     weight.data instanceof Float32Array &&
     (bias === null || bias instanceof Float32Array);
   const macs = n * v * h;
-  const { name, backend } = chooseBackend(backendOpt, float32, macs, n);
+  const name = chooseBackend(backendOpt, float32, macs, n);
   const threads = name === 'js' ? 1 : resolveThreads(o.threads ?? (macs >= THREADS_MIN_MACS ? undefined : 1));
   const vocabBlock = o.vocabBlock ?? defaultVocabBlock(name, n);
 
@@ -266,18 +274,71 @@ export function linearCrossEntropy(
     dWeight: wantGrad ? allocLike(weight.data, v * h) : null,
     dBias: wantGrad && bias !== null ? allocLike(bias, v) : null,
   };
+  const r = linearCrossEntropyUnchecked(args, { backend: name, reduction, labelSmoothing, zLoss, unit, gradOutput });
+  const result: LinearCrossEntropyResult = {
+    loss: r.loss,
+    nll: r.nll,
+    unit,
+    backend: name,
+    vocabBlock: Math.min(vocabBlock, v),
+    workspaceBytes: r.workspaceBytes,
+  };
+  if (wantGrad) {
+    result.dHidden = args.dHidden as FloatArray;
+    result.dWeight = args.dWeight as FloatArray;
+    if (args.dBias !== null) result.dBias = args.dBias;
+  }
+  return result;
+}
+
+/** linearCrossEntropy's options once checked, with its defaults applied and the backend chosen. */
+export interface LinearCrossEntropyPlan {
+  backend: 'js' | 'wasm' | 'native';
+  reduction: Reduction;
+  labelSmoothing: number;
+  zLoss: number;
+  unit: Unit;
+  /** Reduction 'none' with gradients: the upstream gradient [N], or null for all ones. */
+  gradOutput: Float64Array | null;
+}
+
+/**
+ * The unchecked base of linearCrossEntropy (stdlib-js's `base` functions): the same arithmetic
+ * and result with no validation, the backend already chosen, and the gradients written into the
+ * caller's buffers `args.dHidden`, `args.dWeight`, `args.dBias` (each null when not wanted;
+ * written, never accumulated into). For a caller that checks its inputs once and calls this
+ * every step, such as the native LSTM trainer: the public op's finiteness scan reads all of
+ * hidden and weight (N·H + V·H floats) and its gradients are new arrays every call, which the
+ * trainer would then copy into its own gradient buffers. A backend that is not available
+ * throws a plain Error here (the public op names it as an XentError).
+ */
+export function linearCrossEntropyUnchecked(
+  args: LinearCrossEntropyArgs,
+  plan: LinearCrossEntropyPlan,
+): { loss: number | Float64Array; nll: number | Float64Array; workspaceBytes: number } {
+  const { target, v, n, classWeight, ignoreIndex } = args;
+  const { reduction, gradOutput } = plan;
+  const wantGrad = args.dHidden !== null || args.dWeight !== null || args.dBias !== null;
+  const backend =
+    plan.backend === 'native'
+      ? linearCrossEntropyNative
+      : plan.backend === 'wasm'
+        ? linearCrossEntropyWasm
+        : linearCrossEntropyJs;
   let loss: number | Float64Array = NaN;
+  let nll: number | Float64Array = NaN;
   const stats = new Float64Array(4 * n);
   const workspaceBytes = backend(args, stats, (s): LinearCrossEntropyCoefficients | null => {
     const r = crossEntropyFromStats(s, target, v, {
       reduction,
       ignoreIndex,
-      labelSmoothing,
-      zLoss,
-      scale: unitScale(unit),
+      labelSmoothing: plan.labelSmoothing,
+      zLoss: plan.zLoss,
+      scale: unitScale(plan.unit),
       weight: classWeight,
     });
     loss = r.lossRows ?? r.loss;
+    nll = r.nllRows ?? r.nll;
     if (!wantGrad) return null;
     const co = r.coefficients;
     if (gradOutput !== null)
@@ -289,19 +350,7 @@ export function linearCrossEntropy(
       }
     return co;
   });
-  const result: LinearCrossEntropyResult = {
-    loss,
-    unit,
-    backend: name,
-    vocabBlock: Math.min(vocabBlock, v),
-    workspaceBytes,
-  };
-  if (wantGrad) {
-    result.dHidden = args.dHidden as FloatArray;
-    result.dWeight = args.dWeight as FloatArray;
-    if (args.dBias !== null) result.dBias = args.dBias;
-  }
-  return result;
+  return { loss, nll, workspaceBytes };
 }
 
 function chooseBackend(
@@ -309,14 +358,11 @@ function chooseBackend(
   float32: boolean,
   macs: number,
   n: number,
-): { name: 'js' | 'wasm' | 'native'; backend: LinearCrossEntropyBackend } {
-  const js = { name: 'js' as const, backend: linearCrossEntropyJs };
-  const wasm = { name: 'wasm' as const, backend: linearCrossEntropyWasm };
-  const native = { name: 'native' as const, backend: linearCrossEntropyNative };
+): 'js' | 'wasm' | 'native' {
   if (want === 'auto') want = defaultBackend();
-  if (want === 'js' || !float32 || n === 0) return js;
+  if (want === 'js' || !float32 || n === 0) return 'js';
   if (want === 'native') {
-    if (nativeLinearCrossEntropyAvailable()) return native;
+    if (nativeLinearCrossEntropyAvailable()) return 'native';
     throw new XentError(
       'missing_dependency',
       OP,
@@ -328,7 +374,7 @@ function chooseBackend(
     );
   }
   if (want === 'wasm') {
-    if (kernelsAvailable()) return wasm;
+    if (kernelsAvailable()) return 'wasm';
     throw new XentError(
       'missing_dependency',
       OP,
@@ -336,9 +382,9 @@ function chooseBackend(
       { arg: 'backend', value: 'wasm' },
     );
   }
-  if (nativeLinearCrossEntropyAvailable()) return native;
-  if (macs >= AUTO_MIN_MACS && kernelsAvailable()) return wasm;
-  return js;
+  if (nativeLinearCrossEntropyAvailable()) return 'native';
+  if (macs >= AUTO_MIN_MACS && kernelsAvailable()) return 'wasm';
+  return 'js';
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * linearCrossEntropy against PyTorch 1.13 (test/loss/data/linear-cross-entropy/reference.json,
  * made by make_fixtures.py beside it: F.linear + F.cross_entropy in float64 on float32-exact
- * inputs, forward and autograd backward), on every backend, with several vocabulary blocks.
+ * inputs, forward and autograd backward, and the plain cross-entropy `nll` beside the loss), on
+ * every backend, with several vocabulary blocks.
  *
  * Bounds (stated per path, tied to the dtype):
  *  - JavaScript on Float64Array inputs: every value within 1e-9·(|r| + ‖r‖∞) of the reference r
@@ -42,6 +43,8 @@ interface LceCase {
   };
   gradOutput: unknown[] | null;
   loss: unknown[];
+  /** F.nll_loss(F.log_softmax(logits), …): the same reduction and unit without smoothing and z-loss. */
+  nll: unknown[];
   dHidden: unknown[];
   dWeight: unknown[];
   dBias: unknown[] | null;
@@ -133,6 +136,8 @@ function check(c: LceCase, backend: 'js' | 'wasm' | 'native', dtype: 'f32' | 'f6
   }
   const loss = typeof r.loss === 'number' ? [r.loss] : Array.from(r.loss);
   assertNear(`${c.name} loss`, loss, c.loss.map(num), lossRel);
+  const nll = typeof r.nll === 'number' ? [r.nll] : Array.from(r.nll);
+  assertNear(`${c.name} nll`, nll, c.nll.map(num), lossRel);
   assertNear(`${c.name} dHidden`, r.dHidden as ArrayLike<number>, flat(c.dHidden), gradRel, gradAbs, floor);
   assertNear(`${c.name} dWeight`, r.dWeight as ArrayLike<number>, flat(c.dWeight), gradRel, gradAbs, floor);
   if (c.dBias !== null)

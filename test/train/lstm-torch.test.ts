@@ -2,51 +2,13 @@
 // fixtures/train/make_lstm_fixture.py): same initial weights (rebuilt from xent's
 // counter RNG on both sides), same loss and gradients.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { randomTokens } from '../../src/core/rng.js';
-import {
-  createLstmModel,
-  type LstmModel,
-  lstmModelFromParams,
-  PARAM_NAMES,
-  type ParamName,
-} from '../../src/models/lstm/lstm.js';
+import { createLstmModel, type LstmModel, lstmModelFromParams, PARAM_NAMES } from '../../src/models/lstm/lstm.js';
 import { lstmLossAndGrad } from '../../src/models/lstm/lstm-grad.js';
 import { adamStep, createAdamState } from '../../src/train/adam.js';
 import { clipGradNorm } from '../../src/train/clip.js';
-import { REPO_ROOT } from '../helpers/shared.js';
-
-interface Case {
-  name: string;
-  V: number;
-  E: number;
-  H: number;
-  B: number;
-  T: number;
-  seed: number;
-  inputs_stream: number;
-  targets_stream: number;
-  dtype: string;
-  loss?: number;
-  grads?: Record<ParamName, number[]>;
-  label_smoothing?: number;
-  ignored_positions?: number[];
-  optimizer?: 'adam' | 'adamw';
-  clip?: number;
-  losses?: number[];
-  grad_norms?: number[];
-  params_after?: Record<ParamName, number[]>;
-  grad_stats?: Record<
-    ParamName,
-    { sum: number; l2: number; max_abs: number; first64: number[]; rows?: Record<string, number[] | number> }
-  >;
-}
-const fixture = JSON.parse(readFileSync(join(REPO_ROOT, 'fixtures', 'train', 'lstm_reference.json'), 'utf8')) as {
-  cases: Case[];
-};
-const byName = (n: string): Case => fixture.cases.find((c) => c.name === n)!;
+import { lstmCase as byName, type LstmCase as Case, checkSeedGrads, relMaxDiff } from './lstm-fixture.js';
 
 function setup(c: Case, f64: boolean): { model: LstmModel; x: Int32Array; y: Int32Array } {
   let model = createLstmModel({ V: c.V, E: c.E, H: c.H, seed: c.seed });
@@ -56,18 +18,6 @@ function setup(c: Case, f64: boolean): { model: LstmModel; x: Int32Array; y: Int
     x: randomTokens(c.B * c.T, c.V, c.seed, c.inputs_stream),
     y: randomTokens(c.B * c.T, c.V, c.seed, c.targets_stream),
   };
-}
-
-/** max |a − b| / max(1e-30, max |b|) per tensor. */
-function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0,
-    s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    s = Math.max(s, Math.abs(b[i]!));
-  }
-  return d / Math.max(s, 1e-30);
 }
 
 for (const [name, f64, tol] of [
@@ -136,37 +86,7 @@ test('seed configuration (V=10000, E=128, H=256, B=32, T=50): fast trainer loss 
     const y = randomTokens(c.B * c.T, c.V, c.seed, c.targets_stream);
     const r = tr.lossAndGrad(x, y);
     assert.ok(Math.abs(r.loss - c.loss!) <= 1e-4, `loss ${r.loss} vs PyTorch ${c.loss}`);
-    for (const p of PARAM_NAMES) {
-      const s = c.grad_stats![p];
-      const g = tr.grads[p];
-      let sum = 0,
-        sq = 0,
-        mx = 0;
-      for (let i = 0; i < g.length; i++) {
-        sum += g[i]!;
-        sq += g[i]! * g[i]!;
-        mx = Math.max(mx, Math.abs(g[i]!));
-      }
-      // elementwise within 1e-4 of PyTorch's largest |gradient| in the tensor, and matching summaries
-      const tol = 1e-4 * s.max_abs;
-      assert.ok(Math.abs(Math.sqrt(sq) - s.l2) <= 1e-4 * s.l2, `${p}: L2 ${Math.sqrt(sq)} vs ${s.l2}`);
-      assert.ok(Math.abs(mx - s.max_abs) <= tol, `${p}: max|g| ${mx} vs ${s.max_abs}`);
-      assert.ok(Math.abs(sum - s.sum) <= 1e-4 * s.l2 * Math.sqrt(g.length) + 1e-9, `${p}: sum ${sum} vs ${s.sum}`);
-      for (let i = 0; i < s.first64.length; i++)
-        assert.ok(Math.abs(g[i]! - s.first64[i]!) <= tol, `${p}[${i}]: ${g[i]} vs ${s.first64[i]}`);
-      if (s.rows) {
-        for (const [tok, row] of Object.entries(s.rows)) {
-          const t = Number(tok);
-          if (typeof row === 'number') assert.ok(Math.abs(g[t]! - row) <= tol, `${p}[${t}]`);
-          else
-            for (let j = 0; j < row.length; j++)
-              assert.ok(
-                Math.abs(g[t * row.length + j]! - row[j]!) <= tol,
-                `${p}[${t}, ${j}]: ${g[t * row.length + j]} vs ${row[j]}`,
-              );
-        }
-      }
-    }
+    checkSeedGrads(c, tr.grads);
   } finally {
     tr.close();
   }

@@ -8,22 +8,29 @@
  *
  *   xg   = x · W_ihᵀ + (b_ih + b_hh)                        sgemm, transB          [N, 4H]
  *   recurrence over T steps                                 lstmForward (h, c [(T+1)·B, H])
- *   z    = hs_chunk · W_outᵀ + b_out per chunk of R rows    sgemm, transB          [R, V]
- *   db_out += Σ_n dz;  dW_out += dzᵀ · hs_chunk;  dhs_chunk = dz · W_out
+ *   output layer on hs [N, H] (`hs`), giving dW_out, db_out and dhs [N, H] (`dhs`):
+ *     training: the trainer's linearCrossEntropy           lceForward/lceBackward, blocks of V
+ *     forEachBlock: z = hs_chunk · W_outᵀ + b_out per chunk of R rows   sgemm     [R, V]
+ *       db_out += Σ_n dz;  dW_out += dzᵀ · hs_chunk;  dhs_chunk = dz · W_out
  *   dz_gates                                                lstmBackward           [N, 4H]
  *   dW_hh = dz_gatesᵀ · h_prev;  dW_ih = dz_gatesᵀ · x;  db = Σ_n dz_gates;  dx = dz_gates · W_ih
  *
- * The output layer is held R rows at a time (an [R, V] block, never [N, V] unless R = N): the
- * product, the loss's gradient written in place, then db, dW_out and dhs from the block. It does
- * not use the fused linear + cross-entropy kernels (lceForward/lceBackward): those recompute each
- * logit block in the backward pass, four [N, H]×[H, V]-sized products per step where this takes
- * three, and were no faster at the seed shape (N = 1600, H = 256, V = 10000, 2 threads, minima
- * of 6 interleaved runs on a loaded machine: lce 258–291 ms for vocabulary blocks of 256 to
- * 1024, rows of R = 256 … 544 270–299 ms, R = N 301 ms); distillation needs each block of
- * logits in hand anyway. The default block of ~4M floats (16 MB: R = 419 at V = 10000, 1024 at
- * V = 4096) is in that best range and bounds the memory at large V; dW_out += dzᵀ·hs then
- * accumulates over only a few blocks (each pass reads and writes the [V, H] gradient, which
- * made R = 128 more than twice as slow).
+ * Plain training (src/train/native-trainer.ts) computes the output layer and its loss with the
+ * loss library's linearCrossEntropy on `hs`, which writes dW_out, db_out and `dhs` in place: the
+ * vocabulary in blocks with an online log-sum-exp, each block recomputed for the gradients, so
+ * no [N, V] and no [R, V] row block exists in training. That takes four [N, H]×[H, V]-sized
+ * products per step where row blocks take three (the logits once, then dW_out and dhs from
+ * them). Measured per lossAndGrad at the seed shape (N = 1600, H = 256, V = 10000, 2 threads,
+ * both in one process, interleaved, medians of 6 on a machine loaded to 3–4 by other jobs): row
+ * blocks of R = 419 240 ms, linearCrossEntropy 256 ms at its default block (Vb = 2560) and
+ * 277–279 ms at Vb = 512 and 1024; at V = 4096, 140 ms against 155–161 ms. So 7–15 % slower, in
+ * exchange for an output layer whose memory is one [N, Vb] block whatever V.
+ *
+ * `forEachBlock` stays for what needs each block of logits in hand: distillation (teacher and
+ * student rows side by side, src/train/distill.ts) and inference. Its [R, V] block (default ~4M
+ * floats, 16 MB: R = 419 at V = 10000, 1024 at V = 4096) is allocated on its first call, so a
+ * trainer that never calls it holds none; dW_out += dzᵀ·hs accumulates over only a few blocks
+ * (each pass reads and writes the [V, H] gradient, which made R = 128 more than twice as slow).
  */
 import { XentError } from '../../core/errors.js';
 import type { NativeTrainKernels } from '../../kernels/native-train.js';
@@ -44,7 +51,7 @@ export interface NativeLstmEngineOptions {
   T: number;
   /** Kernel threads including the caller's (default min(2, cores)); the addon's pool is per process. */
   threads?: number;
-  /** Rows of logits held at once (default: a block of about 4M floats, at least 128 rows; see above). */
+  /** Rows of logits `forEachBlock` holds at once (default: a block of about 4M floats, at least 128 rows; see above). */
   rowsPerChunk?: number;
   /** Allocate gradient buffers (default false: inference only). */
   train?: boolean;
@@ -68,8 +75,8 @@ export class NativeLstmEngine {
   private readonly act: Float32Array; // gate activations [N, 4H]
   private readonly h: Float32Array; // [h_0; hs] [(T+1)·B, H]
   private readonly c: Float32Array; // [c_0; cs] [(T+1)·B, H]
-  private readonly block: Float32Array; // one block of logits or their gradient [R, V]
-  private readonly dhs: Float32Array | undefined; // [N, H]
+  private block: Float32Array | undefined; // one block of logits or their gradient [R, V], on first forEachBlock
+  private readonly dhsBuf: Float32Array | undefined; // [N, H]
   private readonly dz: Float32Array | undefined; // [N, 4H]
   private readonly dh: Float32Array | undefined; // [B, H]
   private readonly dc: Float32Array | undefined; // [B, H]
@@ -125,10 +132,9 @@ export class NativeLstmEngine {
     this.act = new Float32Array(N * G);
     this.h = new Float32Array((T + 1) * B * H);
     this.c = new Float32Array((T + 1) * B * H);
-    this.block = new Float32Array(this.R * V);
     if (opts.train === true) {
       this.grads = paramViews(cfg, new Float32Array(this.P));
-      this.dhs = new Float32Array(N * H);
+      this.dhsBuf = new Float32Array(N * H);
       this.dz = new Float32Array(N * G);
       this.dh = new Float32Array(B * H);
       this.dc = new Float32Array(B * H);
@@ -143,6 +149,22 @@ export class NativeLstmEngine {
   }
 
   close(): void {}
+
+  /** The hidden states of the last `forward` [N, H] (time-major rows t·B + b): the output layer's input. */
+  get hs(): Float32Array {
+    const { B, T } = this;
+    const H = this.config.H;
+    return this.h.subarray(B * H, (T + 1) * B * H);
+  }
+
+  /**
+   * d loss / d hs [N, H], which `backward` reads (training engines only): written by
+   * `forEachBlock(fn, true)`, or by the caller's own output layer (the trainer's
+   * linearCrossEntropy writes its dHidden here).
+   */
+  get dhs(): Float32Array | undefined {
+    return this.dhsBuf;
+  }
 
   /** Runs the recurrence on inputs [B, T] (row-major, b·T + t) from a zero state; `op` names the caller in errors. */
   forward(inputs: Int32Array, op = 'NativeLstmEngine.forward'): void {
@@ -202,9 +224,11 @@ export class NativeLstmEngine {
     const p = this.model.params;
     const hs = this.h.subarray(B * H);
     const start = grad ? 0 : Math.max(0, Math.min(N, Math.floor(fromRow)));
+    this.block ??= new Float32Array(R * V);
+    const block = this.block;
     for (let r0 = start; r0 < N; r0 += R) {
       const rows = Math.min(R, N - r0);
-      const z = rows === R ? this.block : this.block.subarray(0, rows * V);
+      const z = rows === R ? block : block.subarray(0, rows * V);
       const hsChunk = hs.subarray(r0 * H, (r0 + rows) * H);
       nt.sgemm({ M: rows, N: V, K: H, A: hsChunk, B: f32(p.wOut), transB: true, C: z, bias: f32(p.bOut) });
       fn(r0, rows, z);
@@ -212,12 +236,12 @@ export class NativeLstmEngine {
         const first = r0 === 0;
         nt.colSum({ a: z, M: rows, N: V, out: f32(g.bOut), accumulate: !first });
         nt.sgemm({ M: V, N: H, K: rows, A: z, transA: true, B: hsChunk, C: f32(g.wOut), accumulate: !first });
-        nt.sgemm({ M: rows, N: H, K: V, A: z, B: f32(p.wOut), C: this.dhs!.subarray(r0 * H, (r0 + rows) * H) });
+        nt.sgemm({ M: rows, N: H, K: V, A: z, B: f32(p.wOut), C: this.dhsBuf!.subarray(r0 * H, (r0 + rows) * H) });
       }
     }
   }
 
-  /** Backward through time after `forEachBlock(fn, true)`: fills `grads`. */
+  /** Backward through time once `dhs` holds d loss / d hs (forEachBlock(fn, true) or the trainer's output layer): fills the LSTM's `grads`. */
   backward(): void {
     const { E, H } = this.config;
     const { B, T } = this;
@@ -241,7 +265,7 @@ export class NativeLstmEngine {
     nt.lstmBackward({
       act: this.act,
       c: this.c,
-      dhs: this.dhs!,
+      dhs: this.dhsBuf!,
       wHh: f32(p.wHh),
       dz,
       dh: this.dh!,

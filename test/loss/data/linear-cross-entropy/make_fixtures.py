@@ -10,8 +10,10 @@ in float64 with torch autograd:
              + z_loss term (PaLM's z·lse², xent's definition in src/loss/cross-entropy-kernel.ts:
                added for every kept row; 'mean' divides its sum by the kept rows, 'none' adds it
                to each kept row)
-and the gradients of the reduced loss with respect to hidden, weight and bias (for reduction
-'none': of Σ_n gradOutput[n]·loss[n], with gradOutput all ones unless the case gives one).
+the plain cross-entropy beside it (nll: F.nll_loss(F.log_softmax(logits), …), the same reduction
+and unit without label smoothing and z-loss), and the gradients of the reduced loss with respect
+to hidden, weight and bias (for reduction 'none': of Σ_n gradOutput[n]·loss[n], with gradOutput
+all ones unless the case gives one).
 Units: 'bits' cases divide the loss (and hence every gradient) by ln 2.
 
 Regenerate (Debian's python3-torch 1.13):
@@ -59,6 +61,11 @@ def case(name, N, H, V, seed, reduction="mean", ignore_index=-100, ignore_rows=(
     go = grid(g, N, scale=1.0) if grad_output else None
 
     logits = F.linear(hidden, weight, b)
+    # the plain cross-entropy beside the loss (xent's `nll`): no label smoothing, no z-loss
+    nll = F.nll_loss(F.log_softmax(logits.detach(), dim=1), target, weight=cw, ignore_index=ignore_index,
+                     reduction=reduction)
+    if unit == "bits":
+        nll = nll / math.log(2)
     loss = F.cross_entropy(logits, target, weight=cw, ignore_index=ignore_index, reduction=reduction,
                            label_smoothing=label_smoothing)
     if z_loss > 0:
@@ -84,7 +91,7 @@ def case(name, N, H, V, seed, reduction="mean", ignore_index=-100, ignore_rows=(
         options=dict(reduction=reduction, ignoreIndex=ignore_index, labelSmoothing=label_smoothing,
                      weight=enc(cw) if cw is not None else None, zLoss=z_loss, unit=unit),
         gradOutput=enc(go) if go is not None else None,
-        loss=enc(loss),
+        loss=enc(loss), nll=enc(nll),
         dHidden=enc(hidden.grad), dWeight=enc(weight.grad), dBias=enc(b.grad) if b is not None else None,
     )
 
