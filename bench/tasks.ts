@@ -11,6 +11,10 @@
  * better for xent) per file, and each tool's accuracy line, which must agree.
  *
  * Times are whole processes (start, model load, reading and tokenising the tasks, scoring).
+ * Each round also runs both tools on one task of the file: that time is mostly the process's
+ * start-up (Node and xent's modules, the binding, the model and its context; llama-perplexity's
+ * start), printed beside the whole runs, with the ratio of the times after start-up
+ * ((whole − one task) of xent over that of llama-perplexity) — the scoring alone.
  *
  * llama-perplexity: $LLAMA_PERPLEXITY; else build/llama.cpp/build/bin/llama-perplexity, which
  * --build-llama-perplexity builds natively from node-llama-cpp's bundled llama.cpp
@@ -50,21 +54,21 @@ if (!llama) {
 interface TaskFile {
   file: string;
   /** llama-perplexity's arguments for the file, with the task count when a subset is asked for. */
-  llamaArgs: (path: string) => string[];
+  llamaArgs: (path: string, tasks: string) => string[];
 }
 
 const FILES: TaskFile[] = [
   {
     file: 'hellaswag.txt',
-    llamaArgs: (p) => ['--hellaswag', '--hellaswag-tasks', take || '400', '-f', p],
+    llamaArgs: (p, n) => ['--hellaswag', '--hellaswag-tasks', n || '400', '-f', p],
   },
   {
     file: 'winogrande.csv',
-    llamaArgs: (p) => ['--winogrande', ...(take ? ['--winogrande-tasks', take] : []), '-f', p],
+    llamaArgs: (p, n) => ['--winogrande', ...(n ? ['--winogrande-tasks', n] : []), '-f', p],
   },
   {
     file: 'mc.bin',
-    llamaArgs: (p) => ['--multiple-choice', ...(take ? ['--multiple-choice-tasks', take] : []), '-bf', p],
+    llamaArgs: (p, n) => ['--multiple-choice', ...(n ? ['--multiple-choice-tasks', n] : []), '-bf', p],
   },
 ];
 
@@ -94,7 +98,7 @@ function accuracyOf(lines: string[]): string {
   return last?.split('\t')[1] ?? '?';
 }
 
-function timeXent(model: string, data: string): Run {
+function timeXent(model: string, data: string, tasks = take): Run {
   const t0 = performance.now();
   const r = spawnSync(
     process.execPath,
@@ -109,7 +113,7 @@ function timeXent(model: string, data: string): Run {
       ctx,
       '--threads',
       threads,
-      ...(take ? ['--tasks', take] : []),
+      ...(tasks ? ['--tasks', tasks] : []),
     ],
     { encoding: 'utf8', env: { ...process.env, CI: '1' }, maxBuffer: 1 << 26 },
   );
@@ -118,12 +122,16 @@ function timeXent(model: string, data: string): Run {
   return { seconds, accuracy: accuracyOf(r.stdout.split('\n')) };
 }
 
-function timeLlama(model: string, data: string, f: TaskFile): Run {
+function timeLlama(model: string, data: string, f: TaskFile, tasks = take): Run {
   const t0 = performance.now();
-  const r = spawnSync(resolve(llama!), ['-m', model, '-c', ctx, '-b', ctx, '-t', threads, ...f.llamaArgs(data)], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
+  const r = spawnSync(
+    resolve(llama!),
+    ['-m', model, '-c', ctx, '-b', ctx, '-t', threads, ...f.llamaArgs(data, tasks)],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    },
+  );
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`llama-perplexity failed: ${(r.stderr || '').split('\n').slice(-5).join('\n')}`);
   const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.replace(/^\d+\.\d+\.\d+\.\d+ [IWE] /, ''));
@@ -141,6 +149,9 @@ console.log(
     'xent s',
     'llama s',
     'xent / llama',
+    'one task: xent s',
+    'llama s',
+    'after start-up: xent / llama',
     'xent accuracy',
     'llama accuracy',
     'rounds (xent | llama)',
@@ -152,18 +163,26 @@ for (const m of models) {
     const data = sharedPath('data', 'tasks', f.file)!;
     const xs: Run[] = [];
     const ls: Run[] = [];
+    const x1: number[] = [];
+    const l1: number[] = [];
     for (let i = 0; i < rounds; i++) {
       // Alternate which tool goes first, so neither always runs on a warmer machine.
       if (i % 2 === 0) {
         xs.push(timeXent(model, data));
         ls.push(timeLlama(model, data, f));
+        x1.push(timeXent(model, data, '1').seconds);
+        l1.push(timeLlama(model, data, f, '1').seconds);
       } else {
+        l1.push(timeLlama(model, data, f, '1').seconds);
+        x1.push(timeXent(model, data, '1').seconds);
         ls.push(timeLlama(model, data, f));
         xs.push(timeXent(model, data));
       }
     }
     const x = median(xs.map((r) => r.seconds));
     const l = median(ls.map((r) => r.seconds));
+    const xStart = median(x1);
+    const lStart = median(l1);
     console.log(
       [
         m.replace('.gguf', ''),
@@ -171,6 +190,9 @@ for (const m of models) {
         x.toFixed(2),
         l.toFixed(2),
         (x / l).toFixed(2),
+        xStart.toFixed(2),
+        lStart.toFixed(2),
+        ((x - xStart) / (l - lStart)).toFixed(2),
         xs[0]!.accuracy,
         ls[0]!.accuracy,
         `${xs.map((r) => r.seconds.toFixed(1)).join(' ')} | ${ls.map((r) => r.seconds.toFixed(1)).join(' ')}`,
