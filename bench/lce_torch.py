@@ -10,7 +10,6 @@ few GFLOP/s, OpenBLAS tens to hundreds per core).
   /usr/bin/python3 bench/lce_torch.py --N 8192 --H 1024 --V 32000 --threads 2 --reps 3
 """
 import argparse
-import ctypes
 import gc
 import json
 import resource
@@ -19,30 +18,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-
-
-def blas_info():
-    """The BLAS library this process mapped, and OpenBLAS's kernel set when it is OpenBLAS."""
-    path = 'none mapped'
-    with open('/proc/self/maps') as f:
-        for line in f:
-            p = line.split()[-1]
-            if 'blas' in p:
-                path = p
-                break
-    core = ''
-    try:
-        lib = ctypes.CDLL(path)
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        core = lib.openblas_get_corename().decode()
-    except (OSError, AttributeError):
-        pass
-    return dict(blas=path, openblas_core=core)
-
-
-def rss_bytes():
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
+from torch_env import blas_info, rss_bytes
 
 
 def mm_gflops():

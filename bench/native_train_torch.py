@@ -11,7 +11,6 @@ alternatives: the reference BLAS unless OpenBLAS is installed or put first on LD
   /usr/bin/python3 bench/native_train_torch.py --mode mm --threads 2 --reps 7 --shapes 1600,10000,256,0,1
 """
 import argparse
-import ctypes
 import json
 import resource
 import statistics
@@ -19,29 +18,12 @@ import time
 
 import torch
 import torch.nn.functional as F
+from torch_env import blas_info, rss_bytes
 
 
 def operand(rows, cols, transposed):
     # stored [cols, rows] and used transposed, like xent's transA / transB
     return torch.randn(cols, rows).t() if transposed else torch.randn(rows, cols)
-
-
-def blas_info():
-    """The BLAS library this process mapped, and OpenBLAS's kernel set when it is OpenBLAS."""
-    path = next((l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.split()[-1]), 'none mapped')
-    core = ''
-    try:
-        lib = ctypes.CDLL(path)
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        core = lib.openblas_get_corename().decode()
-    except (OSError, AttributeError):
-        pass
-    return dict(blas=path, openblas_core=core)
-
-
-def rss_bytes():
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
 
 
 def time_it(f, reps, warmup=1):

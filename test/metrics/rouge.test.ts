@@ -139,7 +139,7 @@ test('corpusRouge: mean over segments, best reference by F per segment, mismatch
   );
 });
 
-test('property: ROUGE of a text with itself is 1 for every type; scores are symmetric in P and R', () => {
+test('property: ROUGE of a text with itself is 1 for every type; ROUGE-1, -2 and -L are symmetric in P and R', () => {
   const word = fc.stringMatching(/^[a-z0-9]{1,6}$/);
   const text = fc
     .array(
@@ -155,7 +155,12 @@ test('property: ROUGE of a text with itself is 1 for every type; scores are symm
       close(self.rouge2!.fmeasure, rougeTokenize(a).length >= 2 ? 1 : 0);
       const ab = rougeScore(a, b);
       const ba = rougeScore(b, a);
-      for (const t of ['rouge1', 'rouge2', 'rougeL', 'rougeLsum'] as const) {
+      // Not ROUGE-Lsum: rouge-score's summary-level LCS takes, for each target sentence, the union
+      // of its LCS with every prediction sentence and counts hits against token counts, which
+      // depends on which side is the target. fast-check found ("a\na", "a a\nb"): P 2/3, R 1
+      // one way, P 1/2, R 1/3 the other, as rouge-score's algorithm gives by hand; ROUGE-Lsum's
+      // values are checked against rouge-score's test suite in the tests above.
+      for (const t of ['rouge1', 'rouge2', 'rougeL'] as const) {
         close(ab[t]!.precision, ba[t]!.recall);
         close(ab[t]!.fmeasure, ba[t]!.fmeasure);
       }
