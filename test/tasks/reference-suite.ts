@@ -26,6 +26,7 @@ import { loadModel } from '../../src/models/load.js';
 import { loadTasks } from '../../src/tasks/load-tasks.js';
 import { cFixed } from '../../src/tasks/printf.js';
 import { runTasks } from '../../src/tasks/run-tasks.js';
+import { modelScorer } from '../../src/tasks/scorer.js';
 import { requires } from '../helpers/requires.js';
 import {
   LOG_RUNS,
@@ -123,4 +124,35 @@ export function referenceSuite(name: SharedModel): void {
       );
     });
   }
+
+  // The engine computes llama-perplexity's arithmetic on llama.cpp's rows in C; the JavaScript
+  // reference (src/tasks/llama-arith.ts, on raw logits copied out) must give llama.cpp's lines
+  // too, and the same scores up to float32 rounding (its expf is Math.exp rounded to float).
+  test(`${name} hellaswag100 with the JavaScript reference arithmetic: llama-perplexity's per-task lines, the engine's scores`, {
+    skip,
+  }, async () => {
+    const run = LOG_RUNS.find((x) => x.log === 'hellaswag100')!;
+    const log = readLlamaLog(name, run.log);
+    const file = taskPath(run.file);
+    const loaded = loadTasks(file, { take: run.take! });
+    const js = await runTasks(model!, loaded, file, {
+      ctx: 512,
+      scorer: modelScorer(model!, { llamaArithmetic: true, jsArithmetic: true }),
+    });
+    assert.deepEqual(
+      js.lines.filter((l) => /^\d+\t/.test(l)),
+      log.taskLines,
+      'every per-task line',
+    );
+    const c = await runTasks(model!, loaded, file, { ctx: 512 });
+    js.records.forEach((r, i) => {
+      r.choices.forEach((ch, k) => {
+        const want = c.records[i]!.choices[k]!.score;
+        assert.ok(
+          Math.abs(ch.score - want) <= 1e-5 * (1 + Math.abs(want)),
+          `task ${i + 1} choice ${k + 1}: ${ch.score} vs ${want}`,
+        );
+      });
+    });
+  });
 }
