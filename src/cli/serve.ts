@@ -94,6 +94,7 @@ async function runServe(o: ServeCliOptions): Promise<void> {
     loadModel(o.model, {
       ctx,
       engine: o.engine as 'auto' | 'native' | 'map',
+      layout: 'requests',
       ...(threads !== undefined ? { threads } : {}),
     });
   const models = [await load()];

@@ -134,6 +134,7 @@ async function runTasksCommand(o: TasksCliOptions): Promise<void> {
     ctx,
     engine: o.engine as 'auto' | 'native' | 'map',
     flashAttention: o.flashAttn,
+    layout: 'requests',
     ...(threads !== undefined ? { threads } : {}),
   });
   const ac = new AbortController();

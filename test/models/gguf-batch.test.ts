@@ -360,3 +360,32 @@ test('the native decode call refuses bad arrays with a message naming them', { s
     b.freeModel(h);
   }
 });
+
+test("layout 'requests': the context made at load is the one scoreBatch uses (llama-perplexity's task context), not replaced by the first call", {
+  skip,
+}, async () => {
+  // The context handle (a private field: what this test is about) before and after one task's
+  // batch of four endings.
+  const handle = (m: NativeGgufLanguageModel): unknown => (m as unknown as { ctxHandle: unknown }).ctxHandle;
+  for (const layout of ['requests', 'chunks'] as const) {
+    const m = (await loadGgufModel(sharedPath('models', 'stories260K.gguf')!, {
+      ctx: 512,
+      threads: 2,
+      engine: 'native',
+      layout,
+    })) as GgufLanguageModel as NativeGgufLanguageModel;
+    try {
+      const atLoad = handle(m);
+      const toks = await tokens(m, 40);
+      const ending = (k: number) => Int32Array.from([...toks.subarray(0, 30), ...toks.subarray(30 + k, 34 + k)]);
+      await m.scoreBatch([0, 1, 2, 3].map((k) => ({ tokens: ending(k), from: 29, prefix: k === 0 ? 0 : 30 })));
+      const info = m.contextInfo()!;
+      assert.deepEqual([info.nCtx, info.nSeqMax], [4 * 512, 4], 'n_parallel 4 × ctx cells, 4 sequences');
+      // 'chunks' makes llama-perplexity's chunk context at load (4 streams of 512 cells), which
+      // a unified 4-sequence batch cannot use: the first call replaces it.
+      assert.equal(handle(m) === atLoad, layout === 'requests', layout);
+    } finally {
+      await m.close();
+    }
+  }
+});

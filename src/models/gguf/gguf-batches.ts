@@ -71,6 +71,17 @@ export function perplexityLayout(T: number, batch: number, ubatch: number): Cont
   return { nCtx, nBatch, nUbatch: Math.min(ubatch, nBatch), nSeqMax, kvUnified: false };
 }
 
+/**
+ * Packed requests (scoreBatch): `sequences` sequences of up to T tokens in one unified KV
+ * cache — llama-perplexity's context for its tasks (n_parallel × ctx cells) — or more cells
+ * where one group of requests needs them.
+ */
+export function requestsLayout(T: number, batch: number, ubatch: number, sequences: number, cells = 0): ContextLayout {
+  const nCtx = Math.max(sequences * T, cells);
+  const nBatch = Math.min(batch, nCtx);
+  return { nCtx, nBatch, nUbatch: Math.min(ubatch, nBatch), nSeqMax: sequences, kvUnified: true };
+}
+
 /** One sequence of up to T tokens: one KV stream, batches of n_batch in ubatch pieces. */
 export function sequenceLayout(T: number, batch: number, ubatch: number): ContextLayout {
   const nBatch = Math.min(batch, T);

@@ -54,6 +54,12 @@ export interface GgufLoadOptions {
   ubatch?: number;
   /** Sequences per decode of scoreBatch (llama-perplexity's multiple-choice n_parallel, default 4). */
   sequences?: number;
+  /**
+   * What the context made at load is laid out for: llama-perplexity's chunks ('chunks', the
+   * default: eval, kld) or packed requests ('requests': scoreBatch, as xent tasks and xent serve
+   * call it). Either works for every call; a call the context does not serve replaces it.
+   */
+  layout?: 'chunks' | 'requests';
 }
 
 const OP = 'loadGgufModel';
@@ -115,7 +121,15 @@ export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): P
   if (engine !== 'map') {
     const binding = loadNativeBinding();
     if (binding)
-      return NativeGgufLanguageModel.open(binding, header, { ctx, threads, flashAttention, batch, ubatch, sequences });
+      return NativeGgufLanguageModel.open(binding, header, {
+        ctx,
+        threads,
+        flashAttention,
+        batch,
+        ubatch,
+        sequences,
+        ...(opts.layout ? { layout: opts.layout } : {}),
+      });
     if (engine === 'native') {
       throw new XentError(
         'missing_dependency',

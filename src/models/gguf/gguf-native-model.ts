@@ -30,6 +30,7 @@ import {
   planChunks,
   planRequests,
   planSequence,
+  requestsLayout,
   sequenceLayout,
 } from './gguf-batches.js';
 import type { GgufHeader } from './gguf-header.js';
@@ -46,6 +47,8 @@ export interface NativeEngineOptions {
   batch: number;
   ubatch: number;
   sequences: number;
+  /** The context made at load: for llama-perplexity's chunks (default) or for packed requests (scoreBatch). */
+  layout?: 'chunks' | 'requests';
 }
 
 export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, ChunkScorer {
@@ -106,7 +109,13 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
       );
     }
     const model = new NativeGgufLanguageModel(b, m, header, o);
-    model.createContext(perplexityLayout(o.ctx, o.batch, o.ubatch));
+    // The context the first calls will need, so that they do not replace it (for a large
+    // model, a KV cache of gigabytes allocated and cleared for nothing).
+    model.createContext(
+      o.layout === 'requests'
+        ? requestsLayout(o.ctx, o.batch, o.ubatch, o.sequences)
+        : perplexityLayout(o.ctx, o.batch, o.ubatch),
+    );
     return model;
   }
 
@@ -414,16 +423,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     const longest = Math.max(...requests.map((q) => q.tokens.length));
     this.ctxHint = Math.max(this.ctxHint, longest);
     const biggest = Math.max(...groups.map((g) => g.cells));
-    // llama-perplexity's multiple-choice context: n_parallel sequences × ctx cells, unified.
-    const nCtx = Math.max(this.sequences * this.ctxHint, biggest);
-    const nBatch = Math.min(this.batch, nCtx);
-    const layout: ContextLayout = {
-      nCtx,
-      nBatch,
-      nUbatch: Math.min(this.ubatch, nBatch),
-      nSeqMax: this.sequences,
-      kvUnified: true,
-    };
+    const layout = requestsLayout(this.ctxHint, this.batch, this.ubatch, this.sequences, biggest);
     let decodes: DecodeStep[][];
     try {
       decodes = planRequests(op, requests, groups, layout);
