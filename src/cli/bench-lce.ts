@@ -18,6 +18,7 @@ import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import { median } from '../core/stats.js';
 import type { LinearCrossEntropyResult } from '../loss/linear-cross-entropy.js';
+import { measureInChild } from './bench-child.js';
 import { fillNormal } from './bench-inputs.js';
 import { intOption } from './options.js';
 
@@ -148,24 +149,11 @@ async function measure(o: LceBenchOptions): Promise<LceBenchResult> {
   };
 }
 
-async function measureInChild(o: LceBenchOptions): Promise<LceBenchResult> {
-  const { spawnSync } = await import('node:child_process');
+function childArgs(o: LceBenchOptions): string[] {
   const args = ['bench', 'lce', '--child', '--rows', o.rows, '--hidden', o.hidden, '--vocab', o.vocab];
   args.push('--threads', o.threads, '--backend', o.backend, '--reps', o.reps, '--warmup', o.warmup, '--seed', o.seed);
   if (o.vocabBlock !== undefined) args.push('--vocab-block', o.vocabBlock);
-  const r = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, process.argv[1] as string, ...args], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-  });
-  if (r.status !== 0) {
-    const msg = (r.stderr || '').trim().split('\n').pop() ?? '';
-    throw new XentError(
-      'numerical_error',
-      OP,
-      `the measuring process failed (exit ${r.status ?? r.signal}): ${msg.replace(/^xent: /, '')}`,
-    );
-  }
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as LceBenchResult;
+  return args;
 }
 
 /** Adds `lce` to the `xent bench` command (registered by bench.ts). */
@@ -194,7 +182,7 @@ export function register(program: Command): void {
         return;
       }
       checkFlags(o);
-      const r = await measureInChild(o);
+      const r = await measureInChild<LceBenchResult>(OP, childArgs(o), ['--expose-gc']);
       if (o.json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;

@@ -22,6 +22,7 @@
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
 import { median } from '../core/stats.js';
+import { measureInChild } from './bench-child.js';
 import { fillNormal } from './bench-inputs.js';
 import { intOption } from './options.js';
 
@@ -168,38 +169,11 @@ async function measure(o: CeBenchOptions): Promise<CeBenchResult> {
 }
 
 /** Runs one configuration in a fresh child process and returns its result. */
-async function measureInChild(o: CeBenchOptions): Promise<CeBenchResult> {
-  const { spawnSync } = await import('node:child_process');
-  const args = [
-    'bench',
-    'ce',
-    '--child',
-    '--rows',
-    o.rows,
-    '--vocab',
-    o.vocab,
-    '--threads',
-    o.threads,
-    '--op',
-    o.op,
-    '--dtype',
-    o.dtype,
-  ];
-  args.push('--reps', o.reps, '--warmup', o.warmup, '--input', o.input, '--grad', o.grad, '--seed', o.seed);
-  const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-  });
-  if (r.status !== 0) {
-    const msg = (r.stderr || '').trim().split('\n').pop() ?? '';
-    throw new XentError(
-      'numerical_error',
-      OP,
-      `the measuring process failed (exit ${r.status ?? r.signal}): ${msg.replace(/^xent: /, '')}`,
-    );
-  }
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(last) as CeBenchResult;
+function childArgs(o: CeBenchOptions): string[] {
+  const args = ['bench', 'ce', '--child', '--rows', o.rows, '--vocab', o.vocab, '--threads', o.threads];
+  args.push('--op', o.op, '--dtype', o.dtype, '--reps', o.reps, '--warmup', o.warmup);
+  args.push('--input', o.input, '--grad', o.grad, '--seed', o.seed);
+  return args;
 }
 
 function gib(b: number): string {
@@ -246,7 +220,7 @@ export function register(program: Command): void {
       oneOf('dtype', o.dtype, ['f32'] as const);
       oneOf('input', o.input, ['shared', 'copy'] as const);
       oneOf('grad', o.grad, ['out', 'inplace', 'fresh'] as const);
-      const r = await measureInChild(o);
+      const r = await measureInChild<CeBenchResult>(OP, childArgs(o));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
