@@ -7,17 +7,20 @@
 #ifndef XENT_ROWS_NAPI_H
 #define XENT_ROWS_NAPI_H
 
-/* The (logits: Float32Array, V, targets: Int32Array) arguments rowStats and llamaLogProbs share,
-   checked once: logits holds at least n = targets.length rows of V, every target in [0, V).
-   Returns NULL, or what is wrong (the caller names itself). */
+/* The (logits: Float32Array, V, targets: Int32Array, out) arguments rowStats and llamaLogProbs
+   share, checked once: logits holds at least n = targets.length rows of V, every target in
+   [0, V), out is a typed array of `out_type` with at least n × `width` elements. Returns NULL,
+   or what is wrong (the caller names itself). */
 typedef struct {
   const float *logits;
   int32_t nv;
   const int32_t *targets;
   size_t n;
+  void *out;
 } rows_args;
 
-static const char *read_rows_args(napi_env env, const napi_value *argv, rows_args *a) {
+static const char *read_rows_args(napi_env env, const napi_value *argv, napi_typedarray_type out_type, size_t width,
+                                  rows_args *a) {
   napi_typedarray_type tt;
   size_t n_l = 0;
   void *ld = NULL, *td = NULL;
@@ -32,6 +35,10 @@ static const char *read_rows_args(napi_env env, const napi_value *argv, rows_arg
   a->targets = (const int32_t *)td;
   for (size_t r = 0; r < a->n; r++)
     if (a->targets[r] < 0 || a->targets[r] >= a->nv) return "target out of range";
+  size_t n_o = 0;
+  if (napi_get_typedarray_info(env, argv[3], &tt, &n_o, &a->out, NULL, NULL) != napi_ok || tt != out_type)
+    return out_type == napi_float64_array ? "the output must be a Float64Array" : "the output must be a Float32Array";
+  if (n_o < a->n * width) return "shapes disagree";
   return NULL;
 }
 
@@ -50,18 +57,12 @@ static napi_value RowStats(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 5) return throw_msg(env, "XENT_NATIVE", "rowStats(logits, V, targets, stats, scalar)");
   rows_args ra;
-  const char *bad = read_rows_args(env, argv, &ra);
+  const char *bad = read_rows_args(env, argv, napi_float64_array, 5, &ra);
   if (bad) return throw_rows_args(env, "rowStats", bad);
-  napi_typedarray_type tt;
-  size_t n_s = 0;
-  void *sd = NULL;
-  if (napi_get_typedarray_info(env, argv[3], &tt, &n_s, &sd, NULL, NULL) != napi_ok || tt != napi_float64_array)
-    return throw_msg(env, "XENT_NATIVE", "rowStats: stats must be a Float64Array");
-  if (n_s < ra.n * 5) return throw_msg(env, "XENT_NATIVE", "rowStats: shapes disagree");
   bool scalar = false;
   napi_get_value_bool(env, argv[4], &scalar);
   row_stats_fn fn = scalar ? row_stats_scalar : row_stats;
-  for (size_t r = 0; r < ra.n; r++) fn(ra.logits + r * (size_t)ra.nv, ra.nv, ra.targets[r], (double *)sd + r * 5);
+  for (size_t r = 0; r < ra.n; r++) fn(ra.logits + r * (size_t)ra.nv, ra.nv, ra.targets[r], (double *)ra.out + r * 5);
   napi_value name;
   CHECK(napi_create_string_utf8(env, scalar ? "scalar" : row_stats_name, NAPI_AUTO_LENGTH, &name));
   return name;
@@ -77,19 +78,12 @@ static napi_value LlamaLogProbs(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs(logits, V, targets, out)");
   rows_args ra;
-  const char *bad = read_rows_args(env, argv, &ra);
-  if (!bad && ra.n < 1) bad = "shapes disagree";
+  const char *bad = read_rows_args(env, argv, napi_float32_array, 2, &ra);
   if (bad) return throw_rows_args(env, "llamaLogProbs", bad);
-  napi_typedarray_type tt;
-  size_t n_o = 0;
-  void *od = NULL;
-  if (napi_get_typedarray_info(env, argv[3], &tt, &n_o, &od, NULL, NULL) != napi_ok || tt != napi_float32_array)
-    return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: out must be a Float32Array");
-  if (n_o < ra.n * 2) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: shapes disagree");
-  const float **rows = (const float **)malloc(ra.n * sizeof *rows);
+  const float **rows = (const float **)malloc((ra.n ? ra.n : 1) * sizeof *rows);
   if (!rows) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: out of memory");
   for (size_t r = 0; r < ra.n; r++) rows[r] = ra.logits + r * (size_t)ra.nv;
-  llama_rows(rows, ra.nv, ra.targets, ra.n, (float *)od, 2);
+  llama_rows(rows, ra.nv, ra.targets, ra.n, (float *)ra.out, 2);
   free(rows);
   return NULL;
 }
