@@ -11,6 +11,7 @@
  */
 import { XentError } from '../core/errors.js';
 import type { LstmConfig, LstmModel, LstmParams } from '../models/lstm/lstm.js';
+import type { LstmTrainEngine } from '../models/lstm/lstm-engine.js';
 import type { AdamOptions } from './adam.js';
 import type { Optimizer } from './engine-optimizer.js';
 
@@ -42,18 +43,11 @@ export interface StepResult {
   gradNorm?: number;
 }
 
-/** The engine members a trainer uses (LstmEngine, NativeLstmEngine). */
-export interface TrainerEngine {
-  readonly config: Readonly<Required<LstmConfig>>;
-  readonly B: number;
-  readonly T: number;
-  readonly R: number;
-  readonly model: LstmModel;
-  readonly grads: LstmParams | undefined;
-  forward(inputs: Int32Array, op?: string): void;
-  backward(): void;
-  close(): void;
-}
+/** The engine members a trainer uses (LstmEngine, NativeLstmEngine): its output layer is its own. */
+export type TrainerEngine = Pick<
+  LstmTrainEngine,
+  'config' | 'B' | 'T' | 'R' | 'model' | 'grads' | 'forward' | 'backward' | 'close'
+>;
 
 export abstract class LstmTrainerBase<E extends TrainerEngine> {
   readonly config: Readonly<Required<LstmConfig>>;

@@ -9,16 +9,7 @@ import { lstmLossAndGrad } from '../../src/models/lstm/lstm-grad.js';
 import { adamStep, createAdamState } from '../../src/train/adam.js';
 import { clipGradNorm } from '../../src/train/clip.js';
 import { FastLstmTrainer } from '../../src/train/fast-trainer.js';
-
-function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0,
-    s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    s = Math.max(s, Math.abs(b[i]!));
-  }
-  return d / Math.max(s, 1e-30);
-}
+import { relMaxDiff } from './lstm-fixture.js';
 
 // Odd sizes exercise every kernel tail: the 4×8 product tile (M % 4, N % 8, K < 4), rows
 // per chunk, the 4-lane LSTM pointwise loop and its scalar tail (H = 13), B = 1 (the second

@@ -23,16 +23,7 @@ import { ByteTokenizer } from '../../src/tokenizers/byte-tokenizer.js';
 import { EngineOptimizer, optimizerBuffers } from '../../src/train/engine-optimizer.js';
 import { FastLstmTrainer } from '../../src/train/fast-trainer.js';
 import { IGNORE, sampleBatch, splitText, validationBatches } from '../../src/train/trainer-data.js';
-
-function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0,
-    s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    s = Math.max(s, Math.abs(b[i]!));
-  }
-  return d / Math.max(s, 1e-30);
-}
+import { relMaxDiff } from './lstm-fixture.js';
 
 test('a saved LSTM directory scores like the float64 reference forward pass (nats, rank, top-1, full rows)', async () => {
   const V = 256,
