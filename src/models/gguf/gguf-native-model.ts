@@ -213,21 +213,17 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     const K = step.pairIndex.length;
     const V = this.vocabSize;
     const g0 = consecutiveRows(step, arena.base);
-    const stats = !arena.stats
-      ? null
-      : g0 !== undefined
-        ? arena.stats.subarray(g0 * 5, (g0 + K) * 5)
-        : new Float64Array(K * 5);
-    const llama = arena.llama
-      ? g0 !== undefined
-        ? arena.llama.subarray(g0 * 2, (g0 + K) * 2)
-        : new Float32Array(K * 2)
-      : null;
-    const out = arena.logits
-      ? g0 !== undefined
-        ? arena.logits.subarray(g0 * V, (g0 + K) * V)
-        : new Float32Array(K * V)
-      : null;
+    // Each of the arena's arrays (rows of `width` values) in place where the step's rows are
+    // consecutive in it, else a scratch array copied into place afterwards.
+    const rowsOf = <A extends Float32Array | Float64Array>(all: A | null, width: number): A | null =>
+      !all
+        ? null
+        : g0 !== undefined
+          ? (all.subarray(g0 * width, (g0 + K) * width) as A)
+          : new (all.constructor as new (n: number) => A)(K * width);
+    const stats = rowsOf(arena.stats, 5);
+    const llama = rowsOf(arena.llama, 2);
+    const out = rowsOf(arena.logits, V);
     const p = this.b.decode(
       ctx,
       step.clear,
@@ -245,12 +241,16 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     return p.then(
       () => {
         if (g0 !== undefined) return;
-        for (let q = 0; q < K; q++) {
-          const g = arena.base[step.pairDest[q]!]! + step.pairRow[q]!;
-          if (stats) arena.stats!.set(stats.subarray(q * 5, q * 5 + 5), g * 5);
-          if (out) arena.logits!.set(out.subarray(q * V, (q + 1) * V), g * V);
-          if (llama) arena.llama!.set(llama.subarray(q * 2, q * 2 + 2), g * 2);
-        }
+        const back = <A extends Float32Array | Float64Array>(all: A | null, part: A | null, width: number): void => {
+          if (!all || !part) return;
+          for (let q = 0; q < K; q++) {
+            const g = arena.base[step.pairDest[q]!]! + step.pairRow[q]!;
+            all.set(part.subarray(q * width, (q + 1) * width), g * width);
+          }
+        };
+        back(arena.stats, stats, 5);
+        back(arena.llama, llama, 2);
+        back(arena.logits, out, V);
       },
       (e: unknown) => {
         throw new XentError(
