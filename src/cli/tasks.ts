@@ -103,14 +103,15 @@ async function runTasksCommand(o: TasksCliOptions): Promise<void> {
   const take = intOption(OP, '--tasks', o.tasks, 1);
   const threads = intOption(OP, '--threads', o.threads, 1);
   const ctxOpt = intOption(OP, '--ctx', o.ctx, 4);
-  const [{ loadTasks }, { runTasks }, { llamaHeader }, { loadModel }, { Progress }, { VERSION }] = await Promise.all([
-    import('../tasks/load-tasks.js'),
-    import('../tasks/run-tasks.js'),
-    import('../tasks/llama-lines.js'),
-    import('../models/load.js'),
-    import('./progress.js'),
-    import('../core/version.js'),
-  ]);
+  const [{ loadTasks }, { runTasks, taskModelOptions }, { llamaHeader }, { loadModel }, { Progress }, { VERSION }] =
+    await Promise.all([
+      import('../tasks/load-tasks.js'),
+      import('../tasks/run-tasks.js'),
+      import('../tasks/llama-lines.js'),
+      import('../models/load.js'),
+      import('./progress.js'),
+      import('../core/version.js'),
+    ]);
   if (o.report) (await import('../report/write.js')).checkReportPath(OP, '--report', o.report);
   // The file first: a malformed one is reported before a model is loaded.
   const loaded = loadTasks(o.data, {
@@ -134,7 +135,7 @@ async function runTasksCommand(o: TasksCliOptions): Promise<void> {
     ctx,
     engine: o.engine as 'auto' | 'native' | 'map',
     flashAttention: o.flashAttn,
-    layout: 'requests',
+    ...taskModelOptions(ctx),
     ...(threads !== undefined ? { threads } : {}),
   });
   const ac = new AbortController();

@@ -4,14 +4,15 @@
  * lm-evaluation-harness's for JSONL. Each task's record and llama.cpp's line for it go to
  * `onTask` as soon as it is scored (for streaming output); the summary comes at the end.
  *
- * llama.cpp's formats are scored in the groups llama-perplexity decodes together: tasks are
- * added to a group while their KV cells fit its window (4 × ctx, rounded up to 256) and their
- * sequences (one per choice) its 4 parallel sequences, so that a batching engine decodes
- * exactly llama-perplexity's batches (two Winogrande tasks at a time; one HellaSwag task).
- * JSONL tasks are scored one at a time.
+ * llama.cpp's formats are scored in groups decoded together: tasks are added to a group while
+ * their KV cells fit llama-perplexity's window (4 × ctx, rounded up to 256) and their
+ * sequences (one per choice) `taskSequences(format)`: llama-perplexity's own batches for
+ * HellaSwag and multiple choice (one task at a time), four Winogrande tasks per decode where
+ * llama-perplexity decodes two. JSONL tasks are scored one at a time.
  */
 import { XentError } from '../core/errors.js';
 import type { LanguageModel } from '../models/language-model.js';
+import type { LoadModelOptions } from '../models/load.js';
 import type { TaskRecord, TasksFigures, TasksNormalization } from '../results/tasks.js';
 import { llamaFinalLines, llamaHeader, llamaTaskLine } from './llama-lines.js';
 import {
@@ -25,11 +26,32 @@ import type { LoadedTasks } from './load-tasks.js';
 import { marginOf, type PreparedTask, type TaskOutcome } from './outcome.js';
 import { type LogProbScorer, modelScorer, type ScoredRequest } from './scorer.js';
 import { accuracyPm, lmEvalMean, wilson95 } from './stats.js';
-import { choiceTexts, type Task, taskText } from './task.js';
+import { choiceTexts, type Task, type TaskFormat, taskText } from './task.js';
 import { tokenizer } from './tokens.js';
 
-/** llama-perplexity's parallel sequences for tasks (its n_parallel: max(4, -np)). */
-const LLAMA_SEQUENCES = 4;
+/**
+ * Sequences per decode for a file of `format`. HellaSwag and multiple choice: llama-perplexity's
+ * 4 (its n_parallel, max(4, -np)), so that their per-task lines are llama.cpp's to the digit
+ * (the batch's shape decides the CPU flash-attention path, hence the last bits). Winogrande
+ * (two sequences per task): 8, the packing of `llama-perplexity -np 8` inside the KV window of
+ * its default: on a small model a decode costs mostly its fixed overhead, and half as many
+ * decodes measured 1.43 → 1.27 s on winogrande.csv with stories260K and 1.78 → 1.66 s with
+ * llama-2-tiny-random (medians of 5 and 3 whole runs), where 16 gained nothing more and 8 on
+ * HellaSwag nothing at all. Its score columns differ from llama.cpp's in the last printed
+ * digits with either packing, its accuracy never (test/tasks/reference-suite.ts).
+ */
+export function taskSequences(format: TaskFormat): number {
+  return format === 'winogrande' ? 8 : 4;
+}
+
+/**
+ * How `xent tasks` loads a GGUF model for `runTasks` at `ctx`: a context for packed requests,
+ * with room for the most sequences `taskSequences` gives in llama-perplexity's KV window
+ * (4 × ctx cells: its memory), made at load so that the first decode does not replace it.
+ */
+export function taskModelOptions(ctx: number): Pick<LoadModelOptions, 'layout' | 'sequences' | 'kvCells'> {
+  return { layout: 'requests', sequences: 8, kvCells: llamaTaskWindow(ctx) };
+}
 
 export interface RunTasksOptions {
   /** llama-perplexity's -c (its task window is 4 × ctx) or lm-eval's max_length. */
@@ -129,6 +151,7 @@ export async function runTasks(
       : prepareLlamaContinuation(c, task, format === 'hellaswag' ? 'double' : 'float');
   };
   const window = lmEval ? 0 : llamaTaskWindow(opts.ctx);
+  const maxSequences = taskSequences(format);
   // A task prepared ahead that did not join the group: it starts the next one. Its error (a
   // task too long for the window) is thrown only when it is next, after the tasks before it
   // are scored and printed, as llama-perplexity reports it.
@@ -143,7 +166,7 @@ export async function runTasks(
       const k = next + group.length;
       const p = prepare(k);
       const more = await p.catch(() => undefined);
-      if (!more || cells + more.cells > window || seqs + more.sequences > LLAMA_SEQUENCES) {
+      if (!more || cells + more.cells > window || seqs + more.sequences > maxSequences) {
         ahead = { i: k, p };
         break;
       }

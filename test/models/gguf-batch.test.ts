@@ -25,6 +25,7 @@ import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import type { NativeGgufLanguageModel } from '../../src/models/gguf/gguf-native-model.js';
 import type { LanguageModel, PositionScores } from '../../src/models/language-model.js';
 import { loadModel } from '../../src/models/load.js';
+import { taskModelOptions } from '../../src/tasks/run-tasks.js';
 import { requires } from '../helpers/requires.js';
 import { REPO_ROOT, sharedPath } from '../helpers/shared.js';
 
@@ -359,6 +360,56 @@ test('the native decode call refuses bad arrays with a message naming them', { s
   } finally {
     b.freeModel(h);
   }
+});
+
+test("xent tasks' context (taskModelOptions): 8 sequences in llama-perplexity's 4 × ctx cells, made at load and kept by four Winogrande-sized tasks in one call", {
+  skip,
+}, async () => {
+  const handle = (m: NativeGgufLanguageModel): unknown => (m as unknown as { ctxHandle: unknown }).ctxHandle;
+  const m = (await loadGgufModel(sharedPath('models', 'stories260K.gguf')!, {
+    ctx: 512,
+    threads: 2,
+    engine: 'native',
+    ...taskModelOptions(512),
+  })) as GgufLanguageModel as NativeGgufLanguageModel;
+  try {
+    const atLoad = handle(m);
+    const toks = await tokens(m, 80);
+    // Four tasks of two sequences each: a 12-token context, then 6 tokens of its own per choice.
+    const requests: BatchRequest[] = [0, 1, 2, 3].flatMap((t) => {
+      const ctx = toks.subarray(10 * t, 10 * t + 12);
+      return [0, 1].map((k) => ({
+        tokens: Int32Array.from([...ctx, ...toks.subarray(50 + 6 * k + t, 56 + 6 * k + t)]),
+        from: 11,
+        prefix: k === 0 ? 0 : 12,
+      }));
+    });
+    const together = await m.scoreBatch(requests);
+    const info = m.contextInfo()!;
+    assert.deepEqual([info.nCtx, info.nSeqMax], [4 * 512, 8], "llama-perplexity's KV cells, 8 sequences");
+    assert.equal(handle(m), atLoad, 'the context made at load');
+    // The same requests one task per call give the same log-probabilities to float32 rounding
+    // (the batch's shape can change llama.cpp's last bits, never more).
+    for (let t = 0; t < 4; t++) {
+      const alone = await m.scoreBatch(requests.slice(2 * t, 2 * t + 2));
+      for (let k = 0; k < 2; k++)
+        for (const [j, x] of alone[k]!.nats.entries())
+          assert.ok(
+            Math.abs(x - together[2 * t + k]!.nats[j]!) <= 1e-4 * Math.max(1, Math.abs(x)),
+            `task ${t}, choice ${k}, row ${j}`,
+          );
+    }
+  } finally {
+    await m.close();
+  }
+});
+
+test('loadGgufModel refuses kvCells below 2, naming the option', { skip }, async () => {
+  await assert.rejects(
+    loadGgufModel(sharedPath('models', 'stories260K.gguf')!, { engine: 'native', kvCells: 1 }),
+    (e: Error & { code?: string }) =>
+      e.code === 'invalid_argument' && /kvCells must be an integer ≥ 2, got 1/.test(e.message),
+  );
 });
 
 test("layout 'requests': the context made at load is the one scoreBatch uses (llama-perplexity's task context), not replaced by the first call", {

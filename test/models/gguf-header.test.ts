@@ -72,3 +72,34 @@ test('every truncation of a real model is refused before native code (property)'
   writeFileSync(f, bad3);
   assert.throws(() => readGgufHeader(f), isInvalidFile(/version 7/));
 });
+
+test('a corrupt length inside a skipped vocabulary names the element and its byte offset', {
+  skip: skipUnlessShared('models/stories260K.gguf'),
+}, () => {
+  const full = readFileSync(sharedPath('models', 'stories260K.gguf')!);
+  const f = join(dir, 'vocab.gguf');
+  // tokenizer.ggml.tokens (512 strings, more than the 64 kept): key, type 9, element type 8,
+  // count, then each element's u64 length and bytes. Element 100's length field:
+  const key = 'tokenizer.ggml.tokens';
+  let at = full.indexOf(Buffer.from(key)) + key.length;
+  assert.equal(full.readUInt32LE(at), 9, 'an array');
+  assert.equal(full.readUInt32LE(at + 4), 8, 'of strings');
+  at += 16;
+  for (let j = 0; j < 100; j++) at += 8 + Number(full.readBigUInt64LE(at));
+  const past = Buffer.from(full);
+  past.writeBigUInt64LE(BigInt(full.length), at);
+  writeFileSync(f, past);
+  assert.throws(
+    () => readGgufHeader(f),
+    isInvalidFile(new RegExp(`tokenizer\\.ggml\\.tokens\\[100\\] at byte ${at + 8} runs past the end of the file`)),
+  );
+  const huge = Buffer.from(full);
+  huge.writeBigUInt64LE(1n << 60n, at);
+  writeFileSync(f, huge);
+  assert.throws(
+    () => readGgufHeader(f),
+    isInvalidFile(
+      new RegExp(`length of tokenizer\\.ggml\\.tokens\\[100\\] = ${1n << 60n} at byte ${at} is impossibly large`),
+    ),
+  );
+});

@@ -10,8 +10,8 @@
  * The 100-task HellaSwag row reuses the full run's first 100 tasks (see `full` below).
  *
  * Winogrande's two score columns are the one thing not reproduced to the printed digit.
- * xent decodes llama.cpp's groups of two tasks (four sequences) in one batch too, but not
- * token for token as llama.cpp does: it asks for logits only at the rows it scores, and
+ * xent decodes four tasks (eight sequences) per batch where llama.cpp decodes two
+ * (`taskSequences`), and not token for token as llama.cpp does: it asks for logits only at the rows it scores, and
  * appends one token to sequence 1 to read option 2's first value (llama.cpp's FIXME read),
  * and llama.cpp's CPU flash attention takes its tiled path (64-query tiles over 64-cell KV
  * tiles, online-softmax rescaling per tile) at 64 or more tokens per batch, so the logits
@@ -25,7 +25,7 @@ import type { LanguageModel } from '../../src/models/language-model.js';
 import { loadModel } from '../../src/models/load.js';
 import { loadTasks } from '../../src/tasks/load-tasks.js';
 import { cFixed } from '../../src/tasks/printf.js';
-import { runTasks } from '../../src/tasks/run-tasks.js';
+import { runTasks, taskModelOptions } from '../../src/tasks/run-tasks.js';
 import { modelScorer } from '../../src/tasks/scorer.js';
 import { requires } from '../helpers/requires.js';
 import {
@@ -47,7 +47,7 @@ export function referenceSuite(name: SharedModel): void {
   });
   let model: LanguageModel | undefined;
   before(async () => {
-    if (!skip) model = await loadModel(path, { ctx: 512, threads: 1, flashAttention: true });
+    if (!skip) model = await loadModel(path, { ctx: 512, threads: 1, flashAttention: true, ...taskModelOptions(512) });
   });
   after(async () => {
     await model?.close();

@@ -1,7 +1,7 @@
 /**
- * The scorer's batched path: a model with `scoreBatch` gets the requests of the tasks
- * llama-perplexity decodes together in one call (one HellaSwag task of 4 endings, two
- * Winogrande tasks of 2 sequences; one JSONL task), whole, each with the number of tokens it
+ * The scorer's batched path: a model with `scoreBatch` gets the requests of the tasks decoded
+ * together in one call (llama-perplexity's one HellaSwag or multiple-choice task; four
+ * Winogrande tasks of 2 sequences, `taskSequences`; one JSONL task), whole, each with the number of tokens it
  * shares with the request before it in its task (the context of the choices, which a
  * batching engine decodes once), and every record is the one the per-request path gives. The model is a toy written here (characters as tokens,
  * log-probabilities from a hash of the two previous tokens); its `scoreBatch` checks each
@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LanguageModel, PositionScores, ScoreOptions } from '../../src/models/language-model.js';
 import type { LoadedTasks } from '../../src/tasks/load-tasks.js';
-import { runTasks } from '../../src/tasks/run-tasks.js';
+import { runTasks, taskSequences } from '../../src/tasks/run-tasks.js';
 import type { Task, TaskFormat } from '../../src/tasks/task.js';
 import { commonPrefix } from '../../src/tasks/tokens.js';
 
@@ -130,6 +130,17 @@ const TASKS: Record<TaskFormat, Task[]> = {
       options: ['A', 'Bo'],
       gold: [0],
     },
+    ...['Ann', 'Ben', 'Cy'].map(
+      (name, k): Task => ({
+        kind: 'blank',
+        index: 2 + k,
+        where: `line ${3 + k}`,
+        first: `${name} asked Max and `,
+        second: ' to come and play.',
+        options: ['Sam', 'the dog'],
+        gold: [k % 2],
+      }),
+    ),
   ],
   jsonl: [
     {
@@ -161,8 +172,9 @@ for (const format of ['hellaswag', 'mc', 'winogrande', 'jsonl'] as const) {
     const batched = await runTasks(batchingToy(calls), loaded, 'toy', { ctx: 512 });
     assert.deepEqual(batched.records, plain.records);
     assert.deepEqual(batched.lines, plain.lines);
-    // Winogrande: 2 sequences per task, so two tasks fill llama-perplexity's 4 sequences.
-    const perCall = format === 'winogrande' ? 2 : 1;
+    // Winogrande: 2 sequences per task, so four tasks fill its 8 sequences (five tasks: two calls).
+    const perCall = format === 'winogrande' ? taskSequences(format) / 2 : 1;
+    if (format === 'winogrande') assert.equal(perCall, 4);
     assert.equal(calls.length, Math.ceil(tasks.length / perCall), 'calls');
     const perTask = calls.flatMap((call) => {
       const starts = call.flatMap((r, k) => (r.prefix === 0 && k > 0 ? [k] : []));
@@ -210,8 +222,13 @@ test('winogrande: both sequences sent whole (llama.cpp decodes every token of bo
     selection: 'all, file order',
   };
   await runTasks(batchingToy(calls), loaded, 'toy', { ctx: 512 });
-  assert.equal(calls.length, 1, 'both tasks in one call');
-  for (const [i, call] of [calls[0]!.slice(0, 2), calls[0]!.slice(2)].entries()) {
+  assert.deepEqual(
+    calls.map((c) => c.length),
+    [8, 2],
+    'four tasks in the first call, the fifth in the second',
+  );
+  const perTask = calls.flatMap((c) => Array.from({ length: c.length / 2 }, (_, k) => c.slice(2 * k, 2 * k + 2)));
+  for (const [i, call] of perTask.entries()) {
     const t = tasks[i]!;
     assert.ok(t.kind === 'blank');
     const s = t.options.map((o) => [0, ...tokenize(t.first + o + t.second)]);

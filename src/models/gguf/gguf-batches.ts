@@ -73,11 +73,18 @@ export function perplexityLayout(T: number, batch: number, ubatch: number): Cont
 
 /**
  * Packed requests (scoreBatch): `sequences` sequences of up to T tokens in one unified KV
- * cache — llama-perplexity's context for its tasks (n_parallel × ctx cells) — or more cells
- * where one group of requests needs them.
+ * cache — llama-perplexity's context for its tasks (n_parallel × ctx cells), or `kv` cells
+ * where the caller sets them — or more cells where one group of requests needs them.
  */
-export function requestsLayout(T: number, batch: number, ubatch: number, sequences: number, cells = 0): ContextLayout {
-  const nCtx = Math.max(sequences * T, cells);
+export function requestsLayout(
+  T: number,
+  batch: number,
+  ubatch: number,
+  sequences: number,
+  cells = 0,
+  kv = sequences * T,
+): ContextLayout {
+  const nCtx = Math.max(kv, cells);
   const nBatch = Math.min(batch, nCtx);
   return { nCtx, nBatch, nUbatch: Math.min(ubatch, nBatch), nSeqMax: sequences, kvUnified: true };
 }

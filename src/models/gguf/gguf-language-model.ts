@@ -55,6 +55,11 @@ export interface GgufLoadOptions {
   /** Sequences per decode of scoreBatch (llama-perplexity's multiple-choice n_parallel, default 4). */
   sequences?: number;
   /**
+   * KV cells of the packed-requests context (default sequences × ctx, llama-perplexity's
+   * n_parallel × ctx): fewer lets more sequences share the memory of fewer.
+   */
+  kvCells?: number;
+  /**
    * What the context made at load is laid out for: llama-perplexity's chunks ('chunks', the
    * default: eval, kld) or packed requests ('requests': scoreBatch, as xent tasks and xent serve
    * call it). Either works for every call; a call the context does not serve replaces it.
@@ -116,6 +121,7 @@ export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): P
       arg: 'sequences',
       value: sequences,
     });
+  const kvCells = opts.kvCells === undefined ? undefined : positiveInt('kvCells', opts.kvCells, 0, 2);
   const flashAttention = flashAttentionMode(opts.flashAttention);
   const engine = opts.engine ?? 'auto';
   if (engine !== 'map') {
@@ -128,6 +134,7 @@ export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): P
         batch,
         ubatch,
         sequences,
+        ...(kvCells !== undefined ? { kvCells } : {}),
         ...(opts.layout ? { layout: opts.layout } : {}),
       });
     if (engine === 'native') {

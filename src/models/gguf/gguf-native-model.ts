@@ -47,6 +47,8 @@ export interface NativeEngineOptions {
   batch: number;
   ubatch: number;
   sequences: number;
+  /** KV cells of the packed-requests context (default sequences × ctx). */
+  kvCells?: number;
   /** The context made at load: for llama-perplexity's chunks (default) or for packed requests (scoreBatch). */
   layout?: 'chunks' | 'requests';
 }
@@ -65,6 +67,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
   readonly batch: number;
   readonly ubatch: number;
   readonly sequences: number;
+  private readonly kvCells: number | undefined;
   private ctxHandle: NativeContextHandle | undefined;
   private layout: ContextLayout | undefined;
   /** Tokens per sequence the caller prepared for (grows with longer calls). */
@@ -92,6 +95,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     this.batch = o.batch;
     this.ubatch = o.ubatch;
     this.sequences = o.sequences;
+    this.kvCells = o.kvCells;
     this.ctxHint = o.ctx;
   }
 
@@ -113,7 +117,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     // model, a KV cache of gigabytes allocated and cleared for nothing).
     model.createContext(
       o.layout === 'requests'
-        ? requestsLayout(o.ctx, o.batch, o.ubatch, o.sequences)
+        ? requestsLayout(o.ctx, o.batch, o.ubatch, o.sequences, 0, o.kvCells)
         : perplexityLayout(o.ctx, o.batch, o.ubatch),
     );
     return model;
@@ -423,7 +427,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     const longest = Math.max(...requests.map((q) => q.tokens.length));
     this.ctxHint = Math.max(this.ctxHint, longest);
     const biggest = Math.max(...groups.map((g) => g.cells));
-    const layout = requestsLayout(this.ctxHint, this.batch, this.ubatch, this.sequences, biggest);
+    const layout = requestsLayout(this.ctxHint, this.batch, this.ubatch, this.sequences, biggest, this.kvCells);
     let decodes: DecodeStep[][];
     try {
       decodes = planRequests(op, requests, groups, layout);
