@@ -14,7 +14,11 @@
  *
  * Exposed (all synchronous except decode, which runs llama_decode on a libuv worker
  * thread and returns a Promise):
- *   init(libDir, log)                    load ggml backends from libDir; llama_backend_init
+ *   init(libDir, log, module)            load ggml backends from libDir (the CPU backend from
+ *                                        `module` alone when given and usable: cpu-backend.h);
+ *                                        llama_backend_init
+ *   cpuBackend()                         -> { signature, module }: this CPU's cpuid signature, the
+ *                                        file the CPU backend was loaded from
  *   loadModel(path)                      -> model handle (External); throws on failure
  *   modelInfo(model)                     -> { vocabSize, nCtxTrain, addBos, addEos, bos, description }
  *   tokenize(model, bytes: Uint8Array, addSpecial, parseSpecial) -> Int32Array
@@ -42,6 +46,7 @@
  * Shapes: N tokens per decode, K scored pairs, V vocabulary size; out is [K, V] float32,
  * stats is [K, 5] float64 (nll nats, lse, max, argmax, rank), llama is [K, 2] float32.
  */
+#define _GNU_SOURCE /* dladdr (cpu-backend.h) */
 #include <node_api.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -122,12 +127,14 @@ static void *get_external(napi_env env, napi_value v) {
   return p;
 }
 
+#include "cpu-backend.h"
+
 /* ---------- init ---------- */
 static napi_value Init_(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char dir[4096] = {0};
+  char dir[4096] = {0}, module[4096] = {0};
   size_t len = 0;
   if (argc < 1 || napi_get_value_string_utf8(env, argv[0], dir, sizeof dir, &len) != napi_ok)
     return throw_msg(env, "XENT_NATIVE", "init(libDir): libDir must be a string");
@@ -136,8 +143,11 @@ static napi_value Init_(napi_env env, napi_callback_info info) {
     napi_get_value_bool(env, argv[1], &b);
     g_log_enabled = b ? 1 : 0;
   }
+  napi_valuetype mt = napi_undefined;
+  if (argc >= 3) napi_typeof(env, argv[2], &mt);
+  if (mt == napi_string) napi_get_value_string_utf8(env, argv[2], module, sizeof module, &len);
   llama_log_set(quiet_log, NULL);
-  ggml_backend_load_all_from_path(dir);
+  load_backends(dir, module);
   llama_backend_init();
   row_stats_select();
   napi_value n;
@@ -449,6 +459,7 @@ static napi_value FreeContext(napi_env env, napi_callback_info info) {
 static napi_value Register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"init", NULL, Init_, NULL, NULL, NULL, napi_default, NULL},
+      {"cpuBackend", NULL, CpuBackend, NULL, NULL, NULL, napi_default, NULL},
       {"loadModel", NULL, LoadModel, NULL, NULL, NULL, napi_default, NULL},
       {"freeModel", NULL, FreeModel, NULL, NULL, NULL, napi_default, NULL},
       {"modelInfo", NULL, ModelInfo, NULL, NULL, NULL, napi_default, NULL},

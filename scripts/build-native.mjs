@@ -54,6 +54,24 @@ function writeAtomic(file, text) {
 }
 
 /**
+ * The CPU backend llama.cpp picks here from node-llama-cpp's builds (its full scan, in a child
+ * process: loading the binding here would keep it loaded), with this CPU's cpuid signature:
+ * the binding loads that module alone while the signature matches (native/cpu-backend.h).
+ * Undefined when it cannot be told; the binding then scans at every start, as before.
+ */
+function cpuBackend() {
+  const probe = `const b = require(${JSON.stringify(outFile)}); b.init(${JSON.stringify(libDir)}, false, null);
+process.stdout.write(JSON.stringify(b.cpuBackend()));`;
+  const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+  try {
+    const cpu = JSON.parse(r.stdout);
+    return cpu.signature && cpu.module ? cpu : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Gives up on the binding: `reason` says what is missing, `fix` the command that
  * supplies it. `mapFallback` false: GGUF support as a whole is missing (no node-llama-cpp).
  */
@@ -248,7 +266,7 @@ if (r.status !== 0) {
 renameSync(tmpOut, outFile);
 writeAtomic(
   metaFile,
-  `${JSON.stringify({ stamp, libDir, includeKey: key, builtAt: new Date().toISOString() }, null, 2)}\n`,
+  `${JSON.stringify({ stamp, libDir, includeKey: key, builtAt: new Date().toISOString(), cpu: cpuBackend() }, null, 2)}\n`,
 );
 rmSync(unavailableFile, { force: true });
 if (process.env.XENT_BUILD_VERBOSE) console.error(`build-native: built ${outFile} in ${Date.now() - t0} ms`);

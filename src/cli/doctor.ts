@@ -165,11 +165,12 @@ function nativeCheck(g: Gguf, nlc: string | undefined): DoctorCheck {
     const rowStats = binding.rowStats(new Float32Array(2), 2, Int32Array.of(0), new Float64Array(5), false);
     const builtAt = readJson(NATIVE_FILES.meta)?.builtAt;
     const label = { avx512: 'AVX-512', avx2: 'AVX2', scalar: 'scalar' }[rowStats] ?? rowStats;
+    const cpuModule = binding.cpuBackend().module;
     return {
       id: 'native',
       status: 'ok',
-      detail: `${file} loads (built ${String(builtAt ?? 'at an unknown time')}); row statistics: ${label}`,
-      data: { loaded: true, row_stats: rowStats, file: NATIVE_FILES.binding },
+      detail: `${file} loads (built ${String(builtAt ?? 'at an unknown time')}); row statistics: ${label}; llama.cpp's CPU build: ${cpuModule ? basename(cpuModule) : 'unknown'}`,
+      data: { loaded: true, row_stats: rowStats, file: NATIVE_FILES.binding, cpu_backend: cpuModule },
     };
   }
   const reason = nativeUnavailableReason() ?? 'not loaded';

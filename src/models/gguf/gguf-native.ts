@@ -30,7 +30,13 @@ export interface NativeModelInfo {
 }
 
 export interface XentLlamaBinding {
-  init(libDir: string, log: boolean): number;
+  /**
+   * Loads llama.cpp's backends from libDir (the CPU one from `cpuModule` alone when given and
+   * usable here, else the best of every build there: native/cpu-backend.h); returns the device count.
+   */
+  init(libDir: string, log: boolean, cpuModule: string | null): number;
+  /** This CPU's cpuid signature, and the file the CPU backend was loaded from ('' before init). */
+  cpuBackend(): { signature: string; module: string };
   loadModel(path: string): NativeModelHandle;
   freeModel(m: NativeModelHandle): void;
   modelInfo(m: NativeModelHandle): NativeModelInfo;
@@ -182,9 +188,15 @@ export function loadNativeBinding(): XentLlamaBinding | undefined {
     return undefined;
   }
   try {
-    const meta = JSON.parse(readFileSync(NATIVE_FILES.meta, 'utf8')) as { libDir: string };
+    const meta = JSON.parse(readFileSync(NATIVE_FILES.meta, 'utf8')) as {
+      libDir: string;
+      cpu?: { signature: string; module: string };
+    };
     const binding = createRequire(import.meta.url)(file) as XentLlamaBinding;
-    binding.init(meta.libDir, process.env.XENT_LLAMA_LOG === '1');
+    // The CPU build llama.cpp chose at install (scripts/build-native.mjs), while this is the
+    // CPU it chose it for: the scan of every build costs 14–20 ms of each start.
+    const cpu = meta.cpu?.signature && meta.cpu.signature === binding.cpuBackend().signature ? meta.cpu.module : null;
+    binding.init(meta.libDir, process.env.XENT_LLAMA_LOG === '1', cpu);
     cached = { binding, libDir: meta.libDir };
     return binding;
   } catch (e) {
