@@ -119,6 +119,13 @@ export function layoutServes(have: ContextLayout, want: ContextLayout): boolean 
   );
 }
 
+/** src[a … b) − minus as an Int32Array (a loop: TypedArray.from's iterator path cost ~10× more per decode). */
+function int32Range(src: readonly number[], a: number, b: number, minus: number): Int32Array {
+  const out = new Int32Array(b - a);
+  for (let i = a; i < b; i++) out[i - a] = src[i]! - minus;
+  return out;
+}
+
 class StepBuilder {
   private readonly tokens: number[] = [];
   private readonly pos: number[] = [];
@@ -155,19 +162,27 @@ class StepBuilder {
         const b = Math.min(a + piece, viewEnd);
         const q = p;
         while (p < pairs.length && pairs[p]![0] < b) p++;
-        const mine = pairs.slice(q, p);
-        steps.push({
+        const K = p - q;
+        const step: DecodeStep = {
           clear: a === 0,
-          tokens: Int32Array.from(this.tokens.slice(a, b)),
-          pos: Int32Array.from(this.pos.slice(a, b)),
-          seqStart: this.multi ? Int32Array.from(this.seqStart.slice(a, b + 1), (x) => x - this.seqStart[a]!) : null,
-          seqIds: this.multi ? Int32Array.from(this.seqIds.slice(this.seqStart[a]!, this.seqStart[b]!)) : null,
+          tokens: int32Range(this.tokens, a, b, 0),
+          pos: int32Range(this.pos, a, b, 0),
+          seqStart: this.multi ? int32Range(this.seqStart, a, b + 1, this.seqStart[a]!) : null,
+          seqIds: this.multi ? int32Range(this.seqIds, this.seqStart[a]!, this.seqStart[b]!, 0) : null,
           outputs: Uint8Array.from(this.outputs.slice(a, b)),
-          pairIndex: Int32Array.from(mine, (x) => x[0] - a),
-          pairTarget: Int32Array.from(mine, (x) => x[1]),
-          pairDest: Int32Array.from(mine, (x) => x[2]),
-          pairRow: Int32Array.from(mine, (x) => x[3]),
-        });
+          pairIndex: new Int32Array(K),
+          pairTarget: new Int32Array(K),
+          pairDest: new Int32Array(K),
+          pairRow: new Int32Array(K),
+        };
+        for (let k = 0; k < K; k++) {
+          const [index, target, dest, row] = pairs[q + k]!;
+          step.pairIndex[k] = index - a;
+          step.pairTarget[k] = target;
+          step.pairDest[k] = dest;
+          step.pairRow[k] = row;
+        }
+        steps.push(step);
       }
     }
     return steps;
