@@ -29,19 +29,22 @@ import { accuracyPm, lmEvalMean, wilson95 } from './stats.js';
 import { choiceTexts, type Task, type TaskFormat, taskText } from './task.js';
 import { tokenizer } from './tokens.js';
 
+/** Most sequences per decode: what `llama-perplexity -np 8` packs. */
+const MAX_SEQUENCES = 8;
+
 /**
  * Sequences per decode for a file of `format`. HellaSwag and multiple choice: llama-perplexity's
- * 4 (its n_parallel, max(4, -np)), so that their per-task lines are llama.cpp's to the digit
- * (the batch's shape decides the CPU flash-attention path, hence the last bits). Winogrande
- * (two sequences per task): 8, the packing of `llama-perplexity -np 8` inside the KV window of
- * its default: on a small model a decode costs mostly its fixed overhead, and half as many
- * decodes measured 1.43 → 1.27 s on winogrande.csv with stories260K and 1.78 → 1.66 s with
- * llama-2-tiny-random (medians of 5 and 3 whole runs), where 16 gained nothing more and 8 on
- * HellaSwag nothing at all. Its score columns differ from llama.cpp's in the last printed
- * digits with either packing, its accuracy never (test/tasks/reference-suite.ts).
+ * default 4 (its n_parallel, max(4, -np)): one task per decode, its own batches (8 gave the same
+ * per-task lines and no measurable gain). Winogrande (two sequences per task): 8, four tasks per
+ * decode inside the KV window of llama-perplexity's default. A decode of four tasks costs what
+ * two of two cost (timed in the binding), but half as many calls halve the JavaScript per call
+ * and the waits between decodes: winogrande.csv 1.43 → 1.27 s with stories260K and 1.78 → 1.66 s
+ * with llama-2-tiny-random (medians of 5 and 3 whole runs); 16 gained nothing more. Its score
+ * columns differ from llama.cpp's in the last printed digits with either packing, its accuracy
+ * never (test/tasks/reference-suite.ts).
  */
 export function taskSequences(format: TaskFormat): number {
-  return format === 'winogrande' ? 8 : 4;
+  return format === 'winogrande' ? MAX_SEQUENCES : 4;
 }
 
 /**
@@ -50,7 +53,7 @@ export function taskSequences(format: TaskFormat): number {
  * (4 × ctx cells: its memory), made at load so that the first decode does not replace it.
  */
 export function taskModelOptions(ctx: number): Pick<LoadModelOptions, 'layout' | 'sequences' | 'kvCells'> {
-  return { layout: 'requests', sequences: 8, kvCells: llamaTaskWindow(ctx) };
+  return { layout: 'requests', sequences: MAX_SEQUENCES, kvCells: llamaTaskWindow(ctx) };
 }
 
 export interface RunTasksOptions {
