@@ -14,7 +14,8 @@
  * Each round also runs both tools on one task of the file: that time is mostly the process's
  * start-up (Node and xent's modules, the binding, the model and its context; llama-perplexity's
  * start), printed beside the whole runs, with the ratio of the times after start-up
- * ((whole − one task) of xent over that of llama-perplexity) — the scoring alone.
+ * ((whole − one task) of xent over that of llama-perplexity) — the scoring alone. A last line
+ * gives Node's own start and exit (`node -e 0`), the part of every xent time no xent code runs in.
  *
  * llama-perplexity: $LLAMA_PERPLEXITY; else build/llama.cpp/build/bin/llama-perplexity, which
  * --build-llama-perplexity builds natively from node-llama-cpp's bundled llama.cpp
@@ -157,6 +158,7 @@ console.log(
     'rounds (xent | llama)',
   ].join(' | '),
 );
+const nodeAlone: number[] = [];
 for (const m of models) {
   const model = sharedPath('models', m)!;
   for (const f of files) {
@@ -179,6 +181,12 @@ for (const m of models) {
         xs.push(timeXent(model, data));
       }
     }
+    // Node's own start and exit, the floor under every xent run (environment as given).
+    for (let i = 0; i < rounds; i++) {
+      const t0 = performance.now();
+      spawnSync(process.execPath, ['-e', '0']);
+      nodeAlone.push((performance.now() - t0) / 1000);
+    }
     const x = median(xs.map((r) => r.seconds));
     const l = median(ls.map((r) => r.seconds));
     const xStart = median(x1);
@@ -200,3 +208,6 @@ for (const m of models) {
     );
   }
 }
+console.log(
+  `node -e 0 (Node's start and exit alone, in each xent time above): ${median(nodeAlone).toFixed(2)} s, median of ${nodeAlone.length}${process.env.NODE_EXTRA_CA_CERTS ? ' (NODE_EXTRA_CA_CERTS is set: Node reads those certificates at every start)' : ''}`,
+);
