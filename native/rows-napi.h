@@ -42,23 +42,37 @@ static const char *read_rows_args(napi_env env, const napi_value *argv, napi_typ
   return NULL;
 }
 
-static napi_value throw_rows_args(napi_env env, const char *op, const char *what) {
-  char msg[96];
-  snprintf(msg, sizeof msg, "%s: %s", op, what);
-  return throw_msg(env, "XENT_NATIVE", msg);
+/* An entry's arguments: the first `want` into argv, then read_rows_args. 1 when they are
+   usable; else 0, with the exception (the usage, or `op: what is wrong`) thrown. */
+static int rows_entry(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *op,
+                      const char *usage, napi_typedarray_type out_type, size_t width, rows_args *a) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, "XENT_NATIVE", "xent-llama: N-API call failed: napi_get_cb_info");
+    return 0;
+  }
+  if (argc < want) {
+    throw_msg(env, "XENT_NATIVE", usage);
+    return 0;
+  }
+  const char *bad = read_rows_args(env, argv, out_type, width, a);
+  if (bad) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: %s", op, bad);
+    throw_msg(env, "XENT_NATIVE", msg);
+    return 0;
+  }
+  return 1;
 }
 
 /* rowStats(logits: Float32Array, V, targets: Int32Array, stats: Float64Array, scalar: bool)
    -> the implementation's name ("scalar" or "avx2"). The statistics evalChunk computes,
    for rows given by the caller: lets tests compare both implementations on any logits. */
 static napi_value RowStats(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) return throw_msg(env, "XENT_NATIVE", "rowStats(logits, V, targets, stats, scalar)");
   rows_args ra;
-  const char *bad = read_rows_args(env, argv, napi_float64_array, 5, &ra);
-  if (bad) return throw_rows_args(env, "rowStats", bad);
+  if (!rows_entry(env, info, 5, argv, "rowStats", "rowStats(logits, V, targets, stats, scalar)", napi_float64_array, 5, &ra))
+    return NULL;
   bool scalar = false;
   napi_get_value_bool(env, argv[4], &scalar);
   row_stats_fn fn = scalar ? row_stats_scalar : row_stats;
@@ -73,13 +87,10 @@ static napi_value RowStats(napi_env env, napi_callback_info info) {
    computes the same on the rows it reads): out [n, 2] holds, per row, compute_logprobs'
    log p(targets[r]) and the softmax + std::log value. */
 static napi_value LlamaLogProbs(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs(logits, V, targets, out)");
   rows_args ra;
-  const char *bad = read_rows_args(env, argv, napi_float32_array, 2, &ra);
-  if (bad) return throw_rows_args(env, "llamaLogProbs", bad);
+  if (!rows_entry(env, info, 4, argv, "llamaLogProbs", "llamaLogProbs(logits, V, targets, out)", napi_float32_array, 2, &ra))
+    return NULL;
   const float **rows = (const float **)malloc((ra.n ? ra.n : 1) * sizeof *rows);
   if (!rows) return throw_msg(env, "XENT_NATIVE", "llamaLogProbs: out of memory");
   for (size_t r = 0; r < ra.n; r++) rows[r] = ra.logits + r * (size_t)ra.nv;

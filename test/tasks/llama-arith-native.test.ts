@@ -48,7 +48,7 @@ test('llamaLogProbs (C) equals the JavaScript reference within float32 rounding'
   }
 });
 
-test('llamaLogProbs refuses shapes that disagree and targets out of range', {
+test('llamaLogProbs and rowStats refuse shapes that disagree, targets out of range and the wrong output, naming themselves', {
   skip: requires({ native: true }),
 }, () => {
   const b = loadNativeBinding()!;
@@ -56,6 +56,27 @@ test('llamaLogProbs refuses shapes that disagree and targets out of range', {
   assert.throws(
     () => b.llamaLogProbs(new Float32Array(10), 5, Int32Array.of(0, 5), new Float32Array(3)),
     /out of range/,
+  );
+  assert.throws(
+    () => b.llamaLogProbs(new Float32Array(10), 5, Int32Array.of(0, 1), new Float32Array(3)),
+    /^Error: llamaLogProbs: shapes disagree$/,
+  );
+  assert.throws(
+    () => b.llamaLogProbs(new Float32Array(10), 5, Int32Array.of(0, 1), new Float64Array(4) as unknown as Float32Array),
+    /^Error: llamaLogProbs: the output must be a Float32Array$/,
+  );
+  assert.throws(
+    () =>
+      b.rowStats(new Float32Array(10), 5, Int32Array.of(0, 1), new Float32Array(10) as unknown as Float64Array, false),
+    /^Error: rowStats: the output must be a Float64Array$/,
+  );
+  assert.throws(
+    () => b.rowStats(new Float32Array(10), 5, Int32Array.of(0, 9), new Float64Array(10), false),
+    /^Error: rowStats: target out of range$/,
+  );
+  assert.throws(
+    () => (b.rowStats as (...a: unknown[]) => string)(new Float32Array(10), 5),
+    /rowStats\(logits, V, targets, stats, scalar\)/,
   );
 });
 
