@@ -253,109 +253,51 @@ test('the native decode call refuses bad arrays with a message naming them', { s
   const h = b.loadModel(sharedPath('models', 'stories260K.gguf')!);
   try {
     const ctx = b.createContext(h, 64, 64, 64, 1, 1, 0, false);
-    const t = Int32Array.of(1, 2, 3);
-    const pos = Int32Array.of(0, 1, 2);
-    const outs = Uint8Array.of(0, 1, 0);
+    // Three tokens in sequence 0, logits at row 1 scored against token 5; each case changes some.
+    type Args = Parameters<typeof b.decode>;
+    const decode = (o: {
+      tokens?: Args[2];
+      pos?: Args[3];
+      seqStart?: Args[4];
+      seqIds?: Args[5];
+      outputs?: Args[6];
+      pairIndex?: Args[7];
+      out?: Args[9];
+      stats?: Args[10];
+      llama?: Args[11];
+    }) =>
+      b.decode(
+        ctx,
+        true,
+        o.tokens ?? Int32Array.of(1, 2, 3),
+        o.pos ?? Int32Array.of(0, 1, 2),
+        o.seqStart ?? null,
+        o.seqIds ?? null,
+        o.outputs ?? Uint8Array.of(0, 1, 0),
+        o.pairIndex ?? Int32Array.of(1),
+        Int32Array.of(5),
+        o.out ?? null,
+        o.stats ?? null,
+        o.llama ?? null,
+      );
     assert.throws(
-      () => b.decode(ctx, true, t, pos, null, null, outs, Int32Array.of(2), Int32Array.of(5), null, null, null),
+      () => decode({ pairIndex: Int32Array.of(2) }),
       /pairIndex must name batch rows that have outputs set/,
     );
+    assert.throws(() => decode({ pos: Int32Array.of(0, 1) }), /equal lengths/);
     assert.throws(
-      () =>
-        b.decode(
-          ctx,
-          true,
-          t,
-          Int32Array.of(0, 1),
-          null,
-          null,
-          outs,
-          Int32Array.of(1),
-          Int32Array.of(5),
-          null,
-          null,
-          null,
-        ),
-      /equal lengths/,
-    );
-    assert.throws(
-      () =>
-        b.decode(
-          ctx,
-          true,
-          t,
-          pos,
-          Int32Array.of(0, 1, 2, 3),
-          Int32Array.of(0, 0, 1),
-          outs,
-          Int32Array.of(1),
-          Int32Array.of(5),
-          null,
-          null,
-          null,
-        ),
+      () => decode({ seqStart: Int32Array.of(0, 1, 2, 3), seqIds: Int32Array.of(0, 0, 1) }),
       /sequence id out of range/,
     );
     assert.throws(
-      () =>
-        b.decode(
-          ctx,
-          true,
-          new Int32Array(65),
-          new Int32Array(65),
-          null,
-          null,
-          new Uint8Array(65),
-          new Int32Array(0),
-          new Int32Array(0),
-          null,
-          null,
-          null,
-        ),
+      () => decode({ tokens: new Int32Array(65), pos: new Int32Array(65), outputs: new Uint8Array(65) }),
       /65 tokens, but a batch holds 1 to 64/,
     );
-    assert.throws(
-      () =>
-        b.decode(
-          ctx,
-          true,
-          t,
-          pos,
-          null,
-          null,
-          outs,
-          Int32Array.of(1),
-          Int32Array.of(5),
-          new Float32Array(10),
-          null,
-          null,
-        ),
-      /out is too small/,
-    );
+    assert.throws(() => decode({ out: new Float32Array(10) }), /out is too small/);
     const st = new Float64Array(5);
-    assert.equal(
-      await b.decode(ctx, true, t, pos, null, null, outs, Int32Array.of(1), Int32Array.of(5), null, st, null),
-      3,
-    );
+    assert.equal(await decode({ stats: st }), 3);
     assert.ok(Number.isFinite(st[0]!) && st[0]! > 0);
-    assert.throws(
-      () =>
-        b.decode(
-          ctx,
-          true,
-          t,
-          pos,
-          null,
-          null,
-          outs,
-          Int32Array.of(1),
-          Int32Array.of(5),
-          null,
-          null,
-          new Float32Array(1),
-        ),
-      /llama is too small for \[K, 2\]/,
-    );
+    assert.throws(() => decode({ llama: new Float32Array(1) }), /llama is too small for \[K, 2\]/);
     b.freeContext(ctx);
   } finally {
     b.freeModel(h);
