@@ -5,7 +5,7 @@
  * follow llama-perplexity exactly and print its lines; JSONL follows lm-evaluation-harness
  * (acc, acc_norm and their stderr). The logic is in src/tasks/.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
@@ -20,6 +20,7 @@ interface TasksCliOptions {
   tasks?: string;
   ctx?: string;
   threads?: string;
+  contexts?: string;
   engine: string;
   flashAttn: boolean;
   bos?: boolean;
@@ -52,6 +53,10 @@ export function register(program: Command): void {
       "llama-perplexity's -c (default 512; tasks may use 4 × ctx), or lm-eval's max_length for JSONL (default 2048)",
     )
     .option('--threads <n>', 'CPU threads for llama.cpp (default: min(4, cores))')
+    .option(
+      '--contexts <n>',
+      'GGUF: llama.cpp contexts (1 to 4) decoding tasks side by side, sharing the threads (default 2 for a file of at most 512 MiB, else 1; each holds a KV cache of 4 × ctx cells)',
+    )
     .option('--engine <e>', 'GGUF engine: auto | native | map', 'auto')
     .option('--no-flash-attn', "turn off llama.cpp flash attention (llama-perplexity's default -fa auto turns it on)")
     .option(
@@ -102,16 +107,23 @@ async function runTasksCommand(o: TasksCliOptions): Promise<void> {
     );
   const take = intOption(OP, '--tasks', o.tasks, 1);
   const threads = intOption(OP, '--threads', o.threads, 1);
+  const contextsOpt = intOption(OP, '--contexts', o.contexts, 1, 4);
   const ctxOpt = intOption(OP, '--ctx', o.ctx, 4);
-  const [{ loadTasks }, { runTasks, taskModelOptions }, { llamaHeader }, { loadModel }, { Progress }, { VERSION }] =
-    await Promise.all([
-      import('../tasks/load-tasks.js'),
-      import('../tasks/run-tasks.js'),
-      import('../tasks/llama-lines.js'),
-      import('../models/load.js'),
-      import('./progress.js'),
-      import('../core/version.js'),
-    ]);
+  const [
+    { loadTasks },
+    { runTasks, taskContexts, taskModelOptions },
+    { llamaHeader },
+    { loadModel },
+    { Progress },
+    { VERSION },
+  ] = await Promise.all([
+    import('../tasks/load-tasks.js'),
+    import('../tasks/run-tasks.js'),
+    import('../tasks/llama-lines.js'),
+    import('../models/load.js'),
+    import('./progress.js'),
+    import('../core/version.js'),
+  ]);
   if (o.report) (await import('../report/write.js')).checkReportPath(OP, '--report', o.report);
   // The file first: a malformed one is reported before a model is loaded.
   const loaded = loadTasks(o.data, {
@@ -131,11 +143,14 @@ async function runTasksCommand(o: TasksCliOptions): Promise<void> {
       });
     }
   }
+  // A model file's size picks the contexts (a directory or a URL is not GGUF: one).
+  const file = statSync(o.model, { throwIfNoEntry: false });
+  const contexts = contextsOpt ?? taskContexts(file?.isFile() ? file.size : undefined);
   const model = await loadModel(o.model, {
     ctx,
     engine: o.engine as 'auto' | 'native' | 'map',
     flashAttention: o.flashAttn,
-    ...taskModelOptions(ctx),
+    ...taskModelOptions(ctx, contexts),
     ...(threads !== undefined ? { threads } : {}),
   });
   const ac = new AbortController();
@@ -175,6 +190,8 @@ async function runTasksCommand(o: TasksCliOptions): Promise<void> {
     model: o.model,
     data: o.data,
     seconds: (performance.now() - t0) / 1000,
+    ...(model.threads !== undefined ? { threads: model.threads } : {}),
+    contexts: model.concurrency ?? 1,
     xent_version: VERSION,
   };
   if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -100,6 +100,11 @@ export interface LanguageModel {
    */
   readonly pipelined: boolean;
   /**
+   * Calls the model computes at the same time (the native GGUF engine's `contexts`, for its
+   * `scoreBatch` calls, which may then complete out of order); 1 where absent.
+   */
+  readonly concurrency?: number;
+  /**
    * Whether `score(…, { full: true })` returns full rows of V log-probabilities. False for
    * a model behind an OpenAI-compatible endpoint, which answers only the true and the
    * top-ranked tokens' log-probabilities; commands that need the rows (KL divergence,

@@ -97,6 +97,9 @@ export interface TasksResult extends TasksFigures {
   model: string;
   data: string;
   seconds: number;
+  /** CPU threads the model computed with, and the llama.cpp contexts sharing them (GGUF). */
+  threads?: number;
+  contexts?: number;
   xent_version?: string;
   [extra: string]: unknown;
 }

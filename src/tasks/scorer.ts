@@ -50,6 +50,8 @@ export interface LogProbScorer {
    * come in call order): the caller may then keep the next call's work queued behind this one.
    */
   readonly pipelined?: boolean;
+  /** Calls the engine computes at the same time (LanguageModel.concurrency); 1 where absent. */
+  readonly concurrency?: number;
   /** Scores the requests (typically the choices of one task); results in request order. */
   score(requests: readonly LogProbRequest[]): Promise<ScoredRequest[]>;
 }
@@ -110,6 +112,7 @@ export function modelScorer(model: LanguageModel, opts: ModelScorerOptions): Log
   return {
     vocabSize: V,
     pipelined: model.pipelined,
+    concurrency: model.concurrency ?? 1,
     async score(requests) {
       requests.forEach(check);
       if (isBatchScorer(model) && requests.length > 0) {

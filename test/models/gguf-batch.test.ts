@@ -15,7 +15,7 @@
  * Also the slices kld consumes, and the fallback of scoreBatch() for any other model.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { type BatchRequest, scoreBatch } from '../../src/models/batch.js';
@@ -25,7 +25,7 @@ import { loadNativeBinding } from '../../src/models/gguf/gguf-native.js';
 import type { NativeGgufLanguageModel } from '../../src/models/gguf/gguf-native-model.js';
 import type { LanguageModel, PositionScores } from '../../src/models/language-model.js';
 import { loadModel } from '../../src/models/load.js';
-import { taskModelOptions } from '../../src/tasks/run-tasks.js';
+import { taskContexts, taskModelOptions } from '../../src/tasks/run-tasks.js';
 import { requires } from '../helpers/requires.js';
 import { REPO_ROOT, sharedPath } from '../helpers/shared.js';
 
@@ -36,6 +36,11 @@ const skip = requires({
   native: true,
 });
 const MODELS = ['stories260K', 'llama-2-tiny-random'] as const;
+
+/** A model's contexts (a private field: what the tests below are about). */
+function lanesOf(m: NativeGgufLanguageModel): { handle: unknown; threads: number; pending: number }[] {
+  return (m as unknown as { lanes: { handle: unknown; threads: number; pending: number }[] }).lanes;
+}
 const opened: LanguageModel[] = [];
 after(async () => {
   for (const m of opened) await m.close();
@@ -307,7 +312,7 @@ test('the native decode call refuses bad arrays with a message naming them', { s
 test("xent tasks' context (taskModelOptions): 8 sequences in llama-perplexity's 4 × ctx cells, made at load and kept by four Winogrande-sized tasks in one call", {
   skip,
 }, async () => {
-  const handle = (m: NativeGgufLanguageModel): unknown => (m as unknown as { ctxHandle: unknown }).ctxHandle;
+  const handle = (m: NativeGgufLanguageModel): unknown => lanesOf(m)[0]!.handle;
   const m = (await loadGgufModel(sharedPath('models', 'stories260K.gguf')!, {
     ctx: 512,
     threads: 2,
@@ -346,6 +351,73 @@ test("xent tasks' context (taskModelOptions): 8 sequences in llama-perplexity's 
   }
 });
 
+test('contexts: 2 (as xent tasks loads a small model): two one-thread contexts decode two calls at once, with the values of one context and both threads, bit for bit', {
+  skip,
+}, async () => {
+  const path = sharedPath('models', 'stories260K.gguf')!;
+  const load = async (contexts: number) =>
+    (await loadGgufModel(path, {
+      ctx: 512,
+      threads: 2,
+      engine: 'native',
+      ...taskModelOptions(512, contexts),
+    })) as GgufLanguageModel as NativeGgufLanguageModel;
+  const one = await load(1);
+  const two = await load(2);
+  try {
+    assert.equal(taskContexts(statSync(path).size), 2, 'xent tasks gives this file two contexts');
+    assert.deepEqual([one.concurrency, two.concurrency], [1, 2]);
+    assert.deepEqual(
+      lanesOf(two).map((l) => l.threads),
+      [1, 1],
+      'the threads shared',
+    );
+    const toks = await tokens(two, 120);
+    // Eight HellaSwag-shaped tasks: a 20-token context and four 6-token endings each.
+    const task = (t: number): BatchRequest[] =>
+      [0, 1, 2, 3].map((k) => ({
+        tokens: Int32Array.from([...toks.subarray(10 * t, 10 * t + 20), ...toks.subarray(90 + k + t, 96 + k + t)]),
+        from: 19,
+        prefix: k === 0 ? 0 : 20,
+      }));
+    const calls = [0, 1, 2, 3, 4, 5, 6, 7].map(task);
+    const pending = calls.map((c) => two.scoreBatch(c, { llamaTaskLogProbs: true }));
+    assert.deepEqual(
+      lanesOf(two).map((l) => l.pending),
+      [4, 4],
+      'the calls went to both contexts in turn',
+    );
+    const got = await Promise.all(pending);
+    for (const [t, c] of calls.entries()) {
+      const want = await one.scoreBatch(c, { llamaTaskLogProbs: true });
+      for (let k = 0; k < 4; k++) {
+        assert.deepEqual(got[t]![k]!.nats, want[k]!.nats, `task ${t}, ending ${k}: nats`);
+        assert.deepEqual(got[t]![k]!.llama, want[k]!.llama, `task ${t}, ending ${k}: llama-perplexity's values`);
+      }
+    }
+    // The first context still serves every other kind of call.
+    const seq = toks.subarray(0, 40);
+    assert.deepEqual((await two.score(seq, { from: 0 })).nats, (await one.score(seq, { from: 0 })).nats);
+  } finally {
+    await one.close();
+    await two.close();
+  }
+});
+
+test('loadGgufModel refuses contexts outside 1 … 4, naming the option', { skip }, async () => {
+  const path = sharedPath('models', 'stories260K.gguf')!;
+  await assert.rejects(
+    loadGgufModel(path, { engine: 'native', contexts: 0 }),
+    (e: Error & { code?: string }) =>
+      e.code === 'invalid_argument' && /contexts must be an integer ≥ 1, got 0/.test(e.message),
+  );
+  await assert.rejects(
+    loadGgufModel(path, { engine: 'native', contexts: 5 }),
+    (e: Error & { code?: string }) =>
+      e.code === 'invalid_argument' && /contexts must be at most 4 \(libuv's pool threads/.test(e.message),
+  );
+});
+
 test('loadGgufModel refuses kvCells below 2, naming the option', { skip }, async () => {
   await assert.rejects(
     loadGgufModel(sharedPath('models', 'stories260K.gguf')!, { engine: 'native', kvCells: 1 }),
@@ -359,7 +431,7 @@ test("layout 'requests': the context made at load is the one scoreBatch uses (ll
 }, async () => {
   // The context handle (a private field: what this test is about) before and after one task's
   // batch of four endings.
-  const handle = (m: NativeGgufLanguageModel): unknown => (m as unknown as { ctxHandle: unknown }).ctxHandle;
+  const handle = (m: NativeGgufLanguageModel): unknown => lanesOf(m)[0]!.handle;
   for (const layout of ['requests', 'chunks'] as const) {
     const m = (await loadGgufModel(sharedPath('models', 'stories260K.gguf')!, {
       ctx: 512,

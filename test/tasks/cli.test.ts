@@ -132,6 +132,23 @@ test('random subsets as llama-perplexity drew and scored them: --winogrande-task
   assert.ok(!/Final result/.test(m.stdout), 'no final lines below 100 tasks of a subset, as llama.cpp');
 });
 
+test("--threads 2 (two contexts of one thread for this small model, the default) and --contexts 1: llama-perplexity's lines either way", {
+  skip,
+}, () => {
+  const ml = readFixtureLog('stories260K-mc30.log');
+  for (const [contexts, want] of [
+    [[], 2],
+    [['--contexts', '1'], 1],
+  ] as const) {
+    const args = ['tasks', '--threads', '2', ...contexts, '--model', MODEL, '--data', MC, '--tasks', '30'];
+    const m = runCli(args);
+    assert.equal(m.code, 0, m.stderr);
+    assert.deepEqual(taskLines(m.stdout), ml.taskLines, contexts.join(' ') || 'default');
+    const j = JSON.parse(runCli([...args, '--json']).stdout) as { threads: number; contexts: number };
+    assert.deepEqual([j.threads, j.contexts], [2, want], 'the threads and contexts --json reports');
+  }
+});
+
 test("Winogrande lines llama.cpp's reader skips: the same tasks read and scored as llama-perplexity", {
   skip,
 }, () => {
@@ -208,4 +225,9 @@ test('bad input: one line naming the file and the place, exit code 2', {
     /--format must be one of hellaswag, winogrande, mc, jsonl/,
   );
   failsWith(xent('--model', m, '--data', w('y.txt', `${six}`), '--tasks', '0'), /--tasks must be an integer ≥ 1/);
+  for (const n of ['0', '5', '2.5'])
+    failsWith(
+      xent('--model', m, '--data', w('z.txt', `${six}`), '--contexts', n),
+      new RegExp(`--contexts must be an integer in \\[1, 4\\], got "${n.replace('.', '\\.')}"`),
+    );
 });

@@ -65,9 +65,18 @@ export interface GgufLoadOptions {
    * call it). Either works for every call; a call the context does not serve replaces it.
    */
   layout?: 'chunks' | 'requests';
+  /**
+   * With layout 'requests', native engine: llama.cpp contexts over the same weights that
+   * decode scoreBatch calls side by side, the threads shared among them (at most one
+   * context per thread). Each holds its own KV cache of kvCells. 1 to 4 (each decode runs
+   * on one of libuv's 4 pool threads); default 1.
+   */
+  contexts?: number;
 }
 
 const OP = 'loadGgufModel';
+/** Contexts that can decode at once: each decode waits on one of libuv's 4 pool threads (native/decode.h). */
+export const MAX_CONTEXTS = 4;
 
 /** A loaded GGUF model: a LanguageModel with its file's header and llama.cpp's settings. */
 export interface GgufLanguageModel extends LanguageModel {
@@ -122,6 +131,14 @@ export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): P
       value: sequences,
     });
   const kvCells = opts.kvCells === undefined ? undefined : positiveInt('kvCells', opts.kvCells, 0, 2);
+  const contexts = positiveInt('contexts', opts.contexts, 1);
+  if (contexts > MAX_CONTEXTS)
+    throw new XentError(
+      'invalid_argument',
+      OP,
+      `contexts must be at most ${MAX_CONTEXTS} (libuv's pool threads, on which the decodes run), got ${contexts}`,
+      { arg: 'contexts', value: contexts },
+    );
   const flashAttention = flashAttentionMode(opts.flashAttention);
   const engine = opts.engine ?? 'auto';
   if (engine !== 'map') {
@@ -136,6 +153,7 @@ export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): P
         sequences,
         ...(kvCells !== undefined ? { kvCells } : {}),
         ...(opts.layout ? { layout: opts.layout } : {}),
+        contexts,
       });
     if (engine === 'native') {
       throw new XentError(

@@ -1,8 +1,9 @@
 /**
  * The native GGUF engine: llama.cpp driven through build/native/xent-llama.node
  * (native/xent-llama.c). Every call is a list of decode steps planned in gguf-batches.ts
- * and run in order on one llama_context; the binding reads each scored logit row right
- * after its decode (row statistics with llama-perplexity's arithmetic, and the raw row
+ * and run in order on one llama_context (one lane, gguf-lane.ts: a model has one, or with
+ * `contexts` several that take scoreBatch calls side by side); the binding reads each scored
+ * logit row right after its decode (row statistics with llama-perplexity's arithmetic, and the raw row
  * where the caller wants the full distribution).
  *
  * Memory: llama.cpp's output buffer and the rows copied out hold one step's rows (one
@@ -25,7 +26,6 @@ import {
   type ContextLayout,
   type DecodeStep,
   groupRequests,
-  layoutServes,
   perplexityLayout,
   planChunks,
   planRequests,
@@ -34,6 +34,7 @@ import {
   sequenceLayout,
 } from './gguf-batches.js';
 import type { GgufHeader } from './gguf-header.js';
+import { ContextLane, laneThreads } from './gguf-lane.js';
 import type { FlashAttention, GgufLanguageModel } from './gguf-language-model.js';
 import type { NativeContextHandle, NativeModelHandle, XentLlamaBinding } from './gguf-native.js';
 import { pieceOf, pieceText } from './gguf-pieces.js';
@@ -51,6 +52,11 @@ export interface NativeEngineOptions {
   kvCells?: number;
   /** The context made at load: for llama-perplexity's chunks (default) or for packed requests (scoreBatch). */
   layout?: 'chunks' | 'requests';
+  /**
+   * With layout 'requests': llama.cpp contexts that decode scoreBatch calls side by side,
+   * the threads shared among them (gguf-lane.ts). Default 1.
+   */
+  contexts?: number;
 }
 
 export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, ChunkScorer {
@@ -68,15 +74,12 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
   readonly ubatch: number;
   readonly sequences: number;
   private readonly kvCells: number | undefined;
-  private ctxHandle: NativeContextHandle | undefined;
-  private layout: ContextLayout | undefined;
+  /** Lane 0 serves every kind of call; the others only scoreBatch calls their context serves. */
+  private readonly lanes: ContextLane[];
   /** Tokens per sequence the caller prepared for (grows with longer calls). */
   private ctxHint: number;
   private pieces: Uint8Array[] | undefined;
   private texts: string[] | undefined;
-  private readonly inflight = new Set<Promise<unknown>>();
-  /** Callers take turns to issue their steps (see acquire). */
-  private gate: Promise<void> = Promise.resolve();
   private closed = false;
 
   private constructor(
@@ -97,6 +100,13 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     this.sequences = o.sequences;
     this.kvCells = o.kvCells;
     this.ctxHint = o.ctx;
+    const shares = laneThreads(o.threads, o.layout === 'requests' ? (o.contexts ?? 1) : 1);
+    this.lanes = shares.map((t) => new ContextLane(b, m, t, o.flashAttention, header.path));
+  }
+
+  /** llama.cpp contexts that decode scoreBatch calls at the same time (NativeEngineOptions.contexts). */
+  get concurrency(): number {
+    return this.lanes.length;
   }
 
   static open(b: XentLlamaBinding, header: GgufHeader, o: NativeEngineOptions): NativeGgufLanguageModel {
@@ -115,11 +125,16 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     const model = new NativeGgufLanguageModel(b, m, header, o);
     // The context the first calls will need, so that they do not replace it (for a large
     // model, a KV cache of gigabytes allocated and cleared for nothing).
-    model.createContext(
+    const layout =
       o.layout === 'requests'
         ? requestsLayout(o.ctx, o.batch, o.ubatch, o.sequences, 0, o.kvCells)
-        : perplexityLayout(o.ctx, o.batch, o.ubatch),
-    );
+        : perplexityLayout(o.ctx, o.batch, o.ubatch);
+    try {
+      for (const lane of model.lanes) lane.create(layout);
+    } catch (e) {
+      void model.close();
+      throw e;
+    }
     return model;
   }
 
@@ -131,85 +146,28 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     return basename(this.header.path);
   }
 
-  /** The context in use: its sizes and whether flash attention is on (llama.cpp's resolution of 'auto'). */
+  /** The first context's sizes and whether flash attention is on (llama.cpp's resolution of 'auto'). */
   contextInfo(): ReturnType<XentLlamaBinding['contextInfo']> | undefined {
-    return this.ctxHandle ? this.b.contextInfo(this.ctxHandle) : undefined;
+    return this.lanes[0]!.info();
   }
 
-  private createContext(layout: ContextLayout): void {
-    if (this.ctxHandle) this.b.freeContext(this.ctxHandle);
-    this.ctxHandle = undefined;
-    this.layout = undefined;
-    const fa = this.flashAttention === 'auto' ? -1 : this.flashAttention === 'on' ? 1 : 0;
-    try {
-      this.ctxHandle = this.b.createContext(
-        this.m,
-        layout.nCtx,
-        layout.nBatch,
-        layout.nUbatch,
-        layout.nSeqMax,
-        this.threads,
-        fa,
-        layout.kvUnified,
-      );
-    } catch (e) {
-      throw new XentError(
-        'invalid_argument',
-        'GgufLanguageModel.score',
-        `llama.cpp could not create a context of ${layout.nCtx} tokens (${layout.nSeqMax} sequences) for ${this.id}`,
-        { arg: 'ctx', value: layout.nCtx },
-        { cause: e },
-      );
-    }
-    this.layout = layout;
+  /** Runs `work` on `lane` (default the first), whose context is made to serve `layout`. */
+  private run<T>(
+    layout: ContextLayout,
+    work: (ctx: NativeContextHandle) => Promise<T>,
+    lane: ContextLane = this.lanes[0]!,
+  ): Promise<T> {
+    return lane.run(layout, work, () => this.assertOpen('GgufLanguageModel.score'));
   }
 
   /**
-   * Waits for the callers before this one to have issued their steps (or, for a sliced
-   * run, to have finished), then returns the function that lets the next one in. Steps
-   * of two callers never interleave on the context, which carries the KV cache from one
-   * step of a call to the next.
+   * The lane for a scoreBatch call: the one with the fewest calls in flight among those whose
+   * context serves `layout` (the first lane always qualifies: it replaces its context).
    */
-  private acquire(): Promise<() => void> {
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    const prev = this.gate;
-    this.gate = prev.then(() => held);
-    return prev.then(() => release);
-  }
-
-  /** A context that serves `layout`: the current one, or a new one once the calls in flight on the old one are done. */
-  private async contextFor(layout: ContextLayout, prior: readonly Promise<unknown>[]): Promise<NativeContextHandle> {
-    this.assertOpen('GgufLanguageModel.score');
-    if (!this.layout || !layoutServes(this.layout, layout)) {
-      await Promise.allSettled(prior);
-      this.createContext(layout);
-    }
-    return this.ctxHandle!;
-  }
-
-  /**
-   * Runs `work` on a context that serves `layout`. `work` issues all its steps before its
-   * first await; the next caller may issue its own right after, so calls pipeline.
-   */
-  private run<T>(layout: ContextLayout, work: (ctx: NativeContextHandle) => Promise<T>): Promise<T> {
-    const prior = [...this.inflight];
-    const p = (async () => {
-      const release = await this.acquire();
-      let pending: Promise<T>;
-      try {
-        pending = work(await this.contextFor(layout, prior));
-      } finally {
-        release();
-      }
-      return pending;
-    })();
-    this.inflight.add(p);
-    const done = (): void => void this.inflight.delete(p);
-    p.then(done, done);
-    return p;
+  private laneFor(layout: ContextLayout): ContextLane {
+    let best = this.lanes[0]!;
+    for (const lane of this.lanes) if (lane.pending < best.pending && lane.serves(layout)) best = lane;
+    return best;
   }
 
   /** Issues one step; its rows land in the arena (in place when consecutive, else scattered after). */
@@ -394,10 +352,12 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
       }
     }
     // The run holds the context from its first step to its last.
-    const prior = [...this.inflight];
-    const release = await this.acquire();
+    const lane = this.lanes[0]!;
+    const prior = lane.snapshot();
+    const release = await lane.acquire();
     try {
-      const ctx = await this.contextFor(layout, prior);
+      this.assertOpen(op);
+      const ctx = await lane.contextFor(layout, prior);
       // One arena, reused: a slice is valid until the next one is asked for. The next step
       // is not decoded ahead: at long contexts the decode dwarfs the consumer's work on a
       // slice (KL divergence of 512 rows), and a second [rows, V] buffer per model is what
@@ -439,10 +399,14 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
       this.vocabSize,
       { full: opts.full === true, llama: opts.llamaTaskLogProbs === true },
     );
-    return this.run(layout, async (ctx) => {
-      await this.runSteps(ctx, decodes.flat(), arena);
-      return arenaResults(op, arena, opts);
-    });
+    return this.run(
+      layout,
+      async (ctx) => {
+        await this.runSteps(ctx, decodes.flat(), arena);
+        return arenaResults(op, arena, opts);
+      },
+      this.laneFor(layout),
+    );
   }
 
   async tokenize(text: string): Promise<Int32Array> {
@@ -490,10 +454,7 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.inflight]);
-    await this.gate;
-    if (this.ctxHandle) this.b.freeContext(this.ctxHandle);
-    this.ctxHandle = undefined;
+    await Promise.all(this.lanes.map((l) => l.close()));
     this.b.freeModel(this.m);
   }
 }

@@ -1,0 +1,148 @@
+/**
+ * One llama_context of the native engine and the calls queued on it. A call issues all its
+ * decode steps at once; they run natively one after another, in call order (native/decode.h),
+ * so a call may continue the KV cache its previous step filled and the next call's first
+ * decode starts the moment this one's last ends.
+ *
+ * A model has one lane, or several (`contexts`) for packed requests: independent contexts
+ * over the same weights, each with its share of the threads, that decode different calls at
+ * the same time. For a small model that is faster than one context with every thread: a
+ * decode is ~100 graph nodes, and with n threads each node ends at a barrier where the
+ * threads wait for the slowest; one thread per context has no barrier at all (see
+ * `taskContexts` in src/tasks/run-tasks.ts for the measurements). Each query row's
+ * arithmetic does not depend on the thread count (ggml splits rows among threads, never a
+ * row's sums), so the results are the same.
+ */
+import { XentError } from '../../core/errors.js';
+import { type ContextLayout, layoutServes } from './gguf-batches.js';
+import type { FlashAttention } from './gguf-language-model.js';
+import type { NativeContextHandle, NativeModelHandle, XentLlamaBinding } from './gguf-native.js';
+
+export class ContextLane {
+  private handle: NativeContextHandle | undefined;
+  private layout: ContextLayout | undefined;
+  private readonly inflight = new Set<Promise<unknown>>();
+  /** Callers take turns to issue their steps (see acquire). */
+  private gate: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly b: XentLlamaBinding,
+    private readonly m: NativeModelHandle,
+    /** CPU threads of this lane's context. */
+    readonly threads: number,
+    private readonly flashAttention: FlashAttention,
+    private readonly modelId: string,
+  ) {}
+
+  /** Calls issued on this lane and not yet resolved. */
+  get pending(): number {
+    return this.inflight.size;
+  }
+
+  /** The context's sizes and flash attention as llama.cpp resolved it; undefined before the first context. */
+  info(): ReturnType<XentLlamaBinding['contextInfo']> | undefined {
+    return this.handle ? this.b.contextInfo(this.handle) : undefined;
+  }
+
+  /** True when this lane's context (if any) serves `layout` without being replaced. */
+  serves(layout: ContextLayout): boolean {
+    return this.layout !== undefined && layoutServes(this.layout, layout);
+  }
+
+  /** Replaces the context (no call may be using it) by one for `layout`. */
+  create(layout: ContextLayout): void {
+    if (this.handle) this.b.freeContext(this.handle);
+    this.handle = undefined;
+    this.layout = undefined;
+    const fa = this.flashAttention === 'auto' ? -1 : this.flashAttention === 'on' ? 1 : 0;
+    try {
+      this.handle = this.b.createContext(
+        this.m,
+        layout.nCtx,
+        layout.nBatch,
+        layout.nUbatch,
+        layout.nSeqMax,
+        this.threads,
+        fa,
+        layout.kvUnified,
+      );
+    } catch (e) {
+      throw new XentError(
+        'invalid_argument',
+        'GgufLanguageModel.score',
+        `llama.cpp could not create a context of ${layout.nCtx} tokens (${layout.nSeqMax} sequences) for ${this.modelId}`,
+        { arg: 'ctx', value: layout.nCtx },
+        { cause: e },
+      );
+    }
+    this.layout = layout;
+  }
+
+  /**
+   * Waits for the callers before this one to have issued their steps (or, for a sliced
+   * run, to have finished), then returns the function that lets the next one in. Steps
+   * of two callers never interleave on the context, which carries the KV cache from one
+   * step of a call to the next.
+   */
+  acquire(): Promise<() => void> {
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const prev = this.gate;
+    this.gate = prev.then(() => held);
+    return prev.then(() => release);
+  }
+
+  /** The calls in flight now (to wait for before replacing the context). */
+  snapshot(): Promise<unknown>[] {
+    return [...this.inflight];
+  }
+
+  /** A context that serves `layout`: the current one, or a new one once the calls in flight on the old one are done. */
+  async contextFor(layout: ContextLayout, prior: readonly Promise<unknown>[]): Promise<NativeContextHandle> {
+    if (!this.serves(layout)) {
+      await Promise.allSettled(prior);
+      this.create(layout);
+    }
+    return this.handle!;
+  }
+
+  /**
+   * Runs `work` on a context that serves `layout`. `work` issues all its steps before its
+   * first await; the next caller may issue its own right after, so calls pipeline.
+   */
+  run<T>(layout: ContextLayout, work: (ctx: NativeContextHandle) => Promise<T>, assertOpen: () => void): Promise<T> {
+    const prior = this.snapshot();
+    const p = (async () => {
+      const release = await this.acquire();
+      let pending: Promise<T>;
+      try {
+        assertOpen();
+        pending = work(await this.contextFor(layout, prior));
+      } finally {
+        release();
+      }
+      return pending;
+    })();
+    this.inflight.add(p);
+    const done = (): void => void this.inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Waits for every call, then frees the context. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+    await this.gate;
+    if (this.handle) this.b.freeContext(this.handle);
+    this.handle = undefined;
+    this.layout = undefined;
+  }
+}
+
+/** `threads` shared among `n` contexts as evenly as whole threads allow (the first ones get the remainder). */
+export function laneThreads(threads: number, n: number): number[] {
+  const lanes = Math.max(1, Math.min(n, threads));
+  return Array.from({ length: lanes }, (_, i) => Math.floor(threads / lanes) + (i < threads % lanes ? 1 : 0));
+}

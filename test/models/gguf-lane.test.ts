@@ -1,0 +1,35 @@
+/**
+ * How the native engine shares its threads among several llama.cpp contexts
+ * (src/models/gguf/gguf-lane.ts): every thread given out, none twice, no context without one.
+ * The contexts themselves are tested on real models in gguf-batch.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { laneThreads } from '../../src/models/gguf/gguf-lane.js';
+
+test('laneThreads: the threads shared as evenly as whole threads allow, the first contexts taking the remainder', () => {
+  assert.deepEqual(laneThreads(2, 2), [1, 1]);
+  assert.deepEqual(laneThreads(3, 2), [2, 1]);
+  assert.deepEqual(laneThreads(8, 4), [2, 2, 2, 2]);
+  assert.deepEqual(laneThreads(5, 4), [2, 1, 1, 1]);
+  assert.deepEqual(laneThreads(4, 1), [4]);
+});
+
+test('laneThreads: never more contexts than threads (a context needs one)', () => {
+  assert.deepEqual(laneThreads(1, 2), [1]);
+  assert.deepEqual(laneThreads(3, 4), [1, 1, 1]);
+  for (let t = 1; t <= 9; t++)
+    for (let n = 1; n <= 4; n++) {
+      const s = laneThreads(t, n);
+      assert.equal(
+        s.reduce((a, b) => a + b, 0),
+        t,
+        `${t} threads, ${n} contexts: all given out`,
+      );
+      assert.ok(
+        s.every((x) => x >= 1),
+        `${t}, ${n}: every context has a thread`,
+      );
+      assert.equal(s.length, Math.min(t, n));
+    }
+});
