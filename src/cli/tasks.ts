@@ -5,7 +5,7 @@
  * follow llama-perplexity exactly and print its lines; JSONL follows lm-evaluation-harness
  * (acc, acc_norm and their stderr). The logic is in src/tasks/.
  */
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
@@ -55,7 +55,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'CPU threads for llama.cpp (default: min(4, cores))')
     .option(
       '--contexts <n>',
-      'GGUF: llama.cpp contexts (1 to 4) decoding tasks side by side, sharing the threads (default 2 for a file of at most 512 MiB, else 1; each holds a KV cache of 4 × ctx cells)',
+      'GGUF: llama.cpp contexts (1 to 4) decoding tasks side by side, sharing the threads (default 2 for a file of at most 512 MiB with a vocabulary of at most 65536 tokens, else 1; each holds its own KV cache of 4 × ctx cells and compute buffer)',
     )
     .option('--engine <e>', 'GGUF engine: auto | native | map', 'auto')
     .option('--no-flash-attn', "turn off llama.cpp flash attention (llama-perplexity's default -fa auto turns it on)")
@@ -109,21 +109,15 @@ async function runTasksCommand(o: TasksCliOptions): Promise<void> {
   const threads = intOption(OP, '--threads', o.threads, 1);
   const contextsOpt = intOption(OP, '--contexts', o.contexts, 1, 4);
   const ctxOpt = intOption(OP, '--ctx', o.ctx, 4);
-  const [
-    { loadTasks },
-    { runTasks, taskContexts, taskModelOptions },
-    { llamaHeader },
-    { loadModel },
-    { Progress },
-    { VERSION },
-  ] = await Promise.all([
-    import('../tasks/load-tasks.js'),
-    import('../tasks/run-tasks.js'),
-    import('../tasks/llama-lines.js'),
-    import('../models/load.js'),
-    import('./progress.js'),
-    import('../core/version.js'),
-  ]);
+  const [{ loadTasks }, { runTasks, taskModelOptions }, { llamaHeader }, { loadModel }, { Progress }, { VERSION }] =
+    await Promise.all([
+      import('../tasks/load-tasks.js'),
+      import('../tasks/run-tasks.js'),
+      import('../tasks/llama-lines.js'),
+      import('../models/load.js'),
+      import('./progress.js'),
+      import('../core/version.js'),
+    ]);
   if (o.report) (await import('../report/write.js')).checkReportPath(OP, '--report', o.report);
   // The file first: a malformed one is reported before a model is loaded.
   const loaded = loadTasks(o.data, {
@@ -143,14 +137,11 @@ async function runTasksCommand(o: TasksCliOptions): Promise<void> {
       });
     }
   }
-  // A model file's size picks the contexts (a directory or a URL is not GGUF: one).
-  const file = statSync(o.model, { throwIfNoEntry: false });
-  const contexts = contextsOpt ?? taskContexts(file?.isFile() ? file.size : undefined);
   const model = await loadModel(o.model, {
     ctx,
     engine: o.engine as 'auto' | 'native' | 'map',
     flashAttention: o.flashAttn,
-    ...taskModelOptions(ctx, contexts),
+    ...taskModelOptions(ctx, contextsOpt ?? 'auto'),
     ...(threads !== undefined ? { threads } : {}),
   });
   const ac = new AbortController();

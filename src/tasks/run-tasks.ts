@@ -47,37 +47,16 @@ export function taskSequences(format: TaskFormat): number {
   return format === 'winogrande' ? MAX_SEQUENCES : 4;
 }
 
-/** Largest GGUF file `taskContexts` gives two contexts (see there). */
-const SMALL_MODEL_BYTES = 512 * 2 ** 20;
-
 /**
- * llama.cpp contexts `xent tasks` decodes with for a GGUF file of `modelBytes`: two for a file
- * of at most 512 MiB (each context with half the threads, one more KV cache of 4 × ctx cells),
- * else one (llama-perplexity's memory). Groups of tasks go to whichever context is free
- * (src/models/gguf/gguf-lane.ts): a small model's decode is mostly graph nodes too short for
- * two threads to share without waiting at each node's barrier, and one thread per context
- * never waits. Measured with `xent tasks --threads 2 --ctx 512` (medians of 3 runs, one
- * context → two): stories260K (1.2 MB) winogrande.csv 1.20 → 0.96 s, mc.bin 5.74 → 5.01 s;
- * llama-2-tiny-random (1.7 MB) hellaswag.txt 6.22 → 4.13 s, winogrande.csv 1.71 → 1.42 s;
- * llama-architecture F16 models with random weights and a 32000-token vocabulary, 60
- * HellaSwag tasks: 40 MB (E = 256, 4 layers) 1.78 → 1.34 s, 118 MB (E = 512, 8 layers)
- * 4.45 → 3.85 s, 440 MB (E = 1024, 12 layers) 18.0 → 17.5 s. The gain falls with the size
- * of the matrices, and above 512 MiB it would no longer pay for the second KV cache.
- * Either way every per-task line is llama-perplexity's (test/tasks/reference-suite.ts).
- */
-export function taskContexts(modelBytes: number | undefined): number {
-  return modelBytes !== undefined && modelBytes <= SMALL_MODEL_BYTES ? 2 : 1;
-}
-
-/**
- * How `xent tasks` loads a GGUF model for `runTasks` at `ctx`: `contexts` contexts for packed
- * requests (`taskContexts`), each with room for the most sequences `taskSequences` gives in
- * llama-perplexity's KV window (4 × ctx cells: its memory), made at load so that the first
+ * How `xent tasks` loads a GGUF model for `runTasks` at `ctx`: contexts for packed requests
+ * (`contexts`, default 'auto': two for a small model, `autoContexts` in
+ * src/models/gguf/gguf-lane.ts), each with room for the most sequences `taskSequences` gives
+ * in llama-perplexity's KV window (4 × ctx cells: its memory), made at load so that the first
  * decode does not replace them.
  */
 export function taskModelOptions(
   ctx: number,
-  contexts = 1,
+  contexts: number | 'auto' = 'auto',
 ): Pick<LoadModelOptions, 'layout' | 'sequences' | 'kvCells' | 'contexts'> {
   return { layout: 'requests', sequences: MAX_SEQUENCES, kvCells: llamaTaskWindow(ctx), contexts };
 }

@@ -22,6 +22,7 @@ import { cpus } from 'node:os';
 import { XentError } from '../../core/errors.js';
 import type { LanguageModel } from '../language-model.js';
 import { type GgufHeader, readGgufHeader } from './gguf-header.js';
+import { autoContexts } from './gguf-lane.js';
 import { GGUF_INSTALL_HINT, MapGgufLanguageModel } from './gguf-map-model.js';
 import {
   loadNativeBinding,
@@ -68,10 +69,11 @@ export interface GgufLoadOptions {
   /**
    * With layout 'requests', native engine: llama.cpp contexts over the same weights that
    * decode scoreBatch calls side by side, the threads shared among them (at most one
-   * context per thread). Each holds its own KV cache of kvCells. 1 to 4 (each decode runs
-   * on one of libuv's 4 pool threads); default 1.
+   * context per thread). Each holds its own KV cache of kvCells and compute buffer. 1 to 4
+   * (each decode runs on one of libuv's 4 pool threads), or 'auto': two for a small model
+   * (`autoContexts`, gguf-lane.ts). Default 1.
    */
-  contexts?: number;
+  contexts?: number | 'auto';
 }
 
 const OP = 'loadGgufModel';
@@ -131,7 +133,7 @@ export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): P
       value: sequences,
     });
   const kvCells = opts.kvCells === undefined ? undefined : positiveInt('kvCells', opts.kvCells, 0, 2);
-  const contexts = positiveInt('contexts', opts.contexts, 1);
+  const contexts = opts.contexts === 'auto' ? autoContexts(header) : positiveInt('contexts', opts.contexts, 1);
   if (contexts > MAX_CONTEXTS)
     throw new XentError(
       'invalid_argument',
