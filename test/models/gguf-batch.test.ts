@@ -38,8 +38,9 @@ const skip = requires({
 const MODELS = ['stories260K', 'llama-2-tiny-random'] as const;
 
 /** A model's contexts (a private field: what the tests below are about). */
-function lanesOf(m: NativeGgufLanguageModel): { handle: unknown; threads: number; pending: number }[] {
-  return (m as unknown as { lanes: { handle: unknown; threads: number; pending: number }[] }).lanes;
+type Lane = { handle: unknown; threads: number; pending: number; made: boolean };
+function lanesOf(m: NativeGgufLanguageModel): Lane[] {
+  return (m as unknown as { lanes: Lane[] }).lanes;
 }
 const opened: LanguageModel[] = [];
 after(async () => {
@@ -380,6 +381,12 @@ test('contexts: 2 (as xent tasks loads a small model): two one-thread contexts d
         prefix: k === 0 ? 0 : 20,
       }));
     const calls = [0, 1, 2, 3, 4, 5, 6, 7].map(task);
+    await two.scoreBatch(calls[0]!);
+    assert.deepEqual(
+      lanesOf(two).map((l) => l.made),
+      [true, false],
+      'the second context is not made for calls one at a time',
+    );
     const pending = calls.map((c) => two.scoreBatch(c, { llamaTaskLogProbs: true }));
     assert.deepEqual(
       lanesOf(two).map((l) => l.pending),

@@ -35,6 +35,11 @@ export class ContextLane {
     private readonly modelId: string,
   ) {}
 
+  /** Whether the lane has a context yet. */
+  get made(): boolean {
+    return this.handle !== undefined;
+  }
+
   /** Calls issued on this lane and not yet resolved. */
   get pending(): number {
     return this.inflight.size;

@@ -76,6 +76,8 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
   private readonly kvCells: number | undefined;
   /** Lane 0 serves every kind of call; the others only scoreBatch calls their context serves. */
   private readonly lanes: ContextLane[];
+  /** The context layout made at load (`layout`), for every lane. */
+  private readonly loadLayout: ContextLayout;
   /** Tokens per sequence the caller prepared for (grows with longer calls). */
   private ctxHint: number;
   private pieces: Uint8Array[] | undefined;
@@ -100,6 +102,10 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     this.sequences = o.sequences;
     this.kvCells = o.kvCells;
     this.ctxHint = o.ctx;
+    this.loadLayout =
+      o.layout === 'requests'
+        ? requestsLayout(o.ctx, o.batch, o.ubatch, o.sequences, 0, o.kvCells)
+        : perplexityLayout(o.ctx, o.batch, o.ubatch);
     const shares = laneThreads(o.threads, o.layout === 'requests' ? (o.contexts ?? 1) : 1);
     this.lanes = shares.map((t) => new ContextLane(b, m, t, o.flashAttention, header.path));
   }
@@ -124,15 +130,12 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
     }
     const model = new NativeGgufLanguageModel(b, m, header, o);
     // The context the first calls will need, so that they do not replace it (for a large
-    // model, a KV cache of gigabytes allocated and cleared for nothing).
-    const layout =
-      o.layout === 'requests'
-        ? requestsLayout(o.ctx, o.batch, o.ubatch, o.sequences, 0, o.kvCells)
-        : perplexityLayout(o.ctx, o.batch, o.ubatch);
+    // model, a KV cache of gigabytes allocated and cleared for nothing). The other lanes' are
+    // made when the first call keeps this one busy (laneFor), while it decodes.
     try {
-      for (const lane of model.lanes) lane.create(layout);
+      model.lanes[0]!.create(model.loadLayout);
     } catch (e) {
-      void model.close();
+      b.freeModel(m);
       throw e;
     }
     return model;
@@ -166,7 +169,13 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
    */
   private laneFor(layout: ContextLayout): ContextLane {
     let best = this.lanes[0]!;
-    for (const lane of this.lanes) if (lane.pending < best.pending && lane.serves(layout)) best = lane;
+    for (const lane of this.lanes) {
+      if (best.pending === 0) break;
+      // A lane's context is made on its first call, with the first lane's layout at load
+      // (~8 ms for stories260K, while the first lane decodes; a run of one call makes none).
+      if (!lane.made) lane.create(this.loadLayout);
+      if (lane.pending < best.pending && lane.serves(layout)) best = lane;
+    }
     return best;
   }
 
@@ -399,13 +408,19 @@ export class NativeGgufLanguageModel implements GgufLanguageModel, BatchScorer, 
       this.vocabSize,
       { full: opts.full === true, llama: opts.llamaTaskLogProbs === true },
     );
+    let lane: ContextLane;
+    try {
+      lane = this.laneFor(layout);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.run(
       layout,
       async (ctx) => {
         await this.runSteps(ctx, decodes.flat(), arena);
         return arenaResults(op, arena, opts);
       },
-      this.laneFor(layout),
+      lane,
     );
   }
 
