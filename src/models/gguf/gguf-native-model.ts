@@ -3,8 +3,8 @@
  * (native/xent-llama.c). Every call is a list of decode steps planned in gguf-batches.ts
  * and run in order on one llama_context (one lane, gguf-lane.ts: a model has one, or with
  * `contexts` several that take scoreBatch calls side by side); the binding reads each scored
- * logit row right after its decode (row statistics with llama-perplexity's arithmetic, and the raw row
- * where the caller wants the full distribution).
+ * logit row right after its decode (row statistics with llama-perplexity's arithmetic, and
+ * the raw row where the caller wants the full distribution).
  *
  * Memory: llama.cpp's output buffer and the rows copied out hold one step's rows (one
  * ubatch of one sequence, or the chunks llama-perplexity packs into one decode); only
