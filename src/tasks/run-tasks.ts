@@ -188,8 +188,8 @@ export async function runTasks(
   // Groups in flight: with a model that takes overlapping calls, the next group is tokenised
   // and its decodes queued while the engine works on this one, so that the engine never
   // waits for JavaScript (llama-perplexity tokenises every task before its first decode):
-  // two per context (winogrande.csv with two contexts: 1.02 s with three in flight, 0.96 s
-  // with four; six gained nothing more).
+  // two per context (stories260K's winogrande.csv on two contexts: 1.02 s with three in
+  // flight, 0.96 s with four; six gained nothing more on hellaswag.txt).
   const depth = scorer.pipelined ? 2 * (scorer.concurrency ?? 1) : 1;
   const inflight: { group: PreparedTask[]; scored: Promise<ScoredRequest[]> }[] = [];
   let failed: { error: unknown } | undefined;
