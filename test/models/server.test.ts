@@ -280,10 +280,24 @@ describe('xent serve, end to end', { skip }, () => {
         await proxy.close();
       }
     }
-    // Through the CLI: one line, exit code 2, no stack trace.
+    // Through the CLI: one line, exit code 2, no stack trace. Every answer is broken; one request
+    // at a time, so that the first shard is the one that fails (with two in flight, either may
+    // fail first).
     const proxy = await startProxy(served.url, () => (res) => res.end(JSON.stringify({ choices: [{ text: '' }] })));
     try {
-      const r = await runCli(['eval', '--server', proxy.url, '--data', GPL, '--ctx', '64', '--chunks', '2']);
+      const r = await runCli([
+        'eval',
+        '--server',
+        proxy.url,
+        '--server-concurrency',
+        '1',
+        '--data',
+        GPL,
+        '--ctx',
+        '64',
+        '--chunks',
+        '2',
+      ]);
       assert.equal(r.code, 2, r.stderr);
       const lines = r.stderr.trim().split('\n');
       assert.equal(lines.length, 1, r.stderr);
