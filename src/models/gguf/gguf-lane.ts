@@ -7,11 +7,11 @@
  * A model has one lane, or several (`contexts`) for packed requests: independent contexts
  * over the same weights, each with its share of the threads, that decode different calls at
  * the same time. For a small model that is faster than one context with every thread: a
- * decode is ~100 graph nodes, and with n threads each node ends at a barrier where the
- * threads wait for the slowest; one thread per context has no barrier at all (`autoContexts`
- * has the measurements). Each query row's
- * arithmetic does not depend on the thread count (ggml splits rows among threads, never a
- * row's sums), so the results are the same.
+ * decode is a graph of tens to hundreds of nodes, each too short to share, and with n threads
+ * every node ends at a barrier where the threads wait for the slowest; one thread per context
+ * has no barrier at all (`autoContexts` has the measurements). Each query row's arithmetic
+ * does not depend on the thread count (ggml splits rows among threads, never a row's sums),
+ * so the results are the same.
  */
 import { XentError } from '../../core/errors.js';
 import { type ContextLayout, layoutServes } from './gguf-batches.js';
@@ -156,16 +156,17 @@ const SMALL_VOCABULARY = 65536;
  * `xent tasks` does): two for a GGUF file of at most 512 MiB whose vocabulary has at most 65536
  * tokens, else one. Decoding groups of tasks on two contexts of one thread each beats one
  * context with both threads while the model's matrices are small. Measured with
- * `xent tasks --threads 2 --ctx 512` (medians of 3 runs, one context → two): stories260K
- * (1.2 MB) winogrande.csv 1.20 → 0.96 s, mc.bin 5.74 → 5.01 s; llama-2-tiny-random (1.7 MB)
- * hellaswag.txt 6.22 → 4.13 s, winogrande.csv 1.71 → 1.42 s; llama-architecture F16 models
- * with random weights and a 32000-token vocabulary, 60 HellaSwag tasks: 40 MB (E = 256,
- * 4 layers) 1.78 → 1.34 s, 118 MB (E = 512, 8 layers) 4.45 → 3.85 s, 440 MB (E = 1024,
- * 12 layers) 18.0 → 17.5 s. The gain falls with the size of the matrices; above 512 MiB it
- * would no longer pay for the second context's memory: its KV cache (1.25 MiB for
- * stories260K at 2048 cells) and its compute buffer, which holds n_ubatch × V float32 logits
- * (3.5 MiB for stories260K, 62.5 MiB for llama-2-tiny-random at V = 32000, 256 MiB at
- * V = 131072: hence the vocabulary bound).
+ * `xent tasks --threads 2 --ctx 512` (one context → two; medians of 3 runs, for the
+ * synthetic models the faster of 2): stories260K (1.2 MB) winogrande.csv 1.20 → 0.96 s,
+ * mc.bin 5.74 → 5.01 s; llama-2-tiny-random (1.7 MB) hellaswag.txt 6.22 → 4.13 s,
+ * winogrande.csv 1.71 → 1.42 s; llama-architecture F16 models with random weights and a
+ * 32000-token vocabulary, 60 HellaSwag tasks: 40 MB (E = 256, 4 layers) 1.78 → 1.34 s,
+ * 118 MB (E = 512, 8 layers) 4.45 → 3.85 s, 440 MB (E = 1024, 12 layers) 18.0 → 17.5 s.
+ * The gain falls with the size of the matrices; above 512 MiB it would no longer pay for
+ * the second context's memory: its KV cache (1.25 MiB for stories260K at 2048 cells) and its
+ * compute buffer (3.5 MiB for stories260K; 62.5 MiB for llama-2-tiny-random, nearly all of
+ * it n_ubatch × V float32 logits, which at V = 131072 take 256 MiB: hence the vocabulary
+ * bound).
  */
 export function autoContexts(header: Pick<GgufHeader, 'fileBytes' | 'vocabSize'>): number {
   return header.fileBytes <= SMALL_MODEL_BYTES && (header.vocabSize ?? Infinity) <= SMALL_VOCABULARY ? 2 : 1;
