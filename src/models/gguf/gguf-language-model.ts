@@ -71,7 +71,8 @@ export interface GgufLoadOptions {
    * decode scoreBatch calls side by side, the threads shared among them (at most one
    * context per thread). Each holds its own KV cache of kvCells and compute buffer. 1 to 4
    * (each decode runs on one of libuv's 4 pool threads), or 'auto': two for a small model
-   * (`autoContexts`, gguf-lane.ts). Default 1.
+   * (`autoContexts`, gguf-lane.ts). Default 1. Every other call (score, chunks) runs on the
+   * first context, with its share of the threads.
    */
   contexts?: number | 'auto';
 }
