@@ -9,6 +9,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { XentError } from '../core/errors.js';
+import { MAX_CONTEXTS } from '../models/gguf/gguf-lane.js';
 import type { TaskRecord, TasksFigures } from '../results/tasks.js';
 import type { TaskFormat } from '../tasks/task.js';
 import { intOption } from './options.js';
@@ -55,7 +56,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'CPU threads for llama.cpp (default: min(4, cores))')
     .option(
       '--contexts <n>',
-      'GGUF: llama.cpp contexts (1 to 4) decoding tasks side by side, sharing the threads (default 2 for a file of at most 512 MiB with a vocabulary of at most 65536 tokens, else 1; each holds its own KV cache of 4 × ctx cells and compute buffer)',
+      `GGUF: llama.cpp contexts (1 to ${MAX_CONTEXTS}) decoding tasks side by side, sharing the threads (default 2 for a file of at most 512 MiB with a vocabulary of at most 65536 tokens, else 1; each holds its own KV cache of 4 × ctx cells and compute buffer)`,
     )
     .option('--engine <e>', 'GGUF engine: auto | native | map', 'auto')
     .option('--no-flash-attn', "turn off llama.cpp flash attention (llama-perplexity's default -fa auto turns it on)")
@@ -107,7 +108,7 @@ async function runTasksCommand(o: TasksCliOptions): Promise<void> {
     );
   const take = intOption(OP, '--tasks', o.tasks, 1);
   const threads = intOption(OP, '--threads', o.threads, 1);
-  const contextsOpt = intOption(OP, '--contexts', o.contexts, 1, 4);
+  const contextsOpt = intOption(OP, '--contexts', o.contexts, 1, MAX_CONTEXTS);
   const ctxOpt = intOption(OP, '--ctx', o.ctx, 4);
   const [{ loadTasks }, { runTasks, taskModelOptions }, { llamaHeader }, { loadModel }, { Progress }, { VERSION }] =
     await Promise.all([

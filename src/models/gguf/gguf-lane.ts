@@ -147,6 +147,9 @@ export class ContextLane {
   }
 }
 
+/** Contexts that can decode at once: each decode waits on one of libuv's 4 pool threads (native/decode.h). */
+export const MAX_CONTEXTS = 4;
+
 /** Largest file, and vocabulary, `autoContexts` gives two contexts. */
 const SMALL_MODEL_BYTES = 512 * 2 ** 20;
 const SMALL_VOCABULARY = 65536;

@@ -22,7 +22,7 @@ import { cpus } from 'node:os';
 import { XentError } from '../../core/errors.js';
 import type { LanguageModel } from '../language-model.js';
 import { type GgufHeader, readGgufHeader } from './gguf-header.js';
-import { autoContexts } from './gguf-lane.js';
+import { autoContexts, MAX_CONTEXTS } from './gguf-lane.js';
 import { GGUF_INSTALL_HINT, MapGgufLanguageModel } from './gguf-map-model.js';
 import {
   loadNativeBinding,
@@ -78,8 +78,6 @@ export interface GgufLoadOptions {
 }
 
 const OP = 'loadGgufModel';
-/** Contexts that can decode at once: each decode waits on one of libuv's 4 pool threads (native/decode.h). */
-export const MAX_CONTEXTS = 4;
 
 /** A loaded GGUF model: a LanguageModel with its file's header and llama.cpp's settings. */
 export interface GgufLanguageModel extends LanguageModel {
@@ -93,10 +91,16 @@ export interface GgufLanguageModel extends LanguageModel {
   readonly ubatch: number;
 }
 
-function positiveInt(name: string, v: unknown, dflt: number, min = 1): number {
+/** An integer option ≥ min (dflt when absent), and at most `max.value` where there is a limit, with why. */
+function positiveInt(name: string, v: unknown, dflt: number, min = 1, max?: { value: number; why: string }): number {
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || (v as number) < min)
     throw new XentError('invalid_argument', OP, `${name} must be an integer ≥ ${min}, got ${v}`, {
+      arg: name,
+      value: v,
+    });
+  if (max && (v as number) > max.value)
+    throw new XentError('invalid_argument', OP, `${name} must be at most ${max.value} (${max.why}), got ${v}`, {
       arg: name,
       value: v,
     });
@@ -127,21 +131,15 @@ export async function loadGgufModel(path: string, opts: GgufLoadOptions = {}): P
   const ctx = positiveInt('ctx', opts.ctx, 512, 2);
   const batch = positiveInt('batch', opts.batch, 2048);
   const ubatch = positiveInt('ubatch', opts.ubatch, 512);
-  const sequences = positiveInt('sequences', opts.sequences, 4);
-  if (sequences > 256)
-    throw new XentError('invalid_argument', OP, `sequences must be at most 256 (llama.cpp's limit), got ${sequences}`, {
-      arg: 'sequences',
-      value: sequences,
-    });
+  const sequences = positiveInt('sequences', opts.sequences, 4, 1, { value: 256, why: "llama.cpp's limit" });
   const kvCells = opts.kvCells === undefined ? undefined : positiveInt('kvCells', opts.kvCells, 0, 2);
-  const contexts = opts.contexts === 'auto' ? autoContexts(header) : positiveInt('contexts', opts.contexts, 1);
-  if (contexts > MAX_CONTEXTS)
-    throw new XentError(
-      'invalid_argument',
-      OP,
-      `contexts must be at most ${MAX_CONTEXTS} (libuv's pool threads, on which the decodes run), got ${contexts}`,
-      { arg: 'contexts', value: contexts },
-    );
+  const contexts =
+    opts.contexts === 'auto'
+      ? autoContexts(header)
+      : positiveInt('contexts', opts.contexts, 1, 1, {
+          value: MAX_CONTEXTS,
+          why: "libuv's pool threads, on which the decodes run",
+        });
   const flashAttention = flashAttentionMode(opts.flashAttention);
   const engine = opts.engine ?? 'auto';
   if (engine !== 'map') {
